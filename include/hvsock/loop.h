@@ -1,0 +1,208 @@
+/*
+ * libhvsock event loop: listener, async connect and the relay engine.
+ *
+ * Built on libevent. The application owns the struct event_base and runs
+ * it; every object here is bound to one base and must be used from the
+ * thread that runs it. Destroy functions accept NULL and are safe to call
+ * from inside the object's own callbacks.
+ */
+#ifndef HVSOCK_LOOP_H
+#define HVSOCK_LOOP_H
+
+#include <stdint.h>
+
+#include <hvsock/hvsock.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct event_base;
+
+/* ------------------------------------------------------------------------
+ * Listener
+ * ---------------------------------------------------------------------- */
+
+typedef struct hvs_listener hvs_listener_t;
+
+/**
+ * Called for each accepted connection. @sock is non-blocking and owned by
+ * the callback from then on. @peer is the peer's address (valid during the
+ * call only).
+ */
+typedef void (*hvs_accept_fn)(hvs_listener_t *l, hvs_sock_t sock,
+    const hvs_addr_t *peer, void *userdata);
+
+/**
+ * Called before anything is allocated for a new connection. Return 1 to
+ * accept it, 0 to close it at once (counted as a refusal).
+ */
+typedef int (*hvs_filter_fn)(const hvs_addr_t *peer, void *userdata);
+
+/**
+ * Called when accept() fails for a reason other than a pending-connection
+ * race (EMFILE, ENFILE, ENOBUFS, ...), after the listener has paused.
+ */
+typedef void (*hvs_accept_error_fn)(hvs_listener_t *l, int err,
+    void *userdata);
+
+typedef struct hvs_listener_opts {
+	hvs_filter_fn filter;            /* optional peer filter */
+	hvs_accept_error_fn on_error;    /* optional */
+	int pause_ms;                    /* back-off on EMFILE; 0 = 1000 */
+} hvs_listener_opts_t;
+
+/**
+ * hvs_listener_new() - listen on @addr and call @cb for each connection.
+ * @opts and @sopts may be NULL. On EMFILE/ENFILE the listener stops
+ * accepting for @opts->pause_ms and then retries, instead of spinning.
+ * Returns 0 with *@out set, or a negative HVS_E* code.
+ */
+HVS_EXPORT int hvs_listener_new(hvs_listener_t **out, struct event_base *base,
+    const hvs_addr_t *addr, const hvs_sockopts_t *sopts,
+    const hvs_listener_opts_t *opts, hvs_accept_fn cb, void *userdata);
+
+/**
+ * hvs_listener_new_sock() - like hvs_listener_new() but on an already
+ * listening socket @lsock, which it owns if (and only if) it succeeds.
+ */
+HVS_EXPORT int hvs_listener_new_sock(hvs_listener_t **out,
+    struct event_base *base, hvs_sock_t lsock,
+    const hvs_listener_opts_t *opts, hvs_accept_fn cb, void *userdata);
+
+/** hvs_listener_enable() - resume (@on = 1) or pause accepting. */
+HVS_EXPORT int hvs_listener_enable(hvs_listener_t *l, int on);
+
+/** hvs_listener_sock() - the listening socket (still owned by @l). */
+HVS_EXPORT hvs_sock_t hvs_listener_sock(const hvs_listener_t *l);
+
+/** hvs_listener_destroy() - close the socket and free; NULL is fine. */
+HVS_EXPORT void hvs_listener_destroy(hvs_listener_t *l);
+
+/* ------------------------------------------------------------------------
+ * Async connect
+ * ---------------------------------------------------------------------- */
+
+typedef struct hvs_connect_req hvs_connect_req_t;
+
+/**
+ * Called once when the connect finishes: @err is 0 and @sock a connected,
+ * non-blocking socket that the callback owns, or @err is a negative HVS_E*
+ * code (HVS_ETIMEDOUT, HVS_ECONNREFUSED, ...) and @sock HVS_INVALID_SOCK.
+ * The request is freed after the callback returns.
+ */
+typedef void (*hvs_connect_fn)(int err, hvs_sock_t sock, void *userdata);
+
+/**
+ * hvs_connect_async() - connect to @addr within @sopts->timeout_ms.
+ * @out (may be NULL) receives a handle for hvs_connect_cancel(). Host names
+ * are resolved synchronously (numeric addresses never block).
+ * Returns 0 (the callback will run later, never from inside this call) or
+ * a negative HVS_E* code (the callback will not run).
+ */
+HVS_EXPORT int hvs_connect_async(hvs_connect_req_t **out,
+    struct event_base *base, const hvs_addr_t *addr,
+    const hvs_sockopts_t *sopts, hvs_connect_fn cb, void *userdata);
+
+/** hvs_connect_cancel() - abandon a pending connect; its callback won't run. */
+HVS_EXPORT void hvs_connect_cancel(hvs_connect_req_t *req);
+
+/* ------------------------------------------------------------------------
+ * Relay engine
+ * ---------------------------------------------------------------------- */
+
+typedef struct hvs_relay hvs_relay_t;
+
+/** Why a relay ended. */
+typedef enum hvs_relay_end {
+	HVS_RELAY_DONE = 0,     /* both directions reached EOF and drained */
+	HVS_RELAY_ERROR,        /* a read or write failed (see err) */
+	HVS_RELAY_RESET,        /* a side reset the connection */
+	HVS_RELAY_IDLE_TIMEOUT, /* no byte moved for idle_timeout_ms */
+	HVS_RELAY_CLOSED,       /* hvs_relay_close() was called */
+} hvs_relay_end_t;
+
+/** Statistics of one relay; "a" and "b" are the two sockets given. */
+typedef struct hvs_relay_stats {
+	uint64_t bytes_a_to_b;
+	uint64_t bytes_b_to_a;
+	uint64_t duration_ms;
+	hvs_relay_end_t reason;
+	int err;      /* HVS_E* code for ERROR/RESET, else 0 */
+	int err_side; /* 0 = a, 1 = b, -1 = none */
+	int spliced;  /* 1 if the zero-copy path carried the bytes */
+} hvs_relay_stats_t;
+
+/**
+ * Called once when the relay ends, after both sockets are closed. The
+ * relay is freed after the callback returns.
+ */
+typedef void (*hvs_relay_done_fn)(hvs_relay_t *r,
+    const hvs_relay_stats_t *stats, void *userdata);
+
+/** hvs_relay_opts.flags */
+#define HVS_RELAY_NO_SPLICE 0x1u /* force the read/write path */
+#define HVS_RELAY_NO_HALF_CLOSE 0x2u /* end both at the first EOF */
+
+typedef struct hvs_relay_opts {
+	unsigned flags;        /* HVS_RELAY_* */
+	size_t high_watermark; /* bytes queued per direction; 0 = 256 KiB */
+	int idle_timeout_ms;   /* 0 = none */
+} hvs_relay_opts_t;
+
+/**
+ * hvs_relay_new() - relay bytes between two connected sockets until both
+ * directions are done. Half-close is passed on: an EOF from one side
+ * becomes shutdown(SHUT_WR) on the other once every byte read from it has
+ * been written. The relay owns @a and @b if (and only if) it succeeds.
+ * @opts may be NULL for defaults; @done may be NULL.
+ */
+HVS_EXPORT int hvs_relay_new(hvs_relay_t **out, struct event_base *base,
+    hvs_sock_t a, hvs_sock_t b, const hvs_relay_opts_t *opts,
+    hvs_relay_done_fn done, void *userdata);
+
+/**
+ * hvs_relay_new_fds() - like hvs_relay_new() for side a given as two
+ * descriptors (e.g. stdin and stdout of a tool): bytes read from @a_in go
+ * to @b, bytes from @b are written to @a_out. Pipes, ttys and files work
+ * for side a. Ownership as in hvs_relay_new(); @a_in and @a_out may be
+ * equal.
+ */
+HVS_EXPORT int hvs_relay_new_fds(hvs_relay_t **out, struct event_base *base,
+    int a_in, int a_out, hvs_sock_t b, const hvs_relay_opts_t *opts,
+    hvs_relay_done_fn done, void *userdata);
+
+/** hvs_relay_stats() - the statistics so far. */
+HVS_EXPORT void hvs_relay_get_stats(const hvs_relay_t *r,
+    hvs_relay_stats_t *out);
+
+/**
+ * hvs_relay_close() - end the relay now: both sockets are closed and the
+ * done callback runs with HVS_RELAY_CLOSED. Bytes still queued are lost.
+ */
+HVS_EXPORT void hvs_relay_close(hvs_relay_t *r);
+
+/**
+ * hvs_relay_drain() - stop reading new bytes but finish writing what was
+ * read, then end the relay (for a daemon's graceful shutdown).
+ */
+HVS_EXPORT void hvs_relay_drain(hvs_relay_t *r);
+
+/** Process-wide relay counters, for a daemon's metrics. */
+typedef struct hvs_relay_counters {
+	uint64_t relays_total;   /* relays ever created */
+	uint64_t relays_active;  /* relays not yet ended */
+	uint64_t bytes_total;    /* bytes relayed, both directions */
+	uint64_t errors_total;   /* relays that ended with ERROR or RESET */
+	uint64_t pipes_in_use;   /* splice pipes held by relays right now */
+	uint64_t pipes_pooled;   /* idle pipes kept in the pool */
+} hvs_relay_counters_t;
+
+/** hvs_relay_counters() - a snapshot of the process-wide counters. */
+HVS_EXPORT void hvs_relay_counters(hvs_relay_counters_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HVSOCK_LOOP_H */

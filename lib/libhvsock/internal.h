@@ -1,0 +1,158 @@
+/*
+ * Private interface between the portable core of libhvsock and its
+ * platform backends. Nothing here is exported.
+ *
+ * Layering:
+ *   core (this folder)     addresses, GUIDs, errors, logging, and the
+ *                          socket logic (roles, resolution, timeouts)
+ *   hvs__os_*  (posix/, win/)      thin system-call layer: one file per OS
+ *                                  family, errors translated to HVS_E*
+ *   hvs__hv_*  (linux/, freebsd/, win/)  the hypervisor socket family:
+ *                                  sockaddr conversion, options, CID
+ *
+ * Every hvs__os_* / hvs__hv_* function returns 0 or a negative HVS_E* code
+ * unless its comment says otherwise. Retrying EINTR is their job, not the
+ * caller's.
+ */
+#ifndef HVSOCK_INTERNAL_H
+#define HVSOCK_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hvsock/hvsock.h>
+
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+typedef int hvs__socklen_t;
+#else
+#include <sys/socket.h>
+typedef socklen_t hvs__socklen_t;
+#endif
+
+#define HVS__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A native socket address of any family, big enough for all of them. */
+typedef struct hvs__sockaddr {
+	struct sockaddr_storage ss;
+	hvs__socklen_t len;
+} hvs__sockaddr_t;
+
+/* ---- logging (log.c) ------------------------------------------------- */
+
+#if defined(__GNUC__)
+#define HVS__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define HVS__PRINTF(a, b)
+#endif
+
+void hvs__log(hvs_log_level_t level, const char *fmt, ...) HVS__PRINTF(2, 3);
+
+/* ---- the hypervisor socket family (linux/, freebsd/, win/) ----------- */
+
+/* The native address family of vsock:/hvsock: addresses on this platform
+ * (AF_VSOCK on Linux, AF_HYPERV on FreeBSD and Windows). */
+int hvs__hv_family(void);
+
+/* The protocol argument for socket() on that family. */
+int hvs__hv_protocol(void);
+
+/*
+ * Convert a vsock: or hvsock: address to the native sockaddr for @role.
+ * Returns HVS_ESERVICE_NOT_TEMPLATE, HVS_EVMID_UNSUPPORTED, HVS_EHV_CID,
+ * HVS_EADDR_PORT_RANGE, ... for what the platform cannot express.
+ */
+int hvs__hv_to_sockaddr(const hvs_addr_t *addr, hvs_role_t role,
+    hvs__sockaddr_t *out);
+
+/* Convert a native sockaddr of the hypervisor family to an hvs address
+ * (vsock: on Linux, hvsock: on FreeBSD/Windows). */
+int hvs__hv_from_sockaddr(const struct sockaddr *sa, hvs__socklen_t len,
+    hvs_addr_t *out);
+
+/*
+ * Set the native connect timeout on a hypervisor socket. Returns
+ * HVS_ENOTSUP where the platform has no such option (the caller then uses
+ * a non-blocking connect and poll).
+ */
+int hvs__hv_set_connect_timeout(hvs_sock_t s, int timeout_ms);
+
+/* Options the platform applies to every new hypervisor socket (Windows:
+ * HVSOCKET_CONNECTED_SUSPEND). */
+int hvs__hv_socket_defaults(hvs_sock_t s);
+
+/* See hvs_local_cid() and hvs_transport(). */
+int hvs__hv_local_cid(uint32_t *cid);
+const char *hvs__hv_transport(void);
+
+/* ---- the system-call layer (posix/, win/) ---------------------------- */
+
+/* Once per process (WSAStartup on Windows); safe to call repeatedly. */
+int hvs__os_init(void);
+
+/* The last system error, translated. */
+int hvs__os_last_error(void);
+
+/* A close-on-exec socket that never raises SIGPIPE; non-blocking when
+ * @nonblock. */
+int hvs__os_socket(int family, int type, int protocol, int nonblock,
+    hvs_sock_t *out);
+int hvs__os_bind(hvs_sock_t s, const hvs__sockaddr_t *sa);
+int hvs__os_listen(hvs_sock_t s, int backlog);
+/* accept with close-on-exec (and non-blocking when @nonblock). */
+int hvs__os_accept(hvs_sock_t s, hvs_sock_t *out, hvs__sockaddr_t *peer,
+    int nonblock);
+/* One connect() call: 0, HVS_EINPROGRESS, or an error. */
+int hvs__os_connect(hvs_sock_t s, const hvs__sockaddr_t *sa);
+/* Wait until @s is writable (connect done) for at most @timeout_ms
+ * (<0: forever); then read SO_ERROR. HVS_ETIMEDOUT on timeout. */
+int hvs__os_wait_connected(hvs_sock_t s, int timeout_ms);
+int hvs__os_close(hvs_sock_t s);
+int hvs__os_shutdown(hvs_sock_t s, int how);
+int hvs__os_set_nonblock(hvs_sock_t s, int on);
+int hvs__os_setsockopt_int(hvs_sock_t s, int level, int name, int value);
+int hvs__os_getsockopt_int(hvs_sock_t s, int level, int name, int *value);
+int hvs__os_getsockname(hvs_sock_t s, hvs__sockaddr_t *out);
+int hvs__os_getpeername(hvs_sock_t s, hvs__sockaddr_t *out);
+int hvs__os_send(hvs_sock_t s, const void *buf, size_t len, size_t *sent);
+int hvs__os_recv(hvs_sock_t s, void *buf, size_t len, size_t *got);
+/* The family of an open socket (AF_INET, AF_UNIX, the hv family, ...). */
+int hvs__os_sock_family(hvs_sock_t s, int *family);
+/* Check that an inherited descriptor is a listening stream socket and
+ * make it close-on-exec. */
+int hvs__os_adopt_listener(int fd, hvs_sock_t *out);
+/* Remove a stale unix socket file at @path (only if it is a socket). */
+int hvs__os_unlink_stale(const char *path);
+/* Milliseconds from a monotonic clock. */
+uint64_t hvs__os_now_ms(void);
+
+/* ---- shared helpers (sockaddr.c, socket.c) -------------------------- */
+
+/*
+ * Resolve @addr for @role into at most @max native addresses (a tcp host
+ * name may give several, tried in turn). @flags: HVS_SOCK_IPV4_ONLY /
+ * HVS_SOCK_IPV6_ONLY. Returns the count (> 0) or a negative HVS_E* code
+ * (HVS_EADDR_KIND for stdio and fd:, HVS_EADDR_RESOLVE, ...).
+ */
+int hvs__addr_resolve(const hvs_addr_t *addr, hvs_role_t role,
+    unsigned flags, hvs__sockaddr_t *out, int max);
+
+/* A native sockaddr of any family (inet, inet6, unix, hv) -> hvs address. */
+int hvs__sockaddr_to_addr(const hvs__sockaddr_t *sa, hvs_addr_t *out);
+
+/*
+ * Open a non-blocking socket for @sa, apply @opts (buffer sizes before
+ * connect, platform defaults, native connect timeout) and start connecting.
+ * Returns 0 (connected at once) or HVS_EINPROGRESS with *@out set, or an
+ * error with nothing left open. Used by hvs_connect() and the async
+ * connect of the event loop.
+ */
+int hvs__connect_start(const hvs__sockaddr_t *sa, const hvs_sockopts_t *opts,
+    hvs_sock_t *out);
+
+/* The connect timeout @opts asks for, in ms (<0 = none). */
+int hvs__connect_timeout_ms(const hvs_sockopts_t *opts);
+
+#endif /* HVSOCK_INTERNAL_H */
