@@ -83,6 +83,13 @@ int hvs__hv_set_connect_timeout(hvs_sock_t s, int timeout_ms);
  * HVSOCKET_CONNECTED_SUSPEND). */
 int hvs__hv_socket_defaults(hvs_sock_t s);
 
+/*
+ * Apply a buffer size the family sizes with an option of its own (Linux
+ * virtio/loopback: SO_VM_SOCKETS_BUFFER_SIZE), after the core has set
+ * SO_SNDBUF/SO_RCVBUF. 0 where there is nothing more to do.
+ */
+int hvs__hv_set_bufsize(hvs_sock_t s, int bytes);
+
 /* See hvs_local_cid() and hvs_transport(). */
 int hvs__hv_local_cid(uint32_t *cid);
 const char *hvs__hv_transport(void);

@@ -13,6 +13,7 @@
 
 struct script {
 	int err;
+	int after_real;
 	int skip;
 	int times;
 	unsigned count;
@@ -26,6 +27,14 @@ sysmock_fail(sysmock_call_t call, int err, int skip, int times)
 	scripts[call].err = err;
 	scripts[call].skip = skip;
 	scripts[call].times = times;
+	scripts[call].after_real = 0;
+}
+
+void
+sysmock_fail_after_real(sysmock_call_t call, int err, int skip, int times)
+{
+	sysmock_fail(call, err, skip, times);
+	scripts[call].after_real = 1;
 }
 
 void
@@ -49,7 +58,30 @@ should_fail(sysmock_call_t call)
 	struct script *s = &scripts[call];
 
 	s->count++;
+	if (s->after_real) {
+		return 0;
+	}
 	if (s->times == 0) {
+		return 0;
+	}
+	if (s->skip > 0) {
+		s->skip--;
+		return 0;
+	}
+	if (s->times > 0) {
+		s->times--;
+	}
+	errno = s->err;
+	return 1;
+}
+
+/* For after_real scripts: 1 if the real call's result must be replaced. */
+static int
+fail_after(sysmock_call_t call)
+{
+	struct script *s = &scripts[call];
+
+	if (!s->after_real || s->times == 0) {
 		return 0;
 	}
 	if (s->skip > 0) {
@@ -69,10 +101,15 @@ should_fail(sysmock_call_t call)
 	ret __wrap_##name params;               \
 	ret __wrap_##name params                \
 	{                                       \
+		ret r_;                         \
 		if (should_fail(call)) {        \
 			return (ret)-1;         \
 		}                               \
-		return __real_##name args;      \
+		r_ = __real_##name args;        \
+		if (fail_after(call)) {         \
+			return (ret)-1;         \
+		}                               \
+		return r_;                      \
 	}
 
 WRAP(int, socket, (int d, int t, int p), (d, t, p), SYSMOCK_SOCKET)

@@ -35,6 +35,14 @@ typedef enum sysmock_call {
  */
 void sysmock_fail(sysmock_call_t call, int err, int skip, int times);
 
+/*
+ * Like sysmock_fail(), but the real call is made first and its result
+ * replaced by the failure: how a connect() interrupted by a signal looks
+ * (the kernel goes on connecting, the caller sees EINTR).
+ */
+void sysmock_fail_after_real(sysmock_call_t call, int err, int skip,
+    int times);
+
 /* Forget every script and zero the counters. */
 void sysmock_reset(void);
 

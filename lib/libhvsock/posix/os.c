@@ -1,1 +1,456 @@
-/* placeholder: being written */
+/*
+ * The system-call layer for POSIX systems (Linux, FreeBSD): every call
+ * retries EINTR, every descriptor is close-on-exec, and errno is translated
+ * to HVS_E* here so that the core never sees a platform error number.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int
+hvs_translate_sys_error(int e)
+{
+	switch (e) {
+	case 0:
+		return 0;
+	case EPERM:
+		return HVS_EPERM;
+	case ENOENT:
+		return HVS_ENOENT;
+	case EINTR:
+		return HVS_EINTR;
+	case EIO:
+		return HVS_EIO;
+	case ENXIO:
+		return HVS_ENXIO;
+	case EBADF:
+		return HVS_EBADF;
+	case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+	case EWOULDBLOCK:
+#endif
+		return HVS_EAGAIN;
+	case ENOMEM:
+		return HVS_ENOMEM;
+	case EACCES:
+		return HVS_EACCES;
+	case EEXIST:
+		return HVS_EEXIST;
+	case ENODEV:
+		return HVS_ENODEV;
+	case ENOTDIR:
+		return HVS_ENOTDIR;
+	case EINVAL:
+		return HVS_EINVAL;
+	case ENFILE:
+		return HVS_ENFILE;
+	case EMFILE:
+		return HVS_EMFILE;
+	case EPIPE:
+		return HVS_EPIPE;
+	case ENAMETOOLONG:
+		return HVS_ENAMETOOLONG;
+	case ENOSYS:
+		return HVS_ENOSYS;
+	case ENOTSOCK:
+		return HVS_ENOTSOCK;
+	case EPROTOTYPE:
+		return HVS_EPROTOTYPE;
+	case ENOPROTOOPT:
+		return HVS_ENOPROTOOPT;
+	case EPROTONOSUPPORT:
+		return HVS_EPROTONOSUPPORT;
+	case EOPNOTSUPP:
+#if defined(ENOTSUP) && ENOTSUP != EOPNOTSUPP
+	case ENOTSUP:
+#endif
+		return HVS_ENOTSUP;
+	case EAFNOSUPPORT:
+		return HVS_EAFNOSUPPORT;
+	case EADDRINUSE:
+		return HVS_EADDRINUSE;
+	case EADDRNOTAVAIL:
+		return HVS_EADDRNOTAVAIL;
+	case ENETDOWN:
+		return HVS_ENETDOWN;
+	case ENETUNREACH:
+		return HVS_ENETUNREACH;
+	case ECONNABORTED:
+		return HVS_ECONNABORTED;
+	case ECONNRESET:
+		return HVS_ECONNRESET;
+	case ENOBUFS:
+		return HVS_ENOBUFS;
+	case EISCONN:
+		return HVS_EISCONN;
+	case ENOTCONN:
+		return HVS_ENOTCONN;
+	case ETIMEDOUT:
+		return HVS_ETIMEDOUT;
+	case ECONNREFUSED:
+		return HVS_ECONNREFUSED;
+	case EHOSTDOWN:
+		return HVS_EHOSTDOWN;
+	case EHOSTUNREACH:
+		return HVS_EHOSTUNREACH;
+	case EALREADY:
+		return HVS_EALREADY;
+	case EINPROGRESS:
+		return HVS_EINPROGRESS;
+	case ECANCELED:
+		return HVS_ECANCELED;
+	default:
+		return HVS_EUNKNOWN;
+	}
+}
+
+int
+hvs__os_init(void)
+{
+	return 0;
+}
+
+int
+hvs__os_last_error(void)
+{
+	return hvs_translate_sys_error(errno);
+}
+
+int
+hvs__os_set_nonblock(hvs_sock_t s, int on)
+{
+	int fl = fcntl(s, F_GETFL);
+
+	if (fl < 0) {
+		return hvs__os_last_error();
+	}
+	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+	if (fcntl(s, F_SETFL, fl) < 0) {
+		return hvs__os_last_error();
+	}
+	return 0;
+}
+
+int
+hvs__os_socket(int family, int type, int protocol, int nonblock,
+    hvs_sock_t *out)
+{
+	int s;
+
+	type |= SOCK_CLOEXEC;
+	if (nonblock) {
+		type |= SOCK_NONBLOCK;
+	}
+	s = socket(family, type, protocol);
+	if (s < 0) {
+		return hvs__os_last_error();
+	}
+#ifdef SO_NOSIGPIPE
+	/* BSDs: no SIGPIPE even for write(2) on the socket. */
+	{
+		int one = 1;
+		(void)setsockopt(s, SOL_SOCKET, SO_NOSIGPIPE, &one,
+		    sizeof(one));
+	}
+#endif
+	*out = s;
+	return 0;
+}
+
+int
+hvs__os_bind(hvs_sock_t s, const hvs__sockaddr_t *sa)
+{
+	if (bind(s, (const struct sockaddr *)&sa->ss, sa->len) < 0) {
+		return hvs__os_last_error();
+	}
+	return 0;
+}
+
+int
+hvs__os_listen(hvs_sock_t s, int backlog)
+{
+	if (listen(s, backlog) < 0) {
+		return hvs__os_last_error();
+	}
+	return 0;
+}
+
+int
+hvs__os_accept(hvs_sock_t s, hvs_sock_t *out, hvs__sockaddr_t *peer,
+    int nonblock)
+{
+	hvs__sockaddr_t tmp;
+	int fd;
+	int flags = SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0);
+
+	if (peer == NULL) {
+		peer = &tmp;
+	}
+	for (;;) {
+		peer->len = sizeof(peer->ss);
+		fd = accept4(s, (struct sockaddr *)&peer->ss, &peer->len,
+		    flags);
+		if (fd >= 0) {
+			break;
+		}
+		if (errno == EINTR) {
+			continue;
+		}
+		return hvs__os_last_error();
+	}
+#ifdef SO_NOSIGPIPE
+	{
+		int one = 1;
+		(void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one,
+		    sizeof(one));
+	}
+#endif
+	*out = fd;
+	return 0;
+}
+
+int
+hvs__os_connect(hvs_sock_t s, const hvs__sockaddr_t *sa)
+{
+	/*
+	 * connect() interrupted by a signal goes on asynchronously; calling
+	 * it again would give EALREADY, so EINTR is reported as in progress
+	 * and completion is awaited with poll like any non-blocking connect.
+	 */
+	if (connect(s, (const struct sockaddr *)&sa->ss, sa->len) < 0) {
+		if (errno == EINTR || errno == EINPROGRESS) {
+			return HVS_EINPROGRESS;
+		}
+		return hvs__os_last_error();
+	}
+	return 0;
+}
+
+int
+hvs__os_wait_connected(hvs_sock_t s, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = s, .events = POLLOUT};
+	uint64_t deadline = 0;
+	int left = timeout_ms;
+	int n, soerr, rc;
+
+	if (timeout_ms >= 0) {
+		deadline = hvs__os_now_ms() + (uint64_t)timeout_ms;
+	}
+	for (;;) {
+		n = poll(&pfd, 1, left);
+		if (n > 0) {
+			break;
+		}
+		if (n == 0) {
+			return HVS_ETIMEDOUT;
+		}
+		if (errno != EINTR) {
+			return hvs__os_last_error();
+		}
+		if (timeout_ms >= 0) {
+			uint64_t now = hvs__os_now_ms();
+			if (now >= deadline) {
+				return HVS_ETIMEDOUT;
+			}
+			left = (int)(deadline - now);
+		}
+	}
+	rc = hvs__os_getsockopt_int(s, SOL_SOCKET, SO_ERROR, &soerr);
+	if (rc < 0) {
+		return rc;
+	}
+	if (soerr != 0) {
+		return hvs_translate_sys_error(soerr);
+	}
+	/*
+	 * Writable with no error can also mean "never connected" (a socket
+	 * that never got as far as sending a SYN reports POLLOUT|POLLHUP):
+	 * only a peer name proves the connection.
+	 */
+	{
+		hvs__sockaddr_t peer;
+		return hvs__os_getpeername(s, &peer);
+	}
+}
+
+int
+hvs__os_close(hvs_sock_t s)
+{
+	/*
+	 * Never retry close() on EINTR: on Linux the descriptor is gone
+	 * already, and a retry could close one another thread just opened.
+	 */
+	if (close(s) < 0 && errno != EINTR) {
+		return hvs__os_last_error();
+	}
+	return 0;
+}
+
+int
+hvs__os_shutdown(hvs_sock_t s, int how)
+{
+	if (shutdown(s, how) < 0) {
+		return hvs__os_last_error();
+	}
+	return 0;
+}
+
+int
+hvs__os_setsockopt_int(hvs_sock_t s, int level, int name, int value)
+{
+	if (setsockopt(s, level, name, &value, sizeof(value)) < 0) {
+		return hvs__os_last_error();
+	}
+	return 0;
+}
+
+int
+hvs__os_getsockopt_int(hvs_sock_t s, int level, int name, int *value)
+{
+	socklen_t len = sizeof(*value);
+
+	if (getsockopt(s, level, name, value, &len) < 0) {
+		return hvs__os_last_error();
+	}
+	return 0;
+}
+
+int
+hvs__os_getsockname(hvs_sock_t s, hvs__sockaddr_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->len = sizeof(out->ss);
+	if (getsockname(s, (struct sockaddr *)&out->ss, &out->len) < 0) {
+		return hvs__os_last_error();
+	}
+	return 0;
+}
+
+int
+hvs__os_getpeername(hvs_sock_t s, hvs__sockaddr_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->len = sizeof(out->ss);
+	if (getpeername(s, (struct sockaddr *)&out->ss, &out->len) < 0) {
+		return hvs__os_last_error();
+	}
+	return 0;
+}
+
+int
+hvs__os_send(hvs_sock_t s, const void *buf, size_t len, size_t *sent)
+{
+	ssize_t n;
+
+	do {
+		n = send(s, buf, len, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		*sent = 0;
+		return hvs__os_last_error();
+	}
+	*sent = (size_t)n;
+	return 0;
+}
+
+int
+hvs__os_recv(hvs_sock_t s, void *buf, size_t len, size_t *got)
+{
+	ssize_t n;
+
+	do {
+		n = recv(s, buf, len, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		*got = 0;
+		return hvs__os_last_error();
+	}
+	*got = (size_t)n;
+	return (n == 0 && len > 0) ? HVS_EOF : 0;
+}
+
+int
+hvs__os_sock_family(hvs_sock_t s, int *family)
+{
+	hvs__sockaddr_t sa;
+	int rc = hvs__os_getsockname(s, &sa);
+
+	if (rc < 0) {
+		return rc;
+	}
+	*family = sa.ss.ss_family;
+	return 0;
+}
+
+int
+hvs__os_adopt_listener(int fd, hvs_sock_t *out)
+{
+	int type, acc, fl;
+	int rc;
+
+	fl = fcntl(fd, F_GETFD);
+	if (fl < 0) {
+		return hvs__os_last_error();
+	}
+	rc = hvs__os_getsockopt_int(fd, SOL_SOCKET, SO_TYPE, &type);
+	if (rc < 0) {
+		return rc; /* HVS_ENOTSOCK for a file or pipe */
+	}
+	if (type != SOCK_STREAM) {
+		return HVS_EPROTOTYPE;
+	}
+#ifdef SO_ACCEPTCONN
+	rc = hvs__os_getsockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc);
+	if (rc < 0) {
+		return rc;
+	}
+	if (!acc) {
+		/* A bound but not listening socket is a mistake in the
+		 * unit file; a connected one is not ours to accept on. */
+		return HVS_EINVAL;
+	}
+#else
+	(void)acc;
+#endif
+	if (fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) {
+		return hvs__os_last_error();
+	}
+	*out = fd;
+	return 0;
+}
+
+int
+hvs__os_unlink_stale(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0) {
+		return errno == ENOENT ? 0 : hvs__os_last_error();
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		/* Never remove a regular file someone mistyped as a path. */
+		return HVS_EEXIST;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		return hvs__os_last_error();
+	}
+	return 0;
+}
+
+uint64_t
+hvs__os_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}

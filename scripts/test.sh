@@ -1,0 +1,70 @@
+#!/bin/sh
+# The whole test suite, as CI runs it (.ci/run calls this):
+#   1. gcc, -Dwerror=true: every suite (unit, integration, vm)
+#   2. clang, -Dwerror=true: every suite but the VM one
+#   3. gcc with ASan+UBSan: every suite, the VM one included
+#   4. the Windows cross build (mingw-w64) of the portable core
+#   5. formatting check
+# and ends with one line "N passed, N failed" counted from meson's test
+# logs of all runs together. Build trees go to ./build-ci-*.
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+sh scripts/deps.sh
+
+status=0
+logs=""
+
+run_suite() {	# name, meson setup args..., then -- meson test args
+	name=$1
+	shift
+	setup=""
+	while [ "$1" != "--" ]; do
+		setup="$setup $1"
+		shift
+	done
+	shift
+	dir="$top/build-ci-$name"
+	rm -rf "$dir"
+	echo "=== $name: meson setup$setup"
+	# shellcheck disable=SC2086
+	if ! meson setup "$dir" $setup >"$dir.setup.log" 2>&1; then
+		cat "$dir.setup.log"
+		echo "=== $name: setup FAILED"
+		status=1
+		return
+	fi
+	if ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
+		tail -n 60 "$dir.build.log"
+		echo "=== $name: build FAILED"
+		status=1
+		return
+	fi
+	if ! meson test -C "$dir" --print-errorlogs "$@"; then
+		echo "=== $name: tests FAILED"
+		status=1
+	fi
+	logs="$logs $dir/meson-logs/testlog.json"
+}
+
+run_suite gcc -Dwerror=true -- --num-processes 2
+CC=clang run_suite clang -Dwerror=true -- --no-suite vm --num-processes 2
+run_suite asan -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dbuildtype=debug -- --num-processes 2
+
+echo "=== windows cross build (mingw-w64)"
+if ! sh .ci/cross-build.sh; then
+	echo "=== cross build FAILED"
+	status=1
+fi
+
+echo "=== clang-format check"
+if ! sh scripts/format.sh --check; then
+	echo "=== format check FAILED"
+	status=1
+fi
+
+# shellcheck disable=SC2086
+python3 scripts/count-tests.py $logs || status=1
+exit $status
