@@ -11,7 +11,7 @@
 
 #include "internal.h"
 
-/* The text form is 8-4-4-4-12 hex digits: dashes sit at these offsets. */
+/* The text form: 8-4-4-4-12 hex digits, dashes at 8, 13, 18 and 23. */
 #define GUID_TEXT_LEN 36
 
 /*
