@@ -490,6 +490,48 @@ test_local_cid_query(void **state)
 	assert_non_null(hvs_transport());
 }
 
+static int log_count;
+static hvs_log_level_t log_last_level;
+
+static void
+capture_log(hvs_log_level_t level, const char *msg, void *userdata)
+{
+	assert_ptr_equal(userdata, &log_count);
+	assert_non_null(msg);
+	log_last_level = level;
+	log_count++;
+}
+
+static void
+test_log_callback(void **state)
+{
+	char target[64];
+	hvs_addr_t a;
+	hvs_sock_t l, c;
+	uint16_t port;
+
+	(void)state;
+	l = listen_tcp(&port, 0);
+	hvs_close(l);
+	snprintf(target, sizeof(target), "tcp:127.0.0.1:%u", port);
+	a = parse(target, HVS_ROLE_CONNECT);
+
+	/* Below the threshold nothing arrives; at debug the failed attempt
+	 * is reported; with no callback the library stays silent. */
+	log_count = 0;
+	hvs_set_log(capture_log, HVS_LOG_WARN, &log_count);
+	assert_int_equal(hvs_connect(&c, &a, NULL), HVS_ECONNREFUSED);
+	assert_int_equal(log_count, 0);
+	hvs_set_log(capture_log, HVS_LOG_DEBUG, &log_count);
+	assert_int_equal(hvs_connect(&c, &a, NULL), HVS_ECONNREFUSED);
+	assert_true(log_count > 0);
+	assert_int_equal(log_last_level, HVS_LOG_DEBUG);
+	hvs_set_log(NULL, HVS_LOG_DEBUG, NULL);
+	log_count = 0;
+	assert_int_equal(hvs_connect(&c, &a, NULL), HVS_ECONNREFUSED);
+	assert_int_equal(log_count, 0);
+}
+
 int
 main(void)
 {
@@ -509,6 +551,7 @@ main(void)
 		cmocka_unit_test(test_vsock_sockaddr),
 		cmocka_unit_test(test_hv_sock_rules),
 		cmocka_unit_test(test_local_cid_query),
+		cmocka_unit_test(test_log_callback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
