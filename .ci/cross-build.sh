@@ -23,9 +23,15 @@ for tool in meson ninja x86_64-w64-mingw32-gcc; do
 	fi
 done
 
-# A fresh directory each time: a stale one may hold other options.
-rm -rf "$builddir"
-meson setup "$builddir" \
+# From scratch each time: a configured directory may hold other options.
+wipe=
+if [ -d "$builddir/meson-private" ]; then
+	wipe=--wipe
+elif [ -e "$builddir" ]; then
+	echo "cross-build: $builddir exists and is not a meson build directory" >&2
+	exit 2
+fi
+meson setup $wipe "$builddir" \
 	--cross-file cross/mingw-w64.txt \
 	-Dloop=disabled \
 	-Dtools=disabled \

@@ -16,8 +16,13 @@ prefix=$(sed -n 's/^prefix=//p' "$pc")
 python3 "$src/test/readme/extract.py" "$src/README.md" "$tmp/hello.c"
 flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config \
     --define-variable=prefix="$tmp/root$prefix" --cflags --libs libhvsock)
+# A sanitized library needs its runtime in the program too.
+san=""
+if [ -n "${HVS_SANITIZE:-}" ] && [ "$HVS_SANITIZE" != none ]; then
+	san="-fsanitize=$HVS_SANITIZE"
+fi
 # shellcheck disable=SC2086
-cc -std=c11 -Wall -Werror -o "$tmp/hello" "$tmp/hello.c" $flags
+cc $san -std=c11 -Wall -Werror -o "$tmp/hello" "$tmp/hello.c" $flags
 libdir=$(dirname "$(dirname "$pc")")
 rc=0
 LD_LIBRARY_PATH="$libdir" "$tmp/hello" "vsock:bogus:1" 2>"$tmp/err" || rc=$?
