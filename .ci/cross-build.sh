@@ -66,7 +66,7 @@ dll="$builddir/lib/libhvsock/libhvsock-0.dll"
 if command -v x86_64-w64-mingw32-objdump >/dev/null 2>&1; then
 	exports=$(x86_64-w64-mingw32-objdump -p "$dll" |
 		sed -n '/\[Ordinal\/Name Pointer\] Table/,/^$/p' |
-		awk 'NF >= 2 && $1 ~ /^\[/ { print $NF }')
+		awk '/^[[:space:]]*\[ *[0-9]+\]/ { print $NF }')
 	if [ -z "$exports" ]; then
 		echo "cross-build: $dll exports nothing" >&2
 		exit 1

@@ -54,7 +54,7 @@ run_suite asan -Db_sanitize=address,undefined -Db_lundef=false \
     -Dbuildtype=debug -- --num-processes 2
 
 echo "=== windows cross build (mingw-w64)"
-if ! sh .ci/cross-build.sh; then
+if ! bash .ci/cross-build.sh build-ci-win64; then
 	echo "=== cross build FAILED"
 	status=1
 fi

@@ -320,17 +320,17 @@ parse_vsock(struct parser *p, size_t off, hvs_role_t role, hvs_addr_t *a)
 }
 
 /*
- * Something that was meant as a GUID (it has a dash or a brace) gets the
- * GUID error with its expected format; anything else the error of the part
- * (@code) with its list of names.
+ * Something that was meant as a GUID (braces, a dash in a longer word, or
+ * GUID-sized) gets the GUID error with its expected format; anything else, such as
+ * "-1" or "parents", the error of the part (@code) with its list of names.
  */
 static int
 fail_guidish(struct parser *p, int code, struct tok t)
 {
 	const char *s = p->s + t.off;
 
-	if (memchr(s, '-', t.n) != NULL || memchr(s, '{', t.n) != NULL ||
-	    memchr(s, '}', t.n) != NULL) {
+	if (memchr(s, '{', t.n) != NULL || memchr(s, '}', t.n) != NULL ||
+	    (t.n > 8 && memchr(s, '-', t.n) != NULL) || t.n >= 32) {
 		code = HVS_EADDR_GUID;
 	}
 	return fail_tok(p, code, t);

@@ -6,17 +6,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "internal.h"
+
 #ifdef _WIN32
 #include <afunix.h>
 #else
 #include <netdb.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include <net/if.h>
 #include <sys/un.h>
 #endif
-
-#include "internal.h"
 
 static int
 translate_gai_error(int gai)
@@ -144,7 +143,8 @@ hvs__addr_resolve(const hvs_addr_t *addr, hvs_role_t role, unsigned flags,
 static int
 inet_to_addr(const hvs__sockaddr_t *sa, hvs_addr_t *out)
 {
-	char host[INET6_ADDRSTRLEN + 1 + IF_NAMESIZE + 1];
+	/* The scope id is printed as a number: up to 10 digits. */
+	char host[INET6_ADDRSTRLEN + 1 + 10 + 1];
 	uint16_t port;
 
 	memset(out, 0, sizeof(*out));
@@ -182,7 +182,7 @@ unix_to_addr(const hvs__sockaddr_t *sa, hvs_addr_t *out)
 {
 	const struct sockaddr_un *sun = (const struct sockaddr_un *)&sa->ss;
 	size_t off = offsetof(struct sockaddr_un, sun_path);
-	size_t len = sa->len > off ? (size_t)sa->len - off : 0;
+	size_t len = (size_t)sa->len > off ? (size_t)sa->len - off : 0;
 
 	memset(out, 0, sizeof(*out));
 	out->kind = HVS_ADDR_UNIX;

@@ -70,7 +70,8 @@ _Static_assert(offsetof(struct hvs__sockaddr_hvs, hvs_port) == 4,
 _Static_assert(sizeof(struct hvs__sockaddr_hvs) == 20,
     "sockaddr_hvs layout: 20 bytes (sa_len must say so)");
 _Static_assert(sizeof(struct hvs__sockaddr_hvs) <=
-    sizeof(struct sockaddr_storage), "sockaddr_hvs fits in hvs__sockaddr_t");
+	sizeof(struct sockaddr_storage),
+    "sockaddr_hvs fits in hvs__sockaddr_t");
 
 int
 hvs__hv_family(void)
@@ -219,8 +220,9 @@ hvs__hv_from_sockaddr(const struct sockaddr *sa, hvs__socklen_t len,
 	    sa->sa_family != AF_HYPERV) {
 		return HVS_EAFNOSUPPORT;
 	}
-	if (len < (hvs__socklen_t)(offsetof(struct hvs__sockaddr_hvs,
-	    hvs_port) + sizeof(hvs.hvs_port))) {
+	if (len <
+	    (hvs__socklen_t)(offsetof(struct hvs__sockaddr_hvs, hvs_port) +
+		sizeof(hvs.hvs_port))) {
 		return HVS_EINVAL;
 	}
 	memset(&hvs, 0, sizeof(hvs));
@@ -254,6 +256,20 @@ hvs__hv_socket_defaults(hvs_sock_t s)
 	return 0;
 }
 
+/*
+ * The driver sizes a connection's ring buffers from SO_SNDBUF/SO_RCVBUF
+ * (which the core has set) when the channel opens: rounded down to pages,
+ * at least 6 and at most 64 pages (256 KiB), and always 6 pages on hosts
+ * older than Windows 10 v5 VMBus. Nothing more to do.
+ */
+int
+hvs__hv_set_bufsize(hvs_sock_t s, int bytes)
+{
+	(void)s;
+	(void)bytes;
+	return 0;
+}
+
 /* A FreeBSD guest on Hyper-V is addressed by its VM id, never by a CID. */
 int
 hvs__hv_local_cid(uint32_t *cid)
@@ -272,8 +288,8 @@ hvs__hv_transport(void)
 	hvs_sock_t s;
 
 	if (hvs__os_init() != 0 ||
-	    hvs__os_socket(AF_HYPERV, SOCK_STREAM, HVS_FREEBSD_PROTO, 0,
-	    &s) != 0) {
+	    hvs__os_socket(AF_HYPERV, SOCK_STREAM, HVS_FREEBSD_PROTO, 0, &s) !=
+		0) {
 		return "none";
 	}
 	hvs__os_close(s);

@@ -199,14 +199,22 @@ hvs__hv_socket_defaults(hvs_sock_t s)
 
 	err = hvs__os_setsockopt_int(s, HV_PROTOCOL_RAW,
 	    HVSOCKET_CONNECTED_SUSPEND, 1);
-	if (err == HVS_ENOPROTOOPT || err == HVS_EINVAL ||
-	    err == HVS_ENOTSUP) {
+	if (err == HVS_ENOPROTOOPT || err == HVS_EINVAL || err == HVS_ENOTSUP) {
 		hvs__log(HVS_LOG_DEBUG,
 		    "HVSOCKET_CONNECTED_SUSPEND not supported here (%s)",
 		    hvs_strerror(err));
 		return 0;
 	}
 	return err;
+}
+
+/* Hyper-V sockets take SO_SNDBUF/SO_RCVBUF, which the core has set. */
+int
+hvs__hv_set_bufsize(hvs_sock_t s, int bytes)
+{
+	(void)s;
+	(void)bytes;
+	return 0;
 }
 
 /* A Windows machine is addressed by VM id, never by a CID. */

@@ -460,11 +460,12 @@ hvs__os_wait_connected(hvs_sock_t s, int timeout_ms)
 		rc = hvs_translate_sys_error(soerr);
 		return rc != 0 ? rc : HVS_EUNKNOWN;
 	}
-	if (FD_ISSET((SOCKET)s, &efds)) {
-		/* Failed, but the error was already consumed. */
-		return HVS_ECONNREFUSED;
+	/* As on POSIX, only a peer name proves the connection (a failure
+	 * whose error was already consumed leaves SO_ERROR at 0). */
+	{
+		hvs__sockaddr_t peer;
+		return hvs__os_getpeername(s, &peer);
 	}
-	return 0;
 }
 
 int
@@ -528,7 +529,7 @@ hvs__os_setsockopt_int(hvs_sock_t s, int level, int name, int value)
 		return 0;
 	}
 	if (setsockopt((SOCKET)s, level, name, (const char *)&value,
-	    (int)sizeof(value)) == SOCKET_ERROR) {
+		(int)sizeof(value)) == SOCKET_ERROR) {
 		return hvs__os_last_error();
 	}
 	return 0;
@@ -630,8 +631,8 @@ hvs__os_sock_family(hvs_sock_t s, int *family)
 	int len = (int)sizeof(info);
 
 	/* Works on unbound sockets too, where getsockname() fails. */
-	if (getsockopt((SOCKET)s, SOL_SOCKET, SO_PROTOCOL_INFOW,
-	    (char *)&info, &len) == SOCKET_ERROR) {
+	if (getsockopt((SOCKET)s, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&info,
+		&len) == SOCKET_ERROR) {
 		return hvs__os_last_error();
 	}
 	*family = info.iAddressFamily;
@@ -655,8 +656,7 @@ hvs__os_adopt_listener(int fd, hvs_sock_t *out)
 	if (err != 0) {
 		return err;
 	}
-	err = hvs__os_getsockopt_int((hvs_sock_t)s, SOL_SOCKET, SO_TYPE,
-	    &type);
+	err = hvs__os_getsockopt_int((hvs_sock_t)s, SOL_SOCKET, SO_TYPE, &type);
 	if (err != 0) {
 		return err;
 	}
@@ -665,14 +665,14 @@ hvs__os_adopt_listener(int fd, hvs_sock_t *out)
 		    "inherited socket %d is not a stream socket", fd);
 		return HVS_EPROTOTYPE;
 	}
-	err = hvs__os_getsockopt_int((hvs_sock_t)s, SOL_SOCKET,
-	    SO_ACCEPTCONN, &listening);
+	err = hvs__os_getsockopt_int((hvs_sock_t)s, SOL_SOCKET, SO_ACCEPTCONN,
+	    &listening);
 	if (err != 0) {
 		return err;
 	}
 	if (!listening) {
-		hvs__log(HVS_LOG_ERROR,
-		    "inherited socket %d is not listening", fd);
+		hvs__log(HVS_LOG_ERROR, "inherited socket %d is not listening",
+		    fd);
 		return HVS_EINVAL;
 	}
 	set_no_inherit(s);
@@ -685,9 +685,10 @@ static int
 path_to_wide(const char *path, WCHAR *out, int size)
 {
 	if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, out,
-	    size) == 0) {
-		return GetLastError() == ERROR_INSUFFICIENT_BUFFER ?
-		    HVS_ENAMETOOLONG : HVS_EINVAL;
+		size) == 0) {
+		return GetLastError() == ERROR_INSUFFICIENT_BUFFER
+		    ? HVS_ENAMETOOLONG
+		    : HVS_EINVAL;
 	}
 	return 0;
 }
@@ -751,7 +752,7 @@ hvs__os_unlink_stale(const char *path)
 		return err == HVS_ENOENT ? 0 : err;
 	}
 	if (!GetFileInformationByHandleEx(h, FileAttributeTagInfo, &tag,
-	    sizeof(tag))) {
+		sizeof(tag))) {
 		err = win32_error(GetLastError());
 		goto out_close;
 	}
@@ -772,7 +773,7 @@ hvs__os_unlink_stale(const char *path)
 	}
 	disp.DeleteFile = TRUE;
 	if (!SetFileInformationByHandle(h, FileDispositionInfo, &disp,
-	    sizeof(disp))) {
+		sizeof(disp))) {
 		err = win32_error(GetLastError());
 		goto out_close;
 	}

@@ -121,13 +121,15 @@ run_wslinfo(char *buf, size_t size, size_t *len)
 	    !InitializeProcThreadAttributeList(attrs, 1, 0, &attrs_size)) {
 		HeapFree(GetProcessHeap(), 0, attrs);
 		attrs = NULL;
-		hvs__log(HVS_LOG_WARN, "wsl: cannot set up the child's handles");
+		hvs__log(HVS_LOG_WARN,
+		    "wsl: cannot set up the child's handles");
 		goto out;
 	}
 	if (!UpdateProcThreadAttribute(attrs, 0,
-	    PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inherit, sizeof(inherit), NULL,
-	    NULL)) {
-		hvs__log(HVS_LOG_WARN, "wsl: cannot set up the child's handles");
+		PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inherit, sizeof(inherit),
+		NULL, NULL)) {
+		hvs__log(HVS_LOG_WARN,
+		    "wsl: cannot set up the child's handles");
 		goto out;
 	}
 
@@ -139,8 +141,8 @@ run_wslinfo(char *buf, size_t size, size_t *len)
 	si.StartupInfo.hStdError = nul;
 	si.lpAttributeList = attrs;
 	if (!CreateProcessW(app, cmdline, NULL, NULL, TRUE,
-	    CREATE_NO_WINDOW | EXTENDED_STARTUPINFO_PRESENT, NULL, NULL,
-	    &si.StartupInfo, &pi)) {
+		CREATE_NO_WINDOW | EXTENDED_STARTUPINFO_PRESENT, NULL, NULL,
+		&si.StartupInfo, &pi)) {
 		hvs__log(HVS_LOG_WARN,
 		    "wsl: cannot run wsl.exe (error %lu): is WSL installed?",
 		    (unsigned long)GetLastError());

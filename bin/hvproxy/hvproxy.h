@@ -1,0 +1,335 @@
+/*
+ * hvproxy — a port forwarder for Hyper-V sockets, vsock, tcp and unix
+ * sockets. Private interface between its source files.
+ *
+ *   main.c      options, start-up order, signals, the event loop
+ *   config.c    the command line's forwards and the config file (inih),
+ *               validation, every number through one bounded parser
+ *   forward.c   listeners, admission (limits, allowlists), async connect,
+ *               relays, drain, reload
+ *   metrics.c   the Prometheus endpoint (evhttp)
+ *   log.c       stderr / journal / syslog, with levels
+ *   systemd.c   socket activation and readiness notification
+ *   privdrop.c  --user
+ *   wsl.c       hvsock:wsl:PORT on a Windows host
+ *
+ * Helpers return 0 / -1 (or a negative HVS_E* code where they say so) and
+ * leave exiting to main.c.
+ */
+#ifndef HVPROXY_H
+#define HVPROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hvsock/hvsock.h>
+#include <hvsock/loop.h>
+
+struct event_base;
+
+#if defined(__GNUC__)
+#define HVP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define HVP_NORETURN __attribute__((noreturn))
+#else
+#define HVP_PRINTF(a, b)
+#define HVP_NORETURN
+#endif
+
+/* Exit codes (STYLE.md). */
+#define HVP_EXIT_OK 0
+#define HVP_EXIT_FAIL 1
+#define HVP_EXIT_USAGE 2
+
+/* ---- log.c ------------------------------------------------------------ */
+
+enum hvp_level {
+	HVP_LOG_ERROR = 0,
+	HVP_LOG_WARN = 1,
+	HVP_LOG_INFO = 2, /* -v: one line per connection */
+	HVP_LOG_DEBUG = 3,
+};
+
+/* Start logging to stderr at @level (messages above it are dropped). */
+void hvp_log_init(int level);
+/* Change the level (reload, -v given after start-up). */
+void hvp_log_set_level(int level);
+int hvp_log_level(void);
+/* Send messages to syslog (facility daemon) from now on. */
+void hvp_log_use_syslog(void);
+/* Route libhvsock's own messages through hvp_log. */
+void hvp_log_route_library(void);
+void hvp_log(int level, const char *fmt, ...) HVP_PRINTF(2, 3);
+/* 1 if a message at @level would be written. */
+int hvp_log_on(int level);
+/* "error", "warning", "info", "debug" <-> level; -1 if unknown. */
+int hvp_log_level_parse(const char *s);
+
+#define hvp_err(...) hvp_log(HVP_LOG_ERROR, __VA_ARGS__)
+#define hvp_warn(...) hvp_log(HVP_LOG_WARN, __VA_ARGS__)
+#define hvp_info(...) hvp_log(HVP_LOG_INFO, __VA_ARGS__)
+#define hvp_debug(...) hvp_log(HVP_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- config.c --------------------------------------------------------- */
+
+/* One entry of a listener's allowlist. */
+enum hvp_allow_kind {
+	HVP_ALLOW_CID,  /* a vsock peer's CID */
+	HVP_ALLOW_VMID, /* a Hyper-V peer's VM id */
+	HVP_ALLOW_NET4, /* an IPv4 network */
+	HVP_ALLOW_NET6, /* an IPv6 network */
+};
+
+struct hvp_allow {
+	enum hvp_allow_kind kind;
+	uint32_t cid;
+	hvs_guid_t vmid;
+	uint8_t net[16]; /* network address, host bits cleared */
+	unsigned prefix; /* bits */
+};
+
+/* Settings that a forward takes from [global] / the command line unless it
+ * sets them itself. */
+struct hvp_fwd_defaults {
+	unsigned max_conns;     /* per forward, 0 = only the global limit */
+	int connect_timeout_ms; /* > 0 */
+	int idle_timeout_ms;    /* 0 = none */
+	size_t buffer;          /* relay high watermark per direction */
+};
+
+/*
+ * One forward as configured. Immutable once loaded and shared by
+ * reference: the connections it admitted keep theirs across a reload.
+ */
+struct hvp_fwd_conf {
+	unsigned refs;
+	char *name;
+	char *where; /* "FILE:LINE" or "command line" */
+	hvs_addr_t listen;
+	hvs_addr_t target;
+	char *listen_str; /* formatted, for logs and metrics */
+	char *target_str;
+	struct hvp_allow *allow;
+	size_t nallow;
+	int has_allow; /* an allowlist was given (it may be empty) */
+	struct hvp_fwd_defaults lim;
+	unsigned set; /* HVP_SET_* given in the forward itself */
+	int line;     /* where its first key was, for later errors */
+};
+
+#define HVP_SET_MAX_CONNS 0x01u
+#define HVP_SET_CONNECT_TIMEOUT 0x02u
+#define HVP_SET_IDLE_TIMEOUT 0x04u
+#define HVP_SET_BUFFER 0x08u
+#define HVP_SET_DRAIN_TIMEOUT 0x10u
+#define HVP_SET_LOG_LEVEL 0x20u
+#define HVP_SET_SYSLOG 0x40u
+#define HVP_SET_METRICS 0x80u
+#define HVP_SET_USER 0x100u
+#define HVP_SET_PIDFILE 0x200u
+#define HVP_SET_MAX_CONNS_TOTAL 0x400u
+#define HVP_SET_WSL_POLL 0x800u
+
+/* Global settings: built-in defaults < [global] < command line. */
+struct hvp_globals {
+	unsigned set;           /* HVP_SET_* given at this level */
+	unsigned max_conns;     /* all forwards together, 0 = automatic */
+	int drain_timeout_ms;   /* >= 0 */
+	int log_level;
+	int use_syslog;
+	char *metrics;          /* address of the metrics endpoint or NULL */
+	char *user;             /* --user or NULL */
+	char *pidfile;          /* or NULL */
+	int wsl_poll_ms;        /* how often a WSL VM id is checked */
+	struct hvp_fwd_defaults fwd;
+	unsigned fwd_set;       /* HVP_SET_* of fwd */
+};
+
+/* The whole configuration. */
+struct hvp_config {
+	struct hvp_globals g;   /* merged */
+	struct hvp_fwd_conf **fwds;
+	size_t nfwds;
+	char *file;             /* -c FILE or NULL */
+	hvs_addr_t metrics_addr; /* parsed g.metrics */
+};
+
+/* What the command line said, kept for reloads. */
+struct hvp_cmdline {
+	struct hvp_globals g;
+	char *allow;            /* --allow for the command-line forwards */
+	char *file;             /* -c */
+	char **pairs;           /* LISTEN TARGET ... */
+	int npairs;             /* count of strings (even) */
+};
+
+/* Errors collected while loading: each a full line of text. */
+struct hvp_errors {
+	char **msg;
+	size_t n;
+};
+
+void hvp_errors_add(struct hvp_errors *e, const char *fmt, ...)
+    HVP_PRINTF(2, 3);
+void hvp_errors_print(const struct hvp_errors *e, int level);
+void hvp_errors_free(struct hvp_errors *e);
+
+/*
+ * Load the configuration the command line asks for: the file (if any)
+ * and the command-line forwards, merged and validated. Returns the config,
+ * or NULL with every problem in @errs.
+ */
+struct hvp_config *hvp_config_load(const struct hvp_cmdline *cl,
+    struct hvp_errors *errs);
+void hvp_config_free(struct hvp_config *c);
+
+struct hvp_fwd_conf *hvp_fwd_conf_ref(struct hvp_fwd_conf *fc);
+void hvp_fwd_conf_unref(struct hvp_fwd_conf *fc);
+
+/* 1 if @peer may connect through a listener with @fc's allowlist. */
+int hvp_allow_match(const struct hvp_fwd_conf *fc, const hvs_addr_t *peer);
+
+/*
+ * The one bounded number parser. Each returns 0, or -1 with a static
+ * description of what was expected in *@why.
+ */
+int hvp_parse_uint(const char *s, unsigned long long min,
+    unsigned long long max, unsigned long long *out, const char **why);
+/* "30", "30s", "500ms", "2m", "1h"; 0 allowed when @zero_ok. */
+int hvp_parse_duration(const char *s, int zero_ok, int *ms,
+    const char **why);
+/* "65536", "64k", "1m" (powers of 1024). */
+int hvp_parse_size(const char *s, size_t min, size_t max, size_t *out,
+    const char **why);
+int hvp_parse_bool(const char *s, int *out, const char **why);
+
+/* Built-in defaults, in one place for the man page and --help. */
+#define HVP_DEF_CONNECT_TIMEOUT_MS 5000
+#define HVP_DEF_DRAIN_TIMEOUT_MS 30000
+#define HVP_DEF_BUFFER (256u * 1024u)
+#define HVP_MIN_BUFFER 4096u
+#define HVP_MAX_BUFFER (64u * 1024u * 1024u)
+#define HVP_DEF_WSL_POLL_MS 10000
+#define HVP_MAX_CONNS_LIMIT 1000000u
+/* After --drain-timeout, relays still open get this long to write out
+ * what they have read before they are closed. */
+#define HVP_FLUSH_GRACE_MS 5000
+
+/* ---- forward.c -------------------------------------------------------- */
+
+/* Per-forward counters, as the metrics endpoint shows them. */
+struct hvp_fwd_stats {
+	const char *name;
+	const char *listen;
+	const char *target;
+	unsigned open;
+	uint64_t total;          /* admitted connections */
+	uint64_t bytes_up;       /* client -> target */
+	uint64_t bytes_down;     /* target -> client */
+	uint64_t err_connect;    /* target refused / unreachable / timed out */
+	uint64_t err_relay;      /* read/write error or reset */
+	uint64_t idle_timeouts;
+	uint64_t refused_limit;  /* --max-conns */
+	uint64_t refused_allow;  /* allowlist */
+	int listening;           /* 0 once removed by a reload */
+};
+
+struct hvp_daemon;
+
+int hvp_daemon_new(struct hvp_daemon **out, struct event_base *base);
+void hvp_daemon_free(struct hvp_daemon *d);
+
+/*
+ * Make @cfg the running configuration. At start-up (@initial) every
+ * listener is bound or none is (returns -1, logged). On a reload the
+ * listeners that stay are kept, new ones bound first, and on any failure
+ * the old configuration stays in force (returns -1, logged). Established
+ * connections are never touched. Takes @cfg on success.
+ */
+int hvp_daemon_apply(struct hvp_daemon *d, struct hvp_config *cfg,
+    int initial);
+const struct hvp_config *hvp_daemon_config(const struct hvp_daemon *d);
+
+/* SIGTERM: stop accepting and let connections finish; @done runs when
+ * none is left (at once if none is open). A second call hurries up. */
+void hvp_daemon_drain(struct hvp_daemon *d, void (*done)(void *),
+    void *arg);
+
+/* Metrics: call @fn for each forward (kept or retired with connections). */
+void hvp_daemon_foreach(const struct hvp_daemon *d,
+    void (*fn)(const struct hvp_fwd_stats *st, void *arg), void *arg);
+void hvp_daemon_totals(const struct hvp_daemon *d, unsigned *open,
+    unsigned *max_conns, uint64_t *reloads, uint64_t *reload_failures);
+void hvp_daemon_count_reload(struct hvp_daemon *d, int ok);
+
+/* ---- metrics.c -------------------------------------------------------- */
+
+struct hvp_metrics;
+
+/* Serve /metrics on @addr (tcp: or unix:). Returns 0 or -1 (logged). */
+int hvp_metrics_new(struct hvp_metrics **out, struct event_base *base,
+    const hvs_addr_t *addr, struct hvp_daemon *d);
+void hvp_metrics_free(struct hvp_metrics *m);
+
+/* ---- systemd.c -------------------------------------------------------- */
+
+/* Take LISTEN_FDS (checking LISTEN_PID) once at start-up and clear the
+ * variables. Returns the count of inherited sockets (fds 3..3+n-1). */
+int hvp_sd_listen_fds(void);
+/* Check that @fd is an open, listening stream socket. 0 or -1 with a
+ * static reason in *@why. */
+int hvp_sd_check_fd(int fd, const char **why);
+/* sd_notify(): READY=1, RELOADING=1, STOPPING=1, STATUS=... */
+void hvp_sd_notify(const char *state);
+void hvp_sd_notifyf(const char *fmt, ...) HVP_PRINTF(1, 2);
+/* Start WATCHDOG=1 pings if the service manager asks for them. */
+void hvp_sd_watchdog_start(struct event_base *base);
+void hvp_sd_watchdog_stop(void);
+/* "libsystemd" or "built-in". */
+const char *hvp_sd_backend(void);
+
+/* ---- privdrop.c ------------------------------------------------------- */
+
+/* Check that USER[:GROUP] exists. 0 or -1 with a message in @why. */
+int hvp_priv_check(const char *spec, char *why, size_t whysize);
+/* Become USER[:GROUP] for good. 0 or -1 (logged). */
+int hvp_priv_drop(const char *spec);
+
+/* ---- wsl.c ------------------------------------------------------------ */
+
+struct hvp_wsl;
+
+/* 1 if this build can listen on hvsock:wsl: addresses (Windows). */
+int hvp_wsl_supported(void);
+
+/*
+ * Listen on @addr (hvsock:wsl:SERVICE) at the current WSL VM id and
+ * re-listen whenever the id changes (checked every @poll_ms). @cb and
+ * @userdata as for hvs_listener_new(). Returns 0 or a negative HVS_E*.
+ */
+int hvp_wsl_listen(struct hvp_wsl **out, struct event_base *base,
+    const hvs_addr_t *addr, const hvs_listener_opts_t *lopts,
+    int poll_ms, hvs_accept_fn cb, void *userdata);
+void hvp_wsl_free(struct hvp_wsl *w);
+
+/*
+ * Find the VM id in the output of `wslinfo --vm-id` (UTF-8 or UTF-16LE,
+ * braces or not, surrounding blank space). Returns 0 or HVS_EWSL_VMID.
+ */
+int hvp_wsl_parse_vmid(const char *buf, size_t len, hvs_guid_t *out);
+
+/*
+ * 1 if the output of `wsl.exe --list --running --quiet` names at least one
+ * running distribution, else 0.
+ */
+int hvp_wsl_parse_running(const char *buf, size_t len);
+
+/* ---- small helpers (config.c) ---------------------------------------- */
+
+char *hvp_strdup(const char *s);
+void *hvp_calloc(size_t n, size_t size);
+/* Format @a into a fresh string. */
+char *hvp_addr_str(const hvs_addr_t *a);
+/* Monotonic milliseconds. */
+uint64_t hvp_now_ms(void);
+
+#endif /* HVPROXY_H */

@@ -1,0 +1,33 @@
+/*
+ * Introspection of the event-loop objects for the unit tests (which link
+ * the library's objects, so these hidden symbols are reachable). Nothing
+ * here is part of the public API.
+ */
+#ifndef HVSOCK_LOOP_DEBUG_H
+#define HVSOCK_LOOP_DEBUG_H
+
+#include <stddef.h>
+
+#include <hvsock/loop.h>
+
+/* What a relay holds right now; index 0 is a->b, 1 is b->a. */
+typedef struct hvs__relay_debug {
+	size_t queued[2];   /* bytes read but not yet written */
+	size_t peak[2];     /* the most ever queued at once */
+	size_t limit[2];    /* the queue bound in force (watermark) */
+	unsigned pauses[2]; /* times reading stopped at the watermark */
+	int has_pipe[2];    /* holds a splice pipe */
+	int has_buf[2];     /* holds a copy buffer */
+	int reading[2];     /* the read side is armed */
+	size_t size;        /* bytes of the relay object itself */
+} hvs__relay_debug_t;
+
+void hvs__relay_debug(const hvs_relay_t *r, hvs__relay_debug_t *out);
+
+/* Free the idle copy buffers and pipes the relay engine keeps pooled. */
+void hvs__relay_pools_flush(void);
+
+/* Connections the listener's filter refused so far. */
+unsigned long hvs__listener_refused(const hvs_listener_t *l);
+
+#endif /* HVSOCK_LOOP_DEBUG_H */
