@@ -170,6 +170,9 @@ typedef void (*pump_done_fn)(struct pump *p, int err, void *userdata);
  */
 int pump_new(struct pump **out, struct event_base *base, int from, int to,
     size_t bufsize, pump_done_fn done, void *userdata);
+/* Stop reading; @done runs once what was read has been written. */
+void pump_stop(struct pump *p);
+/* Free @p (its descriptors stay open). NULL is fine. */
 void pump_free(struct pump *p);
 
 /* ---- session.c ---- */

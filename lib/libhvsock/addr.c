@@ -294,7 +294,7 @@ parse_vsock(struct parser *p, size_t off, hvs_role_t role, hvs_addr_t *a)
 		} else if (tok_is(p, cid_t, "hypervisor")) {
 			a->u.vsock.cid = HVS_CID_HYPERVISOR;
 		} else if (parse_dec(p->s + cid_t.off, cid_t.n, UINT32_MAX,
-		    &v) == 0) {
+			       &v) == 0) {
 			a->u.vsock.cid = v;
 		} else {
 			return fail_tok(p, HVS_EADDR_CID, cid_t);
@@ -312,8 +312,8 @@ parse_vsock(struct parser *p, size_t off, hvs_role_t role, hvs_addr_t *a)
 	}
 	r = parse_dec(p->s + port_t.off, port_t.n, UINT32_MAX, &v);
 	if (r < 0) {
-		return fail_tok(p, r == -2 ? HVS_EADDR_PORT_RANGE :
-		    HVS_EADDR_PORT, port_t);
+		return fail_tok(p,
+		    r == -2 ? HVS_EADDR_PORT_RANGE : HVS_EADDR_PORT, port_t);
 	}
 	a->u.vsock.port = v;
 	return 0;
@@ -321,8 +321,9 @@ parse_vsock(struct parser *p, size_t off, hvs_role_t role, hvs_addr_t *a)
 
 /*
  * Something that was meant as a GUID (braces, a dash in a longer word, or
- * GUID-sized) gets the GUID error with its expected format; anything else, such as
- * "-1" or "parents", the error of the part (@code) with its list of names.
+ * GUID-sized) gets the GUID error with its expected format; anything else,
+ * such as "-1" or "parents", the error of the part (@code) with its list of
+ * names.
  */
 static int
 fail_guidish(struct parser *p, int code, struct tok t)
@@ -343,12 +344,12 @@ parse_vmid(struct parser *p, struct tok t, hvs_addr_t *a)
 		const char *name;
 		hvs_vmid_name_t id;
 	} names[] = {
-		{"wildcard", HVS_VMID_WILDCARD},
-		{"broadcast", HVS_VMID_BROADCAST},
-		{"children", HVS_VMID_CHILDREN},
-		{"loopback", HVS_VMID_LOOPBACK},
-		{"parent", HVS_VMID_PARENT},
-		{"silohost", HVS_VMID_SILOHOST},
+	    {"wildcard", HVS_VMID_WILDCARD},
+	    {"broadcast", HVS_VMID_BROADCAST},
+	    {"children", HVS_VMID_CHILDREN},
+	    {"loopback", HVS_VMID_LOOPBACK},
+	    {"parent", HVS_VMID_PARENT},
+	    {"silohost", HVS_VMID_SILOHOST},
 	};
 
 	if (t.n == 0) {
@@ -397,8 +398,8 @@ parse_hvsock(struct parser *p, size_t off, hvs_role_t role, hvs_addr_t *a)
 	struct tok vm_t, svc_t;
 	int more, r;
 
-	a->u.hvsock.vm_id = *hvs_vmid_get(role == HVS_ROLE_LISTEN ?
-	    HVS_VMID_WILDCARD : HVS_VMID_PARENT);
+	a->u.hvsock.vm_id = *hvs_vmid_get(
+	    role == HVS_ROLE_LISTEN ? HVS_VMID_WILDCARD : HVS_VMID_PARENT);
 	a->u.hvsock.vm_flags = 0;
 	svc_t = field(p, off, p->len, &more);
 	if (more) {
@@ -489,14 +490,24 @@ parse_tcp(struct parser *p, size_t off, hvs_role_t role, hvs_addr_t *a)
 			while (last[-1] != ':') {
 				last--;
 			}
+			/* Two colons or more: an IPv6 address without
+			 * brackets, before the port or all on its own? */
 			upto.off = off;
 			upto.n = (size_t)(last - 1 - (s + off));
-			if (upto.n > port_t.n && looks_like_ipv6(p, upto)) {
-				return fail_tok(p, HVS_EADDR_HOST, upto);
+			if (upto.n > port_t.n) {
+				struct tok all = {off, end - off};
+
+				if (looks_like_ipv6(p, upto)) {
+					return fail_tok(p, HVS_EADDR_HOST,
+					    upto);
+				}
+				if (looks_like_ipv6(p, all)) {
+					return fail_tok(p, HVS_EADDR_HOST, all);
+				}
 			}
 			host_t = port_t;
-			port_t = field(p, host_t.off + host_t.n + 1, end,
-			    &more);
+			port_t =
+			    field(p, host_t.off + host_t.n + 1, end, &more);
 			if (host_t.n == 0) {
 				return fail_tok(p, HVS_EADDR_MISSING, host_t);
 			}
@@ -521,8 +532,8 @@ parse_tcp(struct parser *p, size_t off, hvs_role_t role, hvs_addr_t *a)
 	}
 	r = parse_dec(s + port_t.off, port_t.n, UINT16_MAX, &v);
 	if (r < 0) {
-		return fail_tok(p, r == -2 ? HVS_EADDR_PORT_RANGE :
-		    HVS_EADDR_PORT, port_t);
+		return fail_tok(p,
+		    r == -2 ? HVS_EADDR_PORT_RANGE : HVS_EADDR_PORT, port_t);
 	}
 	a->u.tcp.port = (uint16_t)v;
 	return 0;
@@ -576,19 +587,19 @@ parse_fd(struct parser *p, size_t off, hvs_addr_t *a)
 }
 
 int
-hvs_addr_parse(hvs_addr_t *out, const char *str, size_t len,
-    hvs_role_t role, hvs_parse_error_t *err)
+hvs_addr_parse(hvs_addr_t *out, const char *str, size_t len, hvs_role_t role,
+    hvs_parse_error_t *err)
 {
 	static const struct {
 		const char *name;
 		hvs_addr_kind_t kind;
 	} schemes[] = {
-		{"vsock", HVS_ADDR_VSOCK},
-		{"hvsock", HVS_ADDR_HVSOCK},
-		{"tcp", HVS_ADDR_TCP},
-		{"unix", HVS_ADDR_UNIX},
-		{"fd", HVS_ADDR_FD},
-		{"stdio", HVS_ADDR_STDIO},
+	    {"vsock", HVS_ADDR_VSOCK},
+	    {"hvsock", HVS_ADDR_HVSOCK},
+	    {"tcp", HVS_ADDR_TCP},
+	    {"unix", HVS_ADDR_UNIX},
+	    {"fd", HVS_ADDR_FD},
+	    {"stdio", HVS_ADDR_STDIO},
 	};
 	struct parser p = {str, len, err};
 	struct tok scheme;
@@ -805,6 +816,8 @@ format_unix(const hvs_addr_t *a, struct out *o)
 		}
 		puts_(o, "unix:@");
 	} else {
+		/* A file path ends at its NUL, as in sun_path; len is a
+		 * convenience that callers may have left at 0. */
 		n = bounded_len(path, HVS_PATH_MAX);
 		if (n == 0 || n == HVS_PATH_MAX || path[0] == '@') {
 			return HVS_EINVAL;
@@ -901,8 +914,9 @@ hvs_addr_equal(const hvs_addr_t *a, const hvs_addr_t *b)
 		unsigned fa = a->u.hvsock.vm_flags & HVS_VMID_F_WSL;
 		unsigned fb = b->u.hvsock.vm_flags & HVS_VMID_F_WSL;
 
-		if (fa != fb || !hvs_guid_equal(&a->u.hvsock.service_id,
-		    &b->u.hvsock.service_id)) {
+		if (fa != fb ||
+		    !hvs_guid_equal(&a->u.hvsock.service_id,
+			&b->u.hvsock.service_id)) {
 			return 0;
 		}
 		/* A WSL VM id is resolved when used: vm_id means nothing. */
@@ -924,8 +938,9 @@ hvs_addr_equal(const hvs_addr_t *a, const hvs_addr_t *b)
 			    memcmp(a->u.local.path, b->u.local.path,
 				a->u.local.len) == 0;
 		}
+		/* A file path is a C string (see format_unix()). */
 		return strncmp(a->u.local.path, b->u.local.path,
-		    HVS_PATH_MAX) == 0;
+			   HVS_PATH_MAX) == 0;
 	case HVS_ADDR_FD:
 		return a->u.fd.fd == b->u.fd.fd;
 	default:

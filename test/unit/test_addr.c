@@ -26,6 +26,8 @@ static const hvs_role_t roles[] = {HVS_ROLE_LISTEN, HVS_ROLE_CONNECT};
 
 /* ---- expected values, written out independently of guid.c ----------- */
 
+/* clang-format cannot lay out nested initializers in macros. */
+/* clang-format off */
 #define G_WILDCARD {0, 0, 0, {0, 0, 0, 0, 0, 0, 0, 0}}
 #define G_BROADCAST                                                        \
 	{0xffffffff, 0xffff, 0xffff,                                       \
@@ -59,6 +61,7 @@ static const hvs_role_t roles[] = {HVS_ROLE_LISTEN, HVS_ROLE_CONNECT};
 #define ABSTRACT(p) {.kind = HVS_ADDR_UNIX, .u.local = {p, sizeof(p) - 1, 1}}
 #define FD(n) {.kind = HVS_ADDR_FD, .u.fd = {n}}
 #define STDIO {.kind = HVS_ADDR_STDIO}
+/* clang-format on */
 
 #define ANY HVS_CID_ANY
 
@@ -110,8 +113,8 @@ same_fields(const hvs_addr_t *a, const hvs_addr_t *b)
 	case HVS_ADDR_UNIX:
 		return a->u.local.abstract == b->u.local.abstract &&
 		    a->u.local.len == b->u.local.len &&
-		    memcmp(a->u.local.path, b->u.local.path,
-			a->u.local.len) == 0 &&
+		    memcmp(a->u.local.path, b->u.local.path, a->u.local.len) ==
+		    0 &&
 		    a->u.local.path[a->u.local.len] == '\0';
 	case HVS_ADDR_FD:
 		return a->u.fd.fd == b->u.fd.fd;
@@ -143,12 +146,14 @@ check_roundtrip(const hvs_addr_t *a, char *canon, const char *what)
 
 		if (r != 0) {
 			fail_msg("%s: \"%s\" does not parse back as %s: %s at "
-			    "%zu+%zu", what, canon, role_name(roles[i]),
-			    hvs_err_name(r), err.offset, err.length);
+				 "%zu+%zu",
+			    what, canon, role_name(roles[i]), hvs_err_name(r),
+			    err.offset, err.length);
 		}
 		if (!hvs_addr_equal(a, &back)) {
 			fail_msg("%s: \"%s\" parses back (%s) to another "
-			    "address", what, canon, role_name(roles[i]));
+				 "address",
+			    what, canon, role_name(roles[i]));
 		}
 		assert_int_equal(hvs_addr_format(&back, again, sizeof(again)),
 		    n);
@@ -166,144 +171,128 @@ struct ok_case {
 };
 
 static const struct ok_case ok_cases[] = {
-	/* vsock: role defaults */
-	{"vsock:5000", L, VS(ANY, 5000), "vsock:any:5000"},
-	{"vsock:5000", C, VS(2, 5000), "vsock:2:5000"},
-	{"vsock:any", L, VS(ANY, ANY), "vsock:any:any"},
-	{"vsock:any", C, VS(2, ANY), "vsock:2:any"},
-	{"vsock:0", C, VS(2, 0), "vsock:2:0"},
-	/* vsock: CID names and numbers */
-	{"vsock:2:5000", LC, VS(2, 5000), "vsock:2:5000"},
-	{"vsock:any:5000", LC, VS(ANY, 5000), "vsock:any:5000"},
-	{"vsock:local:1234", LC, VS(1, 1234), "vsock:1:1234"},
-	{"vsock:host:22", LC, VS(2, 22), "vsock:2:22"},
-	{"vsock:hypervisor:0", LC, VS(0, 0), "vsock:0:0"},
-	{"vsock:0:0", LC, VS(0, 0), "vsock:0:0"},
-	{"vsock:3:any", LC, VS(3, ANY), "vsock:3:any"},
-	{"vsock:123456:7", LC, VS(123456, 7), "vsock:123456:7"},
-	{"vsock:4294967295:4294967295", LC, VS(ANY, ANY), "vsock:any:any"},
-	{"vsock:4294967294:4294967294", LC, VS(0xfffffffe, 0xfffffffe),
-	    "vsock:4294967294:4294967294"},
-	{"VSOCK:HOST:ANY", LC, VS(2, ANY), "vsock:2:any"},
-	{"Vsock:Local:00080", LC, VS(1, 80), "vsock:1:80"},
-	{"vsock:HyperVisor:1", LC, VS(0, 1), "vsock:0:1"},
-	{"vsock:0000000000000000000002:0000000000000000005000", LC,
-	    VS(2, 5000), "vsock:2:5000"},
-	/* hvsock: role defaults */
-	{"hvsock:5000", L, HV(G_WILDCARD, G_SVC(5000)),
-	    "hvsock:wildcard:5000"},
-	{"hvsock:5000", C, HV(G_PARENT, G_SVC(5000)), "hvsock:parent:5000"},
-	{"hvsock:{00001388-FACB-11E6-BD58-64006A7986D3}", L,
-	    HV(G_WILDCARD, G_SVC(5000)), "hvsock:wildcard:5000"},
-	{"hvsock:" S_OTHER, C, HV(G_PARENT, G_OTHER),
-	    "hvsock:parent:" S_OTHER},
-	/* hvsock: VM id names, any case */
-	{"hvsock:parent:5000", LC, HV(G_PARENT, G_SVC(5000)),
-	    "hvsock:parent:5000"},
-	{"hvsock:wildcard:0", LC, HV(G_WILDCARD, G_SVC(0)),
-	    "hvsock:wildcard:0"},
-	{"hvsock:children:2147483647", LC,
-	    HV(G_CHILDREN, G_SVC(0x7fffffff)), "hvsock:children:2147483647"},
-	{"hvsock:loopback:22", LC, HV(G_LOOPBACK, G_SVC(22)),
-	    "hvsock:loopback:22"},
-	{"hvsock:silohost:1", LC, HV(G_SILOHOST, G_SVC(1)),
-	    "hvsock:silohost:1"},
-	{"hvsock:broadcast:1", LC, HV(G_BROADCAST, G_SVC(1)),
-	    "hvsock:broadcast:1"},
-	{"HVSOCK:PARENT:5000", LC, HV(G_PARENT, G_SVC(5000)),
-	    "hvsock:parent:5000"},
-	{"hvsock:SiloHost:5000", LC, HV(G_SILOHOST, G_SVC(5000)),
-	    "hvsock:silohost:5000"},
-	{"hvsock:parent:0000005000", LC, HV(G_PARENT, G_SVC(5000)),
-	    "hvsock:parent:5000"},
-	/* hvsock: wsl */
-	{"hvsock:wsl:5000", LC, HVWSL(G_SVC(5000)), "hvsock:wsl:5000"},
-	{"hvsock:WSL:22", LC, HVWSL(G_SVC(22)), "hvsock:wsl:22"},
-	{"hvsock:wsl:" S_OTHER, LC, HVWSL(G_OTHER), "hvsock:wsl:" S_OTHER},
-	/* hvsock: GUIDs; well-known ones print by name, template by port */
-	{"hvsock:a42e7cda-d03f-480c-9cc2-a4de20abb878:5000", LC,
-	    HV(G_PARENT, G_SVC(5000)), "hvsock:parent:5000"},
-	{"hvsock:{A42E7CDA-D03F-480C-9CC2-A4DE20ABB878}:5000", LC,
-	    HV(G_PARENT, G_SVC(5000)), "hvsock:parent:5000"},
-	{"hvsock:00000000-0000-0000-0000-000000000000:0", LC,
-	    HV(G_WILDCARD, G_SVC(0)), "hvsock:wildcard:0"},
-	{"hvsock:" S_OTHER ":00001388-facb-11e6-bd58-64006a7986d3", LC,
-	    HV(G_OTHER, G_SVC(5000)), "hvsock:" S_OTHER ":5000"},
-	{"hvsock:parent:" S_OTHER, LC, HV(G_PARENT, G_OTHER),
-	    "hvsock:parent:" S_OTHER},
-	{"hvsock:" S_OTHER ":" S_OTHER, LC, HV(G_OTHER, G_OTHER),
-	    "hvsock:" S_OTHER ":" S_OTHER},
-	/* A template GUID above the port range stays a GUID. */
-	{"hvsock:parent:80000000-facb-11e6-bd58-64006a7986d3", LC,
-	    HV(G_PARENT, G_SVC(0x80000000)),
-	    "hvsock:parent:80000000-facb-11e6-bd58-64006a7986d3"},
-	{"hvsock:parent:{FFFFFFFF-FACB-11E6-BD58-64006A7986D3}", LC,
-	    HV(G_PARENT, G_SVC(0xffffffff)),
-	    "hvsock:parent:ffffffff-facb-11e6-bd58-64006a7986d3"},
-	/* tcp: role defaults: never all interfaces unless written */
-	{"tcp:8080", L, TCP("127.0.0.1", 8080), "tcp:127.0.0.1:8080"},
-	{"tcp:8080", C, TCP("localhost", 8080), "tcp:localhost:8080"},
-	{"tcp:0", L, TCP("127.0.0.1", 0), "tcp:127.0.0.1:0"},
-	{"tcp:*:8080", LC, TCP("*", 8080), "tcp:*:8080"},
-	{"tcp:0.0.0.0:8080", LC, TCP("0.0.0.0", 8080), "tcp:0.0.0.0:8080"},
-	/* tcp: hosts */
-	{"tcp:127.0.0.1:0", LC, TCP("127.0.0.1", 0), "tcp:127.0.0.1:0"},
-	{"tcp:localhost:65535", LC, TCP("localhost", 65535),
-	    "tcp:localhost:65535"},
-	{"tcp:255.255.255.255:1", LC, TCP("255.255.255.255", 1),
-	    "tcp:255.255.255.255:1"},
-	{"tcp:192.168.1.254:00080", LC, TCP("192.168.1.254", 80),
-	    "tcp:192.168.1.254:80"},
-	{"tcp:example.com:443", LC, TCP("example.com", 443),
-	    "tcp:example.com:443"},
-	{"tcp:example.com.:443", LC, TCP("example.com.", 443),
-	    "tcp:example.com.:443"},
-	{"tcp:my_host-1.internal:80", LC, TCP("my_host-1.internal", 80),
-	    "tcp:my_host-1.internal:80"},
-	{"TCP:Example.COM:80", LC, TCP("Example.COM", 80),
-	    "tcp:Example.COM:80"},
-	{"tcp:a.b.c.d.e:1", LC, TCP("a.b.c.d.e", 1), "tcp:a.b.c.d.e:1"},
-	{"tcp:1e100.net:80", LC, TCP("1e100.net", 80), "tcp:1e100.net:80"},
-	{"tcp:123abc:80", LC, TCP("123abc", 80), "tcp:123abc:80"},
-	{"tcp:x:1", LC, TCP("x", 1), "tcp:x:1"},
-	{"tcp:_srv.example:1", LC, TCP("_srv.example", 1),
-	    "tcp:_srv.example:1"},
-	/* tcp: IPv6, only in brackets */
-	{"tcp:[::1]:22", LC, TCP("::1", 22), "tcp:[::1]:22"},
-	{"tcp:[::]:80", LC, TCP("::", 80), "tcp:[::]:80"},
-	{"tcp:[fe80::1%eth0]:80", LC, TCP("fe80::1%eth0", 80),
-	    "tcp:[fe80::1%eth0]:80"},
-	{"tcp:[FE80::1%25]:80", LC, TCP("FE80::1%25", 80),
-	    "tcp:[FE80::1%25]:80"},
-	{"tcp:[2001:db8::ff00:42:8329]:443", LC,
-	    TCP("2001:db8::ff00:42:8329", 443),
-	    "tcp:[2001:db8::ff00:42:8329]:443"},
-	{"tcp:[::ffff:192.0.2.1]:80", LC, TCP("::ffff:192.0.2.1", 80),
-	    "tcp:[::ffff:192.0.2.1]:80"},
-	{"tcp:[1:2:3:4:5:6:7:8]:65535", LC, TCP("1:2:3:4:5:6:7:8", 65535),
-	    "tcp:[1:2:3:4:5:6:7:8]:65535"},
-	/* unix: */
-	{"unix:/tmp/x.sock", LC, UNIX("/tmp/x.sock"), "unix:/tmp/x.sock"},
-	{"unix:relative/path", LC, UNIX("relative/path"),
-	    "unix:relative/path"},
-	{"unix:/a:b:c", LC, UNIX("/a:b:c"), "unix:/a:b:c"},
-	{"unix:./@foo", LC, UNIX("./@foo"), "unix:./@foo"},
-	{"unix: ", LC, UNIX(" "), "unix: "},
-	{"UNIX:/tmp/X", LC, UNIX("/tmp/X"), "unix:/tmp/X"},
-	{"unix:@name", LC, ABSTRACT("name"), "unix:@name"},
-	{"unix:@/with/slash", LC, ABSTRACT("/with/slash"),
-	    "unix:@/with/slash"},
-	{"unix:@@x", LC, ABSTRACT("@x"), "unix:@@x"},
-	{"unix:@a:b", LC, ABSTRACT("a:b"), "unix:@a:b"},
-	/* fd: */
-	{"fd:0", LC, FD(0), "fd:0"},
-	{"fd:3", LC, FD(3), "fd:3"},
-	{"FD:007", LC, FD(7), "fd:7"},
-	{"fd:2147483647", LC, FD(INT_MAX), "fd:2147483647"},
-	/* stdio */
-	{"stdio", LC, STDIO, "stdio"},
-	{"STDIO", LC, STDIO, "stdio"},
-	{"StdIO", LC, STDIO, "stdio"},
+    /* vsock: role defaults */
+    {"vsock:5000", L, VS(ANY, 5000), "vsock:any:5000"},
+    {"vsock:5000", C, VS(2, 5000), "vsock:2:5000"},
+    {"vsock:any", L, VS(ANY, ANY), "vsock:any:any"},
+    {"vsock:any", C, VS(2, ANY), "vsock:2:any"},
+    {"vsock:0", C, VS(2, 0), "vsock:2:0"},
+    /* vsock: CID names and numbers */
+    {"vsock:2:5000", LC, VS(2, 5000), "vsock:2:5000"},
+    {"vsock:any:5000", LC, VS(ANY, 5000), "vsock:any:5000"},
+    {"vsock:local:1234", LC, VS(1, 1234), "vsock:1:1234"},
+    {"vsock:host:22", LC, VS(2, 22), "vsock:2:22"},
+    {"vsock:hypervisor:0", LC, VS(0, 0), "vsock:0:0"},
+    {"vsock:0:0", LC, VS(0, 0), "vsock:0:0"},
+    {"vsock:3:any", LC, VS(3, ANY), "vsock:3:any"},
+    {"vsock:123456:7", LC, VS(123456, 7), "vsock:123456:7"},
+    {"vsock:4294967295:4294967295", LC, VS(ANY, ANY), "vsock:any:any"},
+    {"vsock:4294967294:4294967294", LC, VS(0xfffffffe, 0xfffffffe),
+	"vsock:4294967294:4294967294"},
+    {"VSOCK:HOST:ANY", LC, VS(2, ANY), "vsock:2:any"},
+    {"Vsock:Local:00080", LC, VS(1, 80), "vsock:1:80"},
+    {"vsock:HyperVisor:1", LC, VS(0, 1), "vsock:0:1"},
+    {"vsock:0000000000000000000002:0000000000000000005000", LC, VS(2, 5000),
+	"vsock:2:5000"},
+    /* hvsock: role defaults */
+    {"hvsock:5000", L, HV(G_WILDCARD, G_SVC(5000)), "hvsock:wildcard:5000"},
+    {"hvsock:5000", C, HV(G_PARENT, G_SVC(5000)), "hvsock:parent:5000"},
+    {"hvsock:{00001388-FACB-11E6-BD58-64006A7986D3}", L,
+	HV(G_WILDCARD, G_SVC(5000)), "hvsock:wildcard:5000"},
+    {"hvsock:" S_OTHER, C, HV(G_PARENT, G_OTHER), "hvsock:parent:" S_OTHER},
+    /* hvsock: VM id names, any case */
+    {"hvsock:parent:5000", LC, HV(G_PARENT, G_SVC(5000)), "hvsock:parent:5000"},
+    {"hvsock:wildcard:0", LC, HV(G_WILDCARD, G_SVC(0)), "hvsock:wildcard:0"},
+    {"hvsock:children:2147483647", LC, HV(G_CHILDREN, G_SVC(0x7fffffff)),
+	"hvsock:children:2147483647"},
+    {"hvsock:loopback:22", LC, HV(G_LOOPBACK, G_SVC(22)), "hvsock:loopback:22"},
+    {"hvsock:silohost:1", LC, HV(G_SILOHOST, G_SVC(1)), "hvsock:silohost:1"},
+    {"hvsock:broadcast:1", LC, HV(G_BROADCAST, G_SVC(1)), "hvsock:broadcast:1"},
+    {"HVSOCK:PARENT:5000", LC, HV(G_PARENT, G_SVC(5000)), "hvsock:parent:5000"},
+    {"hvsock:SiloHost:5000", LC, HV(G_SILOHOST, G_SVC(5000)),
+	"hvsock:silohost:5000"},
+    {"hvsock:parent:0000005000", LC, HV(G_PARENT, G_SVC(5000)),
+	"hvsock:parent:5000"},
+    /* hvsock: wsl */
+    {"hvsock:wsl:5000", LC, HVWSL(G_SVC(5000)), "hvsock:wsl:5000"},
+    {"hvsock:WSL:22", LC, HVWSL(G_SVC(22)), "hvsock:wsl:22"},
+    {"hvsock:wsl:" S_OTHER, LC, HVWSL(G_OTHER), "hvsock:wsl:" S_OTHER},
+    /* hvsock: GUIDs; well-known ones print by name, template by port */
+    {"hvsock:a42e7cda-d03f-480c-9cc2-a4de20abb878:5000", LC,
+	HV(G_PARENT, G_SVC(5000)), "hvsock:parent:5000"},
+    {"hvsock:{A42E7CDA-D03F-480C-9CC2-A4DE20ABB878}:5000", LC,
+	HV(G_PARENT, G_SVC(5000)), "hvsock:parent:5000"},
+    {"hvsock:00000000-0000-0000-0000-000000000000:0", LC,
+	HV(G_WILDCARD, G_SVC(0)), "hvsock:wildcard:0"},
+    {"hvsock:" S_OTHER ":00001388-facb-11e6-bd58-64006a7986d3", LC,
+	HV(G_OTHER, G_SVC(5000)), "hvsock:" S_OTHER ":5000"},
+    {"hvsock:parent:" S_OTHER, LC, HV(G_PARENT, G_OTHER),
+	"hvsock:parent:" S_OTHER},
+    {"hvsock:" S_OTHER ":" S_OTHER, LC, HV(G_OTHER, G_OTHER),
+	"hvsock:" S_OTHER ":" S_OTHER},
+    /* A template GUID above the port range stays a GUID. */
+    {"hvsock:parent:80000000-facb-11e6-bd58-64006a7986d3", LC,
+	HV(G_PARENT, G_SVC(0x80000000)),
+	"hvsock:parent:80000000-facb-11e6-bd58-64006a7986d3"},
+    {"hvsock:parent:{FFFFFFFF-FACB-11E6-BD58-64006A7986D3}", LC,
+	HV(G_PARENT, G_SVC(0xffffffff)),
+	"hvsock:parent:ffffffff-facb-11e6-bd58-64006a7986d3"},
+    /* tcp: role defaults: never all interfaces unless written */
+    {"tcp:8080", L, TCP("127.0.0.1", 8080), "tcp:127.0.0.1:8080"},
+    {"tcp:8080", C, TCP("localhost", 8080), "tcp:localhost:8080"},
+    {"tcp:0", L, TCP("127.0.0.1", 0), "tcp:127.0.0.1:0"},
+    {"tcp:*:8080", LC, TCP("*", 8080), "tcp:*:8080"},
+    {"tcp:0.0.0.0:8080", LC, TCP("0.0.0.0", 8080), "tcp:0.0.0.0:8080"},
+    /* tcp: hosts */
+    {"tcp:127.0.0.1:0", LC, TCP("127.0.0.1", 0), "tcp:127.0.0.1:0"},
+    {"tcp:localhost:65535", LC, TCP("localhost", 65535), "tcp:localhost:65535"},
+    {"tcp:255.255.255.255:1", LC, TCP("255.255.255.255", 1),
+	"tcp:255.255.255.255:1"},
+    {"tcp:192.168.1.254:00080", LC, TCP("192.168.1.254", 80),
+	"tcp:192.168.1.254:80"},
+    {"tcp:example.com:443", LC, TCP("example.com", 443), "tcp:example.com:443"},
+    {"tcp:example.com.:443", LC, TCP("example.com.", 443),
+	"tcp:example.com.:443"},
+    {"tcp:my_host-1.internal:80", LC, TCP("my_host-1.internal", 80),
+	"tcp:my_host-1.internal:80"},
+    {"TCP:Example.COM:80", LC, TCP("Example.COM", 80), "tcp:Example.COM:80"},
+    {"tcp:a.b.c.d.e:1", LC, TCP("a.b.c.d.e", 1), "tcp:a.b.c.d.e:1"},
+    {"tcp:1e100.net:80", LC, TCP("1e100.net", 80), "tcp:1e100.net:80"},
+    {"tcp:123abc:80", LC, TCP("123abc", 80), "tcp:123abc:80"},
+    {"tcp:x:1", LC, TCP("x", 1), "tcp:x:1"},
+    {"tcp:_srv.example:1", LC, TCP("_srv.example", 1), "tcp:_srv.example:1"},
+    /* tcp: IPv6, only in brackets */
+    {"tcp:[::1]:22", LC, TCP("::1", 22), "tcp:[::1]:22"},
+    {"tcp:[::]:80", LC, TCP("::", 80), "tcp:[::]:80"},
+    {"tcp:[fe80::1%eth0]:80", LC, TCP("fe80::1%eth0", 80),
+	"tcp:[fe80::1%eth0]:80"},
+    {"tcp:[FE80::1%25]:80", LC, TCP("FE80::1%25", 80), "tcp:[FE80::1%25]:80"},
+    {"tcp:[2001:db8::ff00:42:8329]:443", LC, TCP("2001:db8::ff00:42:8329", 443),
+	"tcp:[2001:db8::ff00:42:8329]:443"},
+    {"tcp:[::ffff:192.0.2.1]:80", LC, TCP("::ffff:192.0.2.1", 80),
+	"tcp:[::ffff:192.0.2.1]:80"},
+    {"tcp:[1:2:3:4:5:6:7:8]:65535", LC, TCP("1:2:3:4:5:6:7:8", 65535),
+	"tcp:[1:2:3:4:5:6:7:8]:65535"},
+    /* unix: */
+    {"unix:/tmp/x.sock", LC, UNIX("/tmp/x.sock"), "unix:/tmp/x.sock"},
+    {"unix:relative/path", LC, UNIX("relative/path"), "unix:relative/path"},
+    {"unix:/a:b:c", LC, UNIX("/a:b:c"), "unix:/a:b:c"},
+    {"unix:./@foo", LC, UNIX("./@foo"), "unix:./@foo"},
+    {"unix: ", LC, UNIX(" "), "unix: "},
+    {"UNIX:/tmp/X", LC, UNIX("/tmp/X"), "unix:/tmp/X"},
+    {"unix:@name", LC, ABSTRACT("name"), "unix:@name"},
+    {"unix:@/with/slash", LC, ABSTRACT("/with/slash"), "unix:@/with/slash"},
+    {"unix:@@x", LC, ABSTRACT("@x"), "unix:@@x"},
+    {"unix:@a:b", LC, ABSTRACT("a:b"), "unix:@a:b"},
+    /* fd: */
+    {"fd:0", LC, FD(0), "fd:0"},
+    {"fd:3", LC, FD(3), "fd:3"},
+    {"FD:007", LC, FD(7), "fd:7"},
+    {"fd:2147483647", LC, FD(INT_MAX), "fd:2147483647"},
+    /* stdio */
+    {"stdio", LC, STDIO, "stdio"},
+    {"STDIO", LC, STDIO, "stdio"},
+    {"StdIO", LC, STDIO, "stdio"},
 };
 
 static void
@@ -341,16 +330,19 @@ test_parse_ok(void **state)
 			}
 			assert_true(hvs_addr_equal(&a, &c->want));
 			assert_int_equal(hvs_addr_format(&a, canon,
-			    sizeof(canon)), strlen(c->canon));
+					     sizeof(canon)),
+			    strlen(c->canon));
 			if (strcmp(canon, c->canon) != 0) {
 				fail_msg("\"%s\" (%s) formats as \"%s\", want "
-				    "\"%s\"", c->in, role_name(roles[k]),
-				    canon, c->canon);
+					 "\"%s\"",
+				    c->in, role_name(roles[k]), canon,
+				    c->canon);
 			}
 			check_roundtrip(&a, canon, c->in);
 			/* Without an error report it works the same. */
 			assert_int_equal(parse_exact(&a, c->in, strlen(c->in),
-			    roles[k], NULL), 0);
+					     roles[k], NULL),
+			    0);
 			assert_true(same_fields(&a, &c->want));
 		}
 	}
@@ -366,8 +358,8 @@ test_parse_str(void **state)
 	(void)state;
 	for (size_t i = 0; i < HVS__ARRAY_LEN(ok_cases); i++) {
 		const struct ok_case *c = &ok_cases[i];
-		hvs_role_t role = c->roles & L ? HVS_ROLE_LISTEN :
-		    HVS_ROLE_CONNECT;
+		hvs_role_t role =
+		    c->roles & L ? HVS_ROLE_LISTEN : HVS_ROLE_CONNECT;
 
 		assert_int_equal(hvs_addr_parse_str(&a, c->in, role, &err), 0);
 		assert_true(same_fields(&a, &c->want));
@@ -382,8 +374,9 @@ test_parse_str(void **state)
 	assert_int_equal(err.code, HVS_EINVAL);
 	assert_int_equal(hvs_addr_parse_str(&a, NULL, HVS_ROLE_LISTEN, NULL),
 	    HVS_EINVAL);
-	assert_int_equal(hvs_addr_parse_str(&a, "vsock:1:2:3",
-	    HVS_ROLE_CONNECT, &err), HVS_EADDR_TRAILING);
+	assert_int_equal(hvs_addr_parse_str(&a, "vsock:1:2:3", HVS_ROLE_CONNECT,
+			     &err),
+	    HVS_EADDR_TRAILING);
 	assert_int_equal(err.offset, 9);
 	assert_memory_equal(&a, &orig, sizeof(a));
 }
@@ -396,39 +389,48 @@ test_role_defaults(void **state)
 
 	(void)state;
 	assert_int_equal(hvs_addr_parse_str(&a, "vsock:80", HVS_ROLE_LISTEN,
-	    NULL), 0);
+			     NULL),
+	    0);
 	assert_int_equal(a.u.vsock.cid, HVS_CID_ANY);
 	assert_int_equal(hvs_addr_parse_str(&a, "vsock:80", HVS_ROLE_CONNECT,
-	    NULL), 0);
+			     NULL),
+	    0);
 	assert_int_equal(a.u.vsock.cid, HVS_CID_HOST);
 
 	assert_int_equal(hvs_addr_parse_str(&a, "tcp:80", HVS_ROLE_LISTEN,
-	    NULL), 0);
+			     NULL),
+	    0);
 	assert_string_equal(a.u.tcp.host, "127.0.0.1");
 	assert_int_equal(hvs_addr_parse_str(&a, "tcp:80", HVS_ROLE_CONNECT,
-	    NULL), 0);
+			     NULL),
+	    0);
 	assert_string_equal(a.u.tcp.host, "localhost");
 
 	assert_int_equal(hvs_addr_parse_str(&a, "hvsock:80", HVS_ROLE_LISTEN,
-	    NULL), 0);
-	assert_true(hvs_guid_equal(&a.u.hvsock.vm_id,
-	    hvs_vmid_get(HVS_VMID_WILDCARD)));
+			     NULL),
+	    0);
+	assert_true(
+	    hvs_guid_equal(&a.u.hvsock.vm_id, hvs_vmid_get(HVS_VMID_WILDCARD)));
 	assert_int_equal(a.u.hvsock.vm_flags, 0);
 	assert_int_equal(hvs_addr_parse_str(&a, "hvsock:80", HVS_ROLE_CONNECT,
-	    NULL), 0);
-	assert_true(hvs_guid_equal(&a.u.hvsock.vm_id,
-	    hvs_vmid_get(HVS_VMID_PARENT)));
+			     NULL),
+	    0);
+	assert_true(
+	    hvs_guid_equal(&a.u.hvsock.vm_id, hvs_vmid_get(HVS_VMID_PARENT)));
 
 	/* Written-out values win over the defaults in both roles. */
 	for (size_t k = 0; k < HVS__ARRAY_LEN(roles); k++) {
 		assert_int_equal(hvs_addr_parse_str(&a, "vsock:7:80", roles[k],
-		    NULL), 0);
+				     NULL),
+		    0);
 		assert_int_equal(a.u.vsock.cid, 7);
 		assert_int_equal(hvs_addr_parse_str(&a, "tcp:*:80", roles[k],
-		    NULL), 0);
+				     NULL),
+		    0);
 		assert_string_equal(a.u.tcp.host, "*");
 		assert_int_equal(hvs_addr_parse_str(&a, "hvsock:wsl:80",
-		    roles[k], NULL), 0);
+				     roles[k], NULL),
+		    0);
 		assert_int_equal(a.u.hvsock.vm_flags, HVS_VMID_F_WSL);
 		assert_true(hvs_guid_equal(&a.u.hvsock.vm_id,
 		    hvs_vmid_get(HVS_VMID_WILDCARD)));
@@ -446,210 +448,209 @@ struct bad_case {
 };
 
 /* sizeof, not strlen: the length covers embedded NULs. */
+/* clang-format off */
 #define E(s, code, off, n) {s, sizeof(s) - 1, HVS_##code, off, n}
+/* clang-format on */
 
 static const struct bad_case bad_cases[] = {
-	/* whole input */
-	E("", EADDR_EMPTY, 0, 0),
-	E("\0", EADDR_NUL, 0, 1),
-	E("\0vsock:5000", EADDR_NUL, 0, 1),
-	E("vsock:5000\0", EADDR_NUL, 10, 1),
-	E("vsock:\0" "5000", EADDR_NUL, 6, 1),
-	E("stdio\0", EADDR_NUL, 5, 1),
-	E("unix:@\0abc", EADDR_NUL, 6, 1),
-	E("unix:/tmp/a\0b", EADDR_NUL, 11, 1),
-	E("tcp:[::1]:80\0\0\0", EADDR_NUL, 12, 1),
-	/* scheme */
-	E("foo", EADDR_SCHEME, 0, 3),
-	E("foo:bar", EADDR_SCHEME, 0, 3),
-	E(":5000", EADDR_SCHEME, 0, 0),
-	E("5000", EADDR_SCHEME, 0, 4),
-	E(" vsock:5000", EADDR_SCHEME, 0, 6),
-	E("vsocks:5000", EADDR_SCHEME, 0, 6),
-	E("vsoc:5000", EADDR_SCHEME, 0, 4),
-	E("udp:1", EADDR_SCHEME, 0, 3),
-	E("/tmp/sock", EADDR_SCHEME, 0, 9),
-	E("localhost:80", EADDR_SCHEME, 0, 9),
-	E("stdiox", EADDR_SCHEME, 0, 6),
-	E("stdio ", EADDR_SCHEME, 0, 6),
-	E("std", EADDR_SCHEME, 0, 3),
-	E("vsock\xff:1", EADDR_SCHEME, 0, 6),
-	E("\xff", EADDR_SCHEME, 0, 1),
-	/* scheme without its part */
-	E("vsock", EADDR_MISSING, 5, 0),
-	E("hvsock", EADDR_MISSING, 6, 0),
-	E("tcp", EADDR_MISSING, 3, 0),
-	E("unix", EADDR_MISSING, 4, 0),
-	E("fd", EADDR_MISSING, 2, 0),
-	E("TCP", EADDR_MISSING, 3, 0),
-	/* stdio */
-	E("stdio:", EADDR_TRAILING, 5, 1),
-	E("stdio:x", EADDR_TRAILING, 5, 2),
-	E("stdio::", EADDR_TRAILING, 5, 2),
-	/* vsock: missing parts and trailing text */
-	E("vsock:", EADDR_MISSING, 6, 0),
-	E("vsock:2:", EADDR_MISSING, 8, 0),
-	E("vsock::5000", EADDR_MISSING, 6, 0),
-	E("vsock::", EADDR_MISSING, 6, 0),
-	E("vsock:2:5000:", EADDR_TRAILING, 12, 1),
-	E("vsock:2:5000:7", EADDR_TRAILING, 12, 2),
-	E("vsock:1:2:3:4", EADDR_TRAILING, 9, 4),
-	/* vsock: CID */
-	E("vsock:x:5000", EADDR_CID, 6, 1),
-	E("vsock:-1:5000", EADDR_CID, 6, 2),
-	E("vsock:+2:5000", EADDR_CID, 6, 2),
-	E("vsock: 2:5000", EADDR_CID, 6, 2),
-	E("vsock:2 :5000", EADDR_CID, 6, 2),
-	E("vsock:0x2:5000", EADDR_CID, 6, 3),
-	E("vsock:4294967296:5000", EADDR_CID, 6, 10),
-	E("vsock:99999999999999999999:1", EADDR_CID, 6, 20),
-	E("vsock:anyhost:1", EADDR_CID, 6, 7),
-	E("vsock:hostt:1", EADDR_CID, 6, 5),
-	E("vsock:parent:1", EADDR_CID, 6, 6),
-	E("vsock:2.0:1", EADDR_CID, 6, 3),
-	/* vsock: port */
-	E("vsock:2:x", EADDR_PORT, 8, 1),
-	E("vsock:5000x", EADDR_PORT, 6, 5),
-	E("vsock:-1", EADDR_PORT, 6, 2),
-	E("vsock:+5000", EADDR_PORT, 6, 5),
-	E("vsock: 5000", EADDR_PORT, 6, 5),
-	E("vsock:5000 ", EADDR_PORT, 6, 5),
-	E("vsock:0x10", EADDR_PORT, 6, 4),
-	E("vsock:1e3", EADDR_PORT, 6, 3),
-	E("vsock:2:5.0", EADDR_PORT, 8, 3),
-	E("vsock:anyy", EADDR_PORT, 6, 4),
-	E("vsock:99999999999999999999x", EADDR_PORT, 6, 21),
-	E("vsock:4294967296", EADDR_PORT_RANGE, 6, 10),
-	E("vsock:2:4294967296", EADDR_PORT_RANGE, 8, 10),
-	E("vsock:99999999999999999999", EADDR_PORT_RANGE, 6, 20),
-	E("vsock:18446744073709551616", EADDR_PORT_RANGE, 6, 20),
-	/* hvsock: missing parts and trailing text */
-	E("hvsock:", EADDR_MISSING, 7, 0),
-	E("hvsock:parent:", EADDR_MISSING, 14, 0),
-	E("hvsock::5000", EADDR_MISSING, 7, 0),
-	E("hvsock:parent:5000:1", EADDR_TRAILING, 18, 2),
-	E("hvsock:parent:5000:", EADDR_TRAILING, 18, 1),
-	/* hvsock: VM id */
-	E("hvsock:mom:5000", EADDR_VMID, 7, 3),
-	E("hvsock:host:5000", EADDR_VMID, 7, 4),
-	E("hvsock:parents:5000", EADDR_VMID, 7, 7),
-	E("hvsock:5:5000", EADDR_VMID, 7, 1),
-	E("hvsock:any:5000", EADDR_VMID, 7, 3),
-	E("hvsock:wsl2:5000", EADDR_VMID, 7, 4),
-	E("hvsock:a42e7cda-d03f-480c-9cc2-a4de20abb87:5000", EADDR_GUID, 7,
-	    35),
-	E("hvsock:{a42e7cda-d03f-480c-9cc2-a4de20abb878:5000", EADDR_GUID, 7,
-	    37),
-	E("hvsock:a42e7cdaXd03f-480c-9cc2-a4de20abb878:5000", EADDR_GUID, 7,
-	    36),
-	E("hvsock:a42e7cdad03f480c9cc2a4de20abb878:5000", EADDR_GUID, 7, 32),
-	E("hvsock:a42e7cda-d03f-480c-9cc2-a4de20abb878}:5000", EADDR_GUID, 7,
-	    37),
-	/* hvsock: service */
-	E("hvsock:2147483648", EADDR_PORT_RANGE, 7, 10),
-	E("hvsock:parent:2147483648", EADDR_PORT_RANGE, 14, 10),
-	E("hvsock:4294967295", EADDR_PORT_RANGE, 7, 10),
-	E("hvsock:4294967296", EADDR_PORT_RANGE, 7, 10),
-	E("hvsock:99999999999999999999", EADDR_PORT_RANGE, 7, 20),
-	E("hvsock:parent:http", EADDR_SERVICE, 14, 4),
-	E("hvsock:parent:-1", EADDR_SERVICE, 14, 2),
-	E("hvsock:parent:+5000", EADDR_SERVICE, 14, 5),
-	E("hvsock:parent:5000x", EADDR_SERVICE, 14, 5),
-	E("hvsock:parent:0x1388", EADDR_SERVICE, 14, 6),
-	E("hvsock:parent:any", EADDR_SERVICE, 14, 3),
-	E("hvsock:wsl", EADDR_SERVICE, 7, 3),
-	E("hvsock:parent:00001388-facb-11e6-bd58-64006a7986d", EADDR_GUID,
-	    14, 35),
-	E("hvsock:parent:00001388-facb-11e6-bd58-64006a7986d3x", EADDR_GUID,
-	    14, 37),
-	E("hvsock:parent:{00001388-facb-11e6-bd58-64006a7986d3", EADDR_GUID,
-	    14, 37),
-	/* tcp: missing parts */
-	E("tcp:", EADDR_MISSING, 4, 0),
-	E("tcp:host:", EADDR_MISSING, 9, 0),
-	E("tcp::80", EADDR_MISSING, 4, 0),
-	E("tcp:::80", EADDR_MISSING, 4, 0),
-	E("tcp:[::1]", EADDR_MISSING, 9, 0),
-	E("tcp:[::1]:", EADDR_MISSING, 10, 0),
-	E("tcp:[]:80", EADDR_MISSING, 5, 0),
-	/* tcp: trailing text */
-	E("tcp:host:80:90", EADDR_TRAILING, 11, 3),
-	E("tcp:host:80:", EADDR_TRAILING, 11, 1),
-	E("tcp:[::1]:80:90", EADDR_TRAILING, 12, 3),
-	/* tcp: IPv6 */
-	E("tcp:[::1:80", EADDR_HOST, 4, 7),
-	E("tcp:[::1]x:80", EADDR_HOST, 9, 1),
-	E("tcp:[::1]80", EADDR_HOST, 9, 2),
-	E("tcp:::1:80", EADDR_HOST, 4, 3),
-	E("tcp:::1", EADDR_HOST, 4, 2),
-	E("tcp:fe80::1%eth0:80", EADDR_HOST, 4, 12),
-	E("tcp:1:2:3:4:5:6:7:8:80", EADDR_HOST, 4, 15),
-	E("tcp:[127.0.0.1]:80", EADDR_HOST, 5, 9),
-	E("tcp:[localhost]:80", EADDR_HOST, 5, 9),
-	E("tcp:[::1%]:80", EADDR_HOST, 5, 4),
-	E("tcp:[fe80::1%eth 0]:80", EADDR_HOST, 5, 13),
-	E("tcp:[fe80::1%eth/0]:80", EADDR_HOST, 5, 13),
-	E("tcp:[:::1]:80", EADDR_HOST, 5, 4),
-	E("tcp:[::g]:80", EADDR_HOST, 5, 3),
-	E("tcp:[1:2:3:4:5:6:7:8:9]:80", EADDR_HOST, 5, 17),
-	E("tcp:[ ::1]:80", EADDR_HOST, 5, 4),
-	E("tcp:[*]:80", EADDR_HOST, 5, 1),
-	/* tcp: names and IPv4 */
-	E("tcp:ho st:80", EADDR_HOST, 4, 5),
-	E("tcp:-host:80", EADDR_HOST, 4, 5),
-	E("tcp:host-:80", EADDR_HOST, 4, 5),
-	E("tcp:a.-b:80", EADDR_HOST, 4, 4),
-	E("tcp:a..b:80", EADDR_HOST, 4, 4),
-	E("tcp:.a:80", EADDR_HOST, 4, 2),
-	E("tcp:.:80", EADDR_HOST, 4, 1),
-	E("tcp:..:80", EADDR_HOST, 4, 2),
-	E("tcp:a.b..:80", EADDR_HOST, 4, 5),
-	E("tcp:**:80", EADDR_HOST, 4, 2),
-	E("tcp:*.example.com:80", EADDR_HOST, 4, 13),
-	E("tcp:1.2.3:80", EADDR_HOST, 4, 5),
-	E("tcp:1.2.3.4.5:80", EADDR_HOST, 4, 9),
-	E("tcp:256.0.0.1:80", EADDR_HOST, 4, 9),
-	E("tcp:127.0.0.01:80", EADDR_HOST, 4, 10),
-	E("tcp:0x7f.1:80", EADDR_HOST, 4, 6),
-	E("tcp:0x7f000001:80", EADDR_HOST, 4, 10),
-	E("tcp:0X7F000001:80", EADDR_HOST, 4, 10),
-	E("tcp:2130706433:80", EADDR_HOST, 4, 10),
-	E("tcp:127.0.0.1.:80", EADDR_HOST, 4, 10),
-	E("tcp:host.123:80", EADDR_HOST, 4, 8),
-	E("tcp:h\xc3\xa9st:80", EADDR_HOST, 4, 5),
-	E("tcp:host/x:80", EADDR_HOST, 4, 6),
-	E("tcp:user@host:80", EADDR_HOST, 4, 9),
-	E("tcp:host%eth0:80", EADDR_HOST, 4, 9),
-	E("tcp:host]:80", EADDR_HOST, 4, 5),
-	/* tcp: port */
-	E("tcp:host:http", EADDR_PORT, 9, 4),
-	E("tcp:host:-1", EADDR_PORT, 9, 2),
-	E("tcp:host:+80", EADDR_PORT, 9, 3),
-	E("tcp:localhost", EADDR_PORT, 4, 9),
-	E("tcp:8080x", EADDR_PORT, 4, 5),
-	E("tcp: 8080", EADDR_PORT, 4, 5),
-	E("tcp:*", EADDR_PORT, 4, 1),
-	E("tcp:host:65536", EADDR_PORT_RANGE, 9, 5),
-	E("tcp:65536", EADDR_PORT_RANGE, 4, 5),
-	E("tcp:[::1]:65536", EADDR_PORT_RANGE, 10, 5),
-	E("tcp:4294967296", EADDR_PORT_RANGE, 4, 10),
-	E("tcp:99999999999999999999", EADDR_PORT_RANGE, 4, 20),
-	/* unix: */
-	E("unix:", EADDR_MISSING, 5, 0),
-	E("unix:@", EADDR_MISSING, 6, 0),
-	/* fd: */
-	E("fd:", EADDR_MISSING, 3, 0),
-	E("fd:-1", EADDR_FD, 3, 2),
-	E("fd:x", EADDR_FD, 3, 1),
-	E("fd: 3", EADDR_FD, 3, 2),
-	E("fd:0x3", EADDR_FD, 3, 3),
-	E("fd:+3", EADDR_FD, 3, 2),
-	E("fd:stdin", EADDR_FD, 3, 5),
-	E("fd:2147483648", EADDR_FD, 3, 10),
-	E("fd:4294967296", EADDR_FD, 3, 10),
-	E("fd:99999999999999999999", EADDR_FD, 3, 20),
-	E("fd:3:", EADDR_TRAILING, 4, 1),
-	E("fd:3:4", EADDR_TRAILING, 4, 2),
+    /* whole input */
+    E("", EADDR_EMPTY, 0, 0),
+    E("\0", EADDR_NUL, 0, 1),
+    E("\0vsock:5000", EADDR_NUL, 0, 1),
+    E("vsock:5000\0", EADDR_NUL, 10, 1),
+    E("vsock:2\0:5000", EADDR_NUL, 7, 1),
+    E("stdio\0", EADDR_NUL, 5, 1),
+    E("unix:@\0abc", EADDR_NUL, 6, 1),
+    E("unix:/tmp/a\0b", EADDR_NUL, 11, 1),
+    E("tcp:[::1]:80\0\0\0", EADDR_NUL, 12, 1),
+    /* scheme */
+    E("foo", EADDR_SCHEME, 0, 3),
+    E("foo:bar", EADDR_SCHEME, 0, 3),
+    E(":5000", EADDR_SCHEME, 0, 0),
+    E("5000", EADDR_SCHEME, 0, 4),
+    E(" vsock:5000", EADDR_SCHEME, 0, 6),
+    E("vsocks:5000", EADDR_SCHEME, 0, 6),
+    E("vsoc:5000", EADDR_SCHEME, 0, 4),
+    E("udp:1", EADDR_SCHEME, 0, 3),
+    E("/tmp/sock", EADDR_SCHEME, 0, 9),
+    E("localhost:80", EADDR_SCHEME, 0, 9),
+    E("stdiox", EADDR_SCHEME, 0, 6),
+    E("stdio ", EADDR_SCHEME, 0, 6),
+    E("std", EADDR_SCHEME, 0, 3),
+    E("vsock\xff:1", EADDR_SCHEME, 0, 6),
+    E("\xff", EADDR_SCHEME, 0, 1),
+    /* scheme without its part */
+    E("vsock", EADDR_MISSING, 5, 0),
+    E("hvsock", EADDR_MISSING, 6, 0),
+    E("tcp", EADDR_MISSING, 3, 0),
+    E("unix", EADDR_MISSING, 4, 0),
+    E("fd", EADDR_MISSING, 2, 0),
+    E("TCP", EADDR_MISSING, 3, 0),
+    /* stdio */
+    E("stdio:", EADDR_TRAILING, 5, 1),
+    E("stdio:x", EADDR_TRAILING, 5, 2),
+    E("stdio::", EADDR_TRAILING, 5, 2),
+    /* vsock: missing parts and trailing text */
+    E("vsock:", EADDR_MISSING, 6, 0),
+    E("vsock:2:", EADDR_MISSING, 8, 0),
+    E("vsock::5000", EADDR_MISSING, 6, 0),
+    E("vsock::", EADDR_MISSING, 6, 0),
+    E("vsock:2:5000:", EADDR_TRAILING, 12, 1),
+    E("vsock:2:5000:7", EADDR_TRAILING, 12, 2),
+    E("vsock:1:2:3:4", EADDR_TRAILING, 9, 4),
+    /* vsock: CID */
+    E("vsock:x:5000", EADDR_CID, 6, 1),
+    E("vsock:-1:5000", EADDR_CID, 6, 2),
+    E("vsock:+2:5000", EADDR_CID, 6, 2),
+    E("vsock: 2:5000", EADDR_CID, 6, 2),
+    E("vsock:2 :5000", EADDR_CID, 6, 2),
+    E("vsock:0x2:5000", EADDR_CID, 6, 3),
+    E("vsock:4294967296:5000", EADDR_CID, 6, 10),
+    E("vsock:99999999999999999999:1", EADDR_CID, 6, 20),
+    E("vsock:anyhost:1", EADDR_CID, 6, 7),
+    E("vsock:hostt:1", EADDR_CID, 6, 5),
+    E("vsock:parent:1", EADDR_CID, 6, 6),
+    E("vsock:2.0:1", EADDR_CID, 6, 3),
+    /* vsock: port */
+    E("vsock:2:x", EADDR_PORT, 8, 1),
+    E("vsock:5000x", EADDR_PORT, 6, 5),
+    E("vsock:-1", EADDR_PORT, 6, 2),
+    E("vsock:+5000", EADDR_PORT, 6, 5),
+    E("vsock: 5000", EADDR_PORT, 6, 5),
+    E("vsock:5000 ", EADDR_PORT, 6, 5),
+    E("vsock:0x10", EADDR_PORT, 6, 4),
+    E("vsock:1e3", EADDR_PORT, 6, 3),
+    E("vsock:2:5.0", EADDR_PORT, 8, 3),
+    E("vsock:anyy", EADDR_PORT, 6, 4),
+    E("vsock:99999999999999999999x", EADDR_PORT, 6, 21),
+    E("vsock:4294967296", EADDR_PORT_RANGE, 6, 10),
+    E("vsock:2:4294967296", EADDR_PORT_RANGE, 8, 10),
+    E("vsock:99999999999999999999", EADDR_PORT_RANGE, 6, 20),
+    E("vsock:18446744073709551616", EADDR_PORT_RANGE, 6, 20),
+    /* hvsock: missing parts and trailing text */
+    E("hvsock:", EADDR_MISSING, 7, 0),
+    E("hvsock:parent:", EADDR_MISSING, 14, 0),
+    E("hvsock::5000", EADDR_MISSING, 7, 0),
+    E("hvsock:parent:5000:1", EADDR_TRAILING, 18, 2),
+    E("hvsock:parent:5000:", EADDR_TRAILING, 18, 1),
+    /* hvsock: VM id */
+    E("hvsock:mom:5000", EADDR_VMID, 7, 3),
+    E("hvsock:host:5000", EADDR_VMID, 7, 4),
+    E("hvsock:parents:5000", EADDR_VMID, 7, 7),
+    E("hvsock:5:5000", EADDR_VMID, 7, 1),
+    E("hvsock:any:5000", EADDR_VMID, 7, 3),
+    E("hvsock:wsl2:5000", EADDR_VMID, 7, 4),
+    E("hvsock:a42e7cda-d03f-480c-9cc2-a4de20abb87:5000", EADDR_GUID, 7, 35),
+    E("hvsock:{a42e7cda-d03f-480c-9cc2-a4de20abb878:5000", EADDR_GUID, 7, 37),
+    E("hvsock:a42e7cdaXd03f-480c-9cc2-a4de20abb878:5000", EADDR_GUID, 7, 36),
+    E("hvsock:a42e7cdad03f480c9cc2a4de20abb878:5000", EADDR_GUID, 7, 32),
+    E("hvsock:a42e7cda-d03f-480c-9cc2-a4de20abb878}:5000", EADDR_GUID, 7, 37),
+    /* hvsock: service */
+    E("hvsock:2147483648", EADDR_PORT_RANGE, 7, 10),
+    E("hvsock:parent:2147483648", EADDR_PORT_RANGE, 14, 10),
+    E("hvsock:4294967295", EADDR_PORT_RANGE, 7, 10),
+    E("hvsock:4294967296", EADDR_PORT_RANGE, 7, 10),
+    E("hvsock:99999999999999999999", EADDR_PORT_RANGE, 7, 20),
+    E("hvsock:parent:http", EADDR_SERVICE, 14, 4),
+    E("hvsock:parent:-1", EADDR_SERVICE, 14, 2),
+    E("hvsock:parent:+5000", EADDR_SERVICE, 14, 5),
+    E("hvsock:parent:5000x", EADDR_SERVICE, 14, 5),
+    E("hvsock:parent:0x1388", EADDR_SERVICE, 14, 6),
+    E("hvsock:parent:any", EADDR_SERVICE, 14, 3),
+    E("hvsock:wsl", EADDR_SERVICE, 7, 3),
+    E("hvsock:parent:00001388-facb-11e6-bd58-64006a7986d", EADDR_GUID, 14, 35),
+    E("hvsock:parent:00001388-facb-11e6-bd58-64006a7986d3x", EADDR_GUID, 14,
+	37),
+    E("hvsock:parent:{00001388-facb-11e6-bd58-64006a7986d3", EADDR_GUID, 14,
+	37),
+    /* tcp: missing parts */
+    E("tcp:", EADDR_MISSING, 4, 0),
+    E("tcp:host:", EADDR_MISSING, 9, 0),
+    E("tcp::80", EADDR_MISSING, 4, 0),
+    E("tcp:[::1]", EADDR_MISSING, 9, 0),
+    E("tcp:[::1]:", EADDR_MISSING, 10, 0),
+    E("tcp:[]:80", EADDR_MISSING, 5, 0),
+    /* tcp: trailing text */
+    E("tcp:host:80:90", EADDR_TRAILING, 11, 3),
+    E("tcp:host:80:", EADDR_TRAILING, 11, 1),
+    E("tcp:[::1]:80:90", EADDR_TRAILING, 12, 3),
+    /* tcp: IPv6 */
+    E("tcp:[::1:80", EADDR_HOST, 4, 7),
+    E("tcp:[::1]x:80", EADDR_HOST, 9, 1),
+    E("tcp:[::1]80", EADDR_HOST, 9, 2),
+    E("tcp:::1:80", EADDR_HOST, 4, 3),
+    E("tcp:::1", EADDR_HOST, 4, 3),
+    E("tcp:::80", EADDR_HOST, 4, 4),
+    E("tcp:fe80::1", EADDR_HOST, 4, 7),
+    E("tcp:1:2:3:4:5:6:7:8", EADDR_HOST, 4, 15),
+    E("tcp:fe80::1%eth0:80", EADDR_HOST, 4, 12),
+    E("tcp:1:2:3:4:5:6:7:8:80", EADDR_HOST, 4, 15),
+    E("tcp:[127.0.0.1]:80", EADDR_HOST, 5, 9),
+    E("tcp:[localhost]:80", EADDR_HOST, 5, 9),
+    E("tcp:[::1%]:80", EADDR_HOST, 5, 4),
+    E("tcp:[fe80::1%eth 0]:80", EADDR_HOST, 5, 13),
+    E("tcp:[fe80::1%eth/0]:80", EADDR_HOST, 5, 13),
+    E("tcp:[:::1]:80", EADDR_HOST, 5, 4),
+    E("tcp:[::g]:80", EADDR_HOST, 5, 3),
+    E("tcp:[1:2:3:4:5:6:7:8:9]:80", EADDR_HOST, 5, 17),
+    E("tcp:[ ::1]:80", EADDR_HOST, 5, 4),
+    E("tcp:[*]:80", EADDR_HOST, 5, 1),
+    /* tcp: names and IPv4 */
+    E("tcp:ho st:80", EADDR_HOST, 4, 5),
+    E("tcp:-host:80", EADDR_HOST, 4, 5),
+    E("tcp:host-:80", EADDR_HOST, 4, 5),
+    E("tcp:a.-b:80", EADDR_HOST, 4, 4),
+    E("tcp:a..b:80", EADDR_HOST, 4, 4),
+    E("tcp:.a:80", EADDR_HOST, 4, 2),
+    E("tcp:.:80", EADDR_HOST, 4, 1),
+    E("tcp:..:80", EADDR_HOST, 4, 2),
+    E("tcp:a.b..:80", EADDR_HOST, 4, 5),
+    E("tcp:**:80", EADDR_HOST, 4, 2),
+    E("tcp:*.example.com:80", EADDR_HOST, 4, 13),
+    E("tcp:1.2.3:80", EADDR_HOST, 4, 5),
+    E("tcp:1.2.3.4.5:80", EADDR_HOST, 4, 9),
+    E("tcp:256.0.0.1:80", EADDR_HOST, 4, 9),
+    E("tcp:127.0.0.01:80", EADDR_HOST, 4, 10),
+    E("tcp:0x7f.1:80", EADDR_HOST, 4, 6),
+    E("tcp:0x7f000001:80", EADDR_HOST, 4, 10),
+    E("tcp:0X7F000001:80", EADDR_HOST, 4, 10),
+    E("tcp:2130706433:80", EADDR_HOST, 4, 10),
+    E("tcp:127.0.0.1.:80", EADDR_HOST, 4, 10),
+    E("tcp:host.123:80", EADDR_HOST, 4, 8),
+    E("tcp:h\xc3\xa9st:80", EADDR_HOST, 4, 5),
+    E("tcp:host/x:80", EADDR_HOST, 4, 6),
+    E("tcp:user@host:80", EADDR_HOST, 4, 9),
+    E("tcp:host%eth0:80", EADDR_HOST, 4, 9),
+    E("tcp:host]:80", EADDR_HOST, 4, 5),
+    /* tcp: port */
+    E("tcp:host:http", EADDR_PORT, 9, 4),
+    E("tcp:host:-1", EADDR_PORT, 9, 2),
+    E("tcp:host:+80", EADDR_PORT, 9, 3),
+    E("tcp:localhost", EADDR_PORT, 4, 9),
+    E("tcp:8080x", EADDR_PORT, 4, 5),
+    E("tcp: 8080", EADDR_PORT, 4, 5),
+    E("tcp:*", EADDR_PORT, 4, 1),
+    E("tcp:host:65536", EADDR_PORT_RANGE, 9, 5),
+    E("tcp:65536", EADDR_PORT_RANGE, 4, 5),
+    E("tcp:[::1]:65536", EADDR_PORT_RANGE, 10, 5),
+    E("tcp:4294967296", EADDR_PORT_RANGE, 4, 10),
+    E("tcp:99999999999999999999", EADDR_PORT_RANGE, 4, 20),
+    /* unix: */
+    E("unix:", EADDR_MISSING, 5, 0),
+    E("unix:@", EADDR_MISSING, 6, 0),
+    /* fd: */
+    E("fd:", EADDR_MISSING, 3, 0),
+    E("fd:-1", EADDR_FD, 3, 2),
+    E("fd:x", EADDR_FD, 3, 1),
+    E("fd: 3", EADDR_FD, 3, 2),
+    E("fd:0x3", EADDR_FD, 3, 3),
+    E("fd:+3", EADDR_FD, 3, 2),
+    E("fd:stdin", EADDR_FD, 3, 5),
+    E("fd:2147483648", EADDR_FD, 3, 10),
+    E("fd:4294967296", EADDR_FD, 3, 10),
+    E("fd:99999999999999999999", EADDR_FD, 3, 20),
+    E("fd:3:", EADDR_TRAILING, 4, 1),
+    E("fd:3:4", EADDR_TRAILING, 4, 2),
 };
 
 /*
@@ -672,9 +673,9 @@ check_bad(const char *in, size_t len, int code, size_t off, size_t n,
 		if (r != code || err.code != code || err.offset != off ||
 		    err.length != n) {
 			fail_msg("%s (%s): got %s at %zu+%zu, want %s at "
-			    "%zu+%zu", what, role_name(roles[k]),
-			    hvs_err_name(r), err.offset, err.length,
-			    hvs_err_name(code), off, n);
+				 "%zu+%zu",
+			    what, role_name(roles[k]), hvs_err_name(r),
+			    err.offset, err.length, hvs_err_name(code), off, n);
 		}
 		assert_true(err.offset + err.length <= len);
 		assert_memory_equal(&a, &orig, sizeof(a));
@@ -708,18 +709,19 @@ test_parse_bad_args(void **state)
 	memset(&a, 0x5a, sizeof(a));
 	orig = a;
 	assert_int_equal(hvs_addr_parse(NULL, "vsock:1", 7, HVS_ROLE_LISTEN,
-	    &err), HVS_EINVAL);
+			     &err),
+	    HVS_EINVAL);
 	assert_int_equal(err.code, HVS_EINVAL);
 	assert_int_equal(hvs_addr_parse(&a, NULL, 7, HVS_ROLE_LISTEN, &err),
 	    HVS_EINVAL);
 	assert_int_equal(hvs_addr_parse(&a, NULL, 0, HVS_ROLE_LISTEN, &err),
 	    HVS_EADDR_EMPTY);
-	assert_int_equal(hvs_addr_parse(&a, "vsock:1", 7, (hvs_role_t)0,
-	    &err), HVS_EINVAL);
-	assert_int_equal(hvs_addr_parse(&a, "vsock:1", 7, (hvs_role_t)3,
-	    &err), HVS_EINVAL);
-	assert_int_equal(hvs_addr_parse(&a, "vsock:1", 7, (hvs_role_t)-1,
-	    NULL), HVS_EINVAL);
+	assert_int_equal(hvs_addr_parse(&a, "vsock:1", 7, (hvs_role_t)0, &err),
+	    HVS_EINVAL);
+	assert_int_equal(hvs_addr_parse(&a, "vsock:1", 7, (hvs_role_t)3, &err),
+	    HVS_EINVAL);
+	assert_int_equal(hvs_addr_parse(&a, "vsock:1", 7, (hvs_role_t)-1, NULL),
+	    HVS_EINVAL);
 	assert_int_equal(err.code, HVS_EINVAL);
 	assert_memory_equal(&a, &orig, sizeof(a));
 }
@@ -766,14 +768,15 @@ test_length_limits(void **state)
 	s = repeat("vsock:2:", '0', HVS_ADDR_MAXLEN);
 	s[HVS_ADDR_MAXLEN - 1] = '7';
 	assert_int_equal(parse_exact(&a, s, HVS_ADDR_MAXLEN, HVS_ROLE_CONNECT,
-	    NULL), 0);
+			     NULL),
+	    0);
 	assert_int_equal(a.u.vsock.port, 7);
 	free(s);
 
 	/* One more byte is too long, whatever it is. */
 	s = repeat("vsock:2:", '0', HVS_ADDR_MAXLEN + 1);
-	check_bad(s, HVS_ADDR_MAXLEN + 1, HVS_EADDR_TOOLONG, HVS_ADDR_MAXLEN,
-	    1, "MAXLEN + 1");
+	check_bad(s, HVS_ADDR_MAXLEN + 1, HVS_EADDR_TOOLONG, HVS_ADDR_MAXLEN, 1,
+	    "MAXLEN + 1");
 	free(s);
 
 	/* 4 KiB */
@@ -820,29 +823,31 @@ test_unix_path_limits(void **state)
 	memcpy(in, "unix:/", 6);
 	memset(in + 6, 'p', HVS_PATH_MAX - 2);
 	assert_int_equal(parse_exact(&a, in, 5 + HVS_PATH_MAX - 1,
-	    HVS_ROLE_LISTEN, NULL), 0);
+			     HVS_ROLE_LISTEN, NULL),
+	    0);
 	assert_int_equal(a.u.local.len, HVS_PATH_MAX - 1);
 	assert_int_equal(strlen(a.u.local.path), HVS_PATH_MAX - 1);
 	assert_int_equal(a.u.local.abstract, 0);
 	check_roundtrip(&a, canon, "longest path");
 
 	memset(in + 6, 'p', HVS_PATH_MAX - 1);
-	check_bad(in, 5 + HVS_PATH_MAX, HVS_EADDR_PATH_TOOLONG, 5,
-	    HVS_PATH_MAX, "path of 108");
+	check_bad(in, 5 + HVS_PATH_MAX, HVS_EADDR_PATH_TOOLONG, 5, HVS_PATH_MAX,
+	    "path of 108");
 
 	/* NUL + 107 bytes: the longest abstract name. */
 	memcpy(in, "unix:@", 6);
 	memset(in + 6, 'n', HVS_PATH_MAX - 1);
 	assert_int_equal(parse_exact(&a, in, 6 + HVS_PATH_MAX - 1,
-	    HVS_ROLE_LISTEN, NULL), 0);
+			     HVS_ROLE_LISTEN, NULL),
+	    0);
 	assert_int_equal(a.u.local.len, HVS_PATH_MAX - 1);
 	assert_int_equal(a.u.local.abstract, 1);
 	assert_int_equal(a.u.local.path[0], 'n');
 	check_roundtrip(&a, canon, "longest abstract name");
 
 	memset(in + 6, 'n', HVS_PATH_MAX);
-	check_bad(in, 6 + HVS_PATH_MAX, HVS_EADDR_PATH_TOOLONG, 6,
-	    HVS_PATH_MAX, "abstract name of 108");
+	check_bad(in, 6 + HVS_PATH_MAX, HVS_EADDR_PATH_TOOLONG, 6, HVS_PATH_MAX,
+	    "abstract name of 108");
 }
 
 static void
@@ -858,8 +863,7 @@ test_host_limits(void **state)
 	/* A 63-byte label is fine, 64 is not. */
 	memset(host, 'l', 63);
 	snprintf(in, sizeof(in), "tcp:%.63s.example:1", host);
-	assert_int_equal(hvs_addr_parse_str(&a, in, HVS_ROLE_CONNECT, NULL),
-	    0);
+	assert_int_equal(hvs_addr_parse_str(&a, in, HVS_ROLE_CONNECT, NULL), 0);
 	check_roundtrip(&a, canon, "63-byte label");
 	memset(host, 'l', 64);
 	snprintf(in, sizeof(in), "tcp:%.64s.example:1", host);
@@ -876,14 +880,12 @@ test_host_limits(void **state)
 	host[253] = '\0';
 	assert_int_equal(strlen(host), 253);
 	snprintf(in, sizeof(in), "tcp:%s:1", host);
-	assert_int_equal(hvs_addr_parse_str(&a, in, HVS_ROLE_CONNECT, NULL),
-	    0);
+	assert_int_equal(hvs_addr_parse_str(&a, in, HVS_ROLE_CONNECT, NULL), 0);
 	assert_string_equal(a.u.tcp.host, host);
 	check_roundtrip(&a, canon, "253-byte name");
 	/* ... plus the final dot of a fully qualified name ... */
 	snprintf(in, sizeof(in), "tcp:%s.:1", host);
-	assert_int_equal(hvs_addr_parse_str(&a, in, HVS_ROLE_CONNECT, NULL),
-	    0);
+	assert_int_equal(hvs_addr_parse_str(&a, in, HVS_ROLE_CONNECT, NULL), 0);
 	check_roundtrip(&a, canon, "253-byte name + dot");
 	/* ... but not one byte more. */
 	snprintf(in, sizeof(in), "tcp:%sa:1", host);
@@ -891,13 +893,20 @@ test_host_limits(void **state)
 	snprintf(in, sizeof(in), "tcp:%sa.:1", host);
 	check_bad(in, strlen(in), HVS_EADDR_HOST, 4, 255, "254-byte name.");
 
+	/* An overlong address inside the brackets. */
+	memcpy(in, "tcp:[", 5);
+	for (size_t i = 0; i < 100; i++) {
+		in[5 + i] = i % 5 == 4 ? ':' : '1';
+	}
+	memcpy(in + 105, "]:1", 4);
+	check_bad(in, strlen(in), HVS_EADDR_HOST, 5, 100, "long IPv6");
+
 	/* A zone makes the longest IPv6 host: it must still fit. */
 	n = (size_t)snprintf(in, sizeof(in), "tcp:[fe80::1%%");
 	memset(in + n, 'z', HVS_HOST_MAX - 1 - 8);
 	n += HVS_HOST_MAX - 1 - 8;
 	memcpy(in + n, "]:1", 4);
-	assert_int_equal(hvs_addr_parse_str(&a, in, HVS_ROLE_CONNECT, NULL),
-	    0);
+	assert_int_equal(hvs_addr_parse_str(&a, in, HVS_ROLE_CONNECT, NULL), 0);
 	assert_int_equal(strlen(a.u.tcp.host), HVS_HOST_MAX - 1);
 	check_roundtrip(&a, canon, "longest zone");
 	/* One more byte would not fit hvs_addr_t. */
@@ -919,37 +928,37 @@ test_number_edges(void **state)
 		int code;
 		uint32_t want;
 	} cases[] = {
-		{"vsock:2:0", 0, 0},
-		{"vsock:2:00000000000000000000000000", 0, 0},
-		{"vsock:2:4294967294", 0, 4294967294u},
-		{"vsock:2:4294967295", 0, 4294967295u},
-		{"vsock:2:04294967295", 0, 4294967295u},
-		{"vsock:2:4294967296", HVS_EADDR_PORT_RANGE, 0},
-		{"vsock:2:4294967300", HVS_EADDR_PORT_RANGE, 0},
-		{"vsock:2:5000000000", HVS_EADDR_PORT_RANGE, 0},
-		{"vsock:2:42949672950", HVS_EADDR_PORT_RANGE, 0},
-		{"vsock:2:18446744073709551615", HVS_EADDR_PORT_RANGE, 0},
-		{"vsock:2:18446744073709551616", HVS_EADDR_PORT_RANGE, 0},
-		{"tcp:x:65535", 0, 65535},
-		{"tcp:x:065535", 0, 65535},
-		{"tcp:x:65536", HVS_EADDR_PORT_RANGE, 0},
-		{"tcp:x:100000", HVS_EADDR_PORT_RANGE, 0},
-		{"hvsock:parent:2147483647", 0, 2147483647u},
-		{"hvsock:parent:02147483647", 0, 2147483647u},
-		{"hvsock:parent:2147483648", HVS_EADDR_PORT_RANGE, 0},
-		{"fd:2147483647", 0, 2147483647u},
-		{"fd:02147483647", 0, 2147483647u},
-		{"fd:2147483648", HVS_EADDR_FD, 0},
-		{"vsock:4294967295:1", 0, 1},
-		{"vsock:4294967296:1", HVS_EADDR_CID, 0},
+	    {"vsock:2:0", 0, 0},
+	    {"vsock:2:00000000000000000000000000", 0, 0},
+	    {"vsock:2:4294967294", 0, 4294967294u},
+	    {"vsock:2:4294967295", 0, 4294967295u},
+	    {"vsock:2:04294967295", 0, 4294967295u},
+	    {"vsock:2:4294967296", HVS_EADDR_PORT_RANGE, 0},
+	    {"vsock:2:4294967300", HVS_EADDR_PORT_RANGE, 0},
+	    {"vsock:2:5000000000", HVS_EADDR_PORT_RANGE, 0},
+	    {"vsock:2:42949672950", HVS_EADDR_PORT_RANGE, 0},
+	    {"vsock:2:18446744073709551615", HVS_EADDR_PORT_RANGE, 0},
+	    {"vsock:2:18446744073709551616", HVS_EADDR_PORT_RANGE, 0},
+	    {"tcp:x:65535", 0, 65535},
+	    {"tcp:x:065535", 0, 65535},
+	    {"tcp:x:65536", HVS_EADDR_PORT_RANGE, 0},
+	    {"tcp:x:100000", HVS_EADDR_PORT_RANGE, 0},
+	    {"hvsock:parent:2147483647", 0, 2147483647u},
+	    {"hvsock:parent:02147483647", 0, 2147483647u},
+	    {"hvsock:parent:2147483648", HVS_EADDR_PORT_RANGE, 0},
+	    {"fd:2147483647", 0, 2147483647u},
+	    {"fd:02147483647", 0, 2147483647u},
+	    {"fd:2147483648", HVS_EADDR_FD, 0},
+	    {"vsock:4294967295:1", 0, 1},
+	    {"vsock:4294967296:1", HVS_EADDR_CID, 0},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < HVS__ARRAY_LEN(cases); i++) {
 		hvs_addr_t a;
 		uint32_t got = 0;
-		int r = hvs_addr_parse_str(&a, cases[i].in, HVS_ROLE_CONNECT,
-		    NULL);
+		int r =
+		    hvs_addr_parse_str(&a, cases[i].in, HVS_ROLE_CONNECT, NULL);
 
 		if (r != cases[i].code) {
 			fail_msg("\"%s\": %s, want %s", cases[i].in,
@@ -986,10 +995,10 @@ test_hvsock_mapping(void **state)
 		const char *in;
 		const char *guid;
 	} cases[] = {
-		{"hvsock:parent:5000", "00001388-facb-11e6-bd58-64006a7986d3"},
-		{"hvsock:parent:0", "00000000-facb-11e6-bd58-64006a7986d3"},
-		{"hvsock:parent:2147483647",
-		    "7fffffff-facb-11e6-bd58-64006a7986d3"},
+	    {"hvsock:parent:5000", "00001388-facb-11e6-bd58-64006a7986d3"},
+	    {"hvsock:parent:0", "00000000-facb-11e6-bd58-64006a7986d3"},
+	    {"hvsock:parent:2147483647",
+		"7fffffff-facb-11e6-bd58-64006a7986d3"},
 	};
 	hvs_addr_t a, orig;
 	hvs_parse_error_t err;
@@ -999,14 +1008,16 @@ test_hvsock_mapping(void **state)
 		char buf[HVS_GUID_STRLEN];
 
 		assert_int_equal(hvs_addr_parse_str(&a, cases[i].in,
-		    HVS_ROLE_CONNECT, NULL), 0);
+				     HVS_ROLE_CONNECT, NULL),
+		    0);
 		hvs_guid_format(&a.u.hvsock.service_id, buf);
 		assert_string_equal(buf, cases[i].guid);
 	}
 	memset(&a, 0, sizeof(a));
 	orig = a;
 	assert_int_equal(hvs_addr_parse_str(&a, "hvsock:parent:2147483648",
-	    HVS_ROLE_CONNECT, &err), HVS_EADDR_PORT_RANGE);
+			     HVS_ROLE_CONNECT, &err),
+	    HVS_EADDR_PORT_RANGE);
 	assert_int_equal(err.offset, 14);
 	assert_int_equal(err.length, 10);
 	assert_memory_equal(&a, &orig, sizeof(a));
@@ -1034,8 +1045,7 @@ test_format_short_buffers(void **state)
 			if (size <= want) {
 				assert_int_equal(r, HVS_ENOBUFS);
 				if (size > 0) {
-					assert_int_equal(strlen(buf),
-					    size - 1);
+					assert_int_equal(strlen(buf), size - 1);
 					assert_memory_equal(buf, c->canon,
 					    size - 1);
 				}
@@ -1087,8 +1097,8 @@ test_format_constructed(void **state)
 	a.kind = HVS_ADDR_HVSOCK;
 	assert_int_equal(hvs_guid_parse(&a.u.hvsock.vm_id, S_OTHER, 36), 0);
 	a.u.hvsock.service_id = a.u.hvsock.vm_id;
-	assert_int_equal(hvs_addr_format(&a, buf, sizeof(buf)), 7 + 36 + 1 +
-	    36);
+	assert_int_equal(hvs_addr_format(&a, buf, sizeof(buf)),
+	    7 + 36 + 1 + 36);
 	check_roundtrip(&a, buf, "two GUIDs");
 }
 
@@ -1150,8 +1160,8 @@ test_format_invalid(void **state)
 	EXPECT_EINVAL("empty host");
 	memset(a.u.tcp.host, 'h', sizeof(a.u.tcp.host));
 	EXPECT_EINVAL("unterminated host");
-	static const char *const bad_hosts[] = {"a b", "[::1]", "1.2.3",
-	    "::1%", ":::1", "-x", "a..b", "**", "host:80"};
+	static const char *const bad_hosts[] = {"a b", "[::1]", "1.2.3", "::1%",
+	    ":::1", "-x", "a..b", "**", "host:80"};
 	for (size_t i = 0; i < HVS__ARRAY_LEN(bad_hosts); i++) {
 		memset(&a.u.tcp.host, 0, sizeof(a.u.tcp.host));
 		strcpy(a.u.tcp.host, bad_hosts[i]);
@@ -1236,14 +1246,14 @@ test_equal_distinct(void **state)
 	(void)state;
 	for (size_t i = 0; i < HVS__ARRAY_LEN(ok_cases); i++) {
 		for (size_t j = 0; j < HVS__ARRAY_LEN(ok_cases); j++) {
-			int same = strcmp(ok_cases[i].canon,
-			    ok_cases[j].canon) == 0;
+			int same =
+			    strcmp(ok_cases[i].canon, ok_cases[j].canon) == 0;
 
 			if (hvs_addr_equal(&ok_cases[i].want,
-			    &ok_cases[j].want) != same) {
+				&ok_cases[j].want) != same) {
 				fail_msg("\"%s\" vs \"%s\": equal should be "
-				    "%d", ok_cases[i].in, ok_cases[j].in,
-				    same);
+					 "%d",
+				    ok_cases[i].in, ok_cases[j].in, same);
 			}
 		}
 	}
@@ -1272,7 +1282,8 @@ test_equal_fields(void **state)
 
 	/* hvsock: each part counts, but a WSL VM id is a name. */
 	assert_int_equal(hvs_addr_parse_str(&a, "hvsock:parent:5000",
-	    HVS_ROLE_CONNECT, NULL), 0);
+			     HVS_ROLE_CONNECT, NULL),
+	    0);
 	b = a;
 	b.u.hvsock.vm_id.data4[7] ^= 1;
 	assert_false(hvs_addr_equal(&a, &b));
@@ -1288,25 +1299,32 @@ test_equal_fields(void **state)
 
 	/* tcp: host as written, and port. */
 	assert_int_equal(hvs_addr_parse_str(&a, "tcp:localhost:80",
-	    HVS_ROLE_CONNECT, NULL), 0);
+			     HVS_ROLE_CONNECT, NULL),
+	    0);
 	assert_int_equal(hvs_addr_parse_str(&b, "tcp:LOCALHOST:80",
-	    HVS_ROLE_CONNECT, NULL), 0);
+			     HVS_ROLE_CONNECT, NULL),
+	    0);
 	assert_false(hvs_addr_equal(&a, &b));
 	assert_int_equal(hvs_addr_parse_str(&b, "tcp:localhost:81",
-	    HVS_ROLE_CONNECT, NULL), 0);
+			     HVS_ROLE_CONNECT, NULL),
+	    0);
 	assert_false(hvs_addr_equal(&a, &b));
 	assert_int_equal(hvs_addr_parse_str(&b, "tcp:80", HVS_ROLE_CONNECT,
-	    NULL), 0);
+			     NULL),
+	    0);
 	assert_true(hvs_addr_equal(&a, &b));
 	assert_int_equal(hvs_addr_parse_str(&b, "tcp:80", HVS_ROLE_LISTEN,
-	    NULL), 0);
+			     NULL),
+	    0);
 	assert_false(hvs_addr_equal(&a, &b));
 
 	/* unix: abstract or not, and the name as bytes. */
-	assert_int_equal(hvs_addr_parse_str(&a, "unix:name",
-	    HVS_ROLE_CONNECT, NULL), 0);
-	assert_int_equal(hvs_addr_parse_str(&b, "unix:@name",
-	    HVS_ROLE_CONNECT, NULL), 0);
+	assert_int_equal(hvs_addr_parse_str(&a, "unix:name", HVS_ROLE_CONNECT,
+			     NULL),
+	    0);
+	assert_int_equal(hvs_addr_parse_str(&b, "unix:@name", HVS_ROLE_CONNECT,
+			     NULL),
+	    0);
 	assert_false(hvs_addr_equal(&a, &b));
 	memset(&a, 0, sizeof(a));
 	a.kind = HVS_ADDR_UNIX;
@@ -1325,8 +1343,8 @@ test_equal_fields(void **state)
 	assert_false(hvs_addr_equal(&a, &b));
 
 	/* fd, stdio, none */
-	assert_int_equal(hvs_addr_parse_str(&a, "fd:3", HVS_ROLE_LISTEN,
-	    NULL), 0);
+	assert_int_equal(hvs_addr_parse_str(&a, "fd:3", HVS_ROLE_LISTEN, NULL),
+	    0);
 	b = a;
 	b.u.fd.fd = 4;
 	assert_false(hvs_addr_equal(&a, &b));
@@ -1347,13 +1365,13 @@ test_kind_name(void **state)
 		hvs_addr_kind_t kind;
 		const char *name;
 	} names[] = {
-		{HVS_ADDR_NONE, "none"},
-		{HVS_ADDR_VSOCK, "vsock"},
-		{HVS_ADDR_HVSOCK, "hvsock"},
-		{HVS_ADDR_TCP, "tcp"},
-		{HVS_ADDR_UNIX, "unix"},
-		{HVS_ADDR_FD, "fd"},
-		{HVS_ADDR_STDIO, "stdio"},
+	    {HVS_ADDR_NONE, "none"},
+	    {HVS_ADDR_VSOCK, "vsock"},
+	    {HVS_ADDR_HVSOCK, "hvsock"},
+	    {HVS_ADDR_TCP, "tcp"},
+	    {HVS_ADDR_UNIX, "unix"},
+	    {HVS_ADDR_FD, "fd"},
+	    {HVS_ADDR_STDIO, "stdio"},
 	};
 
 	(void)state;
@@ -1361,10 +1379,8 @@ test_kind_name(void **state)
 		assert_string_equal(hvs_addr_kind_name(names[i].kind),
 		    names[i].name);
 	}
-	assert_string_equal(hvs_addr_kind_name((hvs_addr_kind_t)99),
-	    "unknown");
-	assert_string_equal(hvs_addr_kind_name((hvs_addr_kind_t)-1),
-	    "unknown");
+	assert_string_equal(hvs_addr_kind_name((hvs_addr_kind_t)99), "unknown");
+	assert_string_equal(hvs_addr_kind_name((hvs_addr_kind_t)-1), "unknown");
 
 	/* The scheme of every parsed address is its kind's name. */
 	for (size_t i = 0; i < HVS__ARRAY_LEN(ok_cases); i++) {
@@ -1386,7 +1402,8 @@ test_addr_vsock(void **state)
 	assert_int_equal(a.u.vsock.cid, 7);
 	assert_int_equal(a.u.vsock.port, 8);
 	assert_int_equal(hvs_addr_parse_str(&b, "vsock:7:8", HVS_ROLE_LISTEN,
-	    NULL), 0);
+			     NULL),
+	    0);
 	assert_true(hvs_addr_equal(&a, &b));
 }
 
@@ -1398,19 +1415,19 @@ test_service_port(void **state)
 		int code;
 		uint32_t port;
 	} cases[] = {
-		{"vsock:2:5000", 0, 5000},
-		{"vsock:2:0", 0, 0},
-		{"vsock:any:any", 0, HVS_PORT_ANY},
-		{"hvsock:parent:5000", 0, 5000},
-		{"hvsock:wsl:22", 0, 22},
-		{"hvsock:parent:2147483647", 0, 2147483647u},
-		{"hvsock:parent:" S_OTHER, HVS_ESERVICE_NOT_TEMPLATE, 0},
-		{"hvsock:parent:80000000-facb-11e6-bd58-64006a7986d3",
-		    HVS_EADDR_PORT_RANGE, 0},
-		{"tcp:1:80", HVS_EADDR_KIND, 0},
-		{"unix:/x", HVS_EADDR_KIND, 0},
-		{"fd:3", HVS_EADDR_KIND, 0},
-		{"stdio", HVS_EADDR_KIND, 0},
+	    {"vsock:2:5000", 0, 5000},
+	    {"vsock:2:0", 0, 0},
+	    {"vsock:any:any", 0, HVS_PORT_ANY},
+	    {"hvsock:parent:5000", 0, 5000},
+	    {"hvsock:wsl:22", 0, 22},
+	    {"hvsock:parent:2147483647", 0, 2147483647u},
+	    {"hvsock:parent:" S_OTHER, HVS_ESERVICE_NOT_TEMPLATE, 0},
+	    {"hvsock:parent:80000000-facb-11e6-bd58-64006a7986d3",
+		HVS_EADDR_PORT_RANGE, 0},
+	    {"tcp:h:80", HVS_EADDR_KIND, 0},
+	    {"unix:/x", HVS_EADDR_KIND, 0},
+	    {"fd:3", HVS_EADDR_KIND, 0},
+	    {"stdio", HVS_EADDR_KIND, 0},
 	};
 	hvs_addr_t a;
 	uint32_t port;
@@ -1418,12 +1435,13 @@ test_service_port(void **state)
 	(void)state;
 	for (size_t i = 0; i < HVS__ARRAY_LEN(cases); i++) {
 		assert_int_equal(hvs_addr_parse_str(&a, cases[i].in,
-		    HVS_ROLE_CONNECT, NULL), 0);
+				     HVS_ROLE_CONNECT, NULL),
+		    0);
 		port = 0xdead;
 		assert_int_equal(hvs_addr_service_port(&a, &port),
 		    cases[i].code);
-		assert_int_equal(port, cases[i].code == 0 ? cases[i].port :
-		    0xdead);
+		assert_int_equal(port,
+		    cases[i].code == 0 ? cases[i].port : 0xdead);
 	}
 	memset(&a, 0, sizeof(a));
 	assert_int_equal(hvs_addr_service_port(&a, &port), HVS_EADDR_KIND);
@@ -1492,8 +1510,8 @@ test_fuzz_tokens(void **state)
 		int count = 1 + (int)(next_rand() % 8);
 
 		for (int j = 0; j < count; j++) {
-			const char *p = pieces[next_rand() %
-			    HVS__ARRAY_LEN(pieces)];
+			const char *p =
+			    pieces[next_rand() % HVS__ARRAY_LEN(pieces)];
 			/* "\0" has length 1 here: it is a NUL byte. */
 			size_t pn = p[0] == '\0' ? 1 : strlen(p);
 
@@ -1508,7 +1526,7 @@ static void
 test_fuzz_bytes(void **state)
 {
 	static const char alphabet[] = "vsockhtpunixfdi:0123456789[]@*.-{}%"
-	    "abcdefABCDEF \xff";
+				       "abcdefABCDEF \xff";
 
 	(void)state;
 	for (int iter = 0; iter < 50000; iter++) {
@@ -1517,8 +1535,9 @@ test_fuzz_bytes(void **state)
 		int raw = iter % 2;
 
 		for (size_t j = 0; j < n; j++) {
-			buf[j] = raw ? (char)next_rand() :
-			    alphabet[next_rand() % (sizeof(alphabet) - 1)];
+			buf[j] = raw
+			    ? (char)next_rand()
+			    : alphabet[next_rand() % (sizeof(alphabet) - 1)];
 		}
 		check_invariants(buf, n);
 	}
@@ -1555,29 +1574,29 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_ok),
-		cmocka_unit_test(test_parse_str),
-		cmocka_unit_test(test_role_defaults),
-		cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_parse_bad_args),
-		cmocka_unit_test(test_parse_len_cuts),
-		cmocka_unit_test(test_length_limits),
-		cmocka_unit_test(test_unix_path_limits),
-		cmocka_unit_test(test_host_limits),
-		cmocka_unit_test(test_number_edges),
-		cmocka_unit_test(test_hvsock_mapping),
-		cmocka_unit_test(test_format_short_buffers),
-		cmocka_unit_test(test_format_constructed),
-		cmocka_unit_test(test_format_invalid),
-		cmocka_unit_test(test_equal_ignores_padding),
-		cmocka_unit_test(test_equal_distinct),
-		cmocka_unit_test(test_equal_fields),
-		cmocka_unit_test(test_kind_name),
-		cmocka_unit_test(test_addr_vsock),
-		cmocka_unit_test(test_service_port),
-		cmocka_unit_test(test_fuzz_tokens),
-		cmocka_unit_test(test_fuzz_bytes),
-		cmocka_unit_test(test_mutations),
+	    cmocka_unit_test(test_parse_ok),
+	    cmocka_unit_test(test_parse_str),
+	    cmocka_unit_test(test_role_defaults),
+	    cmocka_unit_test(test_parse_bad),
+	    cmocka_unit_test(test_parse_bad_args),
+	    cmocka_unit_test(test_parse_len_cuts),
+	    cmocka_unit_test(test_length_limits),
+	    cmocka_unit_test(test_unix_path_limits),
+	    cmocka_unit_test(test_host_limits),
+	    cmocka_unit_test(test_number_edges),
+	    cmocka_unit_test(test_hvsock_mapping),
+	    cmocka_unit_test(test_format_short_buffers),
+	    cmocka_unit_test(test_format_constructed),
+	    cmocka_unit_test(test_format_invalid),
+	    cmocka_unit_test(test_equal_ignores_padding),
+	    cmocka_unit_test(test_equal_distinct),
+	    cmocka_unit_test(test_equal_fields),
+	    cmocka_unit_test(test_kind_name),
+	    cmocka_unit_test(test_addr_vsock),
+	    cmocka_unit_test(test_service_port),
+	    cmocka_unit_test(test_fuzz_tokens),
+	    cmocka_unit_test(test_fuzz_bytes),
+	    cmocka_unit_test(test_mutations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

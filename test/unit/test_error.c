@@ -22,7 +22,7 @@ static const struct {
 	const char *msg;
 } codes[] = {
 #define ENTRY(name, num, msg) {HVS_##name, num, #name, msg},
-	HVS_ERRNO_MAP(ENTRY)
+    HVS_ERRNO_MAP(ENTRY)
 #undef ENTRY
 };
 
@@ -134,8 +134,8 @@ static void
 test_unknown_codes(void **state)
 {
 	static const int odd[] = {1, 2, 4000, 4100, INT_MAX, INT_MIN,
-	    INT_MIN + 1, -INT_MAX, -3, -10, -4002, -4099, -4118, -4199,
-	    -4206, -9999, -100000};
+	    INT_MIN + 1, -INT_MAX, -3, -10, -4002, -4099, -4118, -4199, -4206,
+	    -9999, -100000};
 
 	(void)state;
 	for (size_t i = 0; i < HVS__ARRAY_LEN(odd); i++) {
@@ -166,11 +166,10 @@ test_address_codes_present(void **state)
 {
 	static const int want[] = {HVS_EADDR_EMPTY, HVS_EADDR_TOOLONG,
 	    HVS_EADDR_NUL, HVS_EADDR_SCHEME, HVS_EADDR_PORT,
-	    HVS_EADDR_PORT_RANGE, HVS_EADDR_CID, HVS_EADDR_HOST,
-	    HVS_EADDR_GUID, HVS_EADDR_VMID, HVS_EADDR_SERVICE,
-	    HVS_EADDR_PATH, HVS_EADDR_PATH_TOOLONG, HVS_EADDR_FD,
-	    HVS_EADDR_TRAILING, HVS_EADDR_MISSING, HVS_EADDR_KIND,
-	    HVS_ESERVICE_NOT_TEMPLATE};
+	    HVS_EADDR_PORT_RANGE, HVS_EADDR_CID, HVS_EADDR_HOST, HVS_EADDR_GUID,
+	    HVS_EADDR_VMID, HVS_EADDR_SERVICE, HVS_EADDR_PATH,
+	    HVS_EADDR_PATH_TOOLONG, HVS_EADDR_FD, HVS_EADDR_TRAILING,
+	    HVS_EADDR_MISSING, HVS_EADDR_KIND, HVS_ESERVICE_NOT_TEMPLATE};
 
 	(void)state;
 	for (size_t i = 0; i < HVS__ARRAY_LEN(want); i++) {
@@ -188,26 +187,26 @@ test_translate_sys_error(void **state)
 		int sys;
 		int want;
 	} map[] = {
-		{0, 0},
-		{EPERM, HVS_EPERM},
-		{ENOENT, HVS_ENOENT},
-		{EINTR, HVS_EINTR},
-		{EBADF, HVS_EBADF},
-		{EAGAIN, HVS_EAGAIN},
-		{EWOULDBLOCK, HVS_EAGAIN},
-		{ENOMEM, HVS_ENOMEM},
-		{EACCES, HVS_EACCES},
-		{EINVAL, HVS_EINVAL},
-		{EMFILE, HVS_EMFILE},
-		{EPIPE, HVS_EPIPE},
-		{EAFNOSUPPORT, HVS_EAFNOSUPPORT},
-		{EADDRINUSE, HVS_EADDRINUSE},
-		{ECONNRESET, HVS_ECONNRESET},
-		{ETIMEDOUT, HVS_ETIMEDOUT},
-		{ECONNREFUSED, HVS_ECONNREFUSED},
-		{EHOSTUNREACH, HVS_EHOSTUNREACH},
-		{ENETUNREACH, HVS_ENETUNREACH},
-		{EINPROGRESS, HVS_EINPROGRESS},
+	    {0, 0},
+	    {EPERM, HVS_EPERM},
+	    {ENOENT, HVS_ENOENT},
+	    {EINTR, HVS_EINTR},
+	    {EBADF, HVS_EBADF},
+	    {EAGAIN, HVS_EAGAIN},
+	    {EWOULDBLOCK, HVS_EAGAIN},
+	    {ENOMEM, HVS_ENOMEM},
+	    {EACCES, HVS_EACCES},
+	    {EINVAL, HVS_EINVAL},
+	    {EMFILE, HVS_EMFILE},
+	    {EPIPE, HVS_EPIPE},
+	    {EAFNOSUPPORT, HVS_EAFNOSUPPORT},
+	    {EADDRINUSE, HVS_EADDRINUSE},
+	    {ECONNRESET, HVS_ECONNRESET},
+	    {ETIMEDOUT, HVS_ETIMEDOUT},
+	    {ECONNREFUSED, HVS_ECONNREFUSED},
+	    {EHOSTUNREACH, HVS_EHOSTUNREACH},
+	    {ENETUNREACH, HVS_ENETUNREACH},
+	    {EINPROGRESS, HVS_EINPROGRESS},
 	};
 
 	(void)state;
@@ -233,15 +232,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_codes_negative_and_distinct),
-		cmocka_unit_test(test_names_match_list),
-		cmocka_unit_test(test_names_distinct),
-		cmocka_unit_test(test_messages_match_list),
-		cmocka_unit_test(test_messages_distinct),
-		cmocka_unit_test(test_success),
-		cmocka_unit_test(test_unknown_codes),
-		cmocka_unit_test(test_address_codes_present),
-		cmocka_unit_test(test_translate_sys_error),
+	    cmocka_unit_test(test_codes_negative_and_distinct),
+	    cmocka_unit_test(test_names_match_list),
+	    cmocka_unit_test(test_names_distinct),
+	    cmocka_unit_test(test_messages_match_list),
+	    cmocka_unit_test(test_messages_distinct),
+	    cmocka_unit_test(test_success),
+	    cmocka_unit_test(test_unknown_codes),
+	    cmocka_unit_test(test_address_codes_present),
+	    cmocka_unit_test(test_translate_sys_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,25 +55,25 @@ static const struct {
 	const char *text;
 	const char *canon; /* hvs_guid_format() of the result */
 } good_guids[] = {
-	{"00000000-0000-0000-0000-000000000000",
-	    "00000000-0000-0000-0000-000000000000"},
-	{"ffffffff-ffff-ffff-ffff-ffffffffffff",
-	    "ffffffff-ffff-ffff-ffff-ffffffffffff"},
-	{"FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
-	    "ffffffff-ffff-ffff-ffff-ffffffffffff"},
-	{"a42e7cda-d03f-480c-9cc2-a4de20abb878",
-	    "a42e7cda-d03f-480c-9cc2-a4de20abb878"},
-	{"A42E7CDA-D03F-480C-9CC2-A4DE20ABB878",
-	    "a42e7cda-d03f-480c-9cc2-a4de20abb878"},
-	{"a42E7cDa-d03F-480c-9Cc2-a4De20aBb878",
-	    "a42e7cda-d03f-480c-9cc2-a4de20abb878"},
-	{"{a42e7cda-d03f-480c-9cc2-a4de20abb878}",
-	    "a42e7cda-d03f-480c-9cc2-a4de20abb878"},
-	{"{E0E16197-DD56-4A10-9195-5EE7A155A838}",
-	    "e0e16197-dd56-4a10-9195-5ee7a155a838"},
-	{"00001388" TEMPLATE_TAIL, "00001388" TEMPLATE_TAIL},
-	{"01234567-89ab-cdef-0123-456789abcdef",
-	    "01234567-89ab-cdef-0123-456789abcdef"},
+    {"00000000-0000-0000-0000-000000000000",
+	"00000000-0000-0000-0000-000000000000"},
+    {"ffffffff-ffff-ffff-ffff-ffffffffffff",
+	"ffffffff-ffff-ffff-ffff-ffffffffffff"},
+    {"FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
+	"ffffffff-ffff-ffff-ffff-ffffffffffff"},
+    {"a42e7cda-d03f-480c-9cc2-a4de20abb878",
+	"a42e7cda-d03f-480c-9cc2-a4de20abb878"},
+    {"A42E7CDA-D03F-480C-9CC2-A4DE20ABB878",
+	"a42e7cda-d03f-480c-9cc2-a4de20abb878"},
+    {"a42E7cDa-d03F-480c-9Cc2-a4De20aBb878",
+	"a42e7cda-d03f-480c-9cc2-a4de20abb878"},
+    {"{a42e7cda-d03f-480c-9cc2-a4de20abb878}",
+	"a42e7cda-d03f-480c-9cc2-a4de20abb878"},
+    {"{E0E16197-DD56-4A10-9195-5EE7A155A838}",
+	"e0e16197-dd56-4a10-9195-5ee7a155a838"},
+    {"00001388" TEMPLATE_TAIL, "00001388" TEMPLATE_TAIL},
+    {"01234567-89ab-cdef-0123-456789abcdef",
+	"01234567-89ab-cdef-0123-456789abcdef"},
 };
 
 static void
@@ -96,8 +96,8 @@ static void
 test_parse_layout(void **state)
 {
 	static const char text[] = "01234567-89ab-cdef-fedc-ba9876543210";
-	static const uint8_t d4[8] = {0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54,
-	    0x32, 0x10};
+	static const uint8_t d4[8] = {0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32,
+	    0x10};
 	hvs_guid_t g;
 
 	(void)state;
@@ -126,61 +126,65 @@ test_parse_len_bounds(void **state)
 	assert_int_equal(hvs_guid_parse(NULL, text, 36), HVS_EINVAL);
 }
 
+/* clang-format off */
 #define BAD(s) {s, sizeof(s) - 1}
+/* clang-format on */
+
 static const struct {
 	const char *text;
 	size_t len;
 } bad_guids[] = {
-	BAD(""),
-	BAD("a"),
-	BAD("{}"),
-	/* wrong length */
-	BAD("a42e7cda-d03f-480c-9cc2-a4de20abb87"),
-	BAD("a42e7cda-d03f-480c-9cc2-a4de20abb8788"),
-	BAD("a42e7cd-d03f-480c-9cc2-a4de20abb878"),
-	BAD("a42e7cdaa-d03f-480c-9cc2-a4de20abb878"),
-	BAD("a42e7cda-d03f-480c-9cc2-a4de20abb878a42e7cda-d03f-480c-9cc2"),
-	/* bad hex */
-	BAD("g42e7cda-d03f-480c-9cc2-a4de20abb878"),
-	BAD("a42e7cda-d03f-480c-9cc2-a4de20abb87g"),
-	BAD("a42e7cda-z03f-480c-9cc2-a4de20abb878"),
-	BAD("a42e7cda-d03f-48 c-9cc2-a4de20abb878"),
-	BAD("a42e7cda-d03f-480c-9cc2-a4de20abb8.8"),
-	BAD(" 42e7cda-d03f-480c-9cc2-a4de20abb878"),
-	BAD("+42e7cda-d03f-480c-9cc2-a4de20abb878"),
-	BAD("0x2e7cda-d03f-480c-9cc2-a4de20abb878"),
-	BAD("a42e7cda-+03f-480c-9cc2-a4de20abb878"),
-	BAD("a42e7cda-d03f--80c-9cc2-a4de20abb878"),
-	/* dashes misplaced, missing, doubled */
-	BAD("a42e7cdad-03f-480c-9cc2-a4de20abb878"),
-	BAD("a42e7cda-d03f4-80c-9cc2-a4de20abb878"),
-	BAD("a42e7cda-d03f-480c9-cc2-a4de20abb878"),
-	BAD("a42e7cda-d03f-480c-9cc2a-4de20abb878"),
-	BAD("a42e7cda-d03f-480c-9cc-2a4de20abb878"),
-	BAD("a42e7cdad03f480c9cc2a4de20abb878"),
-	BAD("a42e7cda_d03f_480c_9cc2_a4de20abb878"),
-	BAD("a42e7cda:d03f:480c:9cc2:a4de20abb878"),
-	BAD("------------------------------------"),
-	/* braces unbalanced or wrong */
-	BAD("{a42e7cda-d03f-480c-9cc2-a4de20abb878"),
-	BAD("a42e7cda-d03f-480c-9cc2-a4de20abb878}"),
-	BAD("}a42e7cda-d03f-480c-9cc2-a4de20abb878{"),
-	BAD("{{a42e7cda-d03f-480c-9cc2-a4de20abb878}}"),
-	BAD("(a42e7cda-d03f-480c-9cc2-a4de20abb878)"),
-	BAD("[a42e7cda-d03f-480c-9cc2-a4de20abb878]"),
-	BAD("{a42e7cda-d03f-480c-9cc2-a4de20abb87}8"),
-	BAD("{a42e7cda-d03f-480c-9cc2-a4de20abb878 "),
-	BAD(" a42e7cda-d03f-480c-9cc2-a4de20abb878 "),
-	/* NUL bytes inside the length */
-	BAD("a42e7cda-d03f-480c-9cc2-a4de20abb87\0"),
-	BAD("a42e7cda\0d03f-480c-9cc2-a4de20abb878"),
-	BAD("\0" "42e7cda-d03f-480c-9cc2-a4de20abb878"),
-	BAD("{a42e7cda-d03f-480c-9cc2-a4de20abb878\0"),
-	BAD("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
-	    "\0\0\0\0\0\0"),
-	/* high bytes */
-	BAD("\xa4" "2e7cda-d03f-480c-9cc2-a4de20abb878"),
-	BAD("a42e7cda-d03f-480c-9cc2-a4de20abb8\xff\xff"),
+    BAD(""),
+    BAD("a"),
+    BAD("{}"),
+    /* wrong length */
+    BAD("a42e7cda-d03f-480c-9cc2-a4de20abb87"),
+    BAD("a42e7cda-d03f-480c-9cc2-a4de20abb8788"),
+    BAD("a42e7cd-d03f-480c-9cc2-a4de20abb878"),
+    BAD("a42e7cdaa-d03f-480c-9cc2-a4de20abb878"),
+    BAD("a42e7cda-d03f-480c-9cc2-a4de20abb878a42e7cda-d03f-480c-9cc2"),
+    /* bad hex */
+    BAD("g42e7cda-d03f-480c-9cc2-a4de20abb878"),
+    BAD("a42e7cda-d03f-480c-9cc2-a4de20abb87g"),
+    BAD("a42e7cda-z03f-480c-9cc2-a4de20abb878"),
+    BAD("a42e7cda-d03f-48 c-9cc2-a4de20abb878"),
+    BAD("a42e7cda-d03f-480c-9cc2-a4de20abb8.8"),
+    BAD(" 42e7cda-d03f-480c-9cc2-a4de20abb878"),
+    BAD("+42e7cda-d03f-480c-9cc2-a4de20abb878"),
+    BAD("0x2e7cda-d03f-480c-9cc2-a4de20abb878"),
+    BAD("a42e7cda-+03f-480c-9cc2-a4de20abb878"),
+    BAD("a42e7cda-d03f--80c-9cc2-a4de20abb878"),
+    /* dashes misplaced, missing, doubled */
+    BAD("a42e7cdad-03f-480c-9cc2-a4de20abb878"),
+    BAD("a42e7cda-d03f4-80c-9cc2-a4de20abb878"),
+    BAD("a42e7cda-d03f-480c9-cc2-a4de20abb878"),
+    BAD("a42e7cda-d03f-480c-9cc2a-4de20abb878"),
+    BAD("a42e7cda-d03f-480c-9cc-2a4de20abb878"),
+    BAD("a42e7cdad03f480c9cc2a4de20abb878"),
+    BAD("a42e7cda_d03f_480c_9cc2_a4de20abb878"),
+    BAD("a42e7cda:d03f:480c:9cc2:a4de20abb878"),
+    BAD("------------------------------------"),
+    /* braces unbalanced or wrong */
+    BAD("{a42e7cda-d03f-480c-9cc2-a4de20abb878"),
+    BAD("a42e7cda-d03f-480c-9cc2-a4de20abb878}"),
+    BAD("}a42e7cda-d03f-480c-9cc2-a4de20abb878{"),
+    BAD("{{a42e7cda-d03f-480c-9cc2-a4de20abb878}}"),
+    BAD("(a42e7cda-d03f-480c-9cc2-a4de20abb878)"),
+    BAD("[a42e7cda-d03f-480c-9cc2-a4de20abb878]"),
+    BAD("{a42e7cda-d03f-480c-9cc2-a4de20abb87}8"),
+    BAD("{a42e7cda-d03f-480c-9cc2-a4de20abb878 "),
+    BAD(" a42e7cda-d03f-480c-9cc2-a4de20abb878 "),
+    /* NUL bytes inside the length */
+    BAD("a42e7cda-d03f-480c-9cc2-a4de20abb87\0"),
+    BAD("a42e7cda\0d03f-480c-9cc2-a4de20abb878"),
+    BAD("\0a2e7cda-d03f-480c-9cc2-a4de20abb878"),
+    BAD("{a42e7cda-d03f-480c-9cc2-a4de20abb878\0"),
+    BAD("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+	"\0\0\0\0\0\0"),
+    /* high bytes */
+    BAD("\xa4-2e7cda-d03f-480c-9cc2-a4de20abb878"),
+    BAD("a42e7cda-d03f-480c-9cc2-a4de20abb87\xff"),
+    BAD("a42e7cda-d03f-480c-9cc2-a4de20abb8\xff\xff"),
 };
 
 static void
@@ -315,7 +319,8 @@ test_equal(void **state)
 
 	(void)state;
 	assert_int_equal(hvs_guid_parse(&a,
-	    "01234567-89ab-cdef-0123-456789abcdef", 36), 0);
+			     "01234567-89ab-cdef-0123-456789abcdef", 36),
+	    0);
 	b = a;
 	assert_int_equal(hvs_guid_equal(&a, &b), 1);
 	assert_int_equal(hvs_guid_equal(&a, &a), 1);
@@ -346,16 +351,16 @@ static const struct {
 	uint32_t port;
 	const char *text;
 } port_vectors[] = {
-	{0, "00000000" TEMPLATE_TAIL},
-	{1, "00000001" TEMPLATE_TAIL},
-	{22, "00000016" TEMPLATE_TAIL},
-	{5000, "00001388" TEMPLATE_TAIL},
-	{8080, "00001f90" TEMPLATE_TAIL},
-	{65535, "0000ffff" TEMPLATE_TAIL},
-	{65536, "00010000" TEMPLATE_TAIL},
-	{0x12345678, "12345678" TEMPLATE_TAIL},
-	{0x7ffffffe, "7ffffffe" TEMPLATE_TAIL},
-	{0x7fffffff, "7fffffff" TEMPLATE_TAIL},
+    {0, "00000000" TEMPLATE_TAIL},
+    {1, "00000001" TEMPLATE_TAIL},
+    {22, "00000016" TEMPLATE_TAIL},
+    {5000, "00001388" TEMPLATE_TAIL},
+    {8080, "00001f90" TEMPLATE_TAIL},
+    {65535, "0000ffff" TEMPLATE_TAIL},
+    {65536, "00010000" TEMPLATE_TAIL},
+    {0x12345678, "12345678" TEMPLATE_TAIL},
+    {0x7ffffffe, "7ffffffe" TEMPLATE_TAIL},
+    {0x7fffffff, "7fffffff" TEMPLATE_TAIL},
 };
 
 static void
@@ -367,10 +372,12 @@ test_service_from_port(void **state)
 		uint32_t back = 0xdeadbeef;
 
 		assert_int_equal(hvs_service_from_port(&g,
-		    port_vectors[i].port), 0);
+				     port_vectors[i].port),
+		    0);
 		check_format(&g, port_vectors[i].text);
 		assert_int_equal(hvs_guid_parse(&want, port_vectors[i].text,
-		    36), 0);
+				     36),
+		    0);
 		assert_true(hvs_guid_equal(&g, &want));
 		assert_int_equal(hvs_service_to_port(&want, &back), 0);
 		assert_int_equal(back, port_vectors[i].port);
@@ -436,8 +443,9 @@ test_service_to_port_bad(void **state)
 	/* Well-known VM ids are not services. */
 	for (int n = 0; n < HVS_VMID__COUNT; n++) {
 		port = 77;
-		assert_int_equal(hvs_service_to_port(
-		    hvs_vmid_get((hvs_vmid_name_t)n), &port),
+		assert_int_equal(hvs_service_to_port(hvs_vmid_get(
+							 (hvs_vmid_name_t)n),
+				     &port),
 		    HVS_ESERVICE_NOT_TEMPLATE);
 		assert_int_equal(port, 77);
 	}
@@ -468,13 +476,12 @@ static const struct {
 	const char *name;
 	const char *text;
 } vmid_vectors[] = {
-	{HVS_VMID_WILDCARD, "wildcard", "00000000-0000-0000-0000-000000000000"},
-	{HVS_VMID_BROADCAST, "broadcast",
-	    "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF"},
-	{HVS_VMID_CHILDREN, "children", "90db8b89-0d35-4f79-8ce9-49ea0ac8b7cd"},
-	{HVS_VMID_LOOPBACK, "loopback", "e0e16197-dd56-4a10-9195-5ee7a155a838"},
-	{HVS_VMID_PARENT, "parent", "a42e7cda-d03f-480c-9cc2-a4de20abb878"},
-	{HVS_VMID_SILOHOST, "silohost", "36bd0c5c-7276-4223-88ba-7d03b654c568"},
+    {HVS_VMID_WILDCARD, "wildcard", "00000000-0000-0000-0000-000000000000"},
+    {HVS_VMID_BROADCAST, "broadcast", "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF"},
+    {HVS_VMID_CHILDREN, "children", "90db8b89-0d35-4f79-8ce9-49ea0ac8b7cd"},
+    {HVS_VMID_LOOPBACK, "loopback", "e0e16197-dd56-4a10-9195-5ee7a155a838"},
+    {HVS_VMID_PARENT, "parent", "a42e7cda-d03f-480c-9cc2-a4de20abb878"},
+    {HVS_VMID_SILOHOST, "silohost", "36bd0c5c-7276-4223-88ba-7d03b654c568"},
 };
 
 static void
@@ -488,7 +495,8 @@ test_vmid_get(void **state)
 
 		assert_non_null(g);
 		assert_int_equal(hvs_guid_parse(&want, vmid_vectors[i].text,
-		    36), 0);
+				     36),
+		    0);
 		if (!hvs_guid_equal(g, &want)) {
 			fail_msg("VM id %s is wrong", vmid_vectors[i].name);
 		}
@@ -534,20 +542,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_good),
-		cmocka_unit_test(test_parse_layout),
-		cmocka_unit_test(test_parse_len_bounds),
-		cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_parse_mutations),
-		cmocka_unit_test(test_parse_dash_for_digit),
-		cmocka_unit_test(test_roundtrip_random),
-		cmocka_unit_test(test_equal),
-		cmocka_unit_test(test_service_from_port),
-		cmocka_unit_test(test_service_port_range),
-		cmocka_unit_test(test_service_to_port_bad),
-		cmocka_unit_test(test_service_roundtrip_sweep),
-		cmocka_unit_test(test_vmid_get),
-		cmocka_unit_test(test_vmid_name),
+	    cmocka_unit_test(test_parse_good),
+	    cmocka_unit_test(test_parse_layout),
+	    cmocka_unit_test(test_parse_len_bounds),
+	    cmocka_unit_test(test_parse_bad),
+	    cmocka_unit_test(test_parse_mutations),
+	    cmocka_unit_test(test_parse_dash_for_digit),
+	    cmocka_unit_test(test_roundtrip_random),
+	    cmocka_unit_test(test_equal),
+	    cmocka_unit_test(test_service_from_port),
+	    cmocka_unit_test(test_service_port_range),
+	    cmocka_unit_test(test_service_to_port_bad),
+	    cmocka_unit_test(test_service_roundtrip_sweep),
+	    cmocka_unit_test(test_vmid_get),
+	    cmocka_unit_test(test_vmid_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,1 +1,255 @@
-/* placeholder: being written */
+/*
+ * Asynchronous connect with a timeout, on any address kind.
+ *
+ * A non-blocking connect() is started with hvs__connect_start() (which
+ * applies buffer sizes and the platform's options before connecting, the
+ * only time hv_sock honours them); completion is the socket turning
+ * writable, and the outcome is read from SO_ERROR. One event serves both
+ * the writability and the timeout. A host name may resolve to several
+ * addresses: they are tried in turn, each with a fair share of the time
+ * left, so one black-holed address cannot eat the whole budget.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include <hvsock/loop.h>
+
+#include "internal.h"
+
+/* Addresses of one name tried at most (getaddrinfo rarely gives more). */
+#define MAX_ADDRS 16
+
+struct hvs_connect_req {
+	struct event_base *base;
+	struct event ev; /* writable or timed out; or the deferred result */
+	hvs_connect_fn cb;
+	void *userdata;
+	hvs_sockopts_t opts;
+	hvs_sock_t sock;   /* the attempt in progress, or the result */
+	int timeout_ms;    /* in all, < 0 = none */
+	uint64_t deadline; /* hvs__os_now_ms() at which it ends */
+	int err;           /* the latest failure */
+	int n;             /* addresses */
+	int next;          /* the next one to try */
+	unsigned deferred : 1; /* ev only carries the outcome */
+	unsigned in_cb : 1;
+	hvs__sockaddr_t addrs[];
+};
+
+static void on_event(evutil_socket_t fd, short what, void *arg);
+
+/*
+ * Errors after which the next resolved address is worth a try (as in
+ * hvs_connect()); a timeout here is the end of one address's share.
+ */
+static int
+worth_next(int err)
+{
+	switch (err) {
+	case HVS_ECONNREFUSED:
+	case HVS_ECONNRESET:
+	case HVS_ENETUNREACH:
+	case HVS_EHOSTUNREACH:
+	case HVS_ENETDOWN:
+	case HVS_EHOSTDOWN:
+	case HVS_EADDRNOTAVAIL:
+	case HVS_EAFNOSUPPORT:
+	case HVS_ETIMEDOUT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Run the callback and free the request. */
+static void
+req_finish(hvs_connect_req_t *req)
+{
+	hvs_sock_t s = req->err == 0 ? req->sock : HVS_INVALID_SOCK;
+
+	req->in_cb = 1;
+	req->cb(req->err, s, req->userdata);
+	free(req);
+}
+
+/* Report the outcome from the loop: never from inside the caller's call. */
+static void
+req_defer_finish(hvs_connect_req_t *req)
+{
+	req->deferred = 1;
+	event_assign(&req->ev, req->base, -1, 0, on_event, req);
+	event_active(&req->ev, EV_TIMEOUT, 0);
+}
+
+static void
+req_close_attempt(hvs_connect_req_t *req)
+{
+	if (req->sock != HVS_INVALID_SOCK) {
+		hvs__os_close(req->sock);
+		req->sock = HVS_INVALID_SOCK;
+	}
+}
+
+/*
+ * Start on the next address that does not fail at once. Leaves either an
+ * attempt in progress or the outcome deferred.
+ */
+static void
+req_attempt(hvs_connect_req_t *req)
+{
+	struct timeval tv;
+	uint64_t now, left, share;
+	hvs_sock_t s;
+	int rc;
+
+	while (req->next < req->n) {
+		now = hvs__os_now_ms();
+		if (req->timeout_ms >= 0 && now >= req->deadline) {
+			req->err = HVS_ETIMEDOUT;
+			break;
+		}
+		rc = hvs__connect_start(&req->addrs[req->next++], &req->opts,
+		    &s);
+		if (rc == 0) {
+			req->sock = s;
+			req->err = 0;
+			break;
+		}
+		if (rc != HVS_EINPROGRESS) {
+			req->err = rc;
+			if (!worth_next(rc)) {
+				break;
+			}
+			continue;
+		}
+		req->sock = s;
+		event_assign(&req->ev, req->base, (evutil_socket_t)s, EV_WRITE,
+		    on_event, req);
+		if (req->timeout_ms < 0) {
+			rc = event_add(&req->ev, NULL);
+		} else {
+			left = req->deadline - now;
+			share = left / (uint64_t)(req->n - req->next + 1);
+			tv.tv_sec = (time_t)(share / 1000);
+			tv.tv_usec = (suseconds_t)(share % 1000) * 1000;
+			rc = event_add(&req->ev, &tv);
+		}
+		if (rc == 0) {
+			return;
+		}
+		req_close_attempt(req);
+		req->err = HVS_ENOMEM;
+		break;
+	}
+	if (req->err == 0 && req->sock == HVS_INVALID_SOCK) {
+		req->err = HVS_ECONNREFUSED; /* no address at all */
+	}
+	req_defer_finish(req);
+}
+
+static void
+on_event(evutil_socket_t fd, short what, void *arg)
+{
+	hvs_connect_req_t *req = arg;
+	int rc, soerr = 0;
+
+	(void)fd;
+	if (req->deferred) {
+		req_finish(req);
+		return;
+	}
+	if (what & EV_TIMEOUT) {
+		rc = HVS_ETIMEDOUT;
+	} else {
+		rc = hvs__os_getsockopt_int(req->sock, SOL_SOCKET, SO_ERROR,
+		    &soerr);
+		if (rc == 0 && soerr != 0) {
+			rc = hvs_translate_sys_error(soerr);
+		}
+		/*
+		 * Writable without an error can also mean "never got as far
+		 * as connecting": only a peer name proves the connection.
+		 */
+		if (rc == 0) {
+			hvs__sockaddr_t peer;
+
+			rc = hvs__os_getpeername(req->sock, &peer);
+		}
+	}
+	if (rc == 0) {
+		req->err = 0;
+		req_finish(req);
+		return;
+	}
+	req->err = rc;
+	req_close_attempt(req);
+	if (!worth_next(rc)) {
+		req_defer_finish(req);
+		return;
+	}
+	req_attempt(req);
+}
+
+int
+hvs_connect_async(hvs_connect_req_t **out, struct event_base *base,
+    const hvs_addr_t *addr, const hvs_sockopts_t *sopts, hvs_connect_fn cb,
+    void *userdata)
+{
+	hvs__sockaddr_t addrs[MAX_ADDRS];
+	hvs_connect_req_t *req;
+	hvs_sockopts_t defaults;
+	int n;
+
+	if (out != NULL) {
+		*out = NULL;
+	}
+	if (base == NULL || addr == NULL || cb == NULL) {
+		return HVS_EINVAL;
+	}
+	if (sopts == NULL) {
+		hvs_sockopts_init(&defaults);
+		sopts = &defaults;
+	}
+	n = hvs__addr_resolve(addr, HVS_ROLE_CONNECT, sopts->flags, addrs,
+	    MAX_ADDRS);
+	if (n < 0) {
+		return n;
+	}
+	if (n == 0) {
+		return HVS_EADDR_RESOLVE;
+	}
+	req = calloc(1, sizeof(*req) + (size_t)n * sizeof(addrs[0]));
+	if (req == NULL) {
+		return HVS_ENOMEM;
+	}
+	req->base = base;
+	req->cb = cb;
+	req->userdata = userdata;
+	req->opts = *sopts;
+	req->sock = HVS_INVALID_SOCK;
+	req->n = n;
+	memcpy(req->addrs, addrs, (size_t)n * sizeof(addrs[0]));
+	req->timeout_ms = hvs__connect_timeout_ms(sopts);
+	req->deadline = hvs__os_now_ms() + (uint64_t)(req->timeout_ms > 0 ?
+	    req->timeout_ms : 0);
+	req_attempt(req);
+	if (out != NULL) {
+		*out = req;
+	}
+	return 0;
+}
+
+void
+hvs_connect_cancel(hvs_connect_req_t *req)
+{
+	/* From inside its own callback the request is already finished. */
+	if (req == NULL || req->in_cb) {
+		return;
+	}
+	event_del(&req->ev);
+	req_close_attempt(req);
+	free(req);
+}

@@ -1,0 +1,1365 @@
+/*
+ * The configuration: LISTEN TARGET pairs from the command line and an INI
+ * file read with inih (Debian's libinih), merged and validated as a whole
+ * before anything listens.
+ *
+ *   [global]                      ; optional; keys before any section too
+ *   max-conns = 4096              ; all forwards together
+ *   max-conns-per-forward = 0     ; default for each forward, 0 = none
+ *   connect-timeout = 5s
+ *   idle-timeout = 0              ; 0 = none
+ *   buffer = 256k                 ; bytes queued per direction
+ *   drain-timeout = 30s
+ *   log-level = warning           ; error | warning | info | debug
+ *   syslog = no
+ *   metrics = 127.0.0.1:9101
+ *   user = hvproxy
+ *   pidfile = /run/hvproxy.pid
+ *
+ *   [forward web]                 ; one section per forward
+ *   listen = tcp:8080
+ *   target = vsock:8080
+ *   allow = 127.0.0.1, 10.0.0.0/8 ; peer CIDs, VM ids or IP networks
+ *   max-conns = 100
+ *   connect-timeout = 2s
+ *   idle-timeout = 10m
+ *   buffer = 1m
+ *
+ * inih is handed the file line by line through our own reader, which
+ * counts lines (so every error names FILE:LINE), refuses NUL bytes and
+ * reports over-long lines instead of letting them be split. The syntax
+ * itself is inih's.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ini.h>
+
+#include "hvproxy.h"
+
+#define NAME_MAX_LEN 64
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void HVP_NORETURN
+out_of_memory(void)
+{
+	fputs("hvproxy: out of memory\n", stderr);
+	abort();
+}
+
+void *
+hvp_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size);
+
+	if (p == NULL) {
+		out_of_memory();
+	}
+	return p;
+}
+
+char *
+hvp_strdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL) {
+		out_of_memory();
+	}
+	return p;
+}
+
+static char *
+hvp_vasprintf(const char *fmt, va_list ap)
+{
+	char *p = NULL;
+
+	if (vasprintf(&p, fmt, ap) < 0) {
+		out_of_memory();
+	}
+	return p;
+}
+
+static char *
+hvp_asprintf(const char *fmt, ...) HVP_PRINTF(1, 2);
+
+static char *
+hvp_asprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	p = hvp_vasprintf(fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+char *
+hvp_addr_str(const hvs_addr_t *a)
+{
+	char buf[HVS_ADDR_STRLEN];
+
+	if (hvs_addr_format(a, buf, sizeof(buf)) < 0) {
+		return hvp_strdup("?");
+	}
+	return hvp_strdup(buf);
+}
+
+uint64_t
+hvp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void
+hvp_errors_add(struct hvp_errors *e, const char *fmt, ...)
+{
+	va_list ap;
+	char **n;
+
+	n = realloc(e->msg, (e->n + 1) * sizeof(*n));
+	if (n == NULL) {
+		out_of_memory();
+	}
+	e->msg = n;
+	va_start(ap, fmt);
+	e->msg[e->n++] = hvp_vasprintf(fmt, ap);
+	va_end(ap);
+}
+
+void
+hvp_errors_print(const struct hvp_errors *e, int level)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		hvp_log(level, "%s", e->msg[i]);
+	}
+}
+
+void
+hvp_errors_free(struct hvp_errors *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		free(e->msg[i]);
+	}
+	free(e->msg);
+	e->msg = NULL;
+	e->n = 0;
+}
+
+/* ---- numbers: one bounded parser -------------------------------------- */
+
+int
+hvp_parse_uint(const char *s, unsigned long long min, unsigned long long max,
+    unsigned long long *out, const char **why)
+{
+	unsigned long long v = 0;
+
+	if (*s == '\0') {
+		*why = "a number is missing";
+		return -1;
+	}
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9') {
+			*why = "expected a whole number";
+			return -1;
+		}
+		if (v > (max - (unsigned)(*p - '0')) / 10) {
+			*why = "number is too large";
+			return -1;
+		}
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (v < min) {
+		*why = "number is too small";
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Split "123unit" into the digits and the unit. */
+static int
+split_unit(const char *s, char *num, size_t numsize, const char **unit)
+{
+	size_t n = 0;
+
+	while (s[n] >= '0' && s[n] <= '9') {
+		n++;
+	}
+	if (n == 0 || n >= numsize) {
+		return -1;
+	}
+	memcpy(num, s, n);
+	num[n] = '\0';
+	*unit = s + n;
+	return 0;
+}
+
+int
+hvp_parse_duration(const char *s, int zero_ok, int *ms, const char **why)
+{
+	char num[24];
+	const char *unit;
+	unsigned long long v, mult, max = 0x7FFFFFFF;
+
+	if (split_unit(s, num, sizeof(num), &unit) != 0) {
+		*why = "expected a duration such as 30s, 500ms, 2m or 1h";
+		return -1;
+	}
+	if (*unit == '\0' || strcmp(unit, "s") == 0) {
+		mult = 1000;
+	} else if (strcmp(unit, "ms") == 0) {
+		mult = 1;
+	} else if (strcmp(unit, "m") == 0) {
+		mult = 60000;
+	} else if (strcmp(unit, "h") == 0) {
+		mult = 3600000;
+	} else {
+		*why = "unknown unit (expected ms, s, m or h)";
+		return -1;
+	}
+	if (hvp_parse_uint(num, 0, max / mult, &v, why) != 0) {
+		if (strcmp(*why, "number is too large") == 0) {
+			*why = "duration is too long (at most 24 days)";
+		}
+		return -1;
+	}
+	if (v == 0 && !zero_ok) {
+		*why = "duration must be more than 0";
+		return -1;
+	}
+	*ms = (int)(v * mult);
+	return 0;
+}
+
+int
+hvp_parse_size(const char *s, size_t min, size_t max, size_t *out,
+    const char **why)
+{
+	char num[24];
+	const char *unit;
+	unsigned long long v, mult;
+
+	if (split_unit(s, num, sizeof(num), &unit) != 0) {
+		*why = "expected a size such as 65536, 64k or 1m";
+		return -1;
+	}
+	if (*unit == '\0') {
+		mult = 1;
+	} else if (strcmp(unit, "k") == 0 || strcmp(unit, "K") == 0) {
+		mult = 1024;
+	} else if (strcmp(unit, "m") == 0 || strcmp(unit, "M") == 0) {
+		mult = 1024 * 1024;
+	} else {
+		*why = "unknown unit (expected k or m)";
+		return -1;
+	}
+	if (hvp_parse_uint(num, 0, max / mult, &v, why) != 0 ||
+	    v * mult < min) {
+		*why = "size out of range";
+		return -1;
+	}
+	*out = (size_t)(v * mult);
+	return 0;
+}
+
+int
+hvp_parse_bool(const char *s, int *out, const char **why)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	*why = "expected yes or no";
+	return -1;
+}
+
+/* ---- addresses -------------------------------------------------------- */
+
+/*
+ * Parse @str for @role; on failure write a message naming the bad part.
+ */
+static int
+parse_addr(hvs_addr_t *out, const char *str, hvs_role_t role, char *msg,
+    size_t msgsize)
+{
+	hvs_parse_error_t pe;
+	int r;
+
+	memset(&pe, 0, sizeof(pe));
+	r = hvs_addr_parse_str(out, str, role, &pe);
+	if (r == 0) {
+		return 0;
+	}
+	if (pe.length > 0 && pe.offset + pe.length <= strlen(str)) {
+		snprintf(msg, msgsize, "bad address '%s': %s (at '%.*s')",
+		    str, hvs_strerror(r), (int)pe.length, str + pe.offset);
+	} else {
+		snprintf(msg, msgsize, "bad address '%s': %s", str,
+		    hvs_strerror(r));
+	}
+	return -1;
+}
+
+/* ---- allowlists -------------------------------------------------------- */
+
+static void
+net_mask(uint8_t *net, size_t bytes, unsigned prefix)
+{
+	for (size_t i = 0; i < bytes; i++) {
+		unsigned bits = prefix > i * 8 ? prefix - (unsigned)i * 8 : 0;
+
+		if (bits < 8) {
+			net[i] &= (uint8_t)(0xFF00u >> bits);
+		}
+	}
+}
+
+/* One allowlist entry. 0 or -1 with a message. */
+static int
+parse_allow_entry(const char *tok, struct hvp_allow *a, char *msg,
+    size_t msgsize)
+{
+	char buf[64];
+	const char *why;
+	const char *slash;
+	unsigned long long v;
+	size_t n = strlen(tok);
+
+	memset(a, 0, sizeof(*a));
+	if (strncmp(tok, "cid:", 4) == 0 ||
+	    strspn(tok, "0123456789") == n) {
+		const char *c = strncmp(tok, "cid:", 4) == 0 ? tok + 4 : tok;
+
+		a->kind = HVP_ALLOW_CID;
+		if (strcmp(c, "host") == 0) {
+			a->cid = HVS_CID_HOST;
+		} else if (strcmp(c, "local") == 0) {
+			a->cid = HVS_CID_LOCAL;
+		} else if (strcmp(c, "hypervisor") == 0) {
+			a->cid = HVS_CID_HYPERVISOR;
+		} else if (hvp_parse_uint(c, 0, 0xFFFFFFFEu, &v, &why) == 0) {
+			a->cid = (uint32_t)v;
+		} else {
+			snprintf(msg, msgsize, "allow: bad CID '%s': %s", tok,
+			    why);
+			return -1;
+		}
+		return 0;
+	}
+	if (hvs_guid_parse(&a->vmid, tok, n) == 0) {
+		a->kind = HVP_ALLOW_VMID;
+		return 0;
+	}
+	slash = strchr(tok, '/');
+	if (slash != NULL ? (size_t)(slash - tok) >= sizeof(buf) :
+	    n >= sizeof(buf)) {
+		goto bad;
+	}
+	memcpy(buf, tok, slash != NULL ? (size_t)(slash - tok) : n);
+	buf[slash != NULL ? (size_t)(slash - tok) : n] = '\0';
+	if (inet_pton(AF_INET, buf, a->net) == 1) {
+		a->kind = HVP_ALLOW_NET4;
+		a->prefix = 32;
+	} else if (inet_pton(AF_INET6, buf, a->net) == 1) {
+		a->kind = HVP_ALLOW_NET6;
+		a->prefix = 128;
+	} else {
+		goto bad;
+	}
+	if (slash != NULL) {
+		if (hvp_parse_uint(slash + 1, 0, a->prefix, &v, &why) != 0) {
+			snprintf(msg, msgsize,
+			    "allow: bad prefix length in '%s' (expected 0 to "
+			    "%u)", tok, a->prefix);
+			return -1;
+		}
+		a->prefix = (unsigned)v;
+	}
+	net_mask(a->net, a->kind == HVP_ALLOW_NET4 ? 4 : 16, a->prefix);
+	return 0;
+bad:
+	snprintf(msg, msgsize,
+	    "allow: '%s' is not a CID (cid:N), a VM id (GUID) or an IP "
+	    "network (ADDRESS[/PREFIX])", tok);
+	return -1;
+}
+
+/* Append the entries of @list (separated by commas and/or blanks). */
+static int
+parse_allow_list(struct hvp_fwd_conf *fc, const char *list, char *msg,
+    size_t msgsize)
+{
+	char *copy = hvp_strdup(list), *save = NULL, *tok;
+	int ret = 0;
+
+	fc->has_allow = 1;
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		struct hvp_allow a, *n;
+
+		if (parse_allow_entry(tok, &a, msg, msgsize) != 0) {
+			ret = -1;
+			break;
+		}
+		n = realloc(fc->allow, (fc->nallow + 1) * sizeof(*n));
+		if (n == NULL) {
+			out_of_memory();
+		}
+		fc->allow = n;
+		fc->allow[fc->nallow++] = a;
+	}
+	free(copy);
+	return ret;
+}
+
+static int
+net_match(const struct hvp_allow *a, const uint8_t *ip)
+{
+	uint8_t tmp[16];
+	size_t bytes = a->kind == HVP_ALLOW_NET4 ? 4 : 16;
+
+	memcpy(tmp, ip, bytes);
+	net_mask(tmp, bytes, a->prefix);
+	return memcmp(tmp, a->net, bytes) == 0;
+}
+
+int
+hvp_allow_match(const struct hvp_fwd_conf *fc, const hvs_addr_t *peer)
+{
+	uint8_t ip4[4], ip6[16];
+	int is4 = 0, is6 = 0;
+
+	if (!fc->has_allow) {
+		return 1;
+	}
+	if (peer->kind == HVS_ADDR_TCP) {
+		is4 = inet_pton(AF_INET, peer->u.tcp.host, ip4) == 1;
+		is6 = !is4 && inet_pton(AF_INET6, peer->u.tcp.host, ip6) == 1;
+		/* A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d. */
+		if (is6 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)ip6)) {
+			memcpy(ip4, ip6 + 12, 4);
+			is4 = 1;
+		}
+	}
+	for (size_t i = 0; i < fc->nallow; i++) {
+		const struct hvp_allow *a = &fc->allow[i];
+
+		switch (a->kind) {
+		case HVP_ALLOW_CID:
+			if (peer->kind == HVS_ADDR_VSOCK &&
+			    peer->u.vsock.cid == a->cid) {
+				return 1;
+			}
+			break;
+		case HVP_ALLOW_VMID:
+			if (peer->kind == HVS_ADDR_HVSOCK &&
+			    hvs_guid_equal(&peer->u.hvsock.vm_id, &a->vmid)) {
+				return 1;
+			}
+			break;
+		case HVP_ALLOW_NET4:
+			if (is4 && net_match(a, ip4)) {
+				return 1;
+			}
+			break;
+		case HVP_ALLOW_NET6:
+			if (is6 && net_match(a, ip6)) {
+				return 1;
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
+/* ---- forward configurations ------------------------------------------- */
+
+static struct hvp_fwd_conf *
+fwd_conf_new(const char *name, const char *where, int line)
+{
+	struct hvp_fwd_conf *fc = hvp_calloc(1, sizeof(*fc));
+
+	fc->refs = 1;
+	fc->name = hvp_strdup(name);
+	fc->where = hvp_strdup(where);
+	fc->line = line;
+	return fc;
+}
+
+struct hvp_fwd_conf *
+hvp_fwd_conf_ref(struct hvp_fwd_conf *fc)
+{
+	fc->refs++;
+	return fc;
+}
+
+void
+hvp_fwd_conf_unref(struct hvp_fwd_conf *fc)
+{
+	if (fc == NULL || --fc->refs > 0) {
+		return;
+	}
+	free(fc->name);
+	free(fc->where);
+	free(fc->listen_str);
+	free(fc->target_str);
+	free(fc->allow);
+	free(fc);
+}
+
+static void
+add_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc)
+{
+	struct hvp_fwd_conf **n;
+
+	n = realloc(c->fwds, (c->nfwds + 1) * sizeof(*n));
+	if (n == NULL) {
+		out_of_memory();
+	}
+	c->fwds = n;
+	c->fwds[c->nfwds++] = fc;
+}
+
+void
+hvp_config_free(struct hvp_config *c)
+{
+	if (c == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < c->nfwds; i++) {
+		hvp_fwd_conf_unref(c->fwds[i]);
+	}
+	free(c->fwds);
+	free(c->g.metrics);
+	free(c->g.user);
+	free(c->g.pidfile);
+	free(c->file);
+	free(c);
+}
+
+/* ---- the INI file ------------------------------------------------------ */
+
+/* Extra lines kept per forward (where its keys were). */
+struct fwd_lines {
+	struct hvp_fwd_conf *fc;
+	int listen_line;
+	int target_line;
+	int allow_line;
+};
+
+struct file_error {
+	int line;
+	char *msg;
+};
+
+enum section_kind { SEC_GLOBAL, SEC_FORWARD, SEC_BAD };
+
+struct loader {
+	struct hvp_config *cfg;
+	struct hvp_globals g; /* [global] as the file says */
+	const char *file;
+	FILE *fp;
+	int line;
+	char *getline_buf;
+	size_t getline_cap;
+	char *section; /* the section of the last key seen */
+	enum section_kind kind;
+	struct fwd_lines *cur;
+	struct fwd_lines *lines;
+	size_t nlines;
+	struct file_error *errs;
+	size_t nerrs;
+};
+
+static void
+file_error(struct loader *L, int line, const char *fmt, ...) HVP_PRINTF(3, 4);
+
+static void
+file_error(struct loader *L, int line, const char *fmt, ...)
+{
+	struct file_error *n;
+	va_list ap;
+
+	n = realloc(L->errs, (L->nerrs + 1) * sizeof(*n));
+	if (n == NULL) {
+		out_of_memory();
+	}
+	L->errs = n;
+	va_start(ap, fmt);
+	L->errs[L->nerrs].line = line;
+	L->errs[L->nerrs].msg = hvp_vasprintf(fmt, ap);
+	L->nerrs++;
+	va_end(ap);
+}
+
+/*
+ * inih's reader: one line per call, counted. A line that does not fit
+ * inih's buffer would be split into two lines by inih, so it is reported
+ * here and handed over empty.
+ */
+static char *
+read_line(char *str, int num, void *stream)
+{
+	struct loader *L = stream;
+	ssize_t n;
+	size_t len;
+
+	n = getline(&L->getline_buf, &L->getline_cap, L->fp);
+	if (n < 0) {
+		return NULL;
+	}
+	L->line++;
+	len = (size_t)n;
+	if (memchr(L->getline_buf, '\0', len) != NULL) {
+		file_error(L, L->line, "line contains a NUL byte");
+		str[0] = '\0';
+		return str;
+	}
+	while (len > 0 && (L->getline_buf[len - 1] == '\n' ||
+	    L->getline_buf[len - 1] == '\r')) {
+		len--;
+	}
+	/* inih needs room for "\r\n\0". */
+	if (num < 4 || len > (size_t)num - 3) {
+		file_error(L, L->line, "line is too long (at most %d "
+		    "characters)", num - 3);
+		str[0] = '\0';
+		return str;
+	}
+	memcpy(str, L->getline_buf, len);
+	str[len] = '\n';
+	str[len + 1] = '\0';
+	return str;
+}
+
+static int
+valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > NAME_MAX_LEN) {
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '_' && s[i] != '.') {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void
+start_section(struct loader *L, const char *section)
+{
+	free(L->section);
+	L->section = hvp_strdup(section);
+	L->cur = NULL;
+	if (section[0] == '\0' || strcmp(section, "global") == 0) {
+		L->kind = SEC_GLOBAL;
+		return;
+	}
+	if (strncmp(section, "forward", 7) == 0 &&
+	    (section[7] == ' ' || section[7] == '\t' || section[7] == '\0')) {
+		const char *name = section + 7;
+		struct fwd_lines *n;
+		char where[600];
+
+		while (*name == ' ' || *name == '\t') {
+			name++;
+		}
+		L->kind = SEC_BAD;
+		if (!valid_name(name)) {
+			file_error(L, L->line, "[%s]: a forward needs a name "
+			    "of 1 to %d letters, digits, '-', '_' or '.' "
+			    "([forward NAME])", section, NAME_MAX_LEN);
+			return;
+		}
+		for (size_t i = 0; i < L->nlines; i++) {
+			if (strcmp(L->lines[i].fc->name, name) == 0) {
+				file_error(L, L->line, "[forward %s] is "
+				    "defined twice (first at line %d)", name,
+				    L->lines[i].fc->line);
+				return;
+			}
+		}
+		snprintf(where, sizeof(where), "%s:%d", L->file, L->line);
+		n = realloc(L->lines, (L->nlines + 1) * sizeof(*n));
+		if (n == NULL) {
+			out_of_memory();
+		}
+		L->lines = n;
+		L->cur = &L->lines[L->nlines++];
+		memset(L->cur, 0, sizeof(*L->cur));
+		L->cur->fc = fwd_conf_new(name, where, L->line);
+		L->kind = SEC_FORWARD;
+		return;
+	}
+	L->kind = SEC_BAD;
+	file_error(L, L->line, "unknown section [%s] (expected [global] or "
+	    "[forward NAME])", section);
+}
+
+/* Per-forward settings shared by [global] and [forward NAME]. Returns 1 if
+ * @name was one of them, 0 if not. */
+static int
+fwd_setting(struct loader *L, struct hvp_fwd_defaults *d, unsigned *set,
+    const char *name, const char *value, int is_global)
+{
+	const char *why;
+	unsigned long long v;
+	unsigned bit;
+	const char *key = name;
+
+	if (strcmp(name, is_global ? "max-conns-per-forward" : "max-conns") ==
+	    0) {
+		bit = HVP_SET_MAX_CONNS;
+	} else if (strcmp(name, "connect-timeout") == 0) {
+		bit = HVP_SET_CONNECT_TIMEOUT;
+	} else if (strcmp(name, "idle-timeout") == 0) {
+		bit = HVP_SET_IDLE_TIMEOUT;
+	} else if (strcmp(name, "buffer") == 0) {
+		bit = HVP_SET_BUFFER;
+	} else {
+		return 0;
+	}
+	if (*set & bit) {
+		file_error(L, L->line, "%s is given twice in [%s]", key,
+		    L->section[0] != '\0' ? L->section : "global");
+		return 1;
+	}
+	*set |= bit;
+	switch (bit) {
+	case HVP_SET_MAX_CONNS:
+		if (hvp_parse_uint(value, 0, HVP_MAX_CONNS_LIMIT, &v, &why) !=
+		    0) {
+			file_error(L, L->line, "%s = %s: %s (0 to %u)", key,
+			    value, why, HVP_MAX_CONNS_LIMIT);
+		} else {
+			d->max_conns = (unsigned)v;
+		}
+		break;
+	case HVP_SET_CONNECT_TIMEOUT:
+		if (hvp_parse_duration(value, 0, &d->connect_timeout_ms,
+		    &why) != 0) {
+			file_error(L, L->line, "%s = %s: %s", key, value, why);
+		}
+		break;
+	case HVP_SET_IDLE_TIMEOUT:
+		if (hvp_parse_duration(value, 1, &d->idle_timeout_ms, &why) !=
+		    0) {
+			file_error(L, L->line, "%s = %s: %s", key, value, why);
+		}
+		break;
+	case HVP_SET_BUFFER:
+		if (hvp_parse_size(value, HVP_MIN_BUFFER, HVP_MAX_BUFFER,
+		    &d->buffer, &why) != 0) {
+			file_error(L, L->line, "%s = %s: %s (4k to 64m)", key,
+			    value, why);
+		}
+		break;
+	}
+	return 1;
+}
+
+static void
+set_string(struct loader *L, char **dst, unsigned *set, unsigned bit,
+    const char *name, const char *value)
+{
+	if (*set & bit) {
+		file_error(L, L->line, "%s is given twice in [global]", name);
+		return;
+	}
+	*set |= bit;
+	*dst = hvp_strdup(value);
+}
+
+static void
+global_key(struct loader *L, const char *name, const char *value)
+{
+	struct hvp_globals *g = &L->g;
+	const char *why;
+	unsigned long long v;
+	int lvl;
+
+	if (fwd_setting(L, &g->fwd, &g->fwd_set, name, value, 1)) {
+		return;
+	}
+	if (strcmp(name, "max-conns") == 0) {
+		if (g->set & HVP_SET_MAX_CONNS_TOTAL) {
+			file_error(L, L->line, "max-conns is given twice in "
+			    "[global]");
+		} else if (hvp_parse_uint(value, 0, HVP_MAX_CONNS_LIMIT, &v,
+		    &why) != 0) {
+			file_error(L, L->line, "max-conns = %s: %s (0 to %u)",
+			    value, why, HVP_MAX_CONNS_LIMIT);
+		} else {
+			g->max_conns = (unsigned)v;
+		}
+		g->set |= HVP_SET_MAX_CONNS_TOTAL;
+	} else if (strcmp(name, "drain-timeout") == 0) {
+		if (g->set & HVP_SET_DRAIN_TIMEOUT) {
+			file_error(L, L->line, "drain-timeout is given twice "
+			    "in [global]");
+		} else if (hvp_parse_duration(value, 1, &g->drain_timeout_ms,
+		    &why) != 0) {
+			file_error(L, L->line, "drain-timeout = %s: %s", value,
+			    why);
+		}
+		g->set |= HVP_SET_DRAIN_TIMEOUT;
+	} else if (strcmp(name, "wsl-poll") == 0) {
+		if (g->set & HVP_SET_WSL_POLL) {
+			file_error(L, L->line, "wsl-poll is given twice in "
+			    "[global]");
+		} else if (hvp_parse_duration(value, 0, &g->wsl_poll_ms,
+		    &why) != 0) {
+			file_error(L, L->line, "wsl-poll = %s: %s", value,
+			    why);
+		}
+		g->set |= HVP_SET_WSL_POLL;
+	} else if (strcmp(name, "log-level") == 0) {
+		lvl = hvp_log_level_parse(value);
+		if (g->set & HVP_SET_LOG_LEVEL) {
+			file_error(L, L->line, "log-level is given twice in "
+			    "[global]");
+		} else if (lvl < 0) {
+			file_error(L, L->line, "log-level = %s: expected "
+			    "error, warning, info or debug", value);
+		} else {
+			g->log_level = lvl;
+		}
+		g->set |= HVP_SET_LOG_LEVEL;
+	} else if (strcmp(name, "syslog") == 0) {
+		if (g->set & HVP_SET_SYSLOG) {
+			file_error(L, L->line, "syslog is given twice in "
+			    "[global]");
+		} else if (hvp_parse_bool(value, &g->use_syslog, &why) != 0) {
+			file_error(L, L->line, "syslog = %s: %s", value, why);
+		}
+		g->set |= HVP_SET_SYSLOG;
+	} else if (strcmp(name, "metrics") == 0) {
+		set_string(L, &g->metrics, &g->set, HVP_SET_METRICS, name,
+		    value);
+	} else if (strcmp(name, "user") == 0) {
+		set_string(L, &g->user, &g->set, HVP_SET_USER, name, value);
+	} else if (strcmp(name, "pidfile") == 0) {
+		set_string(L, &g->pidfile, &g->set, HVP_SET_PIDFILE, name,
+		    value);
+	} else {
+		file_error(L, L->line, "unknown key '%s' in [global] "
+		    "(expected max-conns, max-conns-per-forward, "
+		    "connect-timeout, idle-timeout, buffer, drain-timeout, "
+		    "log-level, syslog, metrics, user, pidfile or wsl-poll)",
+		    name);
+	}
+}
+
+static void
+forward_key(struct loader *L, const char *name, const char *value)
+{
+	struct fwd_lines *cur = L->cur;
+	struct hvp_fwd_conf *fc = cur->fc;
+	char msg[1400];
+
+	if (fwd_setting(L, &fc->lim, &fc->set, name, value, 0)) {
+		return;
+	}
+	if (strcmp(name, "listen") == 0 || strcmp(name, "target") == 0) {
+		int is_listen = name[0] == 'l';
+		int *line = is_listen ? &cur->listen_line : &cur->target_line;
+		hvs_addr_t *a = is_listen ? &fc->listen : &fc->target;
+
+		if (*line != 0) {
+			file_error(L, L->line, "%s is given twice in "
+			    "[forward %s] (first at line %d)", name, fc->name,
+			    *line);
+			return;
+		}
+		*line = L->line;
+		if (parse_addr(a, value, is_listen ? HVS_ROLE_LISTEN :
+		    HVS_ROLE_CONNECT, msg, sizeof(msg)) != 0) {
+			file_error(L, L->line, "%s: %s", name, msg);
+			a->kind = HVS_ADDR_NONE;
+		}
+		return;
+	}
+	if (strcmp(name, "allow") == 0) {
+		/* Several allow= lines add up. */
+		if (cur->allow_line == 0) {
+			cur->allow_line = L->line;
+		}
+		if (parse_allow_list(fc, value, msg, sizeof(msg)) != 0) {
+			file_error(L, L->line, "%s", msg);
+		}
+		return;
+	}
+	file_error(L, L->line, "unknown key '%s' in [forward %s] (expected "
+	    "listen, target, allow, max-conns, connect-timeout, "
+	    "idle-timeout or buffer)", name, fc->name);
+}
+
+static int
+ini_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct loader *L = user;
+	int before = (int)L->nerrs;
+
+	if (L->section == NULL || strcmp(L->section, section) != 0) {
+		start_section(L, section);
+	}
+	switch (L->kind) {
+	case SEC_GLOBAL:
+		global_key(L, name, value);
+		break;
+	case SEC_FORWARD:
+		forward_key(L, name, value);
+		break;
+	case SEC_BAD:
+		/* Reported once, at the section's first key. */
+		return 1;
+	}
+	return (int)L->nerrs == before;
+}
+
+static int
+cmp_file_error(const void *a, const void *b)
+{
+	const struct file_error *x = a, *y = b;
+
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+/* Forward-level validation needing the whole section; errors at @line. */
+static void validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
+    struct hvp_errors *errs, const char *at_listen, const char *at_allow,
+    const char *at_fwd);
+
+static int
+load_file(struct hvp_config *c, struct hvp_globals *fileg, const char *file,
+    struct hvp_errors *errs)
+{
+	struct loader L;
+	int r;
+
+	memset(&L, 0, sizeof(L));
+	L.cfg = c;
+	L.file = file;
+	L.fp = fopen(file, "re");
+	if (L.fp == NULL) {
+		hvp_errors_add(errs, "%s: cannot open: %s", file,
+		    strerror(errno));
+		return -1;
+	}
+#ifdef HVP_INIH_RUNTIME_OPTS
+	/* Debian's inih makes these run-time settings. Continuation lines
+	 * would turn an indented "key = value" into part of the previous
+	 * value; several allow= lines are the way to split a long list. */
+	ini_allow_multiline = 0;
+#endif
+	r = ini_parse_stream(read_line, &L, ini_handler, &L);
+	if (r < 0) {
+		file_error(&L, 0, "cannot read: %s", strerror(errno));
+	} else if (r > 0) {
+		int known = 0;
+
+		for (size_t i = 0; i < L.nerrs; i++) {
+			known |= L.errs[i].line == r;
+		}
+		if (!known) {
+			file_error(&L, r, "syntax error (expected [section], "
+			    "key = value, or a comment starting with # or ;)");
+		}
+	}
+	if (ferror(L.fp)) {
+		file_error(&L, L.line, "read error: %s", strerror(errno));
+	}
+	fclose(L.fp);
+
+	/* Per-forward checks that need the whole section. */
+	for (size_t i = 0; i < L.nlines; i++) {
+		struct fwd_lines *fl = &L.lines[i];
+		struct hvp_fwd_conf *fc = fl->fc;
+
+		if (fl->listen_line == 0) {
+			file_error(&L, fc->line, "[forward %s] has no listen= "
+			    "(the address to accept connections on)",
+			    fc->name);
+		}
+		if (fl->target_line == 0) {
+			file_error(&L, fc->line, "[forward %s] has no target= "
+			    "(the address to connect each connection to)",
+			    fc->name);
+		}
+	}
+
+	qsort(L.errs, L.nerrs, sizeof(L.errs[0]), cmp_file_error);
+	for (size_t i = 0; i < L.nerrs; i++) {
+		if (L.errs[i].line > 0) {
+			hvp_errors_add(errs, "%s:%d: %s", file, L.errs[i].line,
+			    L.errs[i].msg);
+		} else {
+			hvp_errors_add(errs, "%s: %s", file, L.errs[i].msg);
+		}
+		free(L.errs[i].msg);
+	}
+	free(L.errs);
+
+	/* Hand the forwards over, with where their keys were for the
+	 * checks that look at several forwards. */
+	for (size_t i = 0; i < L.nlines; i++) {
+		struct fwd_lines *fl = &L.lines[i];
+		char at_l[600], at_a[600], at_f[600];
+
+		snprintf(at_l, sizeof(at_l), "%s:%d", file, fl->listen_line);
+		snprintf(at_a, sizeof(at_a), "%s:%d", file, fl->allow_line);
+		snprintf(at_f, sizeof(at_f), "%s:%d", file, fl->fc->line);
+		if (fl->listen_line != 0 && fl->target_line != 0 &&
+		    fl->fc->listen.kind != HVS_ADDR_NONE &&
+		    fl->fc->target.kind != HVS_ADDR_NONE) {
+			validate_fwd(c, fl->fc, errs, at_l, at_a, at_f);
+		}
+		add_fwd(c, fl->fc);
+	}
+	free(L.lines);
+	free(L.section);
+	free(L.getline_buf);
+	*fileg = L.g;
+	return 0;
+}
+
+/* ---- validation -------------------------------------------------------- */
+
+static const char *
+allow_kind_name(enum hvp_allow_kind k)
+{
+	switch (k) {
+	case HVP_ALLOW_CID:
+		return "a CID";
+	case HVP_ALLOW_VMID:
+		return "a VM id";
+	case HVP_ALLOW_NET4:
+	case HVP_ALLOW_NET6:
+		return "an IP network";
+	}
+	return "?";
+}
+
+static void
+validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
+    struct hvp_errors *errs, const char *at_listen, const char *at_allow,
+    const char *at_fwd)
+{
+	hvs_addr_kind_t lkind = fc->listen.kind;
+	const char *why;
+
+	switch (fc->listen.kind) {
+	case HVS_ADDR_STDIO:
+		hvp_errors_add(errs, "%s: [forward %s] listen: stdio cannot "
+		    "listen (hvproxy relays sockets; use hvcat for stdio)",
+		    at_listen, fc->name);
+		return;
+	case HVS_ADDR_FD:
+		if (hvp_sd_check_fd(fc->listen.u.fd.fd, &why) != 0) {
+			hvp_errors_add(errs, "%s: [forward %s] listen: fd:%d "
+			    "%s", at_listen, fc->name, fc->listen.u.fd.fd,
+			    why);
+			return;
+		}
+		if (hvs_sock_kind(fc->listen.u.fd.fd, &lkind) != 0) {
+			lkind = HVS_ADDR_NONE;
+		}
+		break;
+	case HVS_ADDR_HVSOCK:
+		if ((fc->listen.u.hvsock.vm_flags & HVS_VMID_F_WSL) &&
+		    !hvp_wsl_supported()) {
+			hvp_errors_add(errs, "%s: [forward %s] listen: "
+			    "hvsock:wsl: listens on a Windows host only (inside "
+			    "the WSL guest, listen on vsock:PORT)", at_listen,
+			    fc->name);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	switch (fc->target.kind) {
+	case HVS_ADDR_STDIO:
+	case HVS_ADDR_FD:
+		hvp_errors_add(errs, "%s: [forward %s] target: %s cannot be a "
+		    "target (expected vsock:, hvsock:, tcp: or unix:)", at_fwd,
+		    fc->name, hvs_addr_kind_name(fc->target.kind));
+		return;
+	case HVS_ADDR_HVSOCK:
+		if ((fc->target.u.hvsock.vm_flags & HVS_VMID_F_WSL) &&
+		    !hvp_wsl_supported()) {
+			hvp_errors_add(errs, "%s: [forward %s] target: "
+			    "hvsock:wsl: works on a Windows host only",
+			    at_fwd, fc->name);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+
+	for (size_t i = 0; i < fc->nallow; i++) {
+		const struct hvp_allow *a = &fc->allow[i];
+		int ok;
+
+		switch (lkind) {
+		case HVS_ADDR_VSOCK:
+		case HVS_ADDR_HVSOCK:
+			ok = a->kind == HVP_ALLOW_CID ||
+			    a->kind == HVP_ALLOW_VMID;
+			break;
+		case HVS_ADDR_TCP:
+			ok = a->kind == HVP_ALLOW_NET4 ||
+			    a->kind == HVP_ALLOW_NET6;
+			break;
+		case HVS_ADDR_UNIX:
+			hvp_errors_add(errs, "%s: [forward %s] allow: a unix "
+			    "listener has no peer address to check (use the "
+			    "socket file's permissions)", at_allow, fc->name);
+			return;
+		default:
+			ok = 1;
+			break;
+		}
+		if (!ok) {
+			hvp_errors_add(errs, "%s: [forward %s] allow: entry %zu "
+			    "is %s, which can never match a peer of a %s "
+			    "listener", at_allow, fc->name, i + 1,
+			    allow_kind_name(a->kind), hvs_addr_kind_name(lkind));
+			return;
+		}
+	}
+
+	/* Only forwards before this one: a clash is reported once. */
+	for (size_t i = 0; i < c->nfwds && c->fwds[i] != fc; i++) {
+		char buf[HVS_ADDR_STRLEN];
+
+		if (hvs_addr_equal(&c->fwds[i]->listen, &fc->listen)) {
+			if (hvs_addr_format(&fc->listen, buf, sizeof(buf)) <
+			    0) {
+				snprintf(buf, sizeof(buf), "this address");
+			}
+			hvp_errors_add(errs, "%s: [forward %s] listen: %s is "
+			    "already the listen address of forward %s (%s)",
+			    at_listen, fc->name, buf, c->fwds[i]->name,
+			    c->fwds[i]->where);
+			return;
+		}
+	}
+}
+
+/* Apply the HVP_SET_* fields of @src over @dst. */
+static void
+merge_globals(struct hvp_globals *dst, const struct hvp_globals *src)
+{
+	if (src->set & HVP_SET_MAX_CONNS_TOTAL) {
+		dst->max_conns = src->max_conns;
+	}
+	if (src->set & HVP_SET_DRAIN_TIMEOUT) {
+		dst->drain_timeout_ms = src->drain_timeout_ms;
+	}
+	if (src->set & HVP_SET_LOG_LEVEL) {
+		dst->log_level = src->log_level;
+	}
+	if (src->set & HVP_SET_SYSLOG) {
+		dst->use_syslog = src->use_syslog;
+	}
+	if (src->set & HVP_SET_WSL_POLL) {
+		dst->wsl_poll_ms = src->wsl_poll_ms;
+	}
+	if (src->set & HVP_SET_METRICS) {
+		free(dst->metrics);
+		dst->metrics = hvp_strdup(src->metrics);
+	}
+	if (src->set & HVP_SET_USER) {
+		free(dst->user);
+		dst->user = hvp_strdup(src->user);
+	}
+	if (src->set & HVP_SET_PIDFILE) {
+		free(dst->pidfile);
+		dst->pidfile = hvp_strdup(src->pidfile);
+	}
+	if (src->fwd_set & HVP_SET_MAX_CONNS) {
+		dst->fwd.max_conns = src->fwd.max_conns;
+	}
+	if (src->fwd_set & HVP_SET_CONNECT_TIMEOUT) {
+		dst->fwd.connect_timeout_ms = src->fwd.connect_timeout_ms;
+	}
+	if (src->fwd_set & HVP_SET_IDLE_TIMEOUT) {
+		dst->fwd.idle_timeout_ms = src->fwd.idle_timeout_ms;
+	}
+	if (src->fwd_set & HVP_SET_BUFFER) {
+		dst->fwd.buffer = src->fwd.buffer;
+	}
+	dst->set |= src->set;
+	dst->fwd_set |= src->fwd_set;
+}
+
+static void
+fill_fwd_defaults(struct hvp_fwd_conf *fc, const struct hvp_fwd_defaults *d)
+{
+	if (!(fc->set & HVP_SET_MAX_CONNS)) {
+		fc->lim.max_conns = d->max_conns;
+	}
+	if (!(fc->set & HVP_SET_CONNECT_TIMEOUT)) {
+		fc->lim.connect_timeout_ms = d->connect_timeout_ms;
+	}
+	if (!(fc->set & HVP_SET_IDLE_TIMEOUT)) {
+		fc->lim.idle_timeout_ms = d->idle_timeout_ms;
+	}
+	if (!(fc->set & HVP_SET_BUFFER)) {
+		fc->lim.buffer = d->buffer;
+	}
+}
+
+/* "127.0.0.1:9101", "9101", "[::1]:9101", "tcp:...", "unix:PATH". */
+static int
+parse_metrics_addr(const char *s, hvs_addr_t *out, char *msg, size_t size)
+{
+	char buf[HVS_ADDR_MAXLEN + 8];
+	const char *str = s;
+
+	if (strncmp(s, "tcp:", 4) != 0 && strncmp(s, "unix:", 5) != 0) {
+		snprintf(buf, sizeof(buf), "tcp:%s", s);
+		str = buf;
+	}
+	if (parse_addr(out, str, HVS_ROLE_LISTEN, msg, size) != 0) {
+		return -1;
+	}
+	if (out->kind != HVS_ADDR_TCP && out->kind != HVS_ADDR_UNIX) {
+		snprintf(msg, size, "'%s' is neither a tcp nor a unix address",
+		    s);
+		return -1;
+	}
+	return 0;
+}
+
+struct hvp_config *
+hvp_config_load(const struct hvp_cmdline *cl, struct hvp_errors *errs)
+{
+	struct hvp_config *c = hvp_calloc(1, sizeof(*c));
+	struct hvp_globals fileg;
+	size_t nerr0 = errs->n;
+	size_t nfile;
+	char msg[1400];
+
+	memset(&fileg, 0, sizeof(fileg));
+	c->g.drain_timeout_ms = HVP_DEF_DRAIN_TIMEOUT_MS;
+	c->g.log_level = HVP_LOG_WARN;
+	c->g.wsl_poll_ms = HVP_DEF_WSL_POLL_MS;
+	c->g.fwd.connect_timeout_ms = HVP_DEF_CONNECT_TIMEOUT_MS;
+	c->g.fwd.buffer = HVP_DEF_BUFFER;
+
+	if (cl->file != NULL) {
+		c->file = hvp_strdup(cl->file);
+		load_file(c, &fileg, cl->file, errs);
+		merge_globals(&c->g, &fileg);
+		free(fileg.metrics);
+		free(fileg.user);
+		free(fileg.pidfile);
+	}
+	merge_globals(&c->g, &cl->g);
+	nfile = c->nfwds;
+
+	/* The command line's forwards, named after their listen address. */
+	for (int i = 0; i + 1 < cl->npairs; i += 2) {
+		struct hvp_fwd_conf *fc;
+		char where[HVS_ADDR_MAXLEN + 64];
+		int bad = 0;
+
+		snprintf(where, sizeof(where), "argument '%s'", cl->pairs[i]);
+		fc = fwd_conf_new(cl->pairs[i], where, 0);
+		if (parse_addr(&fc->listen, cl->pairs[i], HVS_ROLE_LISTEN, msg,
+		    sizeof(msg)) != 0) {
+			hvp_errors_add(errs, "listen address (argument %d): %s",
+			    i + 1, msg);
+			bad = 1;
+		}
+		if (parse_addr(&fc->target, cl->pairs[i + 1], HVS_ROLE_CONNECT,
+		    msg, sizeof(msg)) != 0) {
+			hvp_errors_add(errs, "target address (argument %d): %s",
+			    i + 2, msg);
+			bad = 1;
+		}
+		if (!bad) {
+			free(fc->name);
+			fc->name = hvp_addr_str(&fc->listen);
+		}
+		if (cl->allow != NULL &&
+		    parse_allow_list(fc, cl->allow, msg, sizeof(msg)) != 0) {
+			hvp_errors_add(errs, "--%s", msg);
+			bad = 1;
+		}
+		add_fwd(c, fc);
+		if (bad) {
+			fc->listen.kind = HVS_ADDR_NONE;
+		}
+	}
+
+	for (size_t i = 0; i < c->nfwds; i++) {
+		struct hvp_fwd_conf *fc = c->fwds[i];
+
+		fill_fwd_defaults(fc, &c->g.fwd);
+		if (fc->listen.kind != HVS_ADDR_NONE) {
+			fc->listen_str = hvp_addr_str(&fc->listen);
+		}
+		if (fc->target.kind != HVS_ADDR_NONE) {
+			fc->target_str = hvp_addr_str(&fc->target);
+		}
+	}
+	for (size_t i = nfile; i < c->nfwds; i++) {
+		struct hvp_fwd_conf *fc = c->fwds[i];
+
+		if (fc->listen.kind != HVS_ADDR_NONE) {
+			validate_fwd(c, fc, errs, fc->where, "--allow",
+			    fc->where);
+		}
+	}
+
+	if (c->nfwds == 0 && errs->n == nerr0) {
+		hvp_errors_add(errs, "%s: no forwards (give LISTEN TARGET "
+		    "pairs, or [forward NAME] sections with listen= and "
+		    "target=)", cl->file != NULL ? cl->file : "command line");
+	}
+	if (c->g.metrics != NULL &&
+	    parse_metrics_addr(c->g.metrics, &c->metrics_addr, msg,
+	    sizeof(msg)) != 0) {
+		hvp_errors_add(errs, "metrics: %s", msg);
+	}
+	if (c->g.user != NULL &&
+	    hvp_priv_check(c->g.user, msg, sizeof(msg)) != 0) {
+		hvp_errors_add(errs, "user: %s", msg);
+	}
+
+	if (errs->n != nerr0) {
+		hvp_config_free(c);
+		return NULL;
+	}
+	return c;
+}
