@@ -50,6 +50,7 @@ struct options {
 	int verbose;          /* -v, counted */
 	int numeric;          /* -n: no host name lookups */
 	unsigned family_flags; /* -4 / -6: HVS_SOCK_IPV4_ONLY / _IPV6_ONLY */
+	int peer_eof_quits;   /* -N: quit when the peer closes */
 	int no_shutdown;      /* --no-shutdown: stdin EOF sends no SHUT_WR */
 	int recv_only;        /* -d / --recv-only: never read stdin */
 	int send_only;        /* --send-only: discard what the peer sends */
@@ -172,6 +173,8 @@ int pump_new(struct pump **out, struct event_base *base, int from, int to,
     size_t bufsize, pump_done_fn done, void *userdata);
 /* Stop reading; @done runs once what was read has been written. */
 void pump_stop(struct pump *p);
+/* Bytes written so far. */
+uint64_t pump_bytes(const struct pump *p);
 /* Free @p (its descriptors stay open). NULL is fine. */
 void pump_free(struct pump *p);
 

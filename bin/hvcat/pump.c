@@ -32,6 +32,7 @@ struct pump {
 	struct event *rev, *wev, *kick;
 	char *buf;
 	size_t cap, off, len;
+	uint64_t total; /* bytes written to @to */
 	int eof;      /* the source ended (or we stopped reading) */
 	int finished; /* done was called */
 	pump_done_fn done;
@@ -121,6 +122,7 @@ run(struct pump *p, int readable, int writable)
 			}
 			p->off += (size_t)n;
 			p->len -= (size_t)n;
+			p->total += (uint64_t)n;
 			if (p->len > 0) {
 				writable = !p->to_poll;
 			}
@@ -205,6 +207,12 @@ pump_stop(struct pump *p)
 		event_del(p->rev);
 	}
 	event_active(p->kick, EV_TIMEOUT, 0);
+}
+
+uint64_t
+pump_bytes(const struct pump *p)
+{
+	return p != NULL ? p->total : 0;
 }
 
 void

@@ -80,7 +80,11 @@ bad_address(const char *label, const char *shown, const char *text,
 		off = base;
 		len = len > base ? len - base : 0;
 	}
-	if (len > 0) {
+	if (pe->code == HVS_EADDR_TOOLONG) {
+		msg_usage("bad %s '%s': %s (%zu bytes, at most %d)", label,
+		    whole, reason, strlen(shown), HVS_ADDR_MAXLEN);
+	}
+	if (len > 0 && !(off == base && len == tlen - base)) {
 		quote_bytes(text + off, len, part, sizeof(part));
 		msg_usage("bad %s '%s': '%s': %s%s", label, whole, part,
 		    reason, hint);
@@ -136,7 +140,7 @@ parse_one(struct options *o, const char *text, const char *shown,
 void
 target_parse(struct options *o, int argc, char **argv)
 {
-	char buf[HVS_ADDR_MAXLEN + 64];
+	char buf[2 * HVS_ADDR_MAXLEN + 64];
 	char q[QUOTE_MAX * 4 + 8];
 
 	if (argc == 0) {

@@ -87,21 +87,6 @@ hvp_vasprintf(const char *fmt, va_list ap)
 	return p;
 }
 
-static char *
-hvp_asprintf(const char *fmt, ...) HVP_PRINTF(1, 2);
-
-static char *
-hvp_asprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *p;
-
-	va_start(ap, fmt);
-	p = hvp_vasprintf(fmt, ap);
-	va_end(ap);
-	return p;
-}
-
 char *
 hvp_addr_str(const hvs_addr_t *a)
 {
@@ -920,7 +905,7 @@ forward_key(struct loader *L, const char *name, const char *value)
 }
 
 static int
-ini_handler(void *user, const char *section, const char *name,
+on_ini_key(void *user, const char *section, const char *name,
     const char *value)
 {
 	struct loader *L = user;
@@ -978,7 +963,7 @@ load_file(struct hvp_config *c, struct hvp_globals *fileg, const char *file,
 	 * value; several allow= lines are the way to split a long list. */
 	ini_allow_multiline = 0;
 #endif
-	r = ini_parse_stream(read_line, &L, ini_handler, &L);
+	r = ini_parse_stream(read_line, &L, on_ini_key, &L);
 	if (r < 0) {
 		file_error(&L, 0, "cannot read: %s", strerror(errno));
 	} else if (r > 0) {

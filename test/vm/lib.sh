@@ -23,6 +23,7 @@ PEER="$PY $HVS_VM_DIR/peer.py"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hvsjob.XXXXXX")
 # Peer logs are kept in the results folder for post-mortems.
 LOGS=$HVS_OUT_DIR/logs
+rm -rf "$LOGS"
 mkdir -p "$LOGS"
 
 t_n=0

@@ -23,9 +23,10 @@ Exit: 0 done, 1 I/O error, 2 usage or refused by the safety check,
 3 connect failed (the errno name is printed: "peer: connect error=ECONNRESET"),
 124 --timeout reached.
 
-Safety: connect() and blackhole run only inside the test VM (the kernel
-command line holds hvsvm=1) or, for CID 1 only, on a machine that has
-vsock_loopback. A host's vsock may lead to the real hypervisor.
+Safety: AF_VSOCK is used only inside the test VM (the kernel command line
+holds hvsvm=1) or, for CID 1 only, on a machine that has vsock_loopback
+(blackhole: only in the VM). A host's vsock may lead to the real
+hypervisor.
 """
 
 import argparse
@@ -218,6 +219,10 @@ def write_ready(path, text):
 
 
 def cmd_listen(args):
+    if not may_connect(1):
+        log("refusing to use AF_VSOCK outside the test VM "
+            "(allowed here: with vsock_loopback loaded)")
+        return 2
     s = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
     if args.bufsize:
         s.setsockopt(socket.AF_VSOCK, socket.SO_VM_SOCKETS_BUFFER_SIZE,

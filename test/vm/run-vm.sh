@@ -24,6 +24,7 @@ me=run-vm.sh
 usage() {
 	cat <<EOF
 usage: $me [options] --out DIR JOB.sh [ARGS...]
+       $me [options] --out DIR --shell
   --out DIR         results folder (created; exported writable to the VM)
   --build-dir DIR   meson build dir (HVS_BUILD_DIR; initramfs cache lives here)
   --source-dir DIR  source dir (HVS_SOURCE_DIR)
@@ -32,9 +33,12 @@ usage: $me [options] --out DIR JOB.sh [ARGS...]
   --vm              always use the VM (default unless HVS_VM_NATIVE=auto)
   --mem MB          VM memory (default 1024)
   --smp N           VM CPUs (default 2)
+  --shell           no job: an interactive shell in the VM's chroot, with the
+                    jobs' environment, on this terminal (exit to power off)
   -h, --help        this text
-environment: HVS_VM_TIMEOUT, HVS_VM_NATIVE=auto|never, HVS_VM_KERNEL (a
-vmlinuz path), HVS_VM_CACHE (initramfs cache dir), HVS_VM_QEMU (binary).
+environment: HVS_VM_TIMEOUT, HVS_VM_NATIVE=auto|never|force, HVS_VM_KERNEL
+(a vmlinuz path), HVS_VM_CACHE (initramfs cache dir), HVS_VM_QEMU (binary),
+HVS_VM_APPEND (more kernel arguments, e.g. "loglevel=7").
 EOF
 }
 
@@ -48,6 +52,7 @@ vm_timeout=${HVS_VM_TIMEOUT:-300}
 native=${HVS_VM_NATIVE:-never}
 mem=1024
 smp=2
+shell=0
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -59,23 +64,30 @@ while [ $# -gt 0 ]; do
 	--smp) [ $# -ge 2 ] || die "--smp needs a count"; smp=$2; shift 2 ;;
 	--native) native=auto; shift ;;
 	--vm) native=never; shift ;;
+	--shell) shell=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	--) shift; break ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
 done
-[ $# -ge 1 ] || { usage >&2; exit 2; }
+[ $# -ge 1 ] || [ $shell = 1 ] || { usage >&2; exit 2; }
 [ -n "$out" ] || { echo "$me: --out DIR is required" >&2; exit 2; }
 case $vm_timeout in ''|*[!0-9]*) die "bad --timeout '$vm_timeout' (expected seconds)" ;; esac
 [ "$vm_timeout" -ge 30 ] || die "--timeout $vm_timeout is too short (at least 30 s: the VM boots in ~10 s)"
 
 abspath() { (cd "$1" 2>/dev/null && pwd -P); }
 
-job=$1
-shift
-[ -f "$job" ] || die "no such job script: $job"
-job=$(abspath "$(dirname "$job")")/$(basename "$job")
+if [ $shell = 1 ]; then
+	job=shell
+	native=never
+	[ -n "${HVS_VM_TIMEOUT:-}" ] || [ "$vm_timeout" != 300 ] || vm_timeout=3600
+else
+	job=$1
+	shift
+	[ -f "$job" ] || die "no such job script: $job"
+	job=$(abspath "$(dirname "$job")")/$(basename "$job")
+fi
 
 mkdir -p "$out" || die "cannot create $out"
 out=$(abspath "$out")
@@ -121,6 +133,11 @@ fi
 		echo "export HOME=/tmp TMPDIR=/tmp LANG=C.UTF-8 LC_ALL=C.UTF-8"
 	fi
 	echo "export PYTHONDONTWRITEBYTECODE=1"
+	# The caller's HVS_* variables (e.g. HVS_VM_SIZE) and sanitizer options
+	# (meson test sets them) reach the job; the harness's own below win.
+	export -p | grep -E '^export (HVS_[A-Za-z0-9_]*|(A|UB|L|M|T)SAN_OPTIONS|MALLOC_PERTURB_)='
+	# A sanitizer finding in a job's program fails the job.
+	echo ": \"\${UBSAN_OPTIONS:=halt_on_error=1:print_stacktrace=1}\"; export UBSAN_OPTIONS"
 	echo "export HVS_VM_MODE=$mode"
 	echo "export HVS_OUT_DIR=$(q "$out")"
 	echo "export HVS_BUILD_DIR=$(q "$build_dir")"
@@ -128,6 +145,10 @@ fi
 	echo "export HVS_VM_DIR=$(q "$here")"
 	echo "export HVS_JOB_TIMEOUT=$job_timeout"
 	echo "cd \"\$HVS_OUT_DIR\" || exit 1"
+	if [ $shell = 1 ]; then
+		echo "echo 'libhvsock test VM: the host root is read-only; /tmp and \$HVS_OUT_DIR are writable; exit powers off.'"
+		echo "exec setsid -w -c /bin/bash -i </dev/ttyS0 >/dev/ttyS0 2>&1"
+	fi
 	echo "{"
 	echo "  echo \"# job: $(basename "$job") mode=$mode kernel=\$(uname -r) vsock_loopback=\$([ -d /sys/module/vsock_loopback ] && echo yes || echo no)\""
 	printf '  if [ -x %s ]; then run=; else run=/bin/sh; fi\n' "$(q "$job")"
@@ -296,8 +317,9 @@ build_initrd() {
 
 # Rebuilt when missing or older than this script (which holds /init), the
 # busybox binary or the kernel's modules.dep.
-if [ ! -s "$initrd" ] || [ "$0" -nt "$initrd" ] || [ "$busybox" -nt "$initrd" ] ||
-    [ "/lib/modules/$kver/modules.dep" -nt "$initrd" ]; then
+newer() { [ -n "$(find "$1" -newer "$2" 2>/dev/null)" ]; }
+if [ ! -s "$initrd" ] || newer "$0" "$initrd" || newer "$busybox" "$initrd" ||
+    newer "/lib/modules/$kver/modules.dep" "$initrd"; then
 	echo "$me: building $initrd" >&2
 	build_initrd
 fi
@@ -306,13 +328,23 @@ printf '%s\n' "$out" >"$out/.vm/outpath"
 
 echo "$me: booting $kernel (TCG) for $(basename "$job"), bound ${vm_timeout}s" >&2
 start=$(date +%s)
+if [ $shell = 1 ]; then
+	timeout -k 10 "$vm_timeout" "$qemu" \
+		-accel tcg,thread=multi -cpu max -m "$mem" -smp "$smp" \
+		-nographic -no-reboot -nic none \
+		-kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 quiet panic=-1 hvsvm=1 ${HVS_VM_APPEND:-}" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$(printf '%s' "$out" | sed 's/,/,,/g'),mount_tag=hvsout,security_model=none,multidevs=remap"
+	exit $?
+fi
 timeout -k 10 "$vm_timeout" "$qemu" \
 	-accel tcg,thread=multi -cpu max -m "$mem" -smp "$smp" \
 	-nographic -no-reboot -nic none \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 quiet panic=-1 hvsvm=1" \
+	-append "console=ttyS0 quiet panic=-1 hvsvm=1 ${HVS_VM_APPEND:-}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-virtfs "local,path=$out,mount_tag=hvsout,security_model=none,multidevs=remap" \
+	-virtfs "local,path=$(printf '%s' "$out" | sed 's/,/,,/g'),mount_tag=hvsout,security_model=none,multidevs=remap" \
 	</dev/null >"$out/console.log" 2>&1
 status=$?
 echo "$me: VM ran $(($(date +%s) - start))s (qemu status $status)" >&2

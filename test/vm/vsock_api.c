@@ -54,8 +54,8 @@
 
 static int n_pass, n_fail, n_test;
 
-static void
-result(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void result(int ok, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 result(int ok, const char *fmt, ...)
@@ -83,8 +83,7 @@ summary(void)
 	return n_fail == 0 && n_pass > 0 ? 0 : 1;
 }
 
-static void
-diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 diag(const char *fmt, ...)
@@ -226,8 +225,8 @@ raw_connect_timeout_ms(int s)
 	struct timeval tv;
 	socklen_t len = sizeof(tv);
 
-	if (getsockopt(s, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv,
-	    &len) < 0) {
+	if (getsockopt(s, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, &len) <
+	    0) {
 		return -1;
 	}
 	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
@@ -332,16 +331,17 @@ check_local_cid(void)
 		    transport);
 		result(rc == 0 && cid == 1,
 		    "hvs_local_cid() = 1 with only vsock_loopback (got %s, %u; "
-		    "kernel ioctl %u)", rcstr(rc), (unsigned)cid,
-		    (unsigned)raw);
+		    "kernel ioctl %u)",
+		    rcstr(rc), (unsigned)cid, (unsigned)raw);
 	} else if (raw == 0xFFFFFFFFu) {
 		result(rc == HVS_ENOCID,
 		    "hvs_local_cid() = ENOCID where the kernel says CID any "
-		    "(got %s)", rcstr(rc));
+		    "(got %s)",
+		    rcstr(rc));
 	} else {
 		result(rc == 0 && cid == raw,
-		    "hvs_local_cid() = kernel's %u (got %s, %u)",
-		    (unsigned)raw, rcstr(rc), (unsigned)cid);
+		    "hvs_local_cid() = kernel's %u (got %s, %u)", (unsigned)raw,
+		    rcstr(rc), (unsigned)cid);
 	}
 	return 0;
 }
@@ -376,23 +376,27 @@ check_connection(uint32_t port)
 	    (int)kind);
 	rc = hvs_sock_local_addr(l, &a1);
 	result(rc == 0 && is_vsock(&a1, HVS_CID_ANY, port),
-	    "listener's local address is vsock:any:%u (%s, %s)",
-	    (unsigned)port, rcstr(rc), rc == 0 ? addrstr(&a1) : "-");
+	    "listener's local address is vsock:any:%u (%s, %s)", (unsigned)port,
+	    rcstr(rc), rc == 0 ? addrstr(&a1) : "-");
 	result(fd_flag(l, F_GETFD, FD_CLOEXEC), "listener is close-on-exec");
 	result(!fd_flag(l, F_GETFL, O_NONBLOCK), "listener is blocking");
 
 	snprintf(text, sizeof(text), "vsock:1:%u", (unsigned)port);
 	rc = hvs_addr_parse_str(&ca, text, HVS_ROLE_CONNECT, &perr);
-	result(rc == 0 && is_vsock(&ca, 1, port), "parse %s for connecting: "
-	    "%s", text, rcstr(rc));
+	result(rc == 0 && is_vsock(&ca, 1, port),
+	    "parse %s for connecting: "
+	    "%s",
+	    text, rcstr(rc));
 	rc = hvs_connect(&c, &ca, NULL);
 	result(rc == 0, "hvs_connect(%s): %s", text, rcstr(rc));
 	if (rc < 0) {
 		goto out;
 	}
-	result(fd_flag(c, F_GETFD, FD_CLOEXEC), "connected socket is "
+	result(fd_flag(c, F_GETFD, FD_CLOEXEC),
+	    "connected socket is "
 	    "close-on-exec");
-	result(!fd_flag(c, F_GETFL, O_NONBLOCK), "connected socket is "
+	result(!fd_flag(c, F_GETFL, O_NONBLOCK),
+	    "connected socket is "
 	    "blocking (no HVS_SOCK_NONBLOCK)");
 
 	rc = hvs_sock_peer_addr(c, &a1);
@@ -405,12 +409,14 @@ check_connection(uint32_t port)
 	 * (getsockname says -1:port): the library must pass that on, not
 	 * invent a CID. */
 	result(rc == 0 && a2.kind == HVS_ADDR_VSOCK &&
-	    a2.u.vsock.cid == raw.svm_cid && a2.u.vsock.port == raw.svm_port &&
-	    a2.u.vsock.port != HVS_PORT_ANY &&
-	    (a2.u.vsock.cid == HVS_CID_ANY || a2.u.vsock.cid == 1),
+		a2.u.vsock.cid == raw.svm_cid &&
+		a2.u.vsock.port == raw.svm_port &&
+		a2.u.vsock.port != HVS_PORT_ANY &&
+		(a2.u.vsock.cid == HVS_CID_ANY || a2.u.vsock.cid == 1),
 	    "client's local address is the kernel's (%s: %s; getsockname "
-	    "%u:%u)", rcstr(rc), rc == 0 ? addrstr(&a2) : "-",
-	    (unsigned)raw.svm_cid, (unsigned)raw.svm_port);
+	    "%u:%u)",
+	    rcstr(rc), rc == 0 ? addrstr(&a2) : "-", (unsigned)raw.svm_cid,
+	    (unsigned)raw.svm_port);
 
 	memset(&peer, 0, sizeof(peer));
 	rc = hvs_accept(l, &s, &peer, 0);
@@ -423,15 +429,17 @@ check_connection(uint32_t port)
 	    (unsigned)a2.u.vsock.port, addrstr(&peer));
 	rc = hvs_sock_peer_addr(s, &a1);
 	result(rc == 0 && hvs_addr_equal(&a1, &peer),
-	    "hvs_sock_peer_addr(accepted) = accept's peer (%s, %s)",
-	    rcstr(rc), rc == 0 ? addrstr(&a1) : "-");
+	    "hvs_sock_peer_addr(accepted) = accept's peer (%s, %s)", rcstr(rc),
+	    rc == 0 ? addrstr(&a1) : "-");
 	rc = hvs_sock_local_addr(s, &a1);
 	result(rc == 0 && is_vsock(&a1, 1, port),
 	    "accepted socket's local address is vsock:1:%u (%s, %s)",
 	    (unsigned)port, rcstr(rc), rc == 0 ? addrstr(&a1) : "-");
-	result(fd_flag(s, F_GETFD, FD_CLOEXEC), "accepted socket is "
+	result(fd_flag(s, F_GETFD, FD_CLOEXEC),
+	    "accepted socket is "
 	    "close-on-exec");
-	result(!fd_flag(s, F_GETFL, O_NONBLOCK), "accepted socket is "
+	result(!fd_flag(s, F_GETFL, O_NONBLOCK),
+	    "accepted socket is "
 	    "blocking");
 
 	/* Request, half-close, response, half-close. */
@@ -443,8 +451,8 @@ check_connection(uint32_t port)
 	    rcstr(rc));
 	rc = recv_to_eof(s, buf, sizeof(buf), &got);
 	result(rc == 0 && got == 4 && memcmp(buf, "ping", 4) == 0,
-	    "server reads the request, then HVS_EOF (%s, %zu bytes)",
-	    rcstr(rc), got);
+	    "server reads the request, then HVS_EOF (%s, %zu bytes)", rcstr(rc),
+	    got);
 	rc = send_all(s, "pong!", 5);
 	result(rc == 0, "server answers after the client's half-close: %s",
 	    rcstr(rc));
@@ -452,8 +460,8 @@ check_connection(uint32_t port)
 	result(rc == 0, "server shuts down its write side: %s", rcstr(rc));
 	rc = recv_to_eof(c, buf, sizeof(buf), &got);
 	result(rc == 0 && got == 5 && memcmp(buf, "pong!", 5) == 0,
-	    "client reads the answer, then HVS_EOF (%s, %zu bytes)",
-	    rcstr(rc), got);
+	    "client reads the answer, then HVS_EOF (%s, %zu bytes)", rcstr(rc),
+	    got);
 	{
 		size_t n = 1;
 		rc = hvs_recv(c, buf, sizeof(buf), &n);
@@ -482,7 +490,8 @@ check_connection(uint32_t port)
 		}
 		result(rc == HVS_EPIPE || rc == HVS_ECONNRESET,
 		    "send after the peer closed: EPIPE/ECONNRESET and no "
-		    "SIGPIPE (%s)", rcstr(rc));
+		    "SIGPIPE (%s)",
+		    rcstr(rc));
 	}
 	rc = hvs_close(s);
 	s = HVS_INVALID_SOCK;
@@ -492,8 +501,10 @@ check_connection(uint32_t port)
 	{
 		hvs_sock_t l2 = HVS_INVALID_SOCK;
 		rc = hvs_listen(&l2, &la, NULL);
-		result(rc == HVS_EADDRINUSE, "hvs_listen on a port in use: "
-		    "EADDRINUSE (%s)", rcstr(rc));
+		result(rc == HVS_EADDRINUSE,
+		    "hvs_listen on a port in use: "
+		    "EADDRINUSE (%s)",
+		    rcstr(rc));
 		hvs_close(l2);
 	}
 out:
@@ -524,8 +535,9 @@ check_ephemeral(void)
 	port = a.u.vsock.port;
 	/* The kernel hands out ports above LAST_RESERVED_PORT (1023). */
 	result(rc == 0 && a.kind == HVS_ADDR_VSOCK && port != HVS_PORT_ANY &&
-	    port > 1023, "ephemeral listener got a real port (%s, %s)",
-	    rcstr(rc), rc == 0 ? addrstr(&a) : "-");
+		port > 1023,
+	    "ephemeral listener got a real port (%s, %s)", rcstr(rc),
+	    rc == 0 ? addrstr(&a) : "-");
 	vsock_addr(&ca, 1, port);
 	rc = hvs_connect(&c, &ca, NULL);
 	result(rc == 0, "hvs_connect to the ephemeral port %u: %s",
@@ -541,8 +553,10 @@ check_ephemeral(void)
 	if (rc == 0) {
 		rc = hvs_accept(l, &s, NULL, 0);
 	}
-	result(rc == HVS_EAGAIN, "hvs_accept on a non-blocking listener "
-	    "with nothing pending: EAGAIN (%s)", rcstr(rc));
+	result(rc == HVS_EAGAIN,
+	    "hvs_accept on a non-blocking listener "
+	    "with nothing pending: EAGAIN (%s)",
+	    rcstr(rc));
 	hvs_close(s);
 	hvs_close(c);
 	hvs_close(l);
@@ -572,19 +586,23 @@ check_nonblock(uint32_t port)
 	rc = hvs_connect(&c, &ca, &o);
 	result(rc == 0 && fd_flag(c, F_GETFL, O_NONBLOCK),
 	    "hvs_connect with HVS_SOCK_NONBLOCK: connected, non-blocking "
-	    "(%s)", rcstr(rc));
+	    "(%s)",
+	    rcstr(rc));
 	wait_readable(l, 2000);
 	rc = hvs_accept(l, &s, NULL, HVS_SOCK_NONBLOCK);
 	result(rc == 0 && fd_flag(s, F_GETFL, O_NONBLOCK) &&
-	    fd_flag(s, F_GETFD, FD_CLOEXEC),
+		fd_flag(s, F_GETFD, FD_CLOEXEC),
 	    "hvs_accept with HVS_SOCK_NONBLOCK: non-blocking, close-on-exec "
-	    "(%s)", rcstr(rc));
+	    "(%s)",
+	    rcstr(rc));
 	if (rc == 0) {
 		size_t n = 0;
 		char b[8];
 		rc = hvs_recv(s, b, sizeof(b), &n);
-		result(rc == HVS_EAGAIN, "hvs_recv with nothing to read: "
-		    "EAGAIN (%s)", rcstr(rc));
+		result(rc == HVS_EAGAIN,
+		    "hvs_recv with nothing to read: "
+		    "EAGAIN (%s)",
+		    rcstr(rc));
 	}
 	hvs_close(s);
 	hvs_close(c);
@@ -612,8 +630,8 @@ check_errors(uint32_t unused_port)
 	dt = now_ms() - t0;
 	result(rc == HVS_ECONNRESET && dt < 1000,
 	    "connect to vsock:1:%u (nobody listens): ECONNRESET at once "
-	    "(%s after %lld ms)", (unsigned)unused_port, rcstr(rc),
-	    (long long)dt);
+	    "(%s after %lld ms)",
+	    (unsigned)unused_port, rcstr(rc), (long long)dt);
 	hvs_close(c);
 	c = HVS_INVALID_SOCK;
 
@@ -633,16 +651,20 @@ check_errors(uint32_t unused_port)
 		 * virtio device). */
 		vsock_addr(&a, 3, unused_port);
 		rc = hvs_connect(&c, &a, NULL);
-		result(rc == HVS_ENODEV, "connect to vsock:3 (no such "
-		    "transport): ENODEV (%s)", rcstr(rc));
+		result(rc == HVS_ENODEV,
+		    "connect to vsock:3 (no such "
+		    "transport): ENODEV (%s)",
+		    rcstr(rc));
 		hvs_close(c);
 		c = HVS_INVALID_SOCK;
 	}
 
 	vsock_addr(&a, HVS_CID_ANY, unused_port);
 	rc = hvs_connect(&c, &a, NULL);
-	result(rc == HVS_EADDRNOTAVAIL, "connect to CID any: EADDRNOTAVAIL "
-	    "(%s)", rcstr(rc));
+	result(rc == HVS_EADDRNOTAVAIL,
+	    "connect to CID any: EADDRNOTAVAIL "
+	    "(%s)",
+	    rcstr(rc));
 	hvs_close(c);
 }
 
@@ -663,8 +685,7 @@ check_buffers(uint32_t port)
 	o.sndbuf = 131072;
 	vsock_addr(&la, HVS_CID_ANY, port);
 	rc = hvs_listen(&l, &la, &o);
-	result(rc == 0, "hvs_listen with sndbuf/rcvbuf 128 KiB: %s",
-	    rcstr(rc));
+	result(rc == 0, "hvs_listen with sndbuf/rcvbuf 128 KiB: %s", rcstr(rc));
 	if (rc < 0) {
 		return;
 	}
@@ -678,13 +699,15 @@ check_buffers(uint32_t port)
 	vb = rc == 0 ? raw_vsock_bufsize(c) : -1;
 	result(rc == 0 && vb == 262144,
 	    "default socket: SO_SNDBUF %d, SO_RCVBUF %d, vsock buffer %lld "
-	    "(256 KiB) (%s)", dsnd, drcv, vb, rcstr(rc));
+	    "(256 KiB) (%s)",
+	    dsnd, drcv, vb, rcstr(rc));
 	if (rc == 0) {
 		rc = hvs_accept(l, &s, NULL, 0);
 		vb = rc == 0 ? raw_vsock_bufsize(s) : -1;
 		result(rc == 0 && vb == 131072,
 		    "accepted socket inherits the listener's vsock buffer, "
-		    "128 KiB (got %lld, %s)", vb, rcstr(rc));
+		    "128 KiB (got %lld, %s)",
+		    vb, rcstr(rc));
 		hvs_close(s);
 		s = HVS_INVALID_SOCK;
 	}
@@ -696,21 +719,22 @@ check_buffers(uint32_t port)
 	o.sndbuf = 65536;
 	o.rcvbuf = 65536;
 	rc = hvs_connect(&c, &ca, &o);
-	result(rc == 0, "hvs_connect with sndbuf/rcvbuf 64 KiB: %s",
-	    rcstr(rc));
+	result(rc == 0, "hvs_connect with sndbuf/rcvbuf 64 KiB: %s", rcstr(rc));
 	if (rc == 0) {
 		rc = hvs_sock_bufsizes(c, &snd, &rcv);
 		result(rc == 0 && snd >= 65536 && rcv >= 65536 &&
-		    (snd != dsnd || rcv != drcv),
+			(snd != dsnd || rcv != drcv),
 		    "hvs_sock_bufsizes reads back SO_SNDBUF %d, SO_RCVBUF %d "
-		    "(asked 65536; default %d/%d) (%s)", snd, rcv, dsnd, drcv,
-		    rcstr(rc));
+		    "(asked 65536; default %d/%d) (%s)",
+		    snd, rcv, dsnd, drcv, rcstr(rc));
 		rc = hvs_sock_bufsizes(c, NULL, &rcv);
 		result(rc == 0, "hvs_sock_bufsizes with a NULL sndbuf: %s",
 		    rcstr(rc));
 		vb = raw_vsock_bufsize(c);
-		result(vb == 65536, "the vsock window (SO_VM_SOCKETS_BUFFER_"
-		    "SIZE) is 64 KiB (got %lld)", vb);
+		result(vb == 65536,
+		    "the vsock window (SO_VM_SOCKETS_BUFFER_"
+		    "SIZE) is 64 KiB (got %lld)",
+		    vb);
 		rc = hvs_accept(l, &s, NULL, 0);
 		hvs_close(s);
 		s = HVS_INVALID_SOCK;
@@ -727,8 +751,10 @@ check_buffers(uint32_t port)
 	if (rc == 0) {
 		vb = raw_vsock_bufsize(c);
 		rc = hvs_sock_bufsizes(c, &snd, &rcv);
-		result(vb == 1 << 20, "the vsock window is 1 MiB (got %lld; "
-		    "SO_SNDBUF %d, SO_RCVBUF %d)", vb, snd, rcv);
+		result(vb == 1 << 20,
+		    "the vsock window is 1 MiB (got %lld; "
+		    "SO_SNDBUF %d, SO_RCVBUF %d)",
+		    vb, snd, rcv);
 		rc = hvs_accept(l, &s, NULL, 0);
 		hvs_close(s);
 		s = HVS_INVALID_SOCK;
@@ -760,9 +786,10 @@ check_timeout_option(uint32_t port)
 	o.timeout_ms = 1500;
 	rc = hvs_connect(&c, &ca, &o);
 	t = rc == 0 ? raw_connect_timeout_ms(c) : -1;
-	result(rc == 0 && t == 1500, "timeout_ms 1500 sets the native "
-	    "SO_VM_SOCKETS_CONNECT_TIMEOUT to 1500 ms (got %lld, %s)", t,
-	    rcstr(rc));
+	result(rc == 0 && t == 1500,
+	    "timeout_ms 1500 sets the native "
+	    "SO_VM_SOCKETS_CONNECT_TIMEOUT to 1500 ms (got %lld, %s)",
+	    t, rcstr(rc));
 	if (rc == 0 && hvs_accept(l, &s, NULL, 0) == 0) {
 		hvs_close(s);
 	}
@@ -772,8 +799,10 @@ check_timeout_option(uint32_t port)
 	hvs_sockopts_init(&o);
 	rc = hvs_connect(&c, &ca, &o);
 	t = rc == 0 ? raw_connect_timeout_ms(c) : -1;
-	result(rc == 0 && t == 2000, "timeout_ms 0 keeps the platform default "
-	    "(the kernel's 2000 ms) (got %lld, %s)", t, rcstr(rc));
+	result(rc == 0 && t == 2000,
+	    "timeout_ms 0 keeps the platform default "
+	    "(the kernel's 2000 ms) (got %lld, %s)",
+	    t, rcstr(rc));
 	if (rc == 0 && hvs_accept(l, &s, NULL, 0) == 0) {
 		hvs_close(s);
 	}
@@ -790,11 +819,59 @@ check_timeout_option(uint32_t port)
 	hvs_close(l);
 }
 
+/*
+ * "vsock:PORT" connects to CID 2, the host. In the VM there is no
+ * guest-to-host transport and the kernel routes CID 2 to loopback, so the
+ * default reaches the VM's own listener. Never tried outside the VM.
+ */
+static void
+check_default_cid(uint32_t port)
+{
+	hvs_addr_t la, ca, a;
+	hvs_sock_t l = HVS_INVALID_SOCK, c = HVS_INVALID_SOCK;
+	hvs_sock_t s = HVS_INVALID_SOCK;
+	char text[32];
+	int rc;
+
+	if (!in_test_vm()) {
+		return;
+	}
+	vsock_addr(&la, HVS_CID_ANY, port);
+	rc = hvs_listen(&l, &la, NULL);
+	if (rc < 0) {
+		result(0, "hvs_listen for the default CID check: %s",
+		    rcstr(rc));
+		return;
+	}
+	snprintf(text, sizeof(text), "vsock:%u", (unsigned)port);
+	rc = hvs_addr_parse_str(&ca, text, HVS_ROLE_CONNECT, NULL);
+	result(rc == 0 && is_vsock(&ca, HVS_CID_HOST, port),
+	    "%s for connecting means CID 2 (%s, %s)", text, rcstr(rc),
+	    rc == 0 ? addrstr(&ca) : "-");
+	rc = hvs_connect(&c, &ca, NULL);
+	result(rc == 0,
+	    "hvs_connect(%s) reaches the VM's own listener (CID 2 "
+	    "is loopback without a guest transport): %s",
+	    text, rcstr(rc));
+	if (rc == 0) {
+		rc = hvs_sock_peer_addr(c, &a);
+		result(rc == 0 && is_vsock(&a, HVS_CID_HOST, port),
+		    "its peer address is vsock:2:%u (%s, %s)", (unsigned)port,
+		    rcstr(rc), rc == 0 ? addrstr(&a) : "-");
+		if (hvs_accept(l, &s, NULL, 0) == 0) {
+			hvs_close(s);
+		}
+	}
+	hvs_close(c);
+	hvs_close(l);
+}
+
 static int
 mode_checks(uint32_t port)
 {
 	if (!may_connect(1)) {
-		fprintf(stderr, "vsock_api: refusing to connect AF_VSOCK "
+		fprintf(stderr,
+		    "vsock_api: refusing to connect AF_VSOCK "
 		    "outside the test VM\n");
 		return 2;
 	}
@@ -806,6 +883,7 @@ mode_checks(uint32_t port)
 	check_errors(port + 2);
 	check_buffers(port + 3);
 	check_timeout_option(port + 4);
+	check_default_cid(port + 5);
 	return summary();
 }
 
@@ -831,7 +909,8 @@ mode_timeout(uint32_t cid, uint32_t port)
 	size_t i;
 
 	if (!in_test_vm()) {
-		fprintf(stderr, "vsock_api: timeout mode runs only in the "
+		fprintf(stderr,
+		    "vsock_api: timeout mode runs only in the "
 		    "test VM\n");
 		return 2;
 	}
@@ -850,11 +929,11 @@ mode_timeout(uint32_t cid, uint32_t port)
 		rc = hvs_connect(&c, &a, &o);
 		dt = now_ms() - t0;
 		result(rc == HVS_ETIMEDOUT && dt >= cases[i].lo &&
-		    dt <= cases[i].hi,
+			dt <= cases[i].hi,
 		    "%s to vsock:%u:%u (never answers): ETIMEDOUT within "
-		    "%d..%d ms (%s after %lld ms)", cases[i].what,
-		    (unsigned)cid, (unsigned)port, cases[i].lo, cases[i].hi,
-		    rcstr(rc), (long long)dt);
+		    "%d..%d ms (%s after %lld ms)",
+		    cases[i].what, (unsigned)cid, (unsigned)port, cases[i].lo,
+		    cases[i].hi, rcstr(rc), (long long)dt);
 		if (rc == 0) {
 			hvs_close(c);
 		}
@@ -944,8 +1023,8 @@ report(const char *what, long long bytes, int64_t ms)
 }
 
 static int
-mode_client(uint32_t cid, uint32_t port, const char *sendp,
-    const char *recvp, int bufsize)
+mode_client(uint32_t cid, uint32_t port, const char *sendp, const char *recvp,
+    int bufsize)
 {
 	hvs_sockopts_t o;
 	hvs_addr_t a, me;
@@ -955,7 +1034,8 @@ mode_client(uint32_t cid, uint32_t port, const char *sendp,
 	int rc;
 
 	if (!may_connect(cid)) {
-		fprintf(stderr, "vsock_api: refusing to connect AF_VSOCK "
+		fprintf(stderr,
+		    "vsock_api: refusing to connect AF_VSOCK "
 		    "outside the test VM\n");
 		return 2;
 	}
@@ -971,8 +1051,8 @@ mode_client(uint32_t cid, uint32_t port, const char *sendp,
 		return 1;
 	}
 	if (hvs_sock_local_addr(c, &me) == 0) {
-		fprintf(stderr, "vsock_api: connected %s -> %s\n",
-		    addrstr(&me), addrstr(&a));
+		fprintf(stderr, "vsock_api: connected %s -> %s\n", addrstr(&me),
+		    addrstr(&a));
 	}
 	t0 = now_ms();
 	rc = send_file(c, sendp, &sent);
@@ -1004,6 +1084,12 @@ mode_server(uint32_t port, const char *sendp, const char *recvp,
 	int64_t t0;
 	int rc;
 
+	if (!may_connect(1)) {
+		fprintf(stderr,
+		    "vsock_api: refusing to use AF_VSOCK outside "
+		    "the test VM\n");
+		return 2;
+	}
 	vsock_addr(&a, HVS_CID_ANY, port);
 	rc = hvs_listen(&l, &a, NULL);
 	if (rc < 0) {
@@ -1020,8 +1106,9 @@ mode_server(uint32_t port, const char *sendp, const char *recvp,
 		}
 		snprintf(tmp, sizeof(tmp), "%s.tmp", ready);
 		f = fopen(tmp, "w");
-		if (f == NULL || fprintf(f, "%u\n", (unsigned)la.u.vsock.port)
-		    < 0 || fclose(f) != 0 || rename(tmp, ready) != 0) {
+		if (f == NULL ||
+		    fprintf(f, "%u\n", (unsigned)la.u.vsock.port) < 0 ||
+		    fclose(f) != 0 || rename(tmp, ready) != 0) {
 			fprintf(stderr, "vsock_api: cannot write %s\n", ready);
 			return 1;
 		}
@@ -1053,6 +1140,8 @@ mode_server(uint32_t port, const char *sendp, const char *recvp,
 	return 0;
 }
 
+static void usage(void) __attribute__((noreturn));
+
 static void
 usage(void)
 {
@@ -1067,7 +1156,7 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	uint32_t cid, port, bufsize = 0;
+	uint32_t cid = 0, port = 0, bufsize = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
@@ -1089,8 +1178,9 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "client") == 0 && (argc == 6 || argc == 7)) {
 		if (parse_u32(argv[2], &cid) < 0 ||
 		    parse_u32(argv[3], &port) < 0 ||
-		    (argc == 7 && (parse_u32(argv[6], &bufsize) < 0 ||
-		    bufsize > 0x7fffffff))) {
+		    (argc == 7 &&
+			(parse_u32(argv[6], &bufsize) < 0 ||
+			    bufsize > 0x7fffffff))) {
 			usage();
 		}
 		return mode_client(cid, port, argv[4], argv[5], (int)bufsize);
@@ -1103,5 +1193,4 @@ main(int argc, char **argv)
 		    argc == 6 ? argv[5] : NULL);
 	}
 	usage();
-	return 2;
 }

@@ -670,6 +670,14 @@ dir_pump(struct dir *d, int try_read)
 			d->peak = dir_queued(d);
 		}
 	}
+	/*
+	 * Out of rounds with bytes still queued: let writability bring us
+	 * back, as reading may be paused by the watermark already.
+	 */
+	if (dir_queued(d) > 0 && !d->blocked) {
+		d->blocked = 1;
+		d->wr_retry = 0;
+	}
 	if (out > 0) {
 		d->bytes += out;
 		atomic_fetch_add_explicit(&n_bytes, out, memory_order_relaxed);

@@ -1,0 +1,991 @@
+/*
+ * The running tool: connect or listen, then either relay standard input
+ * and output to the connection or hand the connection to a program (-e,
+ * -c); signals; the exit status. Everything runs on one libevent loop.
+ *
+ * When a stdio session ends (nc's rules, with the relay doing the work):
+ *
+ *   default        stdin EOF -> every byte read is sent, then SHUT_WR;
+ *                  reading goes on until the peer closes its side too.
+ *   -q SECS        as the default, and SECS after stdin EOF hvcat stops
+ *                  reading, writes out what it already has, and quits.
+ *   --no-shutdown  stdin EOF sends nothing; hvcat quits when the peer
+ *                  closes.
+ *   --recv-only    stdin is never read; hvcat quits when the peer closes.
+ *   --send-only    what the peer sends is discarded; otherwise default.
+ *   -w SECS        also an idle timeout: no byte either way for SECS.
+ *
+ * Data integrity first: whatever hvcat has read from one side is written
+ * to the other before it exits, on every path but a second signal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "hvcat.h"
+
+/* Connections accepted in one batch while a stdio session is busy. */
+#define QUEUE_MAX 8
+/* After a first SIGINT/SIGTERM: how long to finish writing. */
+#define SIGNAL_DRAIN_MS 2000
+/* How long a unix socket file may take to answer the stale check. */
+#define STALE_CHECK_MS 500
+
+struct waiting {
+	hvs_sock_t sock;
+	char peer[HVS_ADDR_STRLEN + 16];
+};
+
+struct app {
+	struct options *o;
+	struct event_base *base;
+	struct event *ev_int, *ev_term, *ev_chld;
+	struct event *ev_quit;  /* -q: SECS after stdin EOF */
+	struct event *ev_drain; /* bound on draining after a signal */
+	hvs_listener_t *listener;
+	hvs_connect_req_t *creq;
+	struct progress *progress;
+
+	/* The stdio session. */
+	int busy;
+	hvs_relay_t *relay;
+	hvs_relay_stats_t stats;
+	struct pump *in, *out;
+	int in_w;  /* write end of the pipe the relay reads as stdin */
+	int out_r; /* read end of the pipe the relay writes as stdout */
+	int devnull; /* --send-only: where the peer's bytes go */
+	int out_done;
+	int quitting; /* -q expired: the end is ours */
+	int quit_armed; /* -q clock running (else: waiting for the send) */
+	uint64_t in_total; /* bytes stdin gave, to know when all are sent */
+	char peer[HVS_ADDR_STRLEN + 16];
+	struct waiting queue[QUEUE_MAX];
+	int nqueue;
+
+	/* -e / -c children. */
+	pid_t *pids;
+	int nchildren, maxchildren;
+	int paused; /* listener paused at the -m limit */
+
+	int status;
+	int signo; /* the signal that ends us */
+};
+
+/* Restored at exit: the relay may make the terminal non-blocking. */
+static int saved_fl[2] = {-1, -1};
+/* A unix socket file this process created (removed at exit). */
+static char created_path[HVS_PATH_MAX + 1];
+
+static void
+restore_stdio(void)
+{
+	for (int fd = 0; fd < 2; fd++) {
+		if (saved_fl[fd] != -1) {
+			int now = fcntl(fd, F_GETFL);
+			if (now != -1 && now != saved_fl[fd]) {
+				fcntl(fd, F_SETFL, saved_fl[fd]);
+			}
+		}
+	}
+}
+
+static void
+remove_socket_file(void)
+{
+	if (created_path[0] != '\0') {
+		unlink(created_path);
+		created_path[0] = '\0';
+	}
+}
+
+static void
+at_exit(void)
+{
+	restore_stdio();
+	remove_socket_file();
+}
+
+static void
+stop_loop(struct app *a)
+{
+	event_base_loopexit(a->base, NULL);
+}
+
+/* "PEER" for messages: the formatted address, or what it is. */
+static void
+addr_text(const hvs_addr_t *addr, char *buf, size_t size)
+{
+	if (addr == NULL || addr->kind == HVS_ADDR_NONE) {
+		snprintf(buf, size, "(unknown)");
+		return;
+	}
+	if (hvs_addr_format(addr, buf, size) < 0) {
+		snprintf(buf, size, "%s:(unnamed)",
+		    hvs_addr_kind_name(addr->kind));
+	}
+}
+
+/* Errors that mean the address cannot work here: a usage error. */
+static int
+usage_error(int err)
+{
+	switch (err) {
+	case HVS_ESERVICE_NOT_TEMPLATE:
+	case HVS_EVMID_UNSUPPORTED:
+	case HVS_EADDR_KIND:
+	case HVS_EADDR_EMPTY:
+	case HVS_EADDR_TOOLONG:
+	case HVS_EADDR_NUL:
+	case HVS_EADDR_SCHEME:
+	case HVS_EADDR_PORT:
+	case HVS_EADDR_PORT_RANGE:
+	case HVS_EADDR_CID:
+	case HVS_EADDR_HOST:
+	case HVS_EADDR_GUID:
+	case HVS_EADDR_VMID:
+	case HVS_EADDR_SERVICE:
+	case HVS_EADDR_PATH:
+	case HVS_EADDR_PATH_TOOLONG:
+	case HVS_EADDR_FD:
+	case HVS_EADDR_TRAILING:
+	case HVS_EADDR_MISSING:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void
+fail_socket(struct app *a, const char *what, int err)
+{
+	char line[1024];
+
+	target_describe_error(a->o, what, err, line, sizeof(line));
+	msg_warn("%s", line);
+	a->status = usage_error(err) ? EXIT_USAGE : EXIT_FAIL;
+}
+
+static void
+sockopts(const struct options *o, hvs_sockopts_t *so)
+{
+	hvs_sockopts_init(so);
+	so->flags = o->family_flags;
+	if (o->bufsize > 0) {
+		so->sndbuf = (int)o->bufsize;
+		so->rcvbuf = (int)o->bufsize;
+	}
+	so->timeout_ms = o->connect_ms;
+}
+
+static void
+fmt_secs(char *buf, size_t size, uint64_t ms)
+{
+	snprintf(buf, size, "%llu.%03u s", (unsigned long long)(ms / 1000),
+	    (unsigned)(ms % 1000));
+}
+
+/* ------------------------------------------------------------------ */
+/* The stdio session                                                   */
+
+static void session_start(struct app *a, hvs_sock_t sock, const char *peer);
+static void after_session(struct app *a);
+
+static void
+session_report(struct app *a)
+{
+	const hvs_relay_stats_t *st = &a->stats;
+	const struct options *o = a->o;
+	char t[32];
+
+	fmt_secs(t, sizeof(t), st->duration_ms);
+	switch (st->reason) {
+	case HVS_RELAY_DONE:
+		break;
+	case HVS_RELAY_CLOSED:
+		if (!a->quitting && a->signo == 0) {
+			msg_warn("%s: connection closed", a->peer);
+			a->status = EXIT_FAIL;
+		}
+		break;
+	case HVS_RELAY_IDLE_TIMEOUT: {
+		char w[32];
+		fmt_secs(w, sizeof(w), (uint64_t)o->idle_ms);
+		msg_warn("%s: timed out: no data either way for %s", a->peer,
+		    w);
+		a->status = EXIT_FAIL;
+		break;
+	}
+	case HVS_RELAY_ERROR:
+	case HVS_RELAY_RESET:
+		if (a->quitting && st->err_side == 1) {
+			/* We closed first; what the peer thinks of it is
+			 * not a failure of ours. */
+			break;
+		}
+		if (st->err_side == 0) {
+			msg_warn("standard %s: %s",
+			    st->err == HVS_EPIPE ? "output" : "input/output",
+			    hvs_strerror(st->err));
+		} else {
+			msg_warn("%s: %s", a->peer, hvs_strerror(st->err));
+		}
+		a->status = EXIT_FAIL;
+		break;
+	}
+	msg_verbose(o, 1, "%s: closed: sent %llu bytes, received %llu bytes "
+			  "in %s%s",
+	    a->peer, (unsigned long long)st->bytes_a_to_b,
+	    (unsigned long long)st->bytes_b_to_a, t,
+	    st->spliced ? " (zero-copy)" : "");
+}
+
+/* The session is over once the relay has ended and stdout has every
+ * byte. */
+static void
+session_maybe_end(struct app *a)
+{
+	if (!a->busy || a->relay != NULL || (a->out != NULL && !a->out_done)) {
+		return;
+	}
+	pump_free(a->in);
+	a->in = NULL;
+	pump_free(a->out);
+	a->out = NULL;
+	if (a->in_w >= 0) {
+		close(a->in_w);
+		a->in_w = -1;
+	}
+	if (a->out_r >= 0) {
+		close(a->out_r);
+		a->out_r = -1;
+	}
+	if (a->ev_quit != NULL) {
+		event_del(a->ev_quit);
+	}
+	if (a->ev_drain != NULL) {
+		event_del(a->ev_drain);
+	}
+	a->busy = 0;
+	session_report(a);
+	after_session(a);
+}
+
+static void
+on_relay_done(hvs_relay_t *r, const hvs_relay_stats_t *st, void *arg)
+{
+	struct app *a = arg;
+
+	(void)r;
+	a->stats = *st;
+	a->relay = NULL;
+	progress_final(a->progress, st);
+	/* Nothing more can be sent: stop reading stdin. */
+	pump_free(a->in);
+	a->in = NULL;
+	session_maybe_end(a);
+}
+
+/* The stdin pipe's write end: closing it is the relay's stdin EOF. */
+static void
+close_in(struct app *a)
+{
+	if (a->in_w >= 0) {
+		close(a->in_w);
+		a->in_w = -1;
+	}
+}
+
+/* Check every few ms whether the relay has sent all of stdin. */
+#define SENT_POLL_MS 10
+
+static void
+on_stdin_done(struct pump *p, int err, void *arg)
+{
+	struct app *a = arg;
+	struct timeval tv = {0, 0};
+
+	a->in_total = pump_bytes(p);
+	if (err < 0 && err != HVS_EPIPE) {
+		msg_warn("standard input: %s", hvs_strerror(err));
+	}
+	msg_verbose(a->o, 2, "standard input: end of file");
+	/* --no-shutdown keeps the write side open: the peer sees no EOF
+	 * until hvcat quits (after the peer closed, or at -q). */
+	if (!a->o->no_shutdown || a->out_done) {
+		close_in(a);
+	}
+	if (a->o->quit_ms >= 0 && a->relay != NULL && a->signo == 0) {
+		/* The clock starts once the relay has sent every byte of
+		 * stdin: quitting earlier would lose what is still in the
+		 * pipe between the pump and the relay. */
+		a->quit_armed = 0;
+		event_add(a->ev_quit, &tv);
+	}
+}
+
+static void
+on_stdout_done(struct pump *p, int err, void *arg)
+{
+	struct app *a = arg;
+
+	(void)p;
+	a->out_done = 1;
+	if (err < 0) {
+		msg_warn("standard output: %s", hvs_strerror(err));
+		a->status = EXIT_FAIL;
+		if (a->relay != NULL) {
+			hvs_relay_close(a->relay);
+			return;
+		}
+	}
+	/* The peer has closed and stdout has it all: with -N,
+	 * --no-shutdown and --recv-only that is the end. What was read
+	 * from stdin still goes out. */
+	if (a->relay != NULL) {
+		if (a->in != NULL) {
+			pump_stop(a->in); /* flush, then EOF to the relay */
+		} else if (a->in_w >= 0) {
+			close_in(a); /* --recv-only */
+		} else {
+			a->quitting = 1;
+			hvs_relay_drain(a->relay);
+		}
+	}
+	session_maybe_end(a);
+}
+
+static void
+on_quit_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct app *a = arg;
+
+	(void)fd;
+	(void)what;
+	if (a->relay == NULL) {
+		return;
+	}
+	if (!a->quit_armed) {
+		hvs_relay_stats_t st;
+		struct timeval tv = {0, SENT_POLL_MS * 1000};
+
+		hvs_relay_get_stats(a->relay, &st);
+		if (st.bytes_a_to_b < a->in_total) {
+			event_add(a->ev_quit, &tv);
+			return;
+		}
+		a->quit_armed = 1;
+		if (a->o->quit_ms > 0) {
+			tv.tv_sec = a->o->quit_ms / 1000;
+			tv.tv_usec = (a->o->quit_ms % 1000) * 1000;
+			event_add(a->ev_quit, &tv);
+			return;
+		}
+	}
+	msg_verbose(a->o, 2, "-q: quitting");
+	a->quitting = 1;
+	hvs_relay_drain(a->relay);
+}
+
+/* A copy of stdin/stdout for the relay, which closes what it is given;
+ * a closed one reads as empty and writes to nowhere, as with nc. */
+static int
+dup_stdio(int fd)
+{
+	int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+	if (d < 0 && errno == EBADF) {
+		d = open("/dev/null", (fd == STDIN_FILENO ? O_RDONLY : O_WRONLY)
+			| O_CLOEXEC);
+	}
+	return d;
+}
+
+static int
+pipe_cloexec(int p[2])
+{
+	if (pipe(p) < 0) {
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		fcntl(p[i], F_SETFD, FD_CLOEXEC);
+		fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK);
+	}
+	return 0;
+}
+
+static void
+session_start(struct app *a, hvs_sock_t sock, const char *peer)
+{
+	const struct options *o = a->o;
+	hvs_relay_opts_t ro;
+	/* stdin through a pump when its EOF matters to us (-q) or must not
+	 * reach the relay at once (--no-shutdown); --recv-only gives the
+	 * relay a pipe that never delivers a byte. */
+	int want_in_pump = !o->recv_only && (o->quit_ms >= 0 || o->no_shutdown);
+	/* The relay's output through a pump when the peer's EOF ends the
+	 * session (-N, --no-shutdown, --recv-only). */
+	int want_out_pump = o->peer_eof_quits;
+	int a_in = -1, a_out = -1, p[2];
+	int rc;
+
+	snprintf(a->peer, sizeof(a->peer), "%s", peer);
+	a->busy = 1;
+	a->quitting = 0;
+	a->quit_armed = 0;
+	a->in_total = 0;
+	a->out_done = 0;
+	memset(&a->stats, 0, sizeof(a->stats));
+
+	if (o->recv_only || want_in_pump) {
+		if (pipe_cloexec(p) < 0) {
+			goto fail_errno;
+		}
+		a_in = p[0];
+		a->in_w = p[1];
+	} else if ((a_in = dup_stdio(STDIN_FILENO)) < 0) {
+		goto fail_errno;
+	}
+	if (o->send_only && a->devnull < 0) {
+		a->devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (a->devnull < 0) {
+			goto fail_errno;
+		}
+	}
+	if (want_out_pump) {
+		if (pipe_cloexec(p) < 0) {
+			goto fail_errno;
+		}
+		a_out = p[1];
+		a->out_r = p[0];
+	} else if (o->send_only) {
+		a_out = fcntl(a->devnull, F_DUPFD_CLOEXEC, 3);
+	} else {
+		a_out = dup_stdio(STDOUT_FILENO);
+	}
+	if (a_out < 0) {
+		goto fail_errno;
+	}
+	if (want_in_pump) {
+		rc = pump_new(&a->in, a->base, STDIN_FILENO, a->in_w,
+		    o->bufsize, on_stdin_done, a);
+		if (rc < 0) {
+			goto fail;
+		}
+	}
+	if (want_out_pump) {
+		rc = pump_new(&a->out, a->base, a->out_r,
+		    o->send_only ? a->devnull : STDOUT_FILENO, o->bufsize,
+		    on_stdout_done, a);
+		if (rc < 0) {
+			goto fail;
+		}
+	}
+
+	memset(&ro, 0, sizeof(ro));
+	ro.high_watermark = o->bufsize;
+	ro.idle_timeout_ms = o->idle_ms;
+	rc = hvs_relay_new_fds(&a->relay, a->base, a_in, a_out, sock, &ro,
+	    on_relay_done, a);
+	if (rc < 0) {
+		goto fail;
+	}
+	progress_attach(a->progress, a->relay);
+	return;
+
+fail_errno:
+	rc = hvs_translate_sys_error(errno);
+fail:
+	msg_warn("%s: cannot relay: %s", peer, hvs_strerror(rc));
+	a->status = EXIT_FAIL;
+	if (a_in >= 0) {
+		close(a_in);
+	}
+	if (a_out >= 0) {
+		close(a_out);
+	}
+	hvs_close(sock);
+	a->relay = NULL;
+	a->out_done = 1;
+	session_maybe_end(a);
+}
+
+/* ------------------------------------------------------------------ */
+/* -e / -c children                                                    */
+
+static void
+child_started(struct app *a, hvs_sock_t sock, const char *peer)
+{
+	hvs_addr_t local;
+	char lbuf[HVS_ADDR_STRLEN + 16] = "";
+	long pid;
+
+	if (hvs_sock_local_addr(sock, &local) == 0) {
+		addr_text(&local, lbuf, sizeof(lbuf));
+	}
+	pid = exec_spawn(a->o, sock, peer, lbuf[0] != '\0' ? lbuf : NULL);
+	hvs_close(sock); /* the child has its own copy */
+	if (pid < 0) {
+		msg_warn("%s: cannot start '%s': %s", peer, a->o->exec_desc,
+		    hvs_strerror((int)pid));
+		a->status = EXIT_FAIL;
+		if (!a->o->keep) {
+			stop_loop(a);
+		}
+		return;
+	}
+	msg_verbose(a->o, 2, "%s: started '%s' as process %ld", peer,
+	    a->o->exec_desc, pid);
+	if (a->nchildren == a->maxchildren) {
+		int n = a->maxchildren ? 2 * a->maxchildren : 8;
+		pid_t *grown = realloc(a->pids, (size_t)n * sizeof(*grown));
+		if (grown == NULL) {
+			/* It runs anyway; we only lose track of it. */
+			return;
+		}
+		a->pids = grown;
+		a->maxchildren = n;
+	}
+	a->pids[a->nchildren++] = (pid_t)pid;
+	if (a->o->keep && a->listener != NULL &&
+	    a->nchildren >= a->o->max_conns) {
+		msg_verbose(a->o, 1, "%d connections: not accepting more "
+				     "until one ends (-m)",
+		    a->nchildren);
+		hvs_listener_enable(a->listener, 0);
+		a->paused = 1;
+	}
+}
+
+static void
+on_sigchld(evutil_socket_t fd, short what, void *arg)
+{
+	struct app *a = arg;
+	int st;
+	pid_t pid;
+
+	(void)fd;
+	(void)what;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		int i, known = 0;
+		for (i = 0; i < a->nchildren; i++) {
+			if (a->pids[i] == pid) {
+				a->pids[i] = a->pids[--a->nchildren];
+				known = 1;
+				break;
+			}
+		}
+		if (!known) {
+			continue;
+		}
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+			msg_verbose(a->o, 2, "process %ld exited", (long)pid);
+		} else {
+			char why[64];
+			if (WIFEXITED(st)) {
+				snprintf(why, sizeof(why),
+				    "exited with status %d", WEXITSTATUS(st));
+			} else if (WIFSIGNALED(st)) {
+				snprintf(why, sizeof(why),
+				    "was killed by signal %d", WTERMSIG(st));
+			} else {
+				snprintf(why, sizeof(why), "ended");
+			}
+			if (!a->o->keep || a->o->verbose > 0) {
+				msg_warn("'%s' %s", a->o->exec_desc, why);
+			}
+			if (!a->o->keep) {
+				a->status = EXIT_FAIL;
+			}
+		}
+		if (a->paused && a->listener != NULL && a->signo == 0 &&
+		    a->nchildren < a->o->max_conns) {
+			hvs_listener_enable(a->listener, 1);
+			a->paused = 0;
+		}
+	}
+	if (a->nchildren == 0 && (!a->o->keep || a->signo != 0)) {
+		stop_loop(a);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                         */
+
+static void
+serve(struct app *a, hvs_sock_t sock, const char *peer)
+{
+	if (a->o->exec_argv != NULL) {
+		child_started(a, sock, peer);
+	} else {
+		session_start(a, sock, peer);
+	}
+}
+
+/* A stdio session has ended: the next queued client, listen on, or
+ * quit. */
+static void
+after_session(struct app *a)
+{
+	if (a->signo != 0 || !a->o->keep) {
+		if (a->nchildren == 0) {
+			stop_loop(a);
+		}
+		return;
+	}
+	if (a->nqueue > 0) {
+		struct waiting w = a->queue[0];
+		memmove(&a->queue[0], &a->queue[1],
+		    (size_t)(--a->nqueue) * sizeof(a->queue[0]));
+		serve(a, w.sock, w.peer);
+		return;
+	}
+	if (a->listener != NULL) {
+		hvs_listener_enable(a->listener, 1);
+	}
+}
+
+static void
+on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer,
+    void *arg)
+{
+	struct app *a = arg;
+	char p[HVS_ADDR_STRLEN + 16];
+
+	addr_text(peer, p, sizeof(p));
+	if (a->signo != 0) {
+		hvs_close(sock);
+		return;
+	}
+	msg_verbose(a->o, 1, "connection from %s", p);
+	if (!a->o->keep) {
+		/* One client, like nc: stop listening at once. */
+		hvs_listener_destroy(l);
+		a->listener = NULL;
+		remove_socket_file();
+	}
+	if (a->o->exec_argv == NULL && a->busy) {
+		if (a->nqueue == QUEUE_MAX || !a->o->keep) {
+			msg_verbose(a->o, 1, "%s: busy: closed", p);
+			hvs_close(sock);
+			return;
+		}
+		a->queue[a->nqueue].sock = sock;
+		snprintf(a->queue[a->nqueue].peer, sizeof(a->queue[0].peer),
+		    "%s", p);
+		a->nqueue++;
+		return;
+	}
+	if (a->o->exec_argv == NULL && a->listener != NULL) {
+		/* stdio serves one client at a time. */
+		hvs_listener_enable(a->listener, 0);
+	}
+	serve(a, sock, p);
+}
+
+static int
+on_filter(const hvs_addr_t *peer, void *arg)
+{
+	struct app *a = arg;
+	char p[HVS_ADDR_STRLEN + 16];
+
+	if (allow_match(a->o->allow, peer)) {
+		return 1;
+	}
+	addr_text(peer, p, sizeof(p));
+	msg_verbose(a->o, 1, "refused connection from %s (not allowed by "
+			     "--allow)",
+	    p);
+	return 0;
+}
+
+static void
+on_accept_error(hvs_listener_t *l, int err, void *arg)
+{
+	struct app *a = arg;
+
+	(void)l;
+	msg_warn("accept on %s: %s (pausing)", a->o->addr_str,
+	    hvs_strerror(err));
+}
+
+/* A unix socket file left behind by a dead listener refuses
+ * connections; one that a live program listens on accepts them. */
+static int
+unix_file_is_stale(const hvs_addr_t *addr)
+{
+	hvs_sockopts_t so;
+	hvs_sock_t s;
+	int rc;
+
+	hvs_sockopts_init(&so);
+	so.timeout_ms = STALE_CHECK_MS;
+	rc = hvs_connect(&s, addr, &so);
+	if (rc == 0) {
+		hvs_close(s);
+		return 0;
+	}
+	return rc == HVS_ECONNREFUSED;
+}
+
+static int
+start_listen(struct app *a)
+{
+	struct options *o = a->o;
+	hvs_listener_opts_t lo;
+	hvs_sockopts_t so;
+	hvs_addr_t local;
+	char l[HVS_ADDR_STRLEN + 16];
+	int rc;
+
+	memset(&lo, 0, sizeof(lo));
+	lo.filter = o->allow != NULL ? on_filter : NULL;
+	lo.on_error = on_accept_error;
+	sockopts(o, &so);
+	rc = hvs_listener_new(&a->listener, a->base, &o->addr, &so, &lo,
+	    on_accept, a);
+	if (rc == HVS_EADDRINUSE && o->addr.kind == HVS_ADDR_UNIX &&
+	    !o->addr.u.local.abstract && unix_file_is_stale(&o->addr)) {
+		msg_verbose(o, 1, "%s: removing a stale socket file",
+		    o->addr_str);
+		so.flags |= HVS_SOCK_UNLINK;
+		rc = hvs_listener_new(&a->listener, a->base, &o->addr, &so,
+		    &lo, on_accept, a);
+	}
+	if (rc < 0) {
+		fail_socket(a, "listen on", rc);
+		return -1;
+	}
+	if (o->addr.kind == HVS_ADDR_UNIX && !o->addr.u.local.abstract) {
+		snprintf(created_path, sizeof(created_path), "%s",
+		    o->addr.u.local.path);
+	}
+	if (hvs_sock_local_addr(hvs_listener_sock(a->listener), &local) ==
+	    0) {
+		addr_text(&local, l, sizeof(l));
+	} else {
+		snprintf(l, sizeof(l), "%s", o->addr_str);
+	}
+	msg_verbose(o, 1, "listening on %s", l);
+	helper_verbose_vsock(o);
+	return 0;
+}
+
+static void
+on_connected(int err, hvs_sock_t sock, void *arg)
+{
+	struct app *a = arg;
+	const struct options *o = a->o;
+	hvs_addr_t local;
+	char l[HVS_ADDR_STRLEN + 16] = "?";
+
+	a->creq = NULL;
+	if (err < 0) {
+		fail_socket(a, "connect to", err);
+		stop_loop(a);
+		return;
+	}
+	if (hvs_sock_local_addr(sock, &local) == 0) {
+		addr_text(&local, l, sizeof(l));
+	}
+	if (o->probe) {
+		msg_verbose(o, 1, "connection to %s succeeded", o->addr_str);
+		hvs_close(sock);
+		a->status = EXIT_OK;
+		stop_loop(a);
+		return;
+	}
+	msg_verbose(o, 1, "connected to %s from %s", o->addr_str, l);
+	serve(a, sock, o->addr_str);
+}
+
+static int
+start_connect(struct app *a)
+{
+	const struct options *o = a->o;
+	hvs_sockopts_t so;
+	int rc;
+
+	helper_verbose_vsock(o);
+	sockopts(o, &so);
+	rc = hvs_connect_async(&a->creq, a->base, &o->addr, &so,
+	    on_connected, a);
+	if (rc < 0) {
+		a->creq = NULL;
+		fail_socket(a, "connect to", rc);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Signals                                                             */
+
+static void
+on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct app *a = arg;
+
+	(void)fd;
+	(void)what;
+	if (a->relay != NULL) {
+		hvs_relay_close(a->relay);
+	}
+	stop_loop(a);
+}
+
+static void
+on_signal(evutil_socket_t fd, short what, void *arg)
+{
+	struct app *a = arg;
+	int sig = (int)fd;
+	struct timeval tv = {SIGNAL_DRAIN_MS / 1000,
+		(SIGNAL_DRAIN_MS % 1000) * 1000};
+
+	(void)what;
+	if (a->signo != 0) {
+		/* Second signal: stop now. */
+		if (a->relay != NULL) {
+			hvs_relay_close(a->relay);
+		}
+		event_base_loopbreak(a->base);
+		return;
+	}
+	a->signo = sig;
+	msg_verbose(a->o, 1, "%s: finishing", strsignal(sig));
+	if (a->creq != NULL) {
+		hvs_connect_cancel(a->creq);
+		a->creq = NULL;
+	}
+	if (a->listener != NULL) {
+		hvs_listener_destroy(a->listener);
+		a->listener = NULL;
+		remove_socket_file();
+	}
+	while (a->nqueue > 0) {
+		hvs_close(a->queue[--a->nqueue].sock);
+	}
+	for (int i = 0; i < a->nchildren; i++) {
+		kill(a->pids[i], sig);
+	}
+	if (a->relay != NULL) {
+		/* Write out what was read, within a bound. */
+		pump_stop(a->in);
+		hvs_relay_drain(a->relay);
+	}
+	if (a->busy || a->nchildren > 0) {
+		event_add(a->ev_drain, &tv);
+	} else {
+		stop_loop(a);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+
+static void
+app_free(struct app *a)
+{
+	if (a->relay != NULL) {
+		hvs_relay_close(a->relay);
+	}
+	pump_free(a->in);
+	pump_free(a->out);
+	if (a->in_w >= 0) {
+		close(a->in_w);
+	}
+	if (a->out_r >= 0) {
+		close(a->out_r);
+	}
+	while (a->nqueue > 0) {
+		hvs_close(a->queue[--a->nqueue].sock);
+	}
+	if (a->creq != NULL) {
+		hvs_connect_cancel(a->creq);
+	}
+	hvs_listener_destroy(a->listener);
+	progress_free(a->progress);
+	struct event *evs[] = {a->ev_int, a->ev_term, a->ev_chld, a->ev_quit,
+		a->ev_drain};
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+		if (evs[i] != NULL) {
+			event_free(evs[i]);
+		}
+	}
+	free(a->pids);
+	if (a->devnull >= 0) {
+		close(a->devnull);
+	}
+	if (a->base != NULL) {
+		event_base_free(a->base);
+	}
+}
+
+static void
+libevent_log(int severity, const char *msg)
+{
+	(void)severity;
+	msg_warn("libevent: %s", msg);
+}
+
+int
+session_run(struct options *o)
+{
+	struct app a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.o = o;
+	a.in_w = -1;
+	a.out_r = -1;
+	a.devnull = -1;
+	a.status = EXIT_OK;
+
+	saved_fl[0] = fcntl(STDIN_FILENO, F_GETFL);
+	saved_fl[1] = fcntl(STDOUT_FILENO, F_GETFL);
+	atexit(at_exit);
+	if (o->verbose >= 2) {
+		event_set_log_callback(libevent_log);
+	}
+
+	a.base = event_base_new();
+	if (a.base == NULL) {
+		msg_die(EXIT_FAIL, "cannot create the event loop");
+	}
+	a.ev_int = evsignal_new(a.base, SIGINT, on_signal, &a);
+	a.ev_term = evsignal_new(a.base, SIGTERM, on_signal, &a);
+	a.ev_chld = evsignal_new(a.base, SIGCHLD, on_sigchld, &a);
+	a.ev_quit = evtimer_new(a.base, on_quit_timer, &a);
+	a.ev_drain = evtimer_new(a.base, on_drain_timeout, &a);
+	if (a.ev_int == NULL || a.ev_term == NULL || a.ev_chld == NULL ||
+	    a.ev_quit == NULL || a.ev_drain == NULL ||
+	    evsignal_add(a.ev_int, NULL) < 0 ||
+	    evsignal_add(a.ev_term, NULL) < 0 ||
+	    evsignal_add(a.ev_chld, NULL) < 0) {
+		msg_die(EXIT_FAIL, "cannot set up signal handling");
+	}
+	if (!o->probe && o->exec_argv == NULL) {
+		a.progress = progress_new(a.base, o->progress);
+	}
+
+	rc = o->listen ? start_listen(&a) : start_connect(&a);
+	if (rc == 0) {
+		event_base_dispatch(a.base);
+	}
+	app_free(&a);
+	remove_socket_file();
+	restore_stdio();
+	fflush(stdout);
+	if (a.signo != 0) {
+		/* Die by the signal, so that the shell knows. */
+		signal(a.signo, SIG_DFL);
+		raise(a.signo);
+		return 128 + a.signo;
+	}
+	return a.status;
+}

@@ -1,0 +1,613 @@
+/*
+ * hvproxy — forward connections between vsock, Hyper-V sockets, tcp and
+ * unix sockets. One process, one event loop, the libhvsock relay engine.
+ *
+ *   hvproxy tcp:8080 vsock:8080          guest: local port 8080 -> host
+ *   hvproxy vsock:8080 tcp:127.0.0.1:80  guest: expose a web server
+ *   hvproxy -c /etc/hvproxy.conf         forwards from a config file
+ *
+ * Start-up order: options -> configuration (validated as a whole; nothing
+ * listens if anything is wrong) -> bind every listener -> pidfile ->
+ * drop privileges -> tell the service manager we are ready -> loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "hvproxy.h"
+
+static const char usage_text[] =
+    "usage: hvproxy [-hqVv] [-c file] [--check] [--allow list] "
+    "[--buffer size]\n"
+    "               [--connect-timeout time] [--drain-timeout time]\n"
+    "               [--idle-timeout time] [--max-conns n] "
+    "[--max-conns-per-forward n]\n"
+    "               [--metrics address] [--pidfile file] [--syslog]\n"
+    "               [-u user[:group]] [--wsl-poll time] "
+    "[listen target ...]\n";
+
+static const char help_text[] =
+    "\n"
+    "Forward every connection accepted on LISTEN to TARGET, for each pair\n"
+    "given and each [forward NAME] section of the config file.\n"
+    "\n"
+    "Addresses:\n"
+    "  vsock:[CID:]PORT     listen: CID any; target: CID 2 (the host)\n"
+    "  hvsock:[VMID:]SERVICE  VMID: GUID, parent, children, wsl, ...\n"
+    "  tcp:[HOST:]PORT      listen: 127.0.0.1 unless written out "
+    "(tcp:*:PORT)\n"
+    "  unix:PATH            unix:@NAME = Linux abstract socket\n"
+    "  fd:N                 listen on an inherited socket (systemd)\n"
+    "\n"
+    "Options:\n"
+    "  -c, --config FILE        read forwards and settings from FILE\n"
+    "      --check              validate the configuration and exit\n"
+    "      --allow LIST         allowlist for the command-line forwards:\n"
+    "                           CIDs (cid:N), VM ids (GUID), IP "
+    "networks\n"
+    "      --buffer SIZE        bytes queued per direction (256k)\n"
+    "      --connect-timeout T  give up connecting to a target after T "
+    "(5s)\n"
+    "      --drain-timeout T    on SIGTERM, let connections finish for T "
+    "(30s)\n"
+    "      --idle-timeout T     close connections idle for T (0 = never)\n"
+    "      --max-conns N        open connections, all forwards (0 = fit "
+    "the\n"
+    "                           descriptor limit)\n"
+    "      --max-conns-per-forward N  open connections per forward (0 = "
+    "none)\n"
+    "      --metrics ADDR       serve Prometheus metrics on ADDR\n"
+    "                           (HOST:PORT, PORT or unix:PATH)\n"
+    "      --pidfile FILE       write the process id to FILE\n"
+    "      --syslog             log to syslog instead of standard error\n"
+    "  -u, --user USER[:GROUP]  drop privileges once listening\n"
+    "      --wsl-poll T         how often to check the WSL VM id (10s)\n"
+    "  -q, --quiet              log errors only\n"
+    "  -v, --verbose            -v: a line per connection; -vv: debug\n"
+    "  -h, --help               this text\n"
+    "  -V, --version            print the version\n"
+    "\n"
+    "Times: 30s, 500ms, 2m, 1h. Sizes: 65536, 64k, 1m.\n"
+    "Signals: TERM/INT drain and exit, HUP reloads the config file.\n"
+    "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration "
+    "error.\n"
+    "See hvproxy(8).\n";
+
+enum {
+	OPT_CHECK = 256,
+	OPT_ALLOW,
+	OPT_BUFFER,
+	OPT_CONNECT_TIMEOUT,
+	OPT_DRAIN_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
+	OPT_MAX_CONNS,
+	OPT_MAX_CONNS_FWD,
+	OPT_METRICS,
+	OPT_PIDFILE,
+	OPT_SYSLOG,
+	OPT_WSL_POLL,
+};
+
+static const struct option long_opts[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"check", no_argument, NULL, OPT_CHECK},
+	{"allow", required_argument, NULL, OPT_ALLOW},
+	{"buffer", required_argument, NULL, OPT_BUFFER},
+	{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+	{"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
+	{"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+	{"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+	{"max-conns-per-forward", required_argument, NULL, OPT_MAX_CONNS_FWD},
+	{"metrics", required_argument, NULL, OPT_METRICS},
+	{"pidfile", required_argument, NULL, OPT_PIDFILE},
+	{"syslog", no_argument, NULL, OPT_SYSLOG},
+	{"user", required_argument, NULL, 'u'},
+	{"wsl-poll", required_argument, NULL, OPT_WSL_POLL},
+	{"quiet", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+/* Everything the signal callbacks need. */
+struct app {
+	struct event_base *base;
+	struct hvp_daemon *d;
+	struct hvp_metrics *metrics;
+	struct hvp_cmdline cl;
+	char *metrics_str;  /* the metrics address in force */
+	int pidfile_fd;
+	char *pidfile;
+	int exit_code;
+};
+
+static void HVP_NORETURN
+usage_error(const char *fmt, ...) HVP_PRINTF(1, 2);
+
+static void HVP_NORETURN
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hvproxy: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n", stderr);
+	fputs(usage_text, stderr);
+	exit(HVP_EXIT_USAGE);
+}
+
+static void
+print_version(void)
+{
+	printf("hvproxy %s (libhvsock %s, libevent %s, systemd support: %s)\n",
+	    HVS_VERSION, hvs_version(), event_get_version(),
+	    hvp_sd_backend());
+}
+
+/* ---- pidfile ---------------------------------------------------------- */
+
+/*
+ * Write our pid to @path and keep it locked for as long as we run: a
+ * second hvproxy with the same pidfile stops instead of overwriting it.
+ */
+static int
+pidfile_create(struct app *a, const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		hvp_err("pidfile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		ssize_t got = read(fd, buf, sizeof(buf) - 1);
+
+		buf[got > 0 ? got : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		hvp_err("pidfile %s: hvproxy is already running (pid %s)",
+		    path, buf[0] != '\0' ? buf : "?");
+		close(fd);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || write(fd, buf, (size_t)n) != n) {
+		hvp_err("pidfile %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	a->pidfile_fd = fd;
+	a->pidfile = hvp_strdup(path);
+	return 0;
+}
+
+static void
+pidfile_remove(struct app *a)
+{
+	if (a->pidfile == NULL) {
+		return;
+	}
+	/* After --user this may be refused; the service manager (or the
+	 * next start, thanks to the lock) copes with a stale file. */
+	if (unlink(a->pidfile) != 0) {
+		hvp_debug("cannot remove %s: %s", a->pidfile, strerror(errno));
+	}
+	close(a->pidfile_fd);
+	free(a->pidfile);
+	a->pidfile = NULL;
+}
+
+/* ---- signals ---------------------------------------------------------- */
+
+static void
+drained(void *arg)
+{
+	struct app *a = arg;
+
+	hvp_info("all connections closed");
+	event_base_loopexit(a->base, NULL);
+}
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct app *a = arg;
+
+	hvp_sd_notify("STOPPING=1");
+	hvp_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	if (a->metrics != NULL) {
+		hvp_metrics_free(a->metrics);
+		a->metrics = NULL;
+	}
+	hvp_daemon_drain(a->d, drained, a);
+}
+
+static int
+same_str(const char *x, const char *y)
+{
+	return (x == NULL && y == NULL) ||
+	    (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
+static void
+on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct app *a = arg;
+	const struct hvp_config *old = hvp_daemon_config(a->d);
+	struct hvp_errors errs = {NULL, 0};
+	struct hvp_config *cfg;
+	struct timespec ts;
+
+	if (a->cl.file == NULL) {
+		hvp_warn("SIGHUP: no configuration file (-c) to reload");
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	hvp_sd_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000u +
+	    (unsigned long long)ts.tv_nsec / 1000u);
+	cfg = hvp_config_load(&a->cl, &errs);
+	if (cfg == NULL) {
+		hvp_err("reload: the configuration has errors; keeping the "
+		    "one in force:");
+		hvp_errors_print(&errs, HVP_LOG_ERROR);
+		hvp_errors_free(&errs);
+		hvp_daemon_count_reload(a->d, 0);
+		hvp_sd_notify("READY=1");
+		return;
+	}
+	if (!same_str(old->g.user, cfg->g.user) ||
+	    !same_str(old->g.pidfile, cfg->g.pidfile) ||
+	    old->g.use_syslog != cfg->g.use_syslog) {
+		hvp_warn("reload: user, pidfile and syslog changes take effect "
+		    "at the next start only");
+	}
+	if (hvp_daemon_apply(a->d, cfg, 0) != 0) {
+		hvp_config_free(cfg);
+		hvp_daemon_count_reload(a->d, 0);
+		hvp_sd_notify("READY=1");
+		return;
+	}
+	hvp_daemon_count_reload(a->d, 1);
+	cfg = NULL; /* the daemon's now */
+	old = hvp_daemon_config(a->d);
+	hvp_log_set_level(old->g.log_level);
+	if (!same_str(a->metrics_str, old->g.metrics)) {
+		struct hvp_metrics *m = NULL;
+
+		if (old->g.metrics != NULL &&
+		    hvp_metrics_new(&m, a->base, &old->metrics_addr, a->d) !=
+		    0) {
+			hvp_err("reload: keeping the metrics endpoint in "
+			    "force");
+		} else {
+			hvp_metrics_free(a->metrics);
+			a->metrics = m;
+			free(a->metrics_str);
+			a->metrics_str = old->g.metrics != NULL ?
+			    hvp_strdup(old->g.metrics) : NULL;
+		}
+	}
+	hvp_sd_notifyf("READY=1\nSTATUS=%zu forwards", old->nfwds);
+}
+
+/* ---- start-up --------------------------------------------------------- */
+
+/* Connections cost two descriptors each: take what the hard limit allows
+ * (systemd and most shells start daemons with a soft limit of 1024). */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		return;
+	}
+	want = rl.rlim_max;
+	if (want == RLIM_INFINITY || want > 1048576) {
+		want = 1048576;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			hvp_debug("cannot raise the descriptor limit: %s",
+			    strerror(errno));
+		}
+	}
+}
+
+static void
+set_duration(struct hvp_globals *g, int *dst, unsigned bit, int fwd,
+    const char *opt, const char *arg, int zero_ok)
+{
+	const char *why;
+
+	if (hvp_parse_duration(arg, zero_ok, dst, &why) != 0) {
+		usage_error("--%s %s: %s", opt, arg, why);
+	}
+	if (fwd) {
+		g->fwd_set |= bit;
+	} else {
+		g->set |= bit;
+	}
+}
+
+static unsigned
+parse_count(const char *opt, const char *arg)
+{
+	unsigned long long v;
+	const char *why;
+
+	if (hvp_parse_uint(arg, 0, HVP_MAX_CONNS_LIMIT, &v, &why) != 0) {
+		usage_error("--%s %s: %s (0 to %u)", opt, arg, why,
+		    HVP_MAX_CONNS_LIMIT);
+	}
+	return (unsigned)v;
+}
+
+static void
+parse_options(struct app *a, int argc, char **argv, int *check)
+{
+	struct hvp_cmdline *cl = &a->cl;
+	struct hvp_globals *g = &cl->g;
+	const char *why;
+	int ch, verbose = 0, quiet = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:hqu:Vv", long_opts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'c':
+			cl->file = optarg;
+			break;
+		case OPT_CHECK:
+			*check = 1;
+			break;
+		case OPT_ALLOW:
+			cl->allow = optarg;
+			break;
+		case OPT_BUFFER:
+			if (hvp_parse_size(optarg, HVP_MIN_BUFFER,
+			    HVP_MAX_BUFFER, &g->fwd.buffer, &why) != 0) {
+				usage_error("--buffer %s: %s (4k to 64m)",
+				    optarg, why);
+			}
+			g->fwd_set |= HVP_SET_BUFFER;
+			break;
+		case OPT_CONNECT_TIMEOUT:
+			set_duration(g, &g->fwd.connect_timeout_ms,
+			    HVP_SET_CONNECT_TIMEOUT, 1, "connect-timeout",
+			    optarg, 0);
+			break;
+		case OPT_IDLE_TIMEOUT:
+			set_duration(g, &g->fwd.idle_timeout_ms,
+			    HVP_SET_IDLE_TIMEOUT, 1, "idle-timeout", optarg,
+			    1);
+			break;
+		case OPT_DRAIN_TIMEOUT:
+			set_duration(g, &g->drain_timeout_ms,
+			    HVP_SET_DRAIN_TIMEOUT, 0, "drain-timeout", optarg,
+			    1);
+			break;
+		case OPT_WSL_POLL:
+			set_duration(g, &g->wsl_poll_ms, HVP_SET_WSL_POLL, 0,
+			    "wsl-poll", optarg, 0);
+			break;
+		case OPT_MAX_CONNS:
+			g->max_conns = parse_count("max-conns", optarg);
+			g->set |= HVP_SET_MAX_CONNS_TOTAL;
+			break;
+		case OPT_MAX_CONNS_FWD:
+			g->fwd.max_conns = parse_count("max-conns-per-forward",
+			    optarg);
+			g->fwd_set |= HVP_SET_MAX_CONNS;
+			break;
+		case OPT_METRICS:
+			g->metrics = optarg;
+			g->set |= HVP_SET_METRICS;
+			break;
+		case OPT_PIDFILE:
+			g->pidfile = optarg;
+			g->set |= HVP_SET_PIDFILE;
+			break;
+		case OPT_SYSLOG:
+			g->use_syslog = 1;
+			g->set |= HVP_SET_SYSLOG;
+			break;
+		case 'u':
+			g->user = optarg;
+			g->set |= HVP_SET_USER;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			fputs(help_text, stdout);
+			exit(HVP_EXIT_OK);
+		case 'V':
+			print_version();
+			exit(HVP_EXIT_OK);
+		default:
+			/* getopt_long() has named the option. */
+			fputs(usage_text, stderr);
+			exit(HVP_EXIT_USAGE);
+		}
+	}
+	if (quiet && verbose) {
+		usage_error("cannot use -q and -v together");
+	}
+	if (quiet || verbose) {
+		g->log_level = quiet ? HVP_LOG_ERROR : HVP_LOG_WARN + verbose;
+		if (g->log_level > HVP_LOG_DEBUG) {
+			g->log_level = HVP_LOG_DEBUG;
+		}
+		g->set |= HVP_SET_LOG_LEVEL;
+	}
+	cl->pairs = argv + optind;
+	cl->npairs = argc - optind;
+	if (cl->npairs % 2 != 0) {
+		usage_error("'%s' has no target: addresses come in pairs "
+		    "(LISTEN TARGET)", argv[argc - 1]);
+	}
+	if (cl->npairs == 0 && cl->file == NULL) {
+		usage_error("nothing to forward: give LISTEN TARGET pairs or "
+		    "-c FILE");
+	}
+	if (cl->allow != NULL && cl->npairs == 0) {
+		usage_error("--allow applies to the command line's forwards, "
+		    "and there are none (use allow= in the config file)");
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct app a;
+	struct hvp_errors errs = {NULL, 0};
+	struct hvp_config *cfg;
+	struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
+	char *pidpath = NULL;
+	int check = 0;
+	size_t nfwds;
+
+	memset(&a, 0, sizeof(a));
+	a.pidfile_fd = -1;
+	a.exit_code = HVP_EXIT_OK;
+	/* Writes to a closed peer must fail with EPIPE, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+
+	parse_options(&a, argc, argv, &check);
+	hvp_log_init(a.cl.g.set & HVP_SET_LOG_LEVEL ? a.cl.g.log_level :
+	    HVP_LOG_WARN);
+	hvp_log_route_library();
+
+	/* Inherited sockets are adopted before validation looks at them. */
+	hvp_sd_listen_fds();
+	cfg = hvp_config_load(&a.cl, &errs);
+	if (cfg == NULL) {
+		hvp_errors_print(&errs, HVP_LOG_ERROR);
+		hvp_errors_free(&errs);
+		return HVP_EXIT_USAGE;
+	}
+	if (check) {
+		printf("%s: configuration OK, %zu forward%s\n",
+		    cfg->file != NULL ? cfg->file : "command line",
+		    cfg->nfwds, cfg->nfwds == 1 ? "" : "s");
+		for (size_t i = 0; i < cfg->nfwds; i++) {
+			printf("  %s: %s -> %s\n", cfg->fwds[i]->name,
+			    cfg->fwds[i]->listen_str,
+			    cfg->fwds[i]->target_str);
+		}
+		hvp_config_free(cfg);
+		return HVP_EXIT_OK;
+	}
+	hvp_log_set_level(cfg->g.log_level);
+	if (cfg->g.use_syslog) {
+		hvp_log_use_syslog();
+	}
+	raise_nofile();
+
+	a.base = event_base_new();
+	if (a.base == NULL || hvp_daemon_new(&a.d, a.base) != 0) {
+		hvp_err("cannot set up the event loop");
+		hvp_config_free(cfg);
+		return HVP_EXIT_FAIL;
+	}
+	nfwds = cfg->nfwds;
+	if (cfg->g.metrics != NULL) {
+		a.metrics_str = hvp_strdup(cfg->g.metrics);
+	}
+	if (cfg->g.pidfile != NULL) {
+		pidpath = hvp_strdup(cfg->g.pidfile);
+	}
+	/* Every listener or none. */
+	if (hvp_daemon_apply(a.d, cfg, 1) != 0) {
+		hvp_config_free(cfg);
+		a.exit_code = HVP_EXIT_FAIL;
+		goto out;
+	}
+	cfg = NULL;
+	if (a.metrics_str != NULL &&
+	    hvp_metrics_new(&a.metrics, a.base,
+	    &hvp_daemon_config(a.d)->metrics_addr, a.d) != 0) {
+		a.exit_code = HVP_EXIT_FAIL;
+		goto out;
+	}
+	if (pidpath != NULL && pidfile_create(&a, pidpath) != 0) {
+		a.exit_code = HVP_EXIT_FAIL;
+		goto out;
+	}
+	if (hvp_daemon_config(a.d)->g.user != NULL &&
+	    hvp_priv_drop(hvp_daemon_config(a.d)->g.user) != 0) {
+		a.exit_code = HVP_EXIT_FAIL;
+		goto out;
+	}
+
+	sig_term = evsignal_new(a.base, SIGTERM, on_stop, &a);
+	sig_int = evsignal_new(a.base, SIGINT, on_stop, &a);
+	sig_hup = evsignal_new(a.base, SIGHUP, on_reload, &a);
+	if (sig_term == NULL || sig_int == NULL || sig_hup == NULL ||
+	    evsignal_add(sig_term, NULL) != 0 ||
+	    evsignal_add(sig_int, NULL) != 0 ||
+	    evsignal_add(sig_hup, NULL) != 0) {
+		hvp_err("cannot install signal handlers");
+		a.exit_code = HVP_EXIT_FAIL;
+		goto out;
+	}
+	if (hvp_log_on(HVP_LOG_INFO)) {
+		unsigned open, maxc;
+		uint64_t r1, r2;
+
+		hvp_daemon_totals(a.d, &open, &maxc, &r1, &r2);
+		hvp_info("hvproxy %s: %zu forward%s, up to %u connections",
+		    HVS_VERSION, nfwds, nfwds == 1 ? "" : "s", maxc);
+	}
+	hvp_sd_watchdog_start(a.base);
+	hvp_sd_notifyf("READY=1\nSTATUS=%zu forwards\nMAINPID=%ld", nfwds,
+	    (long)getpid());
+
+	if (event_base_dispatch(a.base) < 0) {
+		hvp_err("the event loop failed");
+		a.exit_code = HVP_EXIT_FAIL;
+	}
+out:
+	hvp_sd_watchdog_stop();
+	if (sig_term != NULL) {
+		event_free(sig_term);
+	}
+	if (sig_int != NULL) {
+		event_free(sig_int);
+	}
+	if (sig_hup != NULL) {
+		event_free(sig_hup);
+	}
+	hvp_metrics_free(a.metrics);
+	hvp_daemon_free(a.d);
+	pidfile_remove(&a);
+	free(a.metrics_str);
+	free(pidpath);
+	if (a.base != NULL) {
+		event_base_free(a.base);
+	}
+	return a.exit_code;
+}

@@ -1,0 +1,481 @@
+/*
+ * hvsock:wsl:PORT on a Windows host: listen on the WSL2 utility VM's id
+ * and follow it when WSL restarts.
+ *
+ * A Windows listener must bind the exact VM id of the WSL VM (the wildcard
+ * does not match it), and that id changes at every WSL start. So the
+ * forward checks every wsl-poll interval (default 10 s):
+ *
+ *   1. `wsl.exe --list --running --quiet`: is any distribution running?
+ *      If not, nothing is asked (asking would boot WSL) and the listener
+ *      in place stays until WSL is back.
+ *   2. `wsl.exe -- wslinfo --vm-id` (WSL 2.0+, no elevation): the VM id.
+ *      If it differs from the one listened on, a listener on the new id
+ *      is opened first and the old one closed after (connections already
+ *      accepted are not touched).
+ *
+ * Both run as child processes that the event loop polls (no thread, no
+ * blocking wait); each has a deadline after which it is terminated.
+ * wsl.exe is taken from the system directory, never from the search path,
+ * and gets only NUL and the write end of its output pipe.
+ *
+ * The parsing of the two outputs is portable (and tested on any
+ * platform); the process handling is Windows only.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "hvproxy.h"
+
+#ifdef _WIN32
+#include <windows.h>
+#endif
+
+#define WSL_OUT_MAX 4096
+#define WSL_CHILD_TIMEOUT_MS 20000
+#define WSL_STEP_MS 100
+
+/* ---- output parsing (portable) ---------------------------------------- */
+
+/*
+ * wsl.exe writes its own messages in UTF-16LE and relays a Linux
+ * program's output as is (UTF-8). Both are ASCII here: drop the NULs of
+ * UTF-16 and any byte-order mark.
+ */
+static size_t
+to_ascii(const char *buf, size_t len, char *out, size_t size)
+{
+	size_t n = 0, i = 0;
+
+	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+		i = 3;
+	} else if (len >= 2 && memcmp(buf, "\xFF\xFE", 2) == 0) {
+		i = 2;
+	}
+	for (; i < len && n + 1 < size; i++) {
+		if (buf[i] != '\0') {
+			out[n++] = buf[i];
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
+int
+hvp_wsl_parse_vmid(const char *buf, size_t len, hvs_guid_t *out)
+{
+	char text[WSL_OUT_MAX + 1];
+	size_t n = to_ascii(buf, len, text, sizeof(text));
+	size_t i = 0;
+
+	/* The first word that is a GUID (with or without braces). */
+	while (i < n) {
+		size_t start, wlen;
+
+		while (i < n && isspace((unsigned char)text[i])) {
+			i++;
+		}
+		start = i;
+		while (i < n && !isspace((unsigned char)text[i])) {
+			i++;
+		}
+		wlen = i - start;
+		if (wlen > 0 && hvs_guid_parse(out, text + start, wlen) == 0) {
+			return 0;
+		}
+	}
+	return HVS_EWSL_VMID;
+}
+
+int
+hvp_wsl_parse_running(const char *buf, size_t len)
+{
+	char text[WSL_OUT_MAX + 1];
+	size_t n = to_ascii(buf, len, text, sizeof(text));
+
+	for (size_t i = 0; i < n; i++) {
+		if (!isspace((unsigned char)text[i])) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- child processes -------------------------------------------------- */
+
+struct child {
+#ifdef _WIN32
+	HANDLE proc;
+	HANDLE rd;
+#endif
+	int running;
+	char out[WSL_OUT_MAX];
+	size_t len;
+	uint64_t deadline;
+};
+
+#ifdef _WIN32
+/* Start "wsl.exe ARGS" with its output going to a pipe. 0 or -1. */
+static int
+child_start(struct child *c, const WCHAR *args)
+{
+	SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
+	WCHAR app[MAX_PATH + 16];
+	WCHAR cmdline[128];
+	STARTUPINFOEXW si;
+	PROCESS_INFORMATION pi;
+	LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
+	HANDLE wr = NULL, nul = INVALID_HANDLE_VALUE, inherit[2];
+	SIZE_T attrs_size = 0;
+	UINT n;
+	int ret = -1;
+
+	memset(c, 0, sizeof(*c));
+	n = GetSystemDirectoryW(app, MAX_PATH);
+	if (n == 0 || n >= MAX_PATH) {
+		return -1;
+	}
+	wcscpy(app + n, L"\\wsl.exe");
+	if (wcslen(args) >= sizeof(cmdline) / sizeof(cmdline[0])) {
+		return -1;
+	}
+	/* CreateProcessW() may write to the command line. */
+	wcscpy(cmdline, args);
+
+	if (!CreatePipe(&c->rd, &wr, &sa, 0)) {
+		return -1;
+	}
+	SetHandleInformation(c->rd, HANDLE_FLAG_INHERIT, 0);
+	nul = CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE,
+	    FILE_SHARE_READ | FILE_SHARE_WRITE, &sa, OPEN_EXISTING, 0, NULL);
+	if (nul == INVALID_HANDLE_VALUE) {
+		goto out;
+	}
+	inherit[0] = wr;
+	inherit[1] = nul;
+	InitializeProcThreadAttributeList(NULL, 1, 0, &attrs_size);
+	attrs = HeapAlloc(GetProcessHeap(), 0, attrs_size);
+	if (attrs == NULL ||
+	    !InitializeProcThreadAttributeList(attrs, 1, 0, &attrs_size)) {
+		HeapFree(GetProcessHeap(), 0, attrs);
+		attrs = NULL;
+		goto out;
+	}
+	if (!UpdateProcThreadAttribute(attrs, 0,
+	    PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inherit, sizeof(inherit), NULL,
+	    NULL)) {
+		goto out;
+	}
+	memset(&si, 0, sizeof(si));
+	si.StartupInfo.cb = sizeof(si);
+	si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+	si.StartupInfo.hStdInput = nul;
+	si.StartupInfo.hStdOutput = wr;
+	si.StartupInfo.hStdError = nul;
+	si.lpAttributeList = attrs;
+	if (!CreateProcessW(app, cmdline, NULL, NULL, TRUE,
+	    CREATE_NO_WINDOW | EXTENDED_STARTUPINFO_PRESENT, NULL, NULL,
+	    &si.StartupInfo, &pi)) {
+		hvp_warn("wsl: cannot run wsl.exe (error %lu): is WSL "
+		    "installed?", (unsigned long)GetLastError());
+		goto out;
+	}
+	CloseHandle(pi.hThread);
+	c->proc = pi.hProcess;
+	c->running = 1;
+	c->deadline = hvp_now_ms() + WSL_CHILD_TIMEOUT_MS;
+	ret = 0;
+out:
+	if (attrs != NULL) {
+		DeleteProcThreadAttributeList(attrs);
+		HeapFree(GetProcessHeap(), 0, attrs);
+	}
+	if (nul != INVALID_HANDLE_VALUE) {
+		CloseHandle(nul);
+	}
+	/* The child has its copy; ours would keep the pipe open. */
+	if (wr != NULL) {
+		CloseHandle(wr);
+	}
+	if (ret != 0 && c->rd != NULL) {
+		CloseHandle(c->rd);
+		c->rd = NULL;
+	}
+	return ret;
+}
+
+static void
+child_read(struct child *c)
+{
+	char tmp[512];
+	DWORD avail, got;
+
+	while (PeekNamedPipe(c->rd, NULL, 0, NULL, &avail, NULL) &&
+	    avail > 0) {
+		if (!ReadFile(c->rd, tmp, sizeof(tmp), &got, NULL) ||
+		    got == 0) {
+			return;
+		}
+		if (got > sizeof(c->out) - c->len) {
+			got = (DWORD)(sizeof(c->out) - c->len);
+		}
+		memcpy(c->out + c->len, tmp, got);
+		c->len += got;
+	}
+}
+
+static void
+child_close(struct child *c)
+{
+	if (c->proc != NULL) {
+		if (c->running) {
+			TerminateProcess(c->proc, 1);
+		}
+		CloseHandle(c->proc);
+		c->proc = NULL;
+	}
+	if (c->rd != NULL) {
+		CloseHandle(c->rd);
+		c->rd = NULL;
+	}
+	c->running = 0;
+}
+
+/*
+ * Collect output without blocking. Returns 0 while the child runs, 1 when
+ * it has exited (*@status set), -1 when it overran its deadline (killed).
+ */
+static int
+child_poll(struct child *c, unsigned long *status)
+{
+	DWORD code = 1;
+
+	child_read(c);
+	if (WaitForSingleObject(c->proc, 0) != WAIT_OBJECT_0) {
+		if (hvp_now_ms() > c->deadline) {
+			child_close(c);
+			return -1;
+		}
+		return 0;
+	}
+	child_read(c);
+	GetExitCodeProcess(c->proc, &code);
+	c->running = 0;
+	child_close(c);
+	*status = code;
+	return 1;
+}
+
+static const WCHAR list_args[] = L"wsl.exe --list --running --quiet";
+static const WCHAR vmid_args[] = L"wsl.exe -- wslinfo --vm-id";
+#define CHILD_START(c, which) child_start((c), (which))
+#else
+/* No wsl.exe here: hvp_wsl_listen() refuses before any of this runs. */
+static int
+child_poll(struct child *c, unsigned long *status)
+{
+	*status = 1;
+	return -1;
+}
+
+static void
+child_close(struct child *c)
+{
+	c->running = 0;
+}
+
+#define CHILD_START(c, which) (-1)
+#endif
+
+/* ---- the re-listening forward ----------------------------------------- */
+
+enum wsl_step {
+	STEP_IDLE,   /* waiting for the next check */
+	STEP_LIST,   /* wsl.exe --list --running runs */
+	STEP_VMID,   /* wslinfo --vm-id runs */
+};
+
+struct hvp_wsl {
+	struct event_base *base;
+	hvs_addr_t addr;          /* as configured (hvsock:wsl:SERVICE) */
+	hvs_listener_opts_t lopts;
+	hvs_accept_fn cb;
+	void *userdata;
+	hvs_listener_t *l;        /* NULL until the VM id is known */
+	hvs_guid_t vmid;          /* the id l listens on */
+	int poll_ms;
+	struct event *timer;
+	enum wsl_step step;
+	struct child child;
+	char *name;               /* for messages */
+};
+
+int
+hvp_wsl_supported(void)
+{
+#ifdef _WIN32
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+static void
+arm(struct hvp_wsl *w, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	evtimer_add(w->timer, &tv);
+}
+
+/* Listen on @vmid; the old listener (if any) goes once the new one is up. */
+static void
+relisten(struct hvp_wsl *w, const hvs_guid_t *vmid)
+{
+	hvs_listener_t *nl = NULL;
+	hvs_addr_t a = w->addr;
+	char g[HVS_GUID_STRLEN];
+	int r;
+
+	hvs_guid_format(vmid, g);
+	a.u.hvsock.vm_id = *vmid;
+	a.u.hvsock.vm_flags &= ~HVS_VMID_F_WSL;
+	r = hvs_listener_new(&nl, w->base, &a, NULL, &w->lopts, w->cb,
+	    w->userdata);
+	if (r != 0) {
+		hvp_warn("%s: cannot listen on the WSL VM %s: %s (retrying)",
+		    w->name, g, hvs_strerror(r));
+		return;
+	}
+	if (w->l != NULL) {
+		hvp_warn("%s: WSL restarted: now listening on VM id %s",
+		    w->name, g);
+		hvs_listener_destroy(w->l);
+	} else {
+		hvp_info("%s: listening on the WSL VM %s", w->name, g);
+	}
+	w->l = nl;
+	w->vmid = *vmid;
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct hvp_wsl *w = arg;
+	unsigned long status;
+	hvs_guid_t id;
+	int r;
+
+	if (w->step == STEP_IDLE) {
+#ifdef _WIN32
+		r = CHILD_START(&w->child, list_args);
+#else
+		r = CHILD_START(&w->child, NULL);
+#endif
+		if (r != 0) {
+			arm(w, w->poll_ms);
+			return;
+		}
+		w->step = STEP_LIST;
+		arm(w, WSL_STEP_MS);
+		return;
+	}
+	r = child_poll(&w->child, &status);
+	if (r == 0) {
+		arm(w, WSL_STEP_MS);
+		return;
+	}
+	if (r < 0) {
+		hvp_warn("%s: wsl.exe did not answer within %d s", w->name,
+		    WSL_CHILD_TIMEOUT_MS / 1000);
+		w->step = STEP_IDLE;
+		arm(w, w->poll_ms);
+		return;
+	}
+	if (w->step == STEP_LIST) {
+		if (status != 0 ||
+		    !hvp_wsl_parse_running(w->child.out, w->child.len)) {
+			/* WSL is not running: asking for the id would start
+			 * it. Keep what we have until it is back. */
+			hvp_debug("%s: WSL is not running", w->name);
+			w->step = STEP_IDLE;
+			arm(w, w->poll_ms);
+			return;
+		}
+#ifdef _WIN32
+		r = CHILD_START(&w->child, vmid_args);
+#else
+		r = CHILD_START(&w->child, NULL);
+#endif
+		w->step = r == 0 ? STEP_VMID : STEP_IDLE;
+		arm(w, r == 0 ? WSL_STEP_MS : w->poll_ms);
+		return;
+	}
+	/* STEP_VMID */
+	w->step = STEP_IDLE;
+	if (status != 0 ||
+	    hvp_wsl_parse_vmid(w->child.out, w->child.len, &id) != 0) {
+		hvp_warn("%s: `wsl.exe -- wslinfo --vm-id` gave no VM id "
+		    "(exit status %lu; WSL 2.0 or later is needed)", w->name,
+		    status);
+	} else if (w->l == NULL || !hvs_guid_equal(&id, &w->vmid)) {
+		relisten(w, &id);
+	}
+	arm(w, w->poll_ms);
+}
+
+int
+hvp_wsl_listen(struct hvp_wsl **out, struct event_base *base,
+    const hvs_addr_t *addr, const hvs_listener_opts_t *lopts, int poll_ms,
+    hvs_accept_fn cb, void *userdata)
+{
+	struct hvp_wsl *w;
+	char *s;
+
+	if (!hvp_wsl_supported()) {
+		return HVS_EPLATFORM;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		return HVS_ENOMEM;
+	}
+	w->base = base;
+	w->addr = *addr;
+	if (lopts != NULL) {
+		w->lopts = *lopts;
+	}
+	w->cb = cb;
+	w->userdata = userdata;
+	w->poll_ms = poll_ms > 0 ? poll_ms : HVP_DEF_WSL_POLL_MS;
+	s = hvp_addr_str(addr);
+	w->name = s;
+	w->timer = evtimer_new(base, on_timer, w);
+	if (w->timer == NULL) {
+		free(w->name);
+		free(w);
+		return HVS_ENOMEM;
+	}
+	/* The first check runs from the loop at once: start-up does not
+	 * wait for (or boot) WSL. */
+	arm(w, 0);
+	hvp_info("%s: following the WSL VM id (checked every %d.%03d s)",
+	    w->name, w->poll_ms / 1000, w->poll_ms % 1000);
+	*out = w;
+	return 0;
+}
+
+void
+hvp_wsl_free(struct hvp_wsl *w)
+{
+	if (w == NULL) {
+		return;
+	}
+	event_free(w->timer);
+	child_close(&w->child);
+	hvs_listener_destroy(w->l);
+	free(w->name);
+	free(w);
+}

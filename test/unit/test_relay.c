@@ -1,0 +1,1353 @@
+/*
+ * Relay engine tests, on socketpairs and loopback TCP. Every case runs
+ * twice: once on the zero-copy path (splice) and once on the copy path
+ * (HVS_RELAY_NO_SPLICE).
+ *
+ * The peers on both ends are driven by the same event loop as the relay,
+ * so that one thread runs everything and 2,000 relays need no threads.
+ * Bytes are a pattern that depends on the stream and the offset, checked
+ * as they arrive: a lost, duplicated or reordered byte is caught where it
+ * happens, without keeping 64 MiB around.
+ *
+ * No test asserts a time: timeouts here only bound liveness.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include <hvsock/loop.h>
+
+#include "internal.h"
+#include "loop/debug.h"
+#include "sysmock.h"
+#include "testutil.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
+#define KiB 1024ull
+#define MiB (1024ull * 1024ull)
+/* Liveness bound of one scenario; never a performance threshold. */
+#define LIVENESS_S 60
+
+/* ---- the two paths --------------------------------------------------- */
+
+struct mode {
+	const char *name;
+	unsigned flags;
+	int splice; /* the zero-copy path is expected to carry bytes */
+};
+
+static const struct mode mode_copy = {"copy", HVS_RELAY_NO_SPLICE, 0};
+static const struct mode mode_splice = {"splice", 0, 1};
+
+enum transport { T_UNIX, T_TCP };
+
+/* ---- the byte pattern ------------------------------------------------ */
+
+static uint64_t
+splitmix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* The bytes [off, off + len) of stream @seed. */
+static void
+pattern(uint64_t seed, uint64_t off, unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		uint64_t w = splitmix(seed * 0x100000001b3ull + (off >> 3));
+		size_t k = off & 7, take = 8 - k;
+		unsigned char wb[8];
+
+		memcpy(wb, &w, 8);
+		if (take > len) {
+			take = len;
+		}
+		memcpy(p, wb + k, take);
+		p += take;
+		off += take;
+		len -= take;
+	}
+}
+
+static unsigned char rbuf[256 * 1024];
+static unsigned char wbuf[256 * 1024];
+static unsigned char xbuf[256 * 1024];
+
+/* ---- descriptor pairs ------------------------------------------------ */
+
+static int tcp_lsock = -1;
+
+/* A connected pair: fds[0] for the test's peer, fds[1] for the relay. */
+static void
+make_pair(enum transport t, int fds[2])
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int one = 1;
+
+	if (t == T_UNIX) {
+		assert_int_equal(socketpair(AF_UNIX,
+		    SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+		return;
+	}
+	if (tcp_lsock < 0) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		tcp_lsock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_true(tcp_lsock >= 0);
+		assert_int_equal(bind(tcp_lsock, (struct sockaddr *)&sin,
+		    sizeof(sin)), 0);
+		assert_int_equal(listen(tcp_lsock, 128), 0);
+	}
+	assert_int_equal(getsockname(tcp_lsock, (struct sockaddr *)&sin,
+	    &len), 0);
+	fds[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fds[0] >= 0);
+	assert_int_equal(connect(fds[0], (struct sockaddr *)&sin, len), 0);
+	fds[1] = accept4(tcp_lsock, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(fds[1] >= 0);
+	setsockopt(fds[0], IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one));
+}
+
+static void
+close_tcp_listener(void)
+{
+	if (tcp_lsock >= 0) {
+		close(tcp_lsock);
+		tcp_lsock = -1;
+	}
+}
+
+static void
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	assert_int_equal(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
+}
+
+static void
+abort_close(int fd)
+{
+	struct linger lg = {1, 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* ---- test peers ------------------------------------------------------ */
+
+struct scen;
+
+struct peer {
+	struct scen *sc;
+	int fd;
+	int wfd;          /* write descriptor when not fd (pipes) */
+	struct event rev;
+	struct event wev;
+	uint64_t send_seed;
+	uint64_t send_len;
+	uint64_t sent;
+	uint64_t recv_seed;
+	uint64_t recv_len; /* expected */
+	uint64_t got;
+	size_t read_max;   /* per read call, 0 = rbuf */
+	int rerr;          /* first read error (errno) */
+	int werr;          /* first write error (errno) */
+	uint64_t bad;      /* 1 + offset of the first wrong byte */
+	unsigned send_after_eof : 1; /* answer only after the EOF */
+	unsigned no_shut : 1;        /* do not SHUT_WR when all is sent */
+	unsigned slow : 1;           /* read only on ticks */
+	unsigned eof : 1;
+	unsigned wdone : 1;
+	unsigned rd_on : 1;
+	unsigned wr_on : 1;
+};
+
+struct scen {
+	struct event_base *base;
+	hvs_relay_t *relay;
+	hvs_relay_stats_t st;
+	hvs__relay_debug_t dbg;
+	int relay_done;
+	struct peer cli; /* peer of side a */
+	struct peer srv; /* peer of side b */
+	void (*on_got)(struct scen *sc, struct peer *p);
+};
+
+static int peer_finished(const struct peer *p);
+
+static void
+peer_arm(struct peer *p)
+{
+	int rd = !p->eof && !p->rerr && !p->slow && p->fd >= 0;
+	int wr = !p->wdone && !p->werr && (!p->send_after_eof || p->eof);
+
+	if (rd != p->rd_on) {
+		if (rd) {
+			event_add(&p->rev, NULL);
+		} else {
+			event_del(&p->rev);
+		}
+		p->rd_on = rd;
+	}
+	if (wr != p->wr_on) {
+		if (wr) {
+			event_add(&p->wev, NULL);
+		} else {
+			event_del(&p->wev);
+		}
+		p->wr_on = wr;
+	}
+}
+
+static void
+peer_read(struct peer *p, size_t max)
+{
+	ssize_t n;
+
+	if (p->eof || p->rerr || p->fd < 0) {
+		return;
+	}
+	if (max == 0 || max > sizeof(rbuf)) {
+		max = sizeof(rbuf);
+	}
+	n = read(p->fd, rbuf, max);
+	if (n > 0) {
+		if (p->got + (uint64_t)n > p->recv_len && p->bad == 0) {
+			p->bad = p->recv_len + 1;
+		}
+		pattern(p->recv_seed, p->got, xbuf, (size_t)n);
+		if (p->bad == 0 && memcmp(xbuf, rbuf, (size_t)n) != 0) {
+			for (ssize_t i = 0; i < n; i++) {
+				if (xbuf[i] != rbuf[i]) {
+					p->bad = p->got + (uint64_t)i + 1;
+					break;
+				}
+			}
+		}
+		p->got += (uint64_t)n;
+		if (p->sc->on_got != NULL) {
+			p->sc->on_got(p->sc, p);
+		}
+	} else if (n == 0) {
+		p->eof = 1;
+	} else if (errno != EAGAIN) {
+		p->rerr = errno;
+	}
+}
+
+static void
+peer_write(struct peer *p)
+{
+	int fd = p->wfd >= 0 ? p->wfd : p->fd;
+	uint64_t left = p->send_len - p->sent;
+	size_t len = left < sizeof(wbuf) ? (size_t)left : sizeof(wbuf);
+	ssize_t n;
+
+	if (len > 0) {
+		pattern(p->send_seed, p->sent, wbuf, len);
+		n = p->wfd >= 0 ? write(fd, wbuf, len) :
+		    send(fd, wbuf, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno != EAGAIN) {
+				p->werr = errno;
+			}
+			return;
+		}
+		p->sent += (uint64_t)n;
+	}
+	if (p->sent == p->send_len) {
+		p->wdone = 1;
+		if (p->no_shut) {
+			return;
+		}
+		if (p->wfd >= 0) {
+			close(p->wfd);
+			p->wfd = -2; /* closed: the EOF of a pipe */
+		} else {
+			shutdown(p->fd, SHUT_WR);
+		}
+	}
+}
+
+static void
+on_peer_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *p = arg;
+
+	(void)fd;
+	(void)what;
+	peer_read(p, p->read_max);
+	peer_arm(p);
+}
+
+static void
+on_peer_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *p = arg;
+
+	(void)fd;
+	(void)what;
+	peer_write(p);
+	peer_arm(p);
+}
+
+/* Watch @fd (read) and @wfd (write; -1: the same socket). */
+static void
+peer_init(struct scen *sc, struct peer *p, int fd, int wfd,
+    uint64_t send_seed, uint64_t send_len, uint64_t recv_seed,
+    uint64_t recv_len)
+{
+	p->sc = sc;
+	p->fd = fd;
+	p->wfd = wfd;
+	p->send_seed = send_seed;
+	p->send_len = send_len;
+	p->recv_seed = recv_seed;
+	p->recv_len = recv_len;
+	if (fd >= 0) {
+		set_nonblock(fd);
+	}
+	if (wfd >= 0) {
+		set_nonblock(wfd);
+	}
+	event_assign(&p->rev, sc->base, fd, EV_READ | EV_PERSIST,
+	    on_peer_read, p);
+	event_assign(&p->wev, sc->base, wfd >= 0 ? wfd : fd,
+	    EV_WRITE | EV_PERSIST, on_peer_write, p);
+}
+
+static void
+peer_cleanup(struct peer *p)
+{
+	event_del(&p->rev);
+	event_del(&p->wev);
+	if (p->fd >= 0) {
+		close(p->fd);
+		p->fd = -1;
+	}
+	if (p->wfd >= 0) {
+		close(p->wfd);
+	}
+	p->wfd = -1;
+}
+
+static int
+peer_finished(const struct peer *p)
+{
+	int rdone = p->fd < 0 || p->eof || p->rerr != 0;
+	int wdone = p->wdone || p->werr != 0;
+
+	return rdone && wdone;
+}
+
+static void
+on_relay_done(hvs_relay_t *r, const hvs_relay_stats_t *st, void *arg)
+{
+	struct scen *sc = arg;
+
+	assert_ptr_equal(r, sc->relay);
+	/* Still valid during the callback: take its last debug view. */
+	hvs__relay_debug(r, &sc->dbg);
+	sc->st = *st;
+	sc->relay_done++;
+	sc->relay = NULL;
+}
+
+static volatile int liveness_expired;
+
+static void
+on_liveness(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	liveness_expired = 1;
+}
+
+typedef int (*until_fn)(void *arg);
+
+/* Run @base until @until says so; fail the test if it takes forever. */
+static void
+run_until(struct event_base *base, until_fn until, void *arg)
+{
+	struct timeval tv = {LIVENESS_S, 0};
+	struct event *live = evtimer_new(base, on_liveness, NULL);
+
+	liveness_expired = 0;
+	evtimer_add(live, &tv);
+	while (!until(arg) && !liveness_expired) {
+		event_base_loop(base, EVLOOP_ONCE);
+	}
+	event_free(live);
+	assert_false(liveness_expired);
+}
+
+static int
+scen_over(void *arg)
+{
+	struct scen *sc = arg;
+
+	return sc->relay_done && peer_finished(&sc->cli) &&
+	    peer_finished(&sc->srv);
+}
+
+/* ---- fixtures -------------------------------------------------------- */
+
+struct fixture {
+	const struct mode *mode;
+	int fds;
+};
+
+static struct fixture fx_copy = {&mode_copy, 0};
+static struct fixture fx_splice = {&mode_splice, 0};
+
+static int
+setup(void **state)
+{
+	struct fixture *fx = *state;
+
+	sysmock_reset();
+	hvs__relay_pools_flush();
+	fx->fds = count_fds();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *fx = *state;
+	hvs_relay_counters_t c;
+
+	sysmock_reset();
+	close_tcp_listener();
+	hvs_relay_counters(&c);
+	assert_int_equal(c.relays_active, 0);
+	assert_int_equal(c.pipes_in_use, 0);
+	hvs__relay_pools_flush();
+	hvs_relay_counters(&c);
+	assert_int_equal(c.pipes_pooled, 0);
+	/* Nothing leaked: the same descriptors as before the test. */
+	assert_int_equal(count_fds(), fx->fds);
+	return 0;
+}
+
+static const struct mode *
+mode_of(void **state)
+{
+	return ((struct fixture *)*state)->mode;
+}
+
+/* ---- scenarios ------------------------------------------------------- */
+
+struct xfer {
+	enum transport t;
+	uint64_t ab;          /* bytes client -> server */
+	uint64_t ba;          /* bytes server -> client */
+	int server_after_eof; /* server answers after the client's EOF */
+	int client_after_eof; /* client answers after the server's EOF */
+	size_t hwm;
+	unsigned extra_flags;
+};
+
+static void
+scen_start(struct scen *sc, const struct mode *m, const struct xfer *x)
+{
+	hvs_relay_opts_t o = {0};
+	int pa[2], pb[2];
+
+	memset(sc, 0, sizeof(*sc));
+	sc->base = event_base_new();
+	assert_non_null(sc->base);
+	make_pair(x->t, pa);
+	make_pair(x->t, pb);
+	peer_init(sc, &sc->cli, pa[0], -1, 11, x->ab, 22, x->ba);
+	peer_init(sc, &sc->srv, pb[0], -1, 22, x->ba, 11, x->ab);
+	sc->srv.send_after_eof = x->server_after_eof ? 1 : 0;
+	sc->cli.send_after_eof = x->client_after_eof ? 1 : 0;
+	o.flags = m->flags | x->extra_flags;
+	o.high_watermark = x->hwm;
+	assert_int_equal(hvs_relay_new(&sc->relay, sc->base, pa[1], pb[1], &o,
+	    on_relay_done, sc), 0);
+	peer_arm(&sc->cli);
+	peer_arm(&sc->srv);
+}
+
+static void
+scen_finish(struct scen *sc)
+{
+	if (sc->relay != NULL) {
+		hvs_relay_close(sc->relay);
+	}
+	peer_cleanup(&sc->cli);
+	peer_cleanup(&sc->srv);
+	event_base_free(sc->base);
+}
+
+static struct scen the_scen;
+
+/* Relay @x and check every byte, both half-closes and the stats. */
+static void
+transfer(void **state, const struct xfer *x)
+{
+	const struct mode *m = mode_of(state);
+	struct scen *sc = &the_scen;
+	size_t hwm = x->hwm ? x->hwm : 256 * KiB;
+
+	scen_start(sc, m, x);
+	run_until(sc->base, scen_over, sc);
+
+	assert_int_equal(sc->relay_done, 1);
+	assert_int_equal(sc->st.reason, HVS_RELAY_DONE);
+	assert_int_equal(sc->st.err, 0);
+	assert_int_equal(sc->st.bytes_a_to_b, x->ab);
+	assert_int_equal(sc->st.bytes_b_to_a, x->ba);
+	assert_int_equal(sc->srv.got, x->ab);
+	assert_int_equal(sc->cli.got, x->ba);
+	assert_int_equal(sc->srv.bad, 0);
+	assert_int_equal(sc->cli.bad, 0);
+	assert_true(sc->srv.eof && sc->cli.eof);
+	assert_int_equal(sc->srv.rerr, 0);
+	assert_int_equal(sc->cli.rerr, 0);
+	/* The queue never outgrew the watermark (measured by the relay). */
+	assert_true(sc->dbg.peak[0] <= hwm);
+	assert_true(sc->dbg.peak[1] <= hwm);
+	/* Drained at the end: no buffer, no pipe left. */
+	assert_int_equal(sc->dbg.queued[0] + sc->dbg.queued[1], 0);
+	assert_false(sc->dbg.has_pipe[0] || sc->dbg.has_pipe[1]);
+	assert_false(sc->dbg.has_buf[0] || sc->dbg.has_buf[1]);
+	if (x->ab + x->ba >= 64 * KiB) {
+		assert_int_equal(sc->st.spliced, m->splice);
+	}
+	if (!m->splice) {
+		assert_int_equal(sc->st.spliced, 0);
+	}
+	scen_finish(sc);
+}
+
+static void
+test_bytes_0(void **state)
+{
+	struct xfer x = {.t = T_TCP, .ab = 0, .ba = 0};
+
+	transfer(state, &x);
+	x.t = T_UNIX;
+	transfer(state, &x);
+}
+
+static void
+test_bytes_1(void **state)
+{
+	struct xfer x = {.t = T_TCP, .ab = 1, .ba = 0};
+
+	transfer(state, &x);
+	x.ab = 0;
+	x.ba = 1;
+	transfer(state, &x);
+	x.t = T_UNIX;
+	x.ab = 1;
+	transfer(state, &x);
+}
+
+static void
+test_bytes_65535(void **state)
+{
+	struct xfer x = {.t = T_TCP, .ab = 65535, .ba = 0};
+
+	transfer(state, &x);
+	x.ab = 0;
+	x.ba = 65535;
+	transfer(state, &x);
+	x.t = T_UNIX;
+	x.ab = 65535;
+	transfer(state, &x);
+}
+
+static void
+test_bytes_64m_one_way(void **state)
+{
+	struct xfer x = {.t = T_TCP, .ab = 64 * MiB};
+
+	transfer(state, &x);
+	x.t = T_UNIX;
+	x.ab = 0;
+	x.ba = 64 * MiB;
+	transfer(state, &x);
+}
+
+static void
+test_bytes_64m_both_ways(void **state)
+{
+	struct xfer x = {.t = T_TCP, .ab = 64 * MiB, .ba = 64 * MiB};
+
+	transfer(state, &x);
+}
+
+static void
+test_bytes_both_ways_unix(void **state)
+{
+	struct xfer x = {.t = T_UNIX, .ab = 8 * MiB + 7, .ba = 3 * MiB + 1};
+
+	transfer(state, &x);
+}
+
+/* Request, SHUT_WR, and the response only after the EOF came through. */
+static void
+test_half_close_a_first(void **state)
+{
+	struct xfer x = {.t = T_TCP, .ab = 100 * KiB + 3, .ba = 2 * MiB,
+	    .server_after_eof = 1};
+
+	transfer(state, &x);
+	x.t = T_UNIX;
+	transfer(state, &x);
+	/* An empty request is a request too. */
+	x.ab = 0;
+	transfer(state, &x);
+}
+
+static void
+test_half_close_b_first(void **state)
+{
+	struct xfer x = {.t = T_TCP, .ab = 3 * MiB, .ba = 5000,
+	    .client_after_eof = 1};
+
+	transfer(state, &x);
+	x.t = T_UNIX;
+	transfer(state, &x);
+}
+
+/* A small watermark still moves every byte. */
+static void
+test_small_watermark(void **state)
+{
+	struct xfer x = {.t = T_TCP, .ab = 4 * MiB + 11, .ba = 1 * MiB,
+	    .hwm = 4 * KiB};
+
+	transfer(state, &x);
+}
+
+/* HVS_RELAY_NO_HALF_CLOSE: the first EOF ends both, after a flush. */
+static void
+test_no_half_close(void **state)
+{
+	const struct mode *m = mode_of(state);
+	struct scen *sc = &the_scen;
+	struct xfer x = {.t = T_TCP, .ab = 1 * MiB, .ba = 0,
+	    .extra_flags = HVS_RELAY_NO_HALF_CLOSE};
+
+	scen_start(sc, m, &x);
+	sc->srv.no_shut = 1; /* the server would never end its side */
+	run_until(sc->base, scen_over, sc);
+	assert_int_equal(sc->st.reason, HVS_RELAY_DONE);
+	assert_int_equal(sc->srv.got, 1 * MiB);
+	assert_int_equal(sc->srv.bad, 0);
+	assert_true(sc->srv.eof);
+	assert_true(sc->cli.eof);
+	scen_finish(sc);
+}
+
+/* ---- resets and errors ----------------------------------------------- */
+
+static void
+reset_after_64k(struct scen *sc, struct peer *p)
+{
+	if (p == &sc->srv && p->got >= 64 * KiB && p->fd >= 0 &&
+	    !p->eof) {
+		/* The server dies mid-stream. */
+		event_del(&p->rev);
+		event_del(&p->wev);
+		abort_close(p->fd);
+		p->fd = -1;
+		p->eof = 1;
+		p->wdone = 1;
+	}
+}
+
+static int
+relay_over(void *arg)
+{
+	struct scen *sc = arg;
+
+	return sc->relay_done;
+}
+
+static int
+relay_and_client_over(void *arg)
+{
+	struct scen *sc = arg;
+
+	return sc->relay_done && (sc->cli.rerr != 0 || sc->cli.eof);
+}
+
+static int
+relay_and_server_over(void *arg)
+{
+	struct scen *sc = arg;
+
+	return sc->relay_done && (sc->srv.rerr != 0 || sc->srv.eof);
+}
+
+/* The client resets mid-stream: the server must see a reset, not EOF. */
+static void
+test_reset_from_a(void **state)
+{
+	const struct mode *m = mode_of(state);
+	struct scen *sc = &the_scen;
+	struct xfer x = {.t = T_TCP, .ab = 64 * MiB, .ba = 0};
+
+	scen_start(sc, m, &x);
+	sc->srv.no_shut = 1;
+	sc->srv.wdone = 1;
+	/* Let some bytes through, then reset the client. */
+	while (sc->srv.got < 256 * KiB && !sc->srv.eof && !sc->srv.rerr) {
+		event_base_loop(sc->base, EVLOOP_ONCE);
+	}
+	event_del(&sc->cli.rev);
+	event_del(&sc->cli.wev);
+	abort_close(sc->cli.fd);
+	sc->cli.fd = -1;
+	sc->cli.wdone = 1;
+	run_until(sc->base, relay_and_server_over, sc);
+	assert_int_equal(sc->st.reason, HVS_RELAY_RESET);
+	assert_int_equal(sc->st.err, HVS_ECONNRESET);
+	assert_int_equal(sc->st.err_side, 0);
+	assert_int_equal(sc->srv.rerr, ECONNRESET);
+	assert_int_equal(sc->srv.bad, 0);
+	scen_finish(sc);
+}
+
+/*
+ * The server resets while the client is still sending: the relay's write
+ * fails (a SIGPIPE here would kill the test: it is not ignored) and the
+ * client sees a reset.
+ */
+static void
+test_reset_from_b(void **state)
+{
+	const struct mode *m = mode_of(state);
+	struct scen *sc = &the_scen;
+	struct xfer x = {.t = T_TCP, .ab = 256 * MiB, .ba = 0};
+
+	assert_true(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
+	scen_start(sc, m, &x);
+	sc->on_got = reset_after_64k;
+	run_until(sc->base, relay_and_client_over, sc);
+	assert_int_equal(sc->st.reason, HVS_RELAY_RESET);
+	assert_int_equal(sc->st.err_side, 1);
+	assert_true(sc->st.err == HVS_ECONNRESET || sc->st.err == HVS_EPIPE);
+	assert_true(sc->cli.rerr == ECONNRESET || sc->cli.werr == ECONNRESET ||
+	    sc->cli.werr == EPIPE);
+	assert_true(sc->st.bytes_a_to_b < x.ab);
+	scen_finish(sc);
+}
+
+/* A read error that is not a reset ends the relay and resets the peer. */
+static void
+test_read_error(void **state)
+{
+	const struct mode *m = mode_of(state);
+	struct scen *sc = &the_scen;
+	struct xfer x = {.t = T_UNIX, .ab = 16 * MiB, .ba = 0};
+
+	scen_start(sc, m, &x);
+	sc->srv.no_shut = 1;
+	sc->srv.wdone = 1;
+	/* The server stays silent, so every read is on side a. */
+	if (m->splice) {
+		sysmock_fail(SYSMOCK_SPLICE, EIO, 4, 1);
+	} else {
+		sysmock_fail(SYSMOCK_RECV, EIO, 2, 1);
+	}
+	run_until(sc->base, relay_over, sc);
+	assert_int_equal(sc->st.reason, HVS_RELAY_ERROR);
+	assert_int_equal(sc->st.err, HVS_EIO);
+	assert_true(sc->st.err_side == 0 || m->splice);
+	scen_finish(sc);
+}
+
+/* ---- backpressure ---------------------------------------------------- */
+
+static struct event *tick_ev;
+
+static void
+on_slow_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct scen *sc = arg;
+
+	(void)fd;
+	(void)what;
+	peer_read(&sc->srv, 32 * KiB);
+	if (sc->srv.eof) {
+		event_del(tick_ev);
+	}
+}
+
+/*
+ * The server reads 32 KiB per millisecond tick: the relay's queue towards
+ * it must stay under the watermark (the relay measures its own peak) and
+ * reading from the client must have paused.
+ */
+static void
+test_slow_consumer(void **state)
+{
+	const struct mode *m = mode_of(state);
+	struct scen *sc = &the_scen;
+	struct xfer x = {.t = T_UNIX, .ab = 16 * MiB, .ba = 0,
+	    .hwm = 64 * KiB};
+	struct timeval tv = {0, 1000};
+
+	scen_start(sc, m, &x);
+	sc->srv.slow = 1;
+	peer_arm(&sc->srv);
+	tick_ev = event_new(sc->base, -1, EV_PERSIST, on_slow_tick, sc);
+	event_add(tick_ev, &tv);
+	run_until(sc->base, scen_over, sc);
+	event_free(tick_ev);
+
+	assert_int_equal(sc->st.reason, HVS_RELAY_DONE);
+	assert_int_equal(sc->srv.got, x.ab);
+	assert_int_equal(sc->srv.bad, 0);
+	print_message("  [%s] peak queued %zu of %zu (watermark), reading "
+	    "paused %u times\n", m->name, sc->dbg.peak[0], (size_t)x.hwm,
+	    sc->dbg.pauses[0]);
+	assert_true(sc->dbg.peak[0] > 0);
+	assert_true(sc->dbg.peak[0] <= x.hwm);
+	assert_true(sc->dbg.pauses[0] > 0);
+	scen_finish(sc);
+}
+
+/* ---- idle timeout, close, drain -------------------------------------- */
+
+static void
+test_idle_timeout(void **state)
+{
+	const struct mode *m = mode_of(state);
+	struct scen *sc = &the_scen;
+	hvs_relay_opts_t o = {.flags = m->flags, .idle_timeout_ms = 50};
+	int pa[2], pb[2];
+
+	memset(sc, 0, sizeof(*sc));
+	sc->base = event_base_new();
+	make_pair(T_TCP, pa);
+	make_pair(T_TCP, pb);
+	/* 1000 bytes move, then nothing at all. */
+	peer_init(sc, &sc->cli, pa[0], -1, 1, 1000, 2, 0);
+	peer_init(sc, &sc->srv, pb[0], -1, 2, 0, 1, 1000);
+	sc->cli.no_shut = 1;
+	sc->srv.no_shut = 1;
+	assert_int_equal(hvs_relay_new(&sc->relay, sc->base, pa[1], pb[1], &o,
+	    on_relay_done, sc), 0);
+	peer_arm(&sc->cli);
+	peer_arm(&sc->srv);
+	run_until(sc->base, relay_over, sc);
+	assert_int_equal(sc->st.reason, HVS_RELAY_IDLE_TIMEOUT);
+	assert_int_equal(sc->st.bytes_a_to_b, 1000);
+	assert_int_equal(sc->st.err_side, -1);
+	/* Nothing was lost, so the peers see a plain end. */
+	run_until(sc->base, relay_and_server_over, sc);
+	assert_int_equal(sc->srv.got, 1000);
+	assert_true(sc->srv.eof);
+	scen_finish(sc);
+}
+
+static void
+test_close(void **state)
+{
+	const struct mode *m = mode_of(state);
+	struct scen *sc = &the_scen;
+	struct xfer x = {.t = T_UNIX, .ab = 10, .ba = 0};
+
+	scen_start(sc, m, &x);
+	sc->cli.no_shut = 1;
+	while (sc->srv.got < 10) {
+		event_base_loop(sc->base, EVLOOP_ONCE);
+	}
+	/* The done callback runs from inside hvs_relay_close(). */
+	hvs_relay_close(sc->relay);
+	assert_int_equal(sc->relay_done, 1);
+	assert_int_equal(sc->st.reason, HVS_RELAY_CLOSED);
+	assert_int_equal(sc->st.bytes_a_to_b, 10);
+	hvs_relay_close(NULL);
+	hvs_relay_drain(NULL);
+	run_until(sc->base, relay_and_server_over, sc);
+	assert_true(sc->srv.eof);
+	scen_finish(sc);
+}
+
+static void
+drain_after_1m(struct scen *sc, struct peer *p)
+{
+	if (p == &sc->srv && p->got >= 1 * MiB && sc->relay != NULL) {
+		hvs_relay_drain(sc->relay);
+		/* Never from inside the call. */
+		assert_int_equal(sc->relay_done, 0);
+		sc->on_got = NULL;
+	}
+}
+
+/* Drain: no new bytes read, every byte read is delivered, then the end. */
+static void
+test_drain(void **state)
+{
+	const struct mode *m = mode_of(state);
+	struct scen *sc = &the_scen;
+	struct xfer x = {.t = T_TCP, .ab = 512 * MiB, .ba = 0};
+
+	scen_start(sc, m, &x);
+	sc->srv.no_shut = 1;
+	sc->srv.wdone = 1;
+	sc->on_got = drain_after_1m;
+	run_until(sc->base, relay_and_server_over, sc);
+	assert_int_equal(sc->st.reason, HVS_RELAY_CLOSED);
+	assert_true(sc->srv.eof);
+	assert_int_equal(sc->srv.rerr, 0);
+	assert_int_equal(sc->srv.bad, 0);
+	assert_int_equal(sc->srv.got, sc->st.bytes_a_to_b);
+	assert_true(sc->srv.got < x.ab);
+	scen_finish(sc);
+}
+
+/* ---- splice falling back to copy ------------------------------------- */
+
+/*
+ * A socket kind without splice (vsock on some kernels) answers EINVAL:
+ * the relay must copy instead, at once (first call) or with bytes already
+ * in the pipe (a later call), without losing or reordering any.
+ */
+static void
+test_splice_fallback(void **state)
+{
+	static const int skips[] = {0, 1, 2, 5};
+	struct xfer x = {.t = T_TCP, .ab = 3 * MiB + 5, .ba = 1 * MiB + 3};
+	struct scen *sc = &the_scen;
+
+	if (!mode_of(state)->splice) {
+		skip();
+	}
+	for (size_t i = 0; i < sizeof(skips) / sizeof(skips[0]); i++) {
+		sysmock_reset();
+		scen_start(sc, &mode_splice, &x);
+		sysmock_fail(SYSMOCK_SPLICE, EINVAL, skips[i], -1);
+		run_until(sc->base, scen_over, sc);
+		assert_int_equal(sc->st.reason, HVS_RELAY_DONE);
+		assert_int_equal(sc->srv.got, x.ab);
+		assert_int_equal(sc->cli.got, x.ba);
+		assert_int_equal(sc->srv.bad, 0);
+		assert_int_equal(sc->cli.bad, 0);
+		scen_finish(sc);
+	}
+	/* ENOSYS the same way. */
+	sysmock_reset();
+	scen_start(sc, &mode_splice, &x);
+	sysmock_fail(SYSMOCK_SPLICE, ENOSYS, 0, -1);
+	run_until(sc->base, scen_over, sc);
+	assert_int_equal(sc->st.reason, HVS_RELAY_DONE);
+	assert_int_equal(sc->st.spliced, 0);
+	assert_int_equal(sc->srv.bad + sc->cli.bad, 0);
+	scen_finish(sc);
+}
+
+/* No pipe to be had (EMFILE): the relay copies and loses nothing. */
+static void
+test_no_pipe(void **state)
+{
+	struct xfer x = {.t = T_TCP, .ab = 2 * MiB, .ba = 2 * MiB};
+	struct scen *sc = &the_scen;
+
+	if (!mode_of(state)->splice) {
+		skip();
+	}
+	scen_start(sc, &mode_splice, &x);
+	sysmock_fail(SYSMOCK_PIPE2, EMFILE, 0, -1);
+	run_until(sc->base, scen_over, sc);
+	assert_int_equal(sc->st.reason, HVS_RELAY_DONE);
+	assert_int_equal(sc->srv.got, x.ab);
+	assert_int_equal(sc->cli.got, x.ba);
+	assert_int_equal(sc->srv.bad + sc->cli.bad, 0);
+	scen_finish(sc);
+}
+
+/* ---- side a as descriptors (hvcat's stdin/stdout) -------------------- */
+
+static void
+fds_scen(void **state, int file_in)
+{
+	const struct mode *m = mode_of(state);
+	struct scen *sc = &the_scen;
+	hvs_relay_opts_t o = {.flags = m->flags};
+	uint64_t ab = 3 * MiB + 77, ba = 2 * MiB + 1;
+	int in[2], out[2], pb[2];
+	FILE *tmp = NULL;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->base = event_base_new();
+	make_pair(T_UNIX, pb);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	if (file_in) {
+		/* A regular file: the loop cannot wait on it. */
+		tmp = tmpfile();
+		assert_non_null(tmp);
+		for (uint64_t off = 0; off < ab; off += sizeof(wbuf)) {
+			size_t len = ab - off < sizeof(wbuf) ?
+			    (size_t)(ab - off) : sizeof(wbuf);
+			pattern(11, off, wbuf, len);
+			assert_int_equal(fwrite(wbuf, 1, len, tmp), len);
+		}
+		fflush(tmp);
+		in[0] = dup(fileno(tmp));
+		assert_true(in[0] >= 0);
+		fclose(tmp);
+		lseek(in[0], 0, SEEK_SET);
+		in[1] = -1;
+	} else {
+		assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	}
+	/* cli reads what the relay writes to a_out; writes to a_in. */
+	peer_init(sc, &sc->cli, out[0], file_in ? -1 : in[1], 11,
+	    file_in ? 0 : ab, 22, ba);
+	if (file_in) {
+		sc->cli.wdone = 1;
+	}
+	peer_init(sc, &sc->srv, pb[0], -1, 22, ba, 11, ab);
+	assert_int_equal(hvs_relay_new_fds(&sc->relay, sc->base, in[0],
+	    out[1], pb[1], &o, on_relay_done, sc), 0);
+	peer_arm(&sc->cli);
+	peer_arm(&sc->srv);
+	run_until(sc->base, scen_over, sc);
+	assert_int_equal(sc->st.reason, HVS_RELAY_DONE);
+	assert_int_equal(sc->srv.got, ab);
+	assert_int_equal(sc->cli.got, ba);
+	assert_int_equal(sc->srv.bad + sc->cli.bad, 0);
+	assert_true(sc->cli.eof); /* a_out closed after b's EOF */
+	scen_finish(sc);
+}
+
+static void
+test_fds_pipes(void **state)
+{
+	fds_scen(state, 0);
+}
+
+static void
+test_fds_file(void **state)
+{
+	fds_scen(state, 1);
+}
+
+/*
+ * The reader of a_out goes away: writing to the pipe fails with EPIPE
+ * and must not raise SIGPIPE (left at its default: it would kill us).
+ */
+static void
+test_fds_epipe(void **state)
+{
+	const struct mode *m = mode_of(state);
+	struct scen *sc = &the_scen;
+	hvs_relay_opts_t o = {.flags = m->flags};
+	int in[2], out[2], pb[2];
+
+	assert_true(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
+	memset(sc, 0, sizeof(*sc));
+	sc->base = event_base_new();
+	make_pair(T_UNIX, pb);
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	close(out[0]); /* nobody will ever read a_out */
+	peer_init(sc, &sc->cli, -1, in[1], 11, 0, 22, 0);
+	sc->cli.no_shut = 1;
+	peer_init(sc, &sc->srv, pb[0], -1, 22, 1 * MiB, 11, 0);
+	assert_int_equal(hvs_relay_new_fds(&sc->relay, sc->base, in[0],
+	    out[1], pb[1], &o, on_relay_done, sc), 0);
+	peer_arm(&sc->cli);
+	peer_arm(&sc->srv);
+	run_until(sc->base, relay_over, sc);
+	assert_int_equal(sc->st.reason, HVS_RELAY_RESET);
+	assert_int_equal(sc->st.err, HVS_EPIPE);
+	assert_int_equal(sc->st.err_side, 0);
+	scen_finish(sc);
+}
+
+/* ---- many relays, idle cost ------------------------------------------ */
+
+#define MANY 2000
+
+static int many_done;
+
+static void
+on_many_done(hvs_relay_t *r, const hvs_relay_stats_t *st, void *arg)
+{
+	struct scen *sc = arg;
+
+	(void)r;
+	sc->st = *st;
+	sc->relay_done = 1;
+	sc->relay = NULL;
+	many_done++;
+}
+
+static int
+many_over(void *arg)
+{
+	struct scen *v = arg;
+
+	if (many_done < MANY) {
+		return 0;
+	}
+	for (int i = 0; i < MANY; i++) {
+		if (!peer_finished(&v[i].cli) || !peer_finished(&v[i].srv)) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* 2,000 relays at once on one loop, each moving bytes both ways. */
+static void
+test_many_relays(void **state)
+{
+	const struct mode *m = mode_of(state);
+	hvs_relay_opts_t o = {.flags = m->flags};
+	struct event_base *base = event_base_new();
+	struct scen *v = calloc(MANY, sizeof(*v));
+	hvs_relay_counters_t c0, c1;
+	int pa[2], pb[2];
+
+	assert_non_null(v);
+	hvs_relay_counters(&c0);
+	many_done = 0;
+	for (int i = 0; i < MANY; i++) {
+		struct scen *sc = &v[i];
+		uint64_t ab = 1 + (uint64_t)(i * 37) % (24 * KiB);
+		uint64_t ba = 1 + (uint64_t)(i * 53) % (16 * KiB);
+
+		sc->base = base;
+		make_pair(T_UNIX, pa);
+		make_pair(T_UNIX, pb);
+		peer_init(sc, &sc->cli, pa[0], -1, 1000 + (uint64_t)i, ab,
+		    5000 + (uint64_t)i, ba);
+		peer_init(sc, &sc->srv, pb[0], -1, 5000 + (uint64_t)i, ba,
+		    1000 + (uint64_t)i, ab);
+		sc->srv.send_after_eof = (i % 2) ? 1 : 0;
+		assert_int_equal(hvs_relay_new(&sc->relay, base, pa[1], pb[1],
+		    &o, on_many_done, sc), 0);
+	}
+	hvs_relay_counters(&c1);
+	assert_int_equal(c1.relays_active, c0.relays_active + MANY);
+	for (int i = 0; i < MANY; i++) {
+		peer_arm(&v[i].cli);
+		peer_arm(&v[i].srv);
+	}
+	run_until(base, many_over, v);
+	for (int i = 0; i < MANY; i++) {
+		struct scen *sc = &v[i];
+
+		assert_int_equal(sc->st.reason, HVS_RELAY_DONE);
+		assert_int_equal(sc->srv.got, sc->cli.send_len);
+		assert_int_equal(sc->cli.got, sc->srv.send_len);
+		assert_int_equal(sc->srv.bad + sc->cli.bad, 0);
+		peer_cleanup(&sc->cli);
+		peer_cleanup(&sc->srv);
+	}
+	hvs_relay_counters(&c1);
+	assert_int_equal(c1.relays_total, c0.relays_total + MANY);
+	assert_int_equal(c1.relays_active, c0.relays_active);
+	assert_int_equal(c1.pipes_in_use, 0);
+	assert_true(c1.bytes_total > c0.bytes_total);
+	free(v);
+	event_base_free(base);
+}
+
+#define IDLE_N 1000
+
+static size_t
+heap_in_use(void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+	return mallinfo2().uordblks;
+#else
+	return 0;
+#endif
+}
+
+/*
+ * What an idle relay costs: its two sockets, no pipe, no buffer, and a
+ * little heap (the relay object and libevent's per-descriptor entries).
+ * The first round warms libevent's tables up (they grow with the highest
+ * descriptor), so that only the second round's relays are measured.
+ */
+static void
+test_idle_cost(void **state)
+{
+	const struct mode *m = mode_of(state);
+	hvs_relay_opts_t o = {.flags = m->flags, .idle_timeout_ms = 3600000};
+	struct event_base *base = event_base_new();
+	static hvs_relay_t *rs[IDLE_N];
+	static int rel[IDLE_N][2];
+	static int peers[IDLE_N][2];
+	hvs_relay_counters_t c;
+	hvs__relay_debug_t dbg;
+	int pa[2], pb[2], fds0, fds1;
+	size_t heap0, heap1;
+
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < IDLE_N; i++) {
+			make_pair(T_UNIX, pa);
+			make_pair(T_UNIX, pb);
+			peers[i][0] = pa[0];
+			peers[i][1] = pb[0];
+			rel[i][0] = pa[1];
+			rel[i][1] = pb[1];
+		}
+		fds0 = count_fds();
+		heap0 = heap_in_use();
+		for (int i = 0; i < IDLE_N; i++) {
+			assert_int_equal(hvs_relay_new(&rs[i], base, rel[i][0],
+			    rel[i][1], &o, NULL, NULL), 0);
+		}
+		/* Let the loop run over them once: still idle. */
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		heap1 = heap_in_use();
+		fds1 = count_fds();
+		hvs_relay_counters(&c);
+		assert_int_equal(c.pipes_in_use, 0);
+		hvs__relay_debug(rs[IDLE_N / 2], &dbg);
+		assert_false(dbg.has_buf[0] || dbg.has_buf[1]);
+		assert_false(dbg.has_pipe[0] || dbg.has_pipe[1]);
+		assert_true(dbg.reading[0] && dbg.reading[1]);
+		/* No descriptor beyond the two sockets each was given. */
+		assert_int_equal(fds1, fds0);
+		if (round == 1) {
+			print_message("  [%s] idle relay: %zu bytes of heap "
+			    "each (relay object %zu), 2 sockets, 0 pipes, "
+			    "0 buffers\n", m->name,
+			    (heap1 - heap0) / IDLE_N, dbg.size);
+			if (!UNDER_ASAN && heap0 != 0) {
+				assert_true((heap1 - heap0) / IDLE_N <= 4096);
+			}
+		}
+		for (int i = 0; i < IDLE_N; i++) {
+			hvs_relay_close(rs[i]);
+			close(peers[i][0]);
+			close(peers[i][1]);
+		}
+	}
+	event_base_free(base);
+}
+
+/* ---- argument checks ------------------------------------------------- */
+
+static void
+test_bad_args(void **state)
+{
+	struct event_base *base = event_base_new();
+	hvs_relay_opts_t o = {.idle_timeout_ms = -1};
+	hvs_relay_t *r = NULL;
+	hvs_relay_stats_t st;
+	int p[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p),
+	    0);
+	assert_int_equal(hvs_relay_new(NULL, base, p[0], p[1], NULL, NULL,
+	    NULL), HVS_EINVAL);
+	assert_int_equal(hvs_relay_new(&r, NULL, p[0], p[1], NULL, NULL,
+	    NULL), HVS_EINVAL);
+	assert_int_equal(hvs_relay_new(&r, base, p[0], p[0], NULL, NULL,
+	    NULL), HVS_EINVAL);
+	assert_int_equal(hvs_relay_new(&r, base, p[0], p[1], &o, NULL, NULL),
+	    HVS_EINVAL);
+	/* A closed descriptor; the good one stays the caller's. */
+	assert_int_equal(hvs_relay_new(&r, base, p[0], 999, NULL, NULL, NULL),
+	    HVS_EBADF);
+	assert_int_equal(fcntl(p[0], F_GETFL) & O_NONBLOCK, 0);
+	hvs_relay_get_stats(NULL, &st);
+	hvs_relay_counters(NULL);
+	close(p[0]);
+	close(p[1]);
+	event_base_free(base);
+}
+
+/* ---- the table ------------------------------------------------------- */
+
+#define BOTH(fn)                                                    \
+	{#fn "/splice", fn, setup, teardown, &fx_splice},           \
+	    {#fn "/copy", fn, setup, teardown, &fx_copy}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		BOTH(test_bad_args),
+		BOTH(test_bytes_0),
+		BOTH(test_bytes_1),
+		BOTH(test_bytes_65535),
+		BOTH(test_bytes_64m_one_way),
+		BOTH(test_bytes_64m_both_ways),
+		BOTH(test_bytes_both_ways_unix),
+		BOTH(test_half_close_a_first),
+		BOTH(test_half_close_b_first),
+		BOTH(test_small_watermark),
+		BOTH(test_no_half_close),
+		BOTH(test_reset_from_a),
+		BOTH(test_reset_from_b),
+		BOTH(test_read_error),
+		BOTH(test_slow_consumer),
+		BOTH(test_idle_timeout),
+		BOTH(test_close),
+		BOTH(test_drain),
+		BOTH(test_splice_fallback),
+		BOTH(test_no_pipe),
+		BOTH(test_fds_pipes),
+		BOTH(test_fds_file),
+		BOTH(test_fds_epipe),
+		BOTH(test_many_relays),
+		BOTH(test_idle_cost),
+	};
+	struct rlimit rl;
+
+	/* 2,000 relays on socketpairs need 8,000 descriptors. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getenv("TEST_FILTER") != NULL) {
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
