@@ -15,7 +15,9 @@
  *    roles to an equal address and formats to the same text again; a
  *    smaller buffer gives HVS_ENOBUFS and a NUL-terminated prefix, never a
  *    byte past the buffer;
- *  - hvs_addr_parse_str() agrees with hvs_addr_parse() on NUL-free input.
+ *  - hvs_addr_parse_str() agrees with hvs_addr_parse() on NUL-free input;
+ *  - strictness: an accepted address other than unix:PATH is printable
+ *    ASCII without spaces (no junk silently accepted).
  *
  * An input at least as long as hvs_addr_t is also taken as a raw address
  * value: hvs_addr_format() must either refuse it or write text that parses
@@ -202,6 +204,13 @@ fuzz_text(const uint8_t *data, size_t size)
 		r[i] = parse_checked(&a[i], s, size, roles[i], &e[i]);
 		if (r[i] == 0) {
 			check_roundtrip(&a[i]);
+		}
+	}
+	/* Strict: only a unix: path may hold spaces, control characters
+	 * or non-ASCII bytes; every other kind is plain printable ASCII. */
+	if (r[0] == 0 && a[0].kind != HVS_ADDR_UNIX) {
+		for (size_t i = 0; i < size; i++) {
+			CHECK(data[i] > 0x20 && data[i] < 0x7f);
 		}
 	}
 	/* The role only picks defaults. */

@@ -24,7 +24,7 @@ struct allow {
 	enum allow_kind kind;
 	uint32_t cid;
 	unsigned char net[16]; /* network address, 4 or 16 bytes */
-	unsigned prefix;       /* prefix length in bits */
+	unsigned prefix; /* prefix length in bits */
 	hvs_guid_t vmid;
 	struct allow *next;
 };
@@ -40,9 +40,12 @@ static void
 mask_net(unsigned char *b, size_t n, unsigned prefix)
 {
 	for (size_t i = 0; i < n; i++) {
-		unsigned bits = prefix >= 8 * (i + 1) ? 8
-		    : prefix > 8 * i		  ? prefix - 8 * (unsigned)i
-						  : 0;
+		unsigned bits = 0;
+		if (prefix >= 8 * (i + 1)) {
+			bits = 8;
+		} else if (prefix > 8 * i) {
+			bits = prefix - 8 * (unsigned)i;
+		}
 		b[i] &= (unsigned char)(0xff00u >> bits);
 	}
 }
@@ -65,12 +68,19 @@ parse_entry(struct allow *e, const char *s, char *why, size_t why_size)
 		e->cid = (uint32_t)v;
 		return 0;
 	}
-	if (strcmp(s, "host") == 0 || strcmp(s, "local") == 0 ||
-	    strcmp(s, "hypervisor") == 0) {
+	if (strcmp(s, "host") == 0) {
 		e->kind = ALLOW_CID;
-		e->cid = s[0] == 'h' && s[1] == 'o' ? HVS_CID_HOST
-		    : s[0] == 'l'		    ? HVS_CID_LOCAL
-						    : HVS_CID_HYPERVISOR;
+		e->cid = HVS_CID_HOST;
+		return 0;
+	}
+	if (strcmp(s, "local") == 0) {
+		e->kind = ALLOW_CID;
+		e->cid = HVS_CID_LOCAL;
+		return 0;
+	}
+	if (strcmp(s, "hypervisor") == 0) {
+		e->kind = ALLOW_CID;
+		e->cid = HVS_CID_HYPERVISOR;
 		return 0;
 	}
 	if (slash == NULL && hvs_guid_parse(&e->vmid, s, strlen(s)) == 0) {
@@ -116,8 +126,7 @@ bad:
 }
 
 int
-allow_parse(struct allow **list, const char *arg, char *why,
-    size_t why_size)
+allow_parse(struct allow **list, const char *arg, char *why, size_t why_size)
 {
 	const char *p = arg;
 
@@ -158,6 +167,19 @@ allow_parse(struct allow **list, const char *arg, char *why,
 	return 0;
 }
 
+static const char *
+entry_kind_name(enum allow_kind k)
+{
+	switch (k) {
+	case ALLOW_CID:
+		return "CID";
+	case ALLOW_VMID:
+		return "VM id";
+	default:
+		return "network";
+	}
+}
+
 int
 allow_check_kind(const struct allow *list, hvs_addr_kind_t kind, char *why,
     size_t why_size)
@@ -189,10 +211,7 @@ allow_check_kind(const struct allow *list, hvs_addr_kind_t kind, char *why,
 			snprintf(why, why_size,
 			    "a %s entry cannot match a peer of a %s: "
 			    "listener (expected %s)",
-			    e->kind == ALLOW_CID    ? "CID"
-				: e->kind == ALLOW_VMID ? "VM id"
-							: "network",
-			    hvs_addr_kind_name(kind),
+			    entry_kind_name(e->kind), hvs_addr_kind_name(kind),
 			    kind == HVS_ADDR_TCP ? "IP addresses or networks"
 						 : "CIDs");
 			return -1;
@@ -233,8 +252,8 @@ allow_match(const struct allow *list, const hvs_addr_t *peer)
 		if (inet_pton(AF_INET, peer->u.tcp.host, a4) == 1) {
 			have4 = 1;
 		} else if (inet_pton(AF_INET6, peer->u.tcp.host, a6) == 1) {
-			static const unsigned char mapped[12] = {0, 0, 0, 0,
-				0, 0, 0, 0, 0, 0, 0xff, 0xff};
+			static const unsigned char mapped[12] = {0, 0, 0, 0, 0,
+			    0, 0, 0, 0, 0, 0xff, 0xff};
 			have6 = 1;
 			if (memcmp(a6, mapped, 12) == 0) {
 				memcpy(a4, a6 + 12, 4);

@@ -146,7 +146,7 @@ exec_spawn(const struct options *o, hvs_sock_t sock, const char *peer,
 	}
 	if (pid == 0) {
 		static const int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGCHLD,
-			SIGHUP, SIGQUIT};
+		    SIGHUP, SIGQUIT};
 		sigset_t none;
 
 		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {

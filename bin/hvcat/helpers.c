@@ -8,8 +8,8 @@
 #include "hvcat.h"
 
 /* Where Windows looks up the Hyper-V socket services a host may offer. */
-#define GCS_KEY                                                         \
-	"HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\"      \
+#define GCS_KEY                                                    \
+	"HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\" \
 	"Virtualization\\GuestCommunicationServices"
 
 /*
@@ -18,8 +18,7 @@
  * (in *@guid), or exits 2.
  */
 static int
-port_or_guid(const char *opt, const char *arg, uint32_t *port,
-    hvs_guid_t *guid)
+port_or_guid(const char *opt, const char *arg, uint32_t *port, hvs_guid_t *guid)
 {
 	char q[400];
 	const char *errstr;

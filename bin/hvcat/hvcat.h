@@ -36,7 +36,7 @@ struct event_base;
 /* When the progress meter is drawn. */
 enum progress_when {
 	PROGRESS_NEVER = 0,
-	PROGRESS_AUTO,   /* --progress: only if stderr is a terminal */
+	PROGRESS_AUTO, /* --progress: only if stderr is a terminal */
 	PROGRESS_ALWAYS, /* --progress=always */
 };
 
@@ -44,26 +44,26 @@ struct allow;
 
 /* Everything the command line says, checked. */
 struct options {
-	int listen;           /* -l: listen instead of connecting */
-	int keep;             /* -k: keep listening after a client */
-	int probe;            /* -z: connect, close, report */
-	int verbose;          /* -v, counted */
-	int numeric;          /* -n: no host name lookups */
+	int listen; /* -l: listen instead of connecting */
+	int keep; /* -k: keep listening after a client */
+	int probe; /* -z: connect, close, report */
+	int verbose; /* -v, counted */
+	int numeric; /* -n: no host name lookups */
 	unsigned family_flags; /* -4 / -6: HVS_SOCK_IPV4_ONLY / _IPV6_ONLY */
-	int peer_eof_quits;   /* -N: quit when the peer closes */
-	int no_shutdown;      /* --no-shutdown: stdin EOF sends no SHUT_WR */
-	int recv_only;        /* -d / --recv-only: never read stdin */
-	int send_only;        /* --send-only: discard what the peer sends */
-	int quit_ms;          /* -q: quit this long after stdin EOF; -1 unset */
-	int connect_ms;       /* -w: connect timeout, 0 = default */
-	int idle_ms;          /* -w / --idle-timeout, 0 = none */
-	size_t bufsize;       /* -b: socket buffers and relay queue, 0 = default */
-	int max_conns;        /* -m: concurrent -e/-c children with -k */
-	char **exec_argv;     /* -e / -c: the program and its arguments */
+	int peer_eof_quits; /* -N: quit when the peer closes */
+	int no_shutdown; /* --no-shutdown: stdin EOF sends no SHUT_WR */
+	int recv_only; /* -d / --recv-only: never read stdin */
+	int send_only; /* --send-only: discard what the peer sends */
+	int quit_ms; /* -q: quit this long after stdin EOF; -1 unset */
+	int connect_ms; /* -w: connect timeout, 0 = default */
+	int idle_ms; /* -w / --idle-timeout, 0 = none */
+	size_t bufsize; /* -b: socket buffers and relay queue, 0 = default */
+	int max_conns; /* -m: concurrent -e/-c children with -k */
+	char **exec_argv; /* -e / -c: the program and its arguments */
 	const char *exec_desc; /* ... as given, for messages */
 	enum progress_when progress;
-	struct allow *allow;  /* --allow, NULL = everyone */
-	hvs_addr_t addr;      /* the socket address */
+	struct allow *allow; /* --allow, NULL = everyone */
+	hvs_addr_t addr; /* the socket address */
 	char addr_str[HVS_ADDR_STRLEN]; /* ... formatted, for messages */
 };
 
@@ -75,7 +75,7 @@ void msg_verbose(const struct options *o, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 _Noreturn void msg_die(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Usage error: the message, a hint to --help, exit 2. */
+/* Usage error: the message on one line, then exit 2. */
 _Noreturn void msg_usage(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 /* Route library log messages to stderr at -vv and above. */
@@ -109,8 +109,8 @@ void target_parse_unix(struct options *o, const char *path);
  * "cannot connect to ADDR: reason" with hints for the common causes.
  * @what is "connect to" or "listen on".
  */
-void target_describe_error(const struct options *o, const char *what,
-    int err, char *buf, size_t size);
+void target_describe_error(const struct options *o, const char *what, int err,
+    char *buf, size_t size);
 /* Write @len bytes of @s to @buf quoted for a one-line message. */
 void quote_bytes(const char *s, size_t len, char *buf, size_t size);
 
@@ -119,8 +119,8 @@ void quote_bytes(const char *s, size_t len, char *buf, size_t size);
 int allow_parse(struct allow **list, const char *arg, char *why,
     size_t why_size);
 /* Check the list against the kind of the listening address: 0 or -1. */
-int allow_check_kind(const struct allow *list, hvs_addr_kind_t kind,
-    char *why, size_t why_size);
+int allow_check_kind(const struct allow *list, hvs_addr_kind_t kind, char *why,
+    size_t why_size);
 /* 1 if @peer may connect. */
 int allow_match(const struct allow *list, const hvs_addr_t *peer);
 void allow_free(struct allow *list);
@@ -145,8 +145,8 @@ int exec_check(char *const *argv);
  * the caller still owns (and closes) @sock. Returns the child's pid or a
  * negative HVS_E* code.
  */
-long exec_spawn(const struct options *o, hvs_sock_t sock,
-    const char *peer, const char *local);
+long exec_spawn(const struct options *o, hvs_sock_t sock, const char *peer,
+    const char *local);
 
 /* ---- progress.c ---- */
 struct progress;

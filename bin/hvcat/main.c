@@ -101,45 +101,45 @@ enum long_only {
 };
 
 static const struct option longopts[] = {
-	{"listen", no_argument, NULL, 'l'},
-	{"keep-open", no_argument, NULL, 'k'},
-	{"exec", required_argument, NULL, 'e'},
-	{"sh-exec", required_argument, NULL, 'c'},
-	{"max-conns", required_argument, NULL, 'm'},
-	{"recv-only", no_argument, NULL, 'd'},
-	{"send-only", no_argument, NULL, OPT_SEND_ONLY},
-	{"no-shutdown", no_argument, NULL, OPT_NO_SHUTDOWN},
-	{"wait", required_argument, NULL, 'w'},
-	{"idle-timeout", required_argument, NULL, OPT_IDLE},
-	{"buffer-size", required_argument, NULL, 'b'},
-	{"nodns", no_argument, NULL, 'n'},
-	{"unixsock", required_argument, NULL, 'U'},
-	{"allow", required_argument, NULL, OPT_ALLOW},
-	{"verbose", no_argument, NULL, 'v'},
-	{"progress", optional_argument, NULL, OPT_PROGRESS},
-	{"service-id", required_argument, NULL, OPT_SERVICE_ID},
-	{"register-cmd", required_argument, NULL, OPT_REGISTER_CMD},
-	{"local-cid", no_argument, NULL, OPT_LOCAL_CID},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	/* Options of nc/ncat that make no sense here: a clear error. */
-	{"udp", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"sctp", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"ssl", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"proxy", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"proxy-type", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"broker", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"chat", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"source", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"source-port", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"telnet", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"crlf", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"output", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"hex-dump", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"delay", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"lua-exec", optional_argument, NULL, OPT_UNSUPPORTED},
-	{"deny", optional_argument, NULL, OPT_UNSUPPORTED},
-	{NULL, 0, NULL, 0},
+    {"listen", no_argument, NULL, 'l'},
+    {"keep-open", no_argument, NULL, 'k'},
+    {"exec", required_argument, NULL, 'e'},
+    {"sh-exec", required_argument, NULL, 'c'},
+    {"max-conns", required_argument, NULL, 'm'},
+    {"recv-only", no_argument, NULL, 'd'},
+    {"send-only", no_argument, NULL, OPT_SEND_ONLY},
+    {"no-shutdown", no_argument, NULL, OPT_NO_SHUTDOWN},
+    {"wait", required_argument, NULL, 'w'},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE},
+    {"buffer-size", required_argument, NULL, 'b'},
+    {"nodns", no_argument, NULL, 'n'},
+    {"unixsock", required_argument, NULL, 'U'},
+    {"allow", required_argument, NULL, OPT_ALLOW},
+    {"verbose", no_argument, NULL, 'v'},
+    {"progress", optional_argument, NULL, OPT_PROGRESS},
+    {"service-id", required_argument, NULL, OPT_SERVICE_ID},
+    {"register-cmd", required_argument, NULL, OPT_REGISTER_CMD},
+    {"local-cid", no_argument, NULL, OPT_LOCAL_CID},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    /* Options of nc/ncat that make no sense here: a clear error. */
+    {"udp", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"sctp", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"ssl", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"proxy", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"proxy-type", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"broker", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"chat", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"source", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"source-port", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"telnet", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"crlf", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"output", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"hex-dump", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"delay", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"lua-exec", optional_argument, NULL, OPT_UNSUPPORTED},
+    {"deny", optional_argument, NULL, OPT_UNSUPPORTED},
+    {NULL, 0, NULL, 0},
 };
 
 /* Why an nc/ncat option is refused; NULL if hvcat knows it. */
@@ -151,42 +151,50 @@ unsupported(int c, const char *name)
 		const char *name;
 		const char *why;
 	} table[] = {
-		{'u', "udp", "UDP is not supported: hvcat carries byte streams "
-			     "(vsock and Hyper-V sockets are stream sockets)"},
-		{0, "sctp", "SCTP is not supported: hvcat carries byte "
-			    "streams over vsock, Hyper-V sockets, tcp and unix"},
-		{0, "ssl", "TLS is not supported (run it inside the stream, "
-			   "e.g. openssl s_client -proxy, or ssh)"},
-		{'x', "proxy", "proxies are not supported (chain hvcat in an "
-			       "ssh ProxyCommand instead)"},
-		{'X', "proxy-type", "proxies are not supported"},
-		{0, "broker", "broker mode is not supported"},
-		{0, "chat", "chat mode is not supported"},
-		{'s', "source", "choosing the source address is not supported"},
-		{0, "source-port", "choosing the source port is not supported"},
-		{'t', "telnet", "telnet negotiation is not supported"},
-		{'C', "crlf", "line-end translation is not supported: hvcat "
-			      "passes bytes unchanged"},
-		{'o', "output", "session dumps are not supported (use tee)"},
-		{'x', "hex-dump", "hex dumps are not supported"},
-		{'i', "delay", "line-by-line delays are not supported (for an "
-			       "idle timeout use --idle-timeout SECS)"},
-		{0, "lua-exec", "Lua is not supported (use -e or -c)"},
-		{0, "deny", "--deny is not supported (use --allow)"},
-		{'T', NULL, "-T (IP type of service) makes no sense for vsock "
-			    "and is not supported"},
-		{'I', NULL, "use -b SIZE for the socket buffer sizes"},
-		{'O', NULL, "use -b SIZE for the socket buffer sizes"},
-		{'r', NULL, "random ports are not supported"},
-		{'S', NULL, "TCP MD5 signatures are not supported"},
-		{'D', NULL, "socket debugging is not supported (use -vv)"},
-		{'F', NULL, "descriptor passing is not supported"},
-		{'M', NULL, "-M (TTL) makes no sense for vsock and is not "
-			    "supported"},
-		{'P', NULL, "proxies are not supported"},
-		{'g', NULL, "source routing is not supported"},
-		{'G', NULL, "source routing is not supported"},
-		{'L', NULL, "-L is not supported"},
+	    {'u', "udp",
+		"UDP is not supported: hvcat carries byte streams "
+		"(vsock and Hyper-V sockets are stream sockets)"},
+	    {0, "sctp",
+		"SCTP is not supported: hvcat carries byte "
+		"streams over vsock, Hyper-V sockets, tcp and unix"},
+	    {0, "ssl",
+		"TLS is not supported (run it inside the stream, "
+		"e.g. openssl s_client -proxy, or ssh)"},
+	    {'x', "proxy",
+		"proxies are not supported (chain hvcat in an "
+		"ssh ProxyCommand instead)"},
+	    {'X', "proxy-type", "proxies are not supported"},
+	    {0, "broker", "broker mode is not supported"},
+	    {0, "chat", "chat mode is not supported"},
+	    {'s', "source", "choosing the source address is not supported"},
+	    {0, "source-port", "choosing the source port is not supported"},
+	    {'t', "telnet", "telnet negotiation is not supported"},
+	    {'C', "crlf",
+		"line-end translation is not supported: hvcat "
+		"passes bytes unchanged"},
+	    {'o', "output", "session dumps are not supported (use tee)"},
+	    {'x', "hex-dump", "hex dumps are not supported"},
+	    {'i', "delay",
+		"line-by-line delays are not supported (for an "
+		"idle timeout use --idle-timeout SECS)"},
+	    {0, "lua-exec", "Lua is not supported (use -e or -c)"},
+	    {0, "deny", "--deny is not supported (use --allow)"},
+	    {'T', NULL,
+		"-T (IP type of service) makes no sense for vsock "
+		"and is not supported"},
+	    {'I', NULL, "use -b SIZE for the socket buffer sizes"},
+	    {'O', NULL, "use -b SIZE for the socket buffer sizes"},
+	    {'r', NULL, "random ports are not supported"},
+	    {'S', NULL, "TCP MD5 signatures are not supported"},
+	    {'D', NULL, "socket debugging is not supported (use -vv)"},
+	    {'F', NULL, "descriptor passing is not supported"},
+	    {'M', NULL,
+		"-M (TTL) makes no sense for vsock and is not "
+		"supported"},
+	    {'P', NULL, "proxies are not supported"},
+	    {'g', NULL, "source routing is not supported"},
+	    {'G', NULL, "source routing is not supported"},
+	    {'L', NULL, "-L is not supported"},
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -239,7 +247,8 @@ int
 main(int argc, char **argv)
 {
 	struct options o;
-	const char *helper = NULL, *helper_arg = NULL;
+	const char *helper_arg = NULL;
+	int helper = 0;
 	const char *exec_prog = NULL, *exec_cmd = NULL, *unix_path = NULL;
 	const char *port_opt = NULL, *errstr;
 	char why[512], q[400];
@@ -375,22 +384,20 @@ main(int argc, char **argv)
 		case OPT_SERVICE_ID:
 		case OPT_REGISTER_CMD:
 		case OPT_LOCAL_CID:
-			if (helper != NULL) {
+			if (helper != 0) {
 				msg_usage("only one of --service-id, "
 					  "--register-cmd and --local-cid at "
 					  "a time");
 			}
-			helper = ch == OPT_SERVICE_ID ? "--service-id"
-			    : ch == OPT_REGISTER_CMD  ? "--register-cmd"
-						      : "--local-cid";
+			helper = ch;
 			helper_arg = optarg;
 			break;
 		case OPT_UNSUPPORTED: {
 			/* getopt_long leaves the option's text for us. */
 			const char *name = argv[optind - 1] + 2;
 			char n[64];
-			snprintf(n, sizeof(n), "%.*s",
-			    (int)strcspn(name, "="), name);
+			snprintf(n, sizeof(n), "%.*s", (int)strcspn(name, "="),
+			    name);
 			msg_usage("--%s: %s", n, unsupported(0, n));
 		}
 		case ':':
@@ -405,8 +412,8 @@ main(int argc, char **argv)
 				msg_usage("unknown option -%c (see --help)",
 				    optopt);
 			}
-			quote_bytes(argv[optind - 1],
-			    strlen(argv[optind - 1]), q, sizeof(q));
+			quote_bytes(argv[optind - 1], strlen(argv[optind - 1]),
+			    q, sizeof(q));
 			msg_usage("unknown option '%s' (see --help)", q);
 		default: {
 			const char *w = unsupported(ch, NULL);
@@ -423,20 +430,22 @@ main(int argc, char **argv)
 	msg_library_log(o.verbose);
 
 	/* ---- helpers answer one question and exit ---- */
-	if (helper != NULL) {
+	if (helper != 0) {
 		if (argc > 0 || o.listen || o.keep || o.probe ||
 		    exec_prog != NULL || exec_cmd != NULL ||
 		    unix_path != NULL || port_opt != NULL) {
-			msg_usage("%s takes no address and no other options",
-			    helper);
+			msg_usage(
+			    "--service-id, --register-cmd and --local-cid "
+			    "take no address and no other options");
 		}
-		if (strcmp(helper, "--service-id") == 0) {
+		switch (helper) {
+		case OPT_SERVICE_ID:
 			return helper_service_id(helper_arg);
-		}
-		if (strcmp(helper, "--register-cmd") == 0) {
+		case OPT_REGISTER_CMD:
 			return helper_register_cmd(helper_arg);
+		default:
+			return helper_local_cid();
 		}
-		return helper_local_cid();
 	}
 
 	/* ---- conflicts (nc style: name both options) ---- */
@@ -482,8 +491,8 @@ main(int argc, char **argv)
 		if (o.probe) {
 			msg_usage("cannot use %s and -z", e);
 		}
-		if (quit_given || o.no_shutdown || o.recv_only ||
-		    o.send_only || shutdown_opt) {
+		if (quit_given || o.no_shutdown || o.recv_only || o.send_only ||
+		    shutdown_opt) {
 			msg_usage("cannot use %s with -q, -N, --no-shutdown, "
 				  "--recv-only or --send-only (the program "
 				  "talks to the peer itself)",
@@ -500,14 +509,15 @@ main(int argc, char **argv)
 			    e);
 		}
 	}
-	if (o.probe && (quit_given || o.no_shutdown || o.recv_only ||
-			   o.send_only || progress_given || idle_given)) {
+	if (o.probe &&
+	    (quit_given || o.no_shutdown || o.recv_only || o.send_only ||
+		progress_given || idle_given)) {
 		msg_usage("cannot use -z with -q, --no-shutdown, "
 			  "--recv-only, --send-only, --progress or "
 			  "--idle-timeout (-z sends nothing)");
 	}
-	if (conns_given && !(o.keep && (exec_prog != NULL ||
-					   exec_cmd != NULL))) {
+	if (conns_given &&
+	    !(o.keep && (exec_prog != NULL || exec_cmd != NULL))) {
 		msg_usage("-m needs -k and -e or -c (stdio serves one client "
 			  "at a time)");
 	}

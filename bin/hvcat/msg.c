@@ -23,6 +23,9 @@ msg_init(const char *argv0)
 	progname = slash != NULL ? slash + 1 : argv0;
 }
 
+static void vmsg(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
+
 static void
 vmsg(const char *fmt, va_list ap)
 {
@@ -82,7 +85,7 @@ static void
 library_log(hvs_log_level_t level, const char *msg, void *userdata)
 {
 	static const char *const names[] = {"error", "warning", "info",
-		"debug"};
+	    "debug"};
 	const char *name = (unsigned)level < 4 ? names[level] : "log";
 
 	(void)userdata;

@@ -22,13 +22,13 @@
 
 struct progress {
 	struct event *tick;
-	int tty;                 /* redraw in place */
-	int shown;               /* a line is on the screen (tty) */
+	int tty; /* redraw in place */
+	int shown; /* a line is on the screen (tty) */
 	const hvs_relay_t *relay;
-	uint64_t start_ms;       /* of the current connection */
-	uint64_t last_ms;        /* previous tick */
-	uint64_t last_bytes;     /* bytes at the previous tick */
-	double rate;             /* bytes/s over the last tick */
+	uint64_t start_ms; /* of the current connection */
+	uint64_t last_ms; /* previous tick */
+	uint64_t last_bytes; /* bytes at the previous tick */
+	double rate; /* bytes/s over the last tick */
 };
 
 /* The one meter of the process: messages must be able to erase it. */

@@ -33,7 +33,7 @@ struct pump {
 	char *buf;
 	size_t cap, off, len;
 	uint64_t total; /* bytes written to @to */
-	int eof;      /* the source ended (or we stopped reading) */
+	int eof; /* the source ended (or we stopped reading) */
 	int finished; /* done was called */
 	pump_done_fn done;
 	void *userdata;
@@ -86,7 +86,8 @@ run(struct pump *p, int readable, int writable)
 			if (n < 0 && errno == EINTR) {
 				continue;
 			}
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (n < 0 &&
+			    (errno == EAGAIN || errno == EWOULDBLOCK)) {
 				event_add(p->rev, NULL);
 				return;
 			}
@@ -112,7 +113,8 @@ run(struct pump *p, int readable, int writable)
 			if (n < 0 && errno == EINTR) {
 				continue;
 			}
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (n < 0 &&
+			    (errno == EAGAIN || errno == EWOULDBLOCK)) {
 				event_add(p->wev, NULL);
 				return;
 			}

@@ -47,7 +47,7 @@ struct app {
 	struct options *o;
 	struct event_base *base;
 	struct event *ev_int, *ev_term, *ev_chld;
-	struct event *ev_quit;  /* -q: SECS after stdin EOF */
+	struct event *ev_quit; /* -q: SECS after stdin EOF */
 	struct event *ev_drain; /* bound on draining after a signal */
 	hvs_listener_t *listener;
 	hvs_connect_req_t *creq;
@@ -58,7 +58,7 @@ struct app {
 	hvs_relay_t *relay;
 	hvs_relay_stats_t stats;
 	struct pump *in, *out;
-	int in_w;  /* write end of the pipe the relay reads as stdin */
+	int in_w; /* write end of the pipe the relay reads as stdin */
 	int out_r; /* read end of the pipe the relay writes as stdout */
 	int devnull; /* --send-only: where the peer's bytes go */
 	int out_done;
@@ -239,8 +239,9 @@ session_report(struct app *a)
 		a->status = EXIT_FAIL;
 		break;
 	}
-	msg_verbose(o, 1, "%s: closed: sent %llu bytes, received %llu bytes "
-			  "in %s%s",
+	msg_verbose(o, 1,
+	    "%s: closed: sent %llu bytes, received %llu bytes "
+	    "in %s%s",
 	    a->peer, (unsigned long long)st->bytes_a_to_b,
 	    (unsigned long long)st->bytes_b_to_a, t,
 	    st->spliced ? " (zero-copy)" : "");
@@ -401,8 +402,8 @@ dup_stdio(int fd)
 	int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 
 	if (d < 0 && errno == EBADF) {
-		d = open("/dev/null", (fd == STDIN_FILENO ? O_RDONLY : O_WRONLY)
-			| O_CLOEXEC);
+		d = open("/dev/null",
+		    (fd == STDIN_FILENO ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
 	}
 	return d;
 }
@@ -555,8 +556,9 @@ child_started(struct app *a, hvs_sock_t sock, const char *peer)
 	a->pids[a->nchildren++] = (pid_t)pid;
 	if (a->o->keep && a->listener != NULL &&
 	    a->nchildren >= a->o->max_conns) {
-		msg_verbose(a->o, 1, "%d connections: not accepting more "
-				     "until one ends (-m)",
+		msg_verbose(a->o, 1,
+		    "%d connections: not accepting more "
+		    "until one ends (-m)",
 		    a->nchildren);
 		hvs_listener_enable(a->listener, 0);
 		a->paused = 1;
@@ -652,8 +654,7 @@ after_session(struct app *a)
 }
 
 static void
-on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer,
-    void *arg)
+on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer, void *arg)
 {
 	struct app *a = arg;
 	char p[HVS_ADDR_STRLEN + 16];
@@ -699,8 +700,9 @@ on_filter(const hvs_addr_t *peer, void *arg)
 		return 1;
 	}
 	addr_text(peer, p, sizeof(p));
-	msg_verbose(a->o, 1, "refused connection from %s (not allowed by "
-			     "--allow)",
+	msg_verbose(a->o, 1,
+	    "refused connection from %s (not allowed by "
+	    "--allow)",
 	    p);
 	return 0;
 }
@@ -755,8 +757,8 @@ start_listen(struct app *a)
 		msg_verbose(o, 1, "%s: removing a stale socket file",
 		    o->addr_str);
 		so.flags |= HVS_SOCK_UNLINK;
-		rc = hvs_listener_new(&a->listener, a->base, &o->addr, &so,
-		    &lo, on_accept, a);
+		rc = hvs_listener_new(&a->listener, a->base, &o->addr, &so, &lo,
+		    on_accept, a);
 	}
 	if (rc < 0) {
 		fail_socket(a, "listen on", rc);
@@ -766,8 +768,7 @@ start_listen(struct app *a)
 		snprintf(created_path, sizeof(created_path), "%s",
 		    o->addr.u.local.path);
 	}
-	if (hvs_sock_local_addr(hvs_listener_sock(a->listener), &local) ==
-	    0) {
+	if (hvs_sock_local_addr(hvs_listener_sock(a->listener), &local) == 0) {
 		addr_text(&local, l, sizeof(l));
 	} else {
 		snprintf(l, sizeof(l), "%s", o->addr_str);
@@ -814,8 +815,8 @@ start_connect(struct app *a)
 
 	helper_verbose_vsock(o);
 	sockopts(o, &so);
-	rc = hvs_connect_async(&a->creq, a->base, &o->addr, &so,
-	    on_connected, a);
+	rc = hvs_connect_async(&a->creq, a->base, &o->addr, &so, on_connected,
+	    a);
 	if (rc < 0) {
 		a->creq = NULL;
 		fail_socket(a, "connect to", rc);
@@ -846,7 +847,7 @@ on_signal(evutil_socket_t fd, short what, void *arg)
 	struct app *a = arg;
 	int sig = (int)fd;
 	struct timeval tv = {SIGNAL_DRAIN_MS / 1000,
-		(SIGNAL_DRAIN_MS % 1000) * 1000};
+	    (SIGNAL_DRAIN_MS % 1000) * 1000};
 
 	(void)what;
 	if (a->signo != 0) {
@@ -911,7 +912,7 @@ app_free(struct app *a)
 	hvs_listener_destroy(a->listener);
 	progress_free(a->progress);
 	struct event *evs[] = {a->ev_int, a->ev_term, a->ev_chld, a->ev_quit,
-		a->ev_drain};
+	    a->ev_drain};
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
 		if (evs[i] != NULL) {
 			event_free(evs[i]);

@@ -61,8 +61,8 @@ all_digits(const char *s)
  * "vsock:" we prepend to CID PORT and to a bare port is not theirs).
  */
 static _Noreturn void
-bad_address(const char *label, const char *shown, const char *text,
-    size_t base, const hvs_parse_error_t *pe, const char *hint)
+bad_address(const char *label, const char *shown, const char *text, size_t base,
+    const hvs_parse_error_t *pe, const char *hint)
 {
 	char whole[QUOTE_MAX * 4 + 8], part[QUOTE_MAX * 4 + 8];
 	size_t off = pe->offset, len = pe->length, tlen = strlen(text);
@@ -86,8 +86,8 @@ bad_address(const char *label, const char *shown, const char *text,
 	}
 	if (len > 0 && !(off == base && len == tlen - base)) {
 		quote_bytes(text + off, len, part, sizeof(part));
-		msg_usage("bad %s '%s': '%s': %s%s", label, whole, part,
-		    reason, hint);
+		msg_usage("bad %s '%s': '%s': %s%s", label, whole, part, reason,
+		    hint);
 	}
 	if (off == base) {
 		msg_usage("bad %s '%s': %s%s", label, whole, reason, hint);
@@ -126,8 +126,8 @@ target_finish(struct options *o, const char *shown)
 }
 
 static void
-parse_one(struct options *o, const char *text, const char *shown,
-    size_t base, const char *label, const char *hint)
+parse_one(struct options *o, const char *text, const char *shown, size_t base,
+    const char *label, const char *hint)
 {
 	hvs_parse_error_t pe = {0, 0, 0};
 	hvs_role_t role = o->listen ? HVS_ROLE_LISTEN : HVS_ROLE_CONNECT;

@@ -76,6 +76,8 @@ hvp_strdup(const char *s)
 	return p;
 }
 
+static char *hvp_vasprintf(const char *fmt, va_list ap) HVP_PRINTF(1, 0);
+
 static char *
 hvp_vasprintf(const char *fmt, va_list ap)
 {
@@ -297,8 +299,8 @@ parse_addr(hvs_addr_t *out, const char *str, hvs_role_t role, char *msg,
 		return 0;
 	}
 	if (pe.length > 0 && pe.offset + pe.length <= strlen(str)) {
-		snprintf(msg, msgsize, "bad address '%s': %s (at '%.*s')",
-		    str, hvs_strerror(r), (int)pe.length, str + pe.offset);
+		snprintf(msg, msgsize, "bad address '%s': %s (at '%.*s')", str,
+		    hvs_strerror(r), (int)pe.length, str + pe.offset);
 	} else {
 		snprintf(msg, msgsize, "bad address '%s': %s", str,
 		    hvs_strerror(r));
@@ -332,8 +334,7 @@ parse_allow_entry(const char *tok, struct hvp_allow *a, char *msg,
 	size_t n = strlen(tok);
 
 	memset(a, 0, sizeof(*a));
-	if (strncmp(tok, "cid:", 4) == 0 ||
-	    strspn(tok, "0123456789") == n) {
+	if (strncmp(tok, "cid:", 4) == 0 || strspn(tok, "0123456789") == n) {
 		const char *c = strncmp(tok, "cid:", 4) == 0 ? tok + 4 : tok;
 
 		a->kind = HVP_ALLOW_CID;
@@ -357,8 +358,8 @@ parse_allow_entry(const char *tok, struct hvp_allow *a, char *msg,
 		return 0;
 	}
 	slash = strchr(tok, '/');
-	if (slash != NULL ? (size_t)(slash - tok) >= sizeof(buf) :
-	    n >= sizeof(buf)) {
+	if (slash != NULL ? (size_t)(slash - tok) >= sizeof(buf)
+			  : n >= sizeof(buf)) {
 		goto bad;
 	}
 	memcpy(buf, tok, slash != NULL ? (size_t)(slash - tok) : n);
@@ -376,7 +377,8 @@ parse_allow_entry(const char *tok, struct hvp_allow *a, char *msg,
 		if (hvp_parse_uint(slash + 1, 0, a->prefix, &v, &why) != 0) {
 			snprintf(msg, msgsize,
 			    "allow: bad prefix length in '%s' (expected 0 to "
-			    "%u)", tok, a->prefix);
+			    "%u)",
+			    tok, a->prefix);
 			return -1;
 		}
 		a->prefix = (unsigned)v;
@@ -386,7 +388,8 @@ parse_allow_entry(const char *tok, struct hvp_allow *a, char *msg,
 bad:
 	snprintf(msg, msgsize,
 	    "allow: '%s' is not a CID (cid:N), a VM id (GUID) or an IP "
-	    "network (ADDRESS[/PREFIX])", tok);
+	    "network (ADDRESS[/PREFIX])",
+	    tok);
 	return -1;
 }
 
@@ -400,7 +403,7 @@ parse_allow_list(struct hvp_fwd_conf *fc, const char *list, char *msg,
 
 	fc->has_allow = 1;
 	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
-	    tok = strtok_r(NULL, ", \t", &save)) {
+	     tok = strtok_r(NULL, ", \t", &save)) {
 		struct hvp_allow a, *n;
 
 		if (parse_allow_entry(tok, &a, msg, msgsize) != 0) {
@@ -575,10 +578,18 @@ struct loader {
 	size_t nlines;
 	struct file_error *errs;
 	size_t nerrs;
+	/* inih reports only the first syntax error of a pass: the file is
+	 * read again with the lines already reported blanked out. */
+	int pass;
+	int header_line; /* the line of the last [section] header */
+	unsigned headers; /* [section] headers read so far */
+	unsigned key_headers; /* ... when the last key was seen */
+	int *blank;
+	size_t nblank;
 };
 
-static void
-file_error(struct loader *L, int line, const char *fmt, ...) HVP_PRINTF(3, 4);
+static void file_error(struct loader *L, int line, const char *fmt, ...)
+    HVP_PRINTF(3, 4);
 
 static void
 file_error(struct loader *L, int line, const char *fmt, ...)
@@ -616,21 +627,44 @@ read_line(char *str, int num, void *stream)
 	}
 	L->line++;
 	len = (size_t)n;
+	for (size_t i = 0; i < L->nblank; i++) {
+		if (L->blank[i] == L->line) {
+			str[0] = '\0';
+			return str;
+		}
+	}
 	if (memchr(L->getline_buf, '\0', len) != NULL) {
-		file_error(L, L->line, "line contains a NUL byte");
+		if (L->pass == 0) {
+			file_error(L, L->line, "line contains a NUL byte");
+		}
 		str[0] = '\0';
 		return str;
 	}
-	while (len > 0 && (L->getline_buf[len - 1] == '\n' ||
-	    L->getline_buf[len - 1] == '\r')) {
+	while (len > 0 &&
+	    (L->getline_buf[len - 1] == '\n' ||
+		L->getline_buf[len - 1] == '\r')) {
 		len--;
 	}
 	/* inih needs room for "\r\n\0". */
 	if (num < 4 || len > (size_t)num - 3) {
-		file_error(L, L->line, "line is too long (at most %d "
-		    "characters)", num - 3);
+		if (L->pass == 0) {
+			file_error(L, L->line,
+			    "line is too long (at most %d "
+			    "characters)",
+			    num - 3);
+		}
 		str[0] = '\0';
 		return str;
+	}
+	/* Only to know where a section starts (inih does not say): the
+	 * line itself is inih's to parse. */
+	{
+		size_t k = strspn(L->getline_buf, " \t");
+
+		if (k < len && L->getline_buf[k] == '[') {
+			L->header_line = L->line;
+			L->headers++;
+		}
 	}
 	memcpy(str, L->getline_buf, len);
 	str[len] = '\n';
@@ -658,6 +692,10 @@ valid_name(const char *s)
 static void
 start_section(struct loader *L, const char *section)
 {
+	/* Keys before any header belong to [global]. */
+	int hl =
+	    section[0] != '\0' && L->header_line > 0 ? L->header_line : L->line;
+
 	free(L->section);
 	L->section = hvp_strdup(section);
 	L->cur = NULL;
@@ -676,20 +714,23 @@ start_section(struct loader *L, const char *section)
 		}
 		L->kind = SEC_BAD;
 		if (!valid_name(name)) {
-			file_error(L, L->line, "[%s]: a forward needs a name "
+			file_error(L, hl,
+			    "[%s]: a forward needs a name "
 			    "of 1 to %d letters, digits, '-', '_' or '.' "
-			    "([forward NAME])", section, NAME_MAX_LEN);
+			    "([forward NAME])",
+			    section, NAME_MAX_LEN);
 			return;
 		}
 		for (size_t i = 0; i < L->nlines; i++) {
 			if (strcmp(L->lines[i].fc->name, name) == 0) {
-				file_error(L, L->line, "[forward %s] is "
-				    "defined twice (first at line %d)", name,
-				    L->lines[i].fc->line);
+				file_error(L, hl,
+				    "[forward %s] is "
+				    "defined twice (first at line %d)",
+				    name, L->lines[i].fc->line);
 				return;
 			}
 		}
-		snprintf(where, sizeof(where), "%s:%d", L->file, L->line);
+		snprintf(where, sizeof(where), "%s:%d", L->file, hl);
 		n = realloc(L->lines, (L->nlines + 1) * sizeof(*n));
 		if (n == NULL) {
 			out_of_memory();
@@ -697,13 +738,15 @@ start_section(struct loader *L, const char *section)
 		L->lines = n;
 		L->cur = &L->lines[L->nlines++];
 		memset(L->cur, 0, sizeof(*L->cur));
-		L->cur->fc = fwd_conf_new(name, where, L->line);
+		L->cur->fc = fwd_conf_new(name, where, hl);
 		L->kind = SEC_FORWARD;
 		return;
 	}
 	L->kind = SEC_BAD;
-	file_error(L, L->line, "unknown section [%s] (expected [global] or "
-	    "[forward NAME])", section);
+	file_error(L, hl,
+	    "unknown section [%s] (expected [global] or "
+	    "[forward NAME])",
+	    section);
 }
 
 /* Per-forward settings shared by [global] and [forward NAME]. Returns 1 if
@@ -747,7 +790,7 @@ fwd_setting(struct loader *L, struct hvp_fwd_defaults *d, unsigned *set,
 		break;
 	case HVP_SET_CONNECT_TIMEOUT:
 		if (hvp_parse_duration(value, 0, &d->connect_timeout_ms,
-		    &why) != 0) {
+			&why) != 0) {
 			file_error(L, L->line, "%s = %s: %s", key, value, why);
 		}
 		break;
@@ -759,7 +802,7 @@ fwd_setting(struct loader *L, struct hvp_fwd_defaults *d, unsigned *set,
 		break;
 	case HVP_SET_BUFFER:
 		if (hvp_parse_size(value, HVP_MIN_BUFFER, HVP_MAX_BUFFER,
-		    &d->buffer, &why) != 0) {
+			&d->buffer, &why) != 0) {
 			file_error(L, L->line, "%s = %s: %s (4k to 64m)", key,
 			    value, why);
 		}
@@ -793,10 +836,11 @@ global_key(struct loader *L, const char *name, const char *value)
 	}
 	if (strcmp(name, "max-conns") == 0) {
 		if (g->set & HVP_SET_MAX_CONNS_TOTAL) {
-			file_error(L, L->line, "max-conns is given twice in "
+			file_error(L, L->line,
+			    "max-conns is given twice in "
 			    "[global]");
 		} else if (hvp_parse_uint(value, 0, HVP_MAX_CONNS_LIMIT, &v,
-		    &why) != 0) {
+			       &why) != 0) {
 			file_error(L, L->line, "max-conns = %s: %s (0 to %u)",
 			    value, why, HVP_MAX_CONNS_LIMIT);
 		} else {
@@ -805,39 +849,44 @@ global_key(struct loader *L, const char *name, const char *value)
 		g->set |= HVP_SET_MAX_CONNS_TOTAL;
 	} else if (strcmp(name, "drain-timeout") == 0) {
 		if (g->set & HVP_SET_DRAIN_TIMEOUT) {
-			file_error(L, L->line, "drain-timeout is given twice "
+			file_error(L, L->line,
+			    "drain-timeout is given twice "
 			    "in [global]");
 		} else if (hvp_parse_duration(value, 1, &g->drain_timeout_ms,
-		    &why) != 0) {
+			       &why) != 0) {
 			file_error(L, L->line, "drain-timeout = %s: %s", value,
 			    why);
 		}
 		g->set |= HVP_SET_DRAIN_TIMEOUT;
 	} else if (strcmp(name, "wsl-poll") == 0) {
 		if (g->set & HVP_SET_WSL_POLL) {
-			file_error(L, L->line, "wsl-poll is given twice in "
+			file_error(L, L->line,
+			    "wsl-poll is given twice in "
 			    "[global]");
 		} else if (hvp_parse_duration(value, 0, &g->wsl_poll_ms,
-		    &why) != 0) {
-			file_error(L, L->line, "wsl-poll = %s: %s", value,
-			    why);
+			       &why) != 0) {
+			file_error(L, L->line, "wsl-poll = %s: %s", value, why);
 		}
 		g->set |= HVP_SET_WSL_POLL;
 	} else if (strcmp(name, "log-level") == 0) {
 		lvl = hvp_log_level_parse(value);
 		if (g->set & HVP_SET_LOG_LEVEL) {
-			file_error(L, L->line, "log-level is given twice in "
+			file_error(L, L->line,
+			    "log-level is given twice in "
 			    "[global]");
 		} else if (lvl < 0) {
-			file_error(L, L->line, "log-level = %s: expected "
-			    "error, warning, info or debug", value);
+			file_error(L, L->line,
+			    "log-level = %s: expected "
+			    "error, warning, info or debug",
+			    value);
 		} else {
 			g->log_level = lvl;
 		}
 		g->set |= HVP_SET_LOG_LEVEL;
 	} else if (strcmp(name, "syslog") == 0) {
 		if (g->set & HVP_SET_SYSLOG) {
-			file_error(L, L->line, "syslog is given twice in "
+			file_error(L, L->line,
+			    "syslog is given twice in "
 			    "[global]");
 		} else if (hvp_parse_bool(value, &g->use_syslog, &why) != 0) {
 			file_error(L, L->line, "syslog = %s: %s", value, why);
@@ -852,7 +901,8 @@ global_key(struct loader *L, const char *name, const char *value)
 		set_string(L, &g->pidfile, &g->set, HVP_SET_PIDFILE, name,
 		    value);
 	} else {
-		file_error(L, L->line, "unknown key '%s' in [global] "
+		file_error(L, L->line,
+		    "unknown key '%s' in [global] "
 		    "(expected max-conns, max-conns-per-forward, "
 		    "connect-timeout, idle-timeout, buffer, drain-timeout, "
 		    "log-level, syslog, metrics, user, pidfile or wsl-poll)",
@@ -876,14 +926,16 @@ forward_key(struct loader *L, const char *name, const char *value)
 		hvs_addr_t *a = is_listen ? &fc->listen : &fc->target;
 
 		if (*line != 0) {
-			file_error(L, L->line, "%s is given twice in "
-			    "[forward %s] (first at line %d)", name, fc->name,
-			    *line);
+			file_error(L, L->line,
+			    "%s is given twice in "
+			    "[forward %s] (first at line %d)",
+			    name, fc->name, *line);
 			return;
 		}
 		*line = L->line;
-		if (parse_addr(a, value, is_listen ? HVS_ROLE_LISTEN :
-		    HVS_ROLE_CONNECT, msg, sizeof(msg)) != 0) {
+		if (parse_addr(a, value,
+			is_listen ? HVS_ROLE_LISTEN : HVS_ROLE_CONNECT, msg,
+			sizeof(msg)) != 0) {
 			file_error(L, L->line, "%s: %s", name, msg);
 			a->kind = HVS_ADDR_NONE;
 		}
@@ -899,19 +951,26 @@ forward_key(struct loader *L, const char *name, const char *value)
 		}
 		return;
 	}
-	file_error(L, L->line, "unknown key '%s' in [forward %s] (expected "
+	file_error(L, L->line,
+	    "unknown key '%s' in [forward %s] (expected "
 	    "listen, target, allow, max-conns, connect-timeout, "
-	    "idle-timeout or buffer)", name, fc->name);
+	    "idle-timeout or buffer)",
+	    name, fc->name);
 }
 
 static int
-on_ini_key(void *user, const char *section, const char *name,
-    const char *value)
+on_ini_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct loader *L = user;
-	int before = (int)L->nerrs;
 
-	if (L->section == NULL || strcmp(L->section, section) != 0) {
+	if (L->pass > 0) {
+		return 1;
+	}
+	/* A new section: another name, or the same name again after a
+	 * header ([forward a] twice in a row). */
+	if (L->section == NULL || strcmp(L->section, section) != 0 ||
+	    L->headers != L->key_headers) {
+		L->key_headers = L->headers;
 		start_section(L, section);
 	}
 	switch (L->kind) {
@@ -923,9 +982,11 @@ on_ini_key(void *user, const char *section, const char *name,
 		break;
 	case SEC_BAD:
 		/* Reported once, at the section's first key. */
-		return 1;
+		break;
 	}
-	return (int)L->nerrs == before;
+	/* Our own errors are collected with their lines: whatever inih
+	 * returns is then a syntax error. */
+	return 1;
 }
 
 static int
@@ -936,10 +997,25 @@ cmp_file_error(const void *a, const void *b)
 	return (x->line > y->line) - (x->line < y->line);
 }
 
-/* Forward-level validation needing the whole section; errors at @line. */
+/*
+ * Where a forward's problems are reported: in a file (with the lines of its
+ * section and keys, sorted with the other errors of the file) or on the
+ * command line (@at names the argument).
+ */
+enum vline { V_LISTEN, V_ALLOW, V_FWD };
+
+struct vwhere {
+	struct loader *L;
+	int line[3];
+	const char *at[3];
+	struct hvp_errors *errs;
+};
+
+static void vfail(const struct vwhere *w, enum vline which, const char *fmt,
+    ...) HVP_PRINTF(3, 4);
+
 static void validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
-    struct hvp_errors *errs, const char *at_listen, const char *at_allow,
-    const char *at_fwd);
+    const struct vwhere *w);
 
 static int
 load_file(struct hvp_config *c, struct hvp_globals *fileg, const char *file,
@@ -963,23 +1039,40 @@ load_file(struct hvp_config *c, struct hvp_globals *fileg, const char *file,
 	 * value; several allow= lines are the way to split a long list. */
 	ini_allow_multiline = 0;
 #endif
-	r = ini_parse_stream(read_line, &L, on_ini_key, &L);
-	if (r < 0) {
-		file_error(&L, 0, "cannot read: %s", strerror(errno));
-	} else if (r > 0) {
-		int known = 0;
+	for (;;) {
+		int *nb;
 
-		for (size_t i = 0; i < L.nerrs; i++) {
-			known |= L.errs[i].line == r;
+		r = ini_parse_stream(read_line, &L, on_ini_key, &L);
+		if (ferror(L.fp)) {
+			file_error(&L, L.line, "read error: %s",
+			    strerror(errno));
+			break;
 		}
-		if (!known) {
-			file_error(&L, r, "syntax error (expected [section], "
-			    "key = value, or a comment starting with # or ;)");
+		if (r < 0) {
+			file_error(&L, 0, "cannot read: out of memory");
+			break;
 		}
+		if (r == 0) {
+			break;
+		}
+		file_error(&L, r,
+		    "syntax error (expected [section], "
+		    "key = value, or a comment starting with # or ;)");
+		/* Enough is enough: 20 syntax errors say it all. */
+		if (L.nblank >= 20) {
+			break;
+		}
+		nb = realloc(L.blank, (L.nblank + 1) * sizeof(*nb));
+		if (nb == NULL) {
+			out_of_memory();
+		}
+		L.blank = nb;
+		L.blank[L.nblank++] = r;
+		L.pass++;
+		L.line = 0;
+		rewind(L.fp);
 	}
-	if (ferror(L.fp)) {
-		file_error(&L, L.line, "read error: %s", strerror(errno));
-	}
+	free(L.blank);
 	fclose(L.fp);
 
 	/* Per-forward checks that need the whole section. */
@@ -988,14 +1081,35 @@ load_file(struct hvp_config *c, struct hvp_globals *fileg, const char *file,
 		struct hvp_fwd_conf *fc = fl->fc;
 
 		if (fl->listen_line == 0) {
-			file_error(&L, fc->line, "[forward %s] has no listen= "
+			file_error(&L, fc->line,
+			    "[forward %s] has no listen= "
 			    "(the address to accept connections on)",
 			    fc->name);
 		}
 		if (fl->target_line == 0) {
-			file_error(&L, fc->line, "[forward %s] has no target= "
+			file_error(&L, fc->line,
+			    "[forward %s] has no target= "
 			    "(the address to connect each connection to)",
 			    fc->name);
+		}
+	}
+
+	/* Hand the forwards over; checks that look at several forwards
+	 * report at the lines of the keys concerned. */
+	for (size_t i = 0; i < L.nlines; i++) {
+		struct fwd_lines *fl = &L.lines[i];
+		struct vwhere w;
+
+		memset(&w, 0, sizeof(w));
+		w.L = &L;
+		w.line[V_LISTEN] = fl->listen_line;
+		w.line[V_ALLOW] = fl->allow_line;
+		w.line[V_FWD] = fl->fc->line;
+		add_fwd(c, fl->fc);
+		if (fl->listen_line != 0 && fl->target_line != 0 &&
+		    fl->fc->listen.kind != HVS_ADDR_NONE &&
+		    fl->fc->target.kind != HVS_ADDR_NONE) {
+			validate_fwd(c, fl->fc, &w);
 		}
 	}
 
@@ -1011,22 +1125,6 @@ load_file(struct hvp_config *c, struct hvp_globals *fileg, const char *file,
 	}
 	free(L.errs);
 
-	/* Hand the forwards over, with where their keys were for the
-	 * checks that look at several forwards. */
-	for (size_t i = 0; i < L.nlines; i++) {
-		struct fwd_lines *fl = &L.lines[i];
-		char at_l[600], at_a[600], at_f[600];
-
-		snprintf(at_l, sizeof(at_l), "%s:%d", file, fl->listen_line);
-		snprintf(at_a, sizeof(at_a), "%s:%d", file, fl->allow_line);
-		snprintf(at_f, sizeof(at_f), "%s:%d", file, fl->fc->line);
-		if (fl->listen_line != 0 && fl->target_line != 0 &&
-		    fl->fc->listen.kind != HVS_ADDR_NONE &&
-		    fl->fc->target.kind != HVS_ADDR_NONE) {
-			validate_fwd(c, fl->fc, errs, at_l, at_a, at_f);
-		}
-		add_fwd(c, fl->fc);
-	}
 	free(L.lines);
 	free(L.section);
 	free(L.getline_buf);
@@ -1052,24 +1150,41 @@ allow_kind_name(enum hvp_allow_kind k)
 }
 
 static void
+vfail(const struct vwhere *w, enum vline which, const char *fmt, ...)
+{
+	char msg[1600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (w->L != NULL) {
+		file_error(w->L, w->line[which], "%s", msg);
+	} else {
+		hvp_errors_add(w->errs, "%s: %s", w->at[which], msg);
+	}
+}
+
+static void
 validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
-    struct hvp_errors *errs, const char *at_listen, const char *at_allow,
-    const char *at_fwd)
+    const struct vwhere *w)
 {
 	hvs_addr_kind_t lkind = fc->listen.kind;
 	const char *why;
 
 	switch (fc->listen.kind) {
 	case HVS_ADDR_STDIO:
-		hvp_errors_add(errs, "%s: [forward %s] listen: stdio cannot "
+		vfail(w, V_LISTEN,
+		    "[forward %s] listen: stdio cannot "
 		    "listen (hvproxy relays sockets; use hvcat for stdio)",
-		    at_listen, fc->name);
+		    fc->name);
 		return;
 	case HVS_ADDR_FD:
 		if (hvp_sd_check_fd(fc->listen.u.fd.fd, &why) != 0) {
-			hvp_errors_add(errs, "%s: [forward %s] listen: fd:%d "
-			    "%s", at_listen, fc->name, fc->listen.u.fd.fd,
-			    why);
+			vfail(w, V_LISTEN,
+			    "[forward %s] listen: fd:%d "
+			    "%s",
+			    fc->name, fc->listen.u.fd.fd, why);
 			return;
 		}
 		if (hvs_sock_kind(fc->listen.u.fd.fd, &lkind) != 0) {
@@ -1079,9 +1194,11 @@ validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
 	case HVS_ADDR_HVSOCK:
 		if ((fc->listen.u.hvsock.vm_flags & HVS_VMID_F_WSL) &&
 		    !hvp_wsl_supported()) {
-			hvp_errors_add(errs, "%s: [forward %s] listen: "
-			    "hvsock:wsl: listens on a Windows host only (inside "
-			    "the WSL guest, listen on vsock:PORT)", at_listen,
+			vfail(w, V_LISTEN,
+			    "[forward %s] listen: "
+			    "hvsock:wsl: listens on a Windows host only "
+			    "(inside "
+			    "the WSL guest, listen on vsock:PORT)",
 			    fc->name);
 			return;
 		}
@@ -1092,16 +1209,18 @@ validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
 	switch (fc->target.kind) {
 	case HVS_ADDR_STDIO:
 	case HVS_ADDR_FD:
-		hvp_errors_add(errs, "%s: [forward %s] target: %s cannot be a "
-		    "target (expected vsock:, hvsock:, tcp: or unix:)", at_fwd,
+		vfail(w, V_FWD,
+		    "[forward %s] target: %s cannot be a "
+		    "target (expected vsock:, hvsock:, tcp: or unix:)",
 		    fc->name, hvs_addr_kind_name(fc->target.kind));
 		return;
 	case HVS_ADDR_HVSOCK:
 		if ((fc->target.u.hvsock.vm_flags & HVS_VMID_F_WSL) &&
 		    !hvp_wsl_supported()) {
-			hvp_errors_add(errs, "%s: [forward %s] target: "
+			vfail(w, V_FWD,
+			    "[forward %s] target: "
 			    "hvsock:wsl: works on a Windows host only",
-			    at_fwd, fc->name);
+			    fc->name);
 			return;
 		}
 		break;
@@ -1124,19 +1243,23 @@ validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
 			    a->kind == HVP_ALLOW_NET6;
 			break;
 		case HVS_ADDR_UNIX:
-			hvp_errors_add(errs, "%s: [forward %s] allow: a unix "
+			vfail(w, V_ALLOW,
+			    "[forward %s] allow: a unix "
 			    "listener has no peer address to check (use the "
-			    "socket file's permissions)", at_allow, fc->name);
+			    "socket file's permissions)",
+			    fc->name);
 			return;
 		default:
 			ok = 1;
 			break;
 		}
 		if (!ok) {
-			hvp_errors_add(errs, "%s: [forward %s] allow: entry %zu "
+			vfail(w, V_ALLOW,
+			    "[forward %s] allow: entry %zu "
 			    "is %s, which can never match a peer of a %s "
-			    "listener", at_allow, fc->name, i + 1,
-			    allow_kind_name(a->kind), hvs_addr_kind_name(lkind));
+			    "listener",
+			    fc->name, i + 1, allow_kind_name(a->kind),
+			    hvs_addr_kind_name(lkind));
 			return;
 		}
 	}
@@ -1150,10 +1273,10 @@ validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
 			    0) {
 				snprintf(buf, sizeof(buf), "this address");
 			}
-			hvp_errors_add(errs, "%s: [forward %s] listen: %s is "
+			vfail(w, V_LISTEN,
+			    "[forward %s] listen: %s is "
 			    "already the listen address of forward %s (%s)",
-			    at_listen, fc->name, buf, c->fwds[i]->name,
-			    c->fwds[i]->where);
+			    fc->name, buf, c->fwds[i]->name, c->fwds[i]->where);
 			return;
 		}
 	}
@@ -1230,6 +1353,14 @@ parse_metrics_addr(const char *s, hvs_addr_t *out, char *msg, size_t size)
 	char buf[HVS_ADDR_MAXLEN + 8];
 	const char *str = s;
 
+	if (strncmp(s, "vsock:", 6) == 0 || strncmp(s, "hvsock:", 7) == 0 ||
+	    strncmp(s, "fd:", 3) == 0 || strcmp(s, "stdio") == 0) {
+		snprintf(msg, size,
+		    "'%s': expected HOST:PORT, PORT, "
+		    "tcp:[HOST:]PORT or unix:PATH",
+		    s);
+		return -1;
+	}
 	if (strncmp(s, "tcp:", 4) != 0 && strncmp(s, "unix:", 5) != 0) {
 		snprintf(buf, sizeof(buf), "tcp:%s", s);
 		str = buf;
@@ -1281,13 +1412,13 @@ hvp_config_load(const struct hvp_cmdline *cl, struct hvp_errors *errs)
 		snprintf(where, sizeof(where), "argument '%s'", cl->pairs[i]);
 		fc = fwd_conf_new(cl->pairs[i], where, 0);
 		if (parse_addr(&fc->listen, cl->pairs[i], HVS_ROLE_LISTEN, msg,
-		    sizeof(msg)) != 0) {
+			sizeof(msg)) != 0) {
 			hvp_errors_add(errs, "listen address (argument %d): %s",
 			    i + 1, msg);
 			bad = 1;
 		}
 		if (parse_addr(&fc->target, cl->pairs[i + 1], HVS_ROLE_CONNECT,
-		    msg, sizeof(msg)) != 0) {
+			msg, sizeof(msg)) != 0) {
 			hvp_errors_add(errs, "target address (argument %d): %s",
 			    i + 2, msg);
 			bad = 1;
@@ -1322,19 +1453,27 @@ hvp_config_load(const struct hvp_cmdline *cl, struct hvp_errors *errs)
 		struct hvp_fwd_conf *fc = c->fwds[i];
 
 		if (fc->listen.kind != HVS_ADDR_NONE) {
-			validate_fwd(c, fc, errs, fc->where, "--allow",
-			    fc->where);
+			struct vwhere w;
+
+			memset(&w, 0, sizeof(w));
+			w.at[V_LISTEN] = fc->where;
+			w.at[V_ALLOW] = "--allow";
+			w.at[V_FWD] = fc->where;
+			w.errs = errs;
+			validate_fwd(c, fc, &w);
 		}
 	}
 
 	if (c->nfwds == 0 && errs->n == nerr0) {
-		hvp_errors_add(errs, "%s: no forwards (give LISTEN TARGET "
+		hvp_errors_add(errs,
+		    "%s: no forwards (give LISTEN TARGET "
 		    "pairs, or [forward NAME] sections with listen= and "
-		    "target=)", cl->file != NULL ? cl->file : "command line");
+		    "target=)",
+		    cl->file != NULL ? cl->file : "command line");
 	}
 	if (c->g.metrics != NULL &&
 	    parse_metrics_addr(c->g.metrics, &c->metrics_addr, msg,
-	    sizeof(msg)) != 0) {
+		sizeof(msg)) != 0) {
 		hvp_errors_add(errs, "metrics: %s", msg);
 	}
 	if (c->g.user != NULL &&

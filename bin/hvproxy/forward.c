@@ -32,12 +32,12 @@ struct conn {
 	struct conn *prev, *next;
 	struct fwd *fwd;
 	struct hvp_fwd_conf *conf; /* reference: what it was admitted under */
-	hvs_sock_t client;         /* until the relay owns it */
+	hvs_sock_t client; /* until the relay owns it */
 	char *peer;
-	hvs_connect_req_t *req;    /* while connecting */
-	hvs_relay_t *relay;        /* while relaying */
+	hvs_connect_req_t *req; /* while connecting */
+	hvs_relay_t *relay; /* while relaying */
 	uint64_t start_ms;
-	int drained;               /* hvs_relay_drain() was called */
+	int drained; /* hvs_relay_drain() was called */
 };
 
 struct fwd {
@@ -45,23 +45,23 @@ struct fwd {
 	struct hvp_daemon *d;
 	struct hvp_fwd_conf *conf;
 	hvs_listener_t *listener;
-	struct hvp_wsl *wsl;       /* instead of listener for hvsock:wsl: */
-	int unlink_path;           /* a unix socket file we created */
+	struct hvp_wsl *wsl; /* instead of listener for hvsock:wsl: */
+	int unlink_path; /* a unix socket file we created */
 	struct conn *conns;
 	unsigned nconns;
-	struct hvp_fwd_stats st;   /* counters of ended connections */
+	struct hvp_fwd_stats st; /* counters of ended connections */
 	int retired;
 };
 
 struct hvp_daemon {
 	struct event_base *base;
 	struct hvp_config *cfg;
-	struct fwd *fwds;          /* in configuration order */
+	struct fwd *fwds; /* in configuration order */
 	struct fwd *retired;
 	unsigned nconns;
-	unsigned max_conns;        /* in force (automatic if 0 in cfg) */
+	unsigned max_conns; /* in force (automatic if 0 in cfg) */
 	uint64_t reloads, reload_failures;
-	int draining;              /* 0, 1 = waiting, 2 = flushing */
+	int draining; /* 0, 1 = waiting, 2 = flushing */
 	struct event *drain_ev;
 	void (*drain_done)(void *);
 	void *drain_arg;
@@ -145,8 +145,9 @@ conn_fail(struct conn *c, const char *end, int err)
 {
 	if (hvp_log_on(HVP_LOG_INFO)) {
 		hvp_info("conn fwd=%s peer=%s target=%s up=0 down=0 "
-		    "duration=%.3fs end=%s err=%s", c->conf->name, c->peer,
-		    c->conf->target_str, secs_since(c->start_ms), end,
+			 "duration=%.3fs end=%s err=%s",
+		    c->conf->name, c->peer, c->conf->target_str,
+		    secs_since(c->start_ms), end,
 		    err != 0 ? hvs_err_name(err) : "-");
 	}
 	hvs_close(c->client);
@@ -185,17 +186,20 @@ on_relay_done(hvs_relay_t *r, const hvs_relay_stats_t *s, void *userdata)
 	if (hvp_log_on(HVP_LOG_INFO)) {
 		if (s->err != 0) {
 			hvp_info("conn fwd=%s peer=%s target=%s up=%llu "
-			    "down=%llu duration=%.3fs end=%s err=%s side=%s",
+				 "down=%llu duration=%.3fs end=%s err=%s "
+				 "side=%s",
 			    c->conf->name, c->peer, c->conf->target_str,
 			    (unsigned long long)s->bytes_a_to_b,
 			    (unsigned long long)s->bytes_b_to_a,
 			    (double)s->duration_ms / 1000.0, end,
-			    hvs_err_name(s->err), s->err_side == 0 ? "client" :
-			    s->err_side == 1 ? "target" : "-");
+			    hvs_err_name(s->err),
+			    s->err_side == 0       ? "client"
+				: s->err_side == 1 ? "target"
+						   : "-");
 		} else {
 			hvp_info("conn fwd=%s peer=%s target=%s up=%llu "
-			    "down=%llu duration=%.3fs end=%s", c->conf->name,
-			    c->peer, c->conf->target_str,
+				 "down=%llu duration=%.3fs end=%s",
+			    c->conf->name, c->peer, c->conf->target_str,
 			    (unsigned long long)s->bytes_a_to_b,
 			    (unsigned long long)s->bytes_b_to_a,
 			    (double)s->duration_ms / 1000.0, end);
@@ -216,8 +220,9 @@ on_connected(int err, hvs_sock_t sock, void *userdata)
 	c->req = NULL;
 	if (err != 0) {
 		c->fwd->st.err_connect++;
-		conn_fail(c, err == HVS_ETIMEDOUT ? "connect-timeout" :
-		    "connect-failed", err);
+		conn_fail(c,
+		    err == HVS_ETIMEDOUT ? "connect-timeout" : "connect-failed",
+		    err);
 		return;
 	}
 	memset(&ro, 0, sizeof(ro));
@@ -228,15 +233,15 @@ on_connected(int err, hvs_sock_t sock, void *userdata)
 	if (r != 0) {
 		hvs_close(sock);
 		c->fwd->st.err_relay++;
-		hvp_warn("forward %s: cannot start a relay: %s",
-		    c->conf->name, hvs_strerror(r));
+		hvp_warn("forward %s: cannot start a relay: %s", c->conf->name,
+		    hvs_strerror(r));
 		conn_fail(c, "error", r);
 		return;
 	}
 	/* The relay owns both sockets now. */
 	c->client = HVS_INVALID_SOCK;
-	hvp_debug("conn fwd=%s peer=%s connected to %s", c->conf->name,
-	    c->peer, c->conf->target_str);
+	hvp_debug("conn fwd=%s peer=%s connected to %s", c->conf->name, c->peer,
+	    c->conf->target_str);
 }
 
 static char *
@@ -274,9 +279,10 @@ on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer,
 			char *p = peer_str(peer);
 
 			hvp_info("conn fwd=%s peer=%s end=refused "
-			    "reason=max-conns limit=%u", fc->name,
-			    p != NULL ? p : "-", d->nconns >= d->max_conns ?
-			    d->max_conns : fc->lim.max_conns);
+				 "reason=max-conns limit=%u",
+			    fc->name, p != NULL ? p : "-",
+			    d->nconns >= d->max_conns ? d->max_conns
+						      : fc->lim.max_conns);
 			free(p);
 		}
 		hvs_close(sock);
@@ -306,13 +312,14 @@ on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer,
 
 	hvs_sockopts_init(&so);
 	so.timeout_ms = fc->lim.connect_timeout_ms;
-	r = hvs_connect_async(&c->req, d->base, &fc->target, &so,
-	    on_connected, c);
+	r = hvs_connect_async(&c->req, d->base, &fc->target, &so, on_connected,
+	    c);
 	if (r != 0) {
 		c->req = NULL;
 		f->st.err_connect++;
-		conn_fail(c, r == HVS_ETIMEDOUT ? "connect-timeout" :
-		    "connect-failed", r);
+		conn_fail(c,
+		    r == HVS_ETIMEDOUT ? "connect-timeout" : "connect-failed",
+		    r);
 	}
 }
 
@@ -351,8 +358,9 @@ all_interfaces(const hvs_addr_t *a)
 {
 	const char *h = a->u.tcp.host;
 
-	return a->kind == HVS_ADDR_TCP && (strcmp(h, "*") == 0 ||
-	    strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0);
+	return a->kind == HVS_ADDR_TCP &&
+	    (strcmp(h, "*") == 0 || strcmp(h, "0.0.0.0") == 0 ||
+		strcmp(h, "::") == 0);
 }
 
 static int
@@ -374,28 +382,29 @@ fwd_bind(struct fwd *f)
 	if (fc->listen.kind == HVS_ADDR_HVSOCK &&
 	    (fc->listen.u.hvsock.vm_flags & HVS_VMID_F_WSL)) {
 		r = hvp_wsl_listen(&f->wsl, f->d->base, &fc->listen, &lo,
-		    f->d->cfg != NULL ? f->d->cfg->g.wsl_poll_ms :
-		    HVP_DEF_WSL_POLL_MS, on_accept, f);
+		    f->d->cfg != NULL ? f->d->cfg->g.wsl_poll_ms
+				      : HVP_DEF_WSL_POLL_MS,
+		    on_accept, f);
 	} else {
-		r = hvs_listener_new(&f->listener, f->d->base, &fc->listen,
-		    &so, &lo, on_accept, f);
+		r = hvs_listener_new(&f->listener, f->d->base, &fc->listen, &so,
+		    &lo, on_accept, f);
 	}
 	if (r != 0) {
 		hvp_err("forward %s: cannot listen on %s: %s", fc->name,
 		    fc->listen_str, hvs_strerror(r));
 		return -1;
 	}
-	f->unlink_path = fc->listen.kind == HVS_ADDR_UNIX &&
-	    !fc->listen.u.local.abstract;
+	f->unlink_path =
+	    fc->listen.kind == HVS_ADDR_UNIX && !fc->listen.u.local.abstract;
 	if (all_interfaces(&fc->listen)) {
 		hvp_warn("forward %s: %s is exposed on all network interfaces "
-		    "(write tcp:127.0.0.1:%u to keep it local)", fc->name,
-		    fc->listen_str, (unsigned)fc->listen.u.tcp.port);
+			 "(write tcp:127.0.0.1:%u to keep it local)",
+		    fc->name, fc->listen_str, (unsigned)fc->listen.u.tcp.port);
 	}
 	hvp_info("forward %s: listening on %s, target %s", fc->name,
 	    fc->listen_str, fc->target_str);
 	if ((fc->listen.kind == HVS_ADDR_VSOCK ||
-	    fc->listen.kind == HVS_ADDR_HVSOCK) &&
+		fc->listen.kind == HVS_ADDR_HVSOCK) &&
 	    hvs_addr_service_port(&fc->listen, &port) == 0) {
 		hvs_guid_t svc;
 		char g[HVS_GUID_STRLEN];
@@ -403,8 +412,9 @@ fwd_bind(struct fwd *f)
 		if (hvs_service_from_port(&svc, port) == 0) {
 			hvs_guid_format(&svc, g);
 			hvp_info("forward %s: Hyper-V service id %s (a Windows "
-			    "host needs it registered under "
-			    "GuestCommunicationServices)", fc->name, g);
+				 "host needs it registered under "
+				 "GuestCommunicationServices)",
+			    fc->name, g);
 		}
 	}
 	return 0;
@@ -459,7 +469,7 @@ hvp_daemon_free(struct hvp_daemon *d)
 	d->drain_done = NULL;
 	for (int pass = 0; pass < 2; pass++) {
 		for (f = pass == 0 ? d->fwds : d->retired; f != NULL;
-		    f = next) {
+		     f = next) {
 			next = f->next;
 			fwd_unbind(f);
 			/* Closing a relay runs its done callback, which
@@ -467,7 +477,7 @@ hvp_daemon_free(struct hvp_daemon *d)
 			 * meanwhile. */
 			f->retired = 0;
 			for (struct conn *c = f->conns, *cnext; c != NULL;
-			    c = cnext) {
+			     c = cnext) {
 				cnext = c->next;
 				if (c->relay != NULL) {
 					hvs_relay_close(c->relay);
@@ -503,7 +513,8 @@ effective_max_conns(const struct hvp_config *cfg)
 	struct rlimit rl;
 	unsigned long long fit = 512;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY) {
 		fit = rl.rlim_cur > 128 ? (rl.rlim_cur - 64) / 2 : 16;
 	} else if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		fit = HVP_MAX_CONNS_LIMIT;
@@ -516,7 +527,7 @@ effective_max_conns(const struct hvp_config *cfg)
 	}
 	if (cfg->g.max_conns > fit) {
 		hvp_warn("max-conns %u is more than the descriptor limit "
-		    "allows (about %llu; raise LimitNOFILE= / ulimit -n)",
+			 "allows (about %llu; raise LimitNOFILE= / ulimit -n)",
 		    cfg->g.max_conns, fit);
 	}
 	return cfg->g.max_conns;
@@ -544,8 +555,9 @@ hvp_daemon_apply(struct hvp_daemon *d, struct hvp_config *cfg, int initial)
 			for (size_t j = 0; j < i; j++) {
 				taken |= nf[j] == f;
 			}
-			if (!taken && hvs_addr_equal(&f->conf->listen,
-			    &cfg->fwds[i]->listen)) {
+			if (!taken &&
+			    hvs_addr_equal(&f->conf->listen,
+				&cfg->fwds[i]->listen)) {
 				nf[i] = f;
 				break;
 			}
@@ -581,7 +593,7 @@ hvp_daemon_apply(struct hvp_daemon *d, struct hvp_config *cfg, int initial)
 		free(nf);
 		if (!initial) {
 			hvp_err("reload failed: keeping the configuration in "
-			    "force");
+				"force");
 		}
 		return -1;
 	}
@@ -632,10 +644,10 @@ hvp_daemon_apply(struct hvp_daemon *d, struct hvp_config *cfg, int initial)
 	d->max_conns = effective_max_conns(cfg);
 	if (!initial) {
 		hvp_warn("reloaded %s: %zu forward%s (%zu added, %zu removed, "
-		    "%zu kept); %u connection%s open", cfg->file != NULL ?
-		    cfg->file : "the configuration", cfg->nfwds,
-		    cfg->nfwds == 1 ? "" : "s", added, removed, kept,
-		    d->nconns, d->nconns == 1 ? "" : "s");
+			 "%zu kept); %u connection%s open",
+		    cfg->file != NULL ? cfg->file : "the configuration",
+		    cfg->nfwds, cfg->nfwds == 1 ? "" : "s", added, removed,
+		    kept, d->nconns, d->nconns == 1 ? "" : "s");
 	}
 	return 0;
 }
@@ -671,7 +683,7 @@ drain_close(struct hvp_daemon *d)
 
 	for (int pass = 0; pass < 2; pass++) {
 		for (f = pass == 0 ? d->fwds : d->retired; f != NULL;
-		    f = fnext) {
+		     f = fnext) {
 			struct conn *c, *cnext;
 
 			fnext = f->next;
@@ -679,7 +691,7 @@ drain_close(struct hvp_daemon *d)
 				cnext = c->next;
 				if (c->relay != NULL) {
 					hvp_warn("forward %s: closing %s "
-					    "with bytes still queued",
+						 "with bytes still queued",
 					    c->conf->name, c->peer);
 					hvs_relay_close(c->relay);
 				}
@@ -698,7 +710,7 @@ drain_flush(struct hvp_daemon *d)
 	d->draining = 2;
 	for (int pass = 0; pass < 2; pass++) {
 		for (f = pass == 0 ? d->fwds : d->retired; f != NULL;
-		    f = fnext) {
+		     f = fnext) {
 			struct conn *c, *cnext;
 
 			fnext = f->next;
@@ -726,8 +738,8 @@ drain_timer(evutil_socket_t fd, short what, void *arg)
 
 	if (d->draining == 1) {
 		hvp_warn("drain timeout: %u connection%s still open; writing "
-		    "out what they have read", d->nconns,
-		    d->nconns == 1 ? "" : "s");
+			 "out what they have read",
+		    d->nconns, d->nconns == 1 ? "" : "s");
 		drain_flush(d);
 		if (d->nconns > 0) {
 			evtimer_add(d->drain_ev, &tv);
@@ -763,8 +775,8 @@ hvp_daemon_drain(struct hvp_daemon *d, void (*done)(void *), void *arg)
 		return;
 	}
 	hvp_warn("stopping: no longer accepting; waiting up to %d.%03d s "
-	    "for %u connection%s", ms / 1000, ms % 1000, d->nconns,
-	    d->nconns == 1 ? "" : "s");
+		 "for %u connection%s",
+	    ms / 1000, ms % 1000, d->nconns, d->nconns == 1 ? "" : "s");
 	d->drain_ev = evtimer_new(d->base, drain_timer, d);
 	if (d->drain_ev == NULL) {
 		drain_flush(d);
@@ -803,7 +815,7 @@ hvp_daemon_foreach(const struct hvp_daemon *d,
 
 	for (int pass = 0; pass < 2; pass++) {
 		for (const struct fwd *f = pass == 0 ? d->fwds : d->retired;
-		    f != NULL; f = f->next) {
+		     f != NULL; f = f->next) {
 			fwd_snapshot(f, &st);
 			fn(&st, arg);
 		}

@@ -73,7 +73,7 @@ int hvp_log_level_parse(const char *s);
 
 /* One entry of a listener's allowlist. */
 enum hvp_allow_kind {
-	HVP_ALLOW_CID,  /* a vsock peer's CID */
+	HVP_ALLOW_CID, /* a vsock peer's CID */
 	HVP_ALLOW_VMID, /* a Hyper-V peer's VM id */
 	HVP_ALLOW_NET4, /* an IPv4 network */
 	HVP_ALLOW_NET6, /* an IPv6 network */
@@ -90,10 +90,10 @@ struct hvp_allow {
 /* Settings that a forward takes from [global] / the command line unless it
  * sets them itself. */
 struct hvp_fwd_defaults {
-	unsigned max_conns;     /* per forward, 0 = only the global limit */
+	unsigned max_conns; /* per forward, 0 = only the global limit */
 	int connect_timeout_ms; /* > 0 */
-	int idle_timeout_ms;    /* 0 = none */
-	size_t buffer;          /* relay high watermark per direction */
+	int idle_timeout_ms; /* 0 = none */
+	size_t buffer; /* relay high watermark per direction */
 };
 
 /*
@@ -113,7 +113,7 @@ struct hvp_fwd_conf {
 	int has_allow; /* an allowlist was given (it may be empty) */
 	struct hvp_fwd_defaults lim;
 	unsigned set; /* HVP_SET_* given in the forward itself */
-	int line;     /* where its first key was, for later errors */
+	int line; /* where its first key was, for later errors */
 };
 
 #define HVP_SET_MAX_CONNS 0x01u
@@ -131,35 +131,35 @@ struct hvp_fwd_conf {
 
 /* Global settings: built-in defaults < [global] < command line. */
 struct hvp_globals {
-	unsigned set;           /* HVP_SET_* given at this level */
-	unsigned max_conns;     /* all forwards together, 0 = automatic */
-	int drain_timeout_ms;   /* >= 0 */
+	unsigned set; /* HVP_SET_* given at this level */
+	unsigned max_conns; /* all forwards together, 0 = automatic */
+	int drain_timeout_ms; /* >= 0 */
 	int log_level;
 	int use_syslog;
-	char *metrics;          /* address of the metrics endpoint or NULL */
-	char *user;             /* --user or NULL */
-	char *pidfile;          /* or NULL */
-	int wsl_poll_ms;        /* how often a WSL VM id is checked */
+	char *metrics; /* address of the metrics endpoint or NULL */
+	char *user; /* --user or NULL */
+	char *pidfile; /* or NULL */
+	int wsl_poll_ms; /* how often a WSL VM id is checked */
 	struct hvp_fwd_defaults fwd;
-	unsigned fwd_set;       /* HVP_SET_* of fwd */
+	unsigned fwd_set; /* HVP_SET_* of fwd */
 };
 
 /* The whole configuration. */
 struct hvp_config {
-	struct hvp_globals g;   /* merged */
+	struct hvp_globals g; /* merged */
 	struct hvp_fwd_conf **fwds;
 	size_t nfwds;
-	char *file;             /* -c FILE or NULL */
+	char *file; /* -c FILE or NULL */
 	hvs_addr_t metrics_addr; /* parsed g.metrics */
 };
 
 /* What the command line said, kept for reloads. */
 struct hvp_cmdline {
 	struct hvp_globals g;
-	char *allow;            /* --allow for the command-line forwards */
-	char *file;             /* -c */
-	char **pairs;           /* LISTEN TARGET ... */
-	int npairs;             /* count of strings (even) */
+	char *allow; /* --allow for the command-line forwards */
+	char *file; /* -c */
+	char **pairs; /* LISTEN TARGET ... */
+	int npairs; /* count of strings (even) */
 };
 
 /* Errors collected while loading: each a full line of text. */
@@ -195,8 +195,7 @@ int hvp_allow_match(const struct hvp_fwd_conf *fc, const hvs_addr_t *peer);
 int hvp_parse_uint(const char *s, unsigned long long min,
     unsigned long long max, unsigned long long *out, const char **why);
 /* "30", "30s", "500ms", "2m", "1h"; 0 allowed when @zero_ok. */
-int hvp_parse_duration(const char *s, int zero_ok, int *ms,
-    const char **why);
+int hvp_parse_duration(const char *s, int zero_ok, int *ms, const char **why);
 /* "65536", "64k", "1m" (powers of 1024). */
 int hvp_parse_size(const char *s, size_t min, size_t max, size_t *out,
     const char **why);
@@ -222,15 +221,15 @@ struct hvp_fwd_stats {
 	const char *listen;
 	const char *target;
 	unsigned open;
-	uint64_t total;          /* admitted connections */
-	uint64_t bytes_up;       /* client -> target */
-	uint64_t bytes_down;     /* target -> client */
-	uint64_t err_connect;    /* target refused / unreachable / timed out */
-	uint64_t err_relay;      /* read/write error or reset */
+	uint64_t total; /* admitted connections */
+	uint64_t bytes_up; /* client -> target */
+	uint64_t bytes_down; /* target -> client */
+	uint64_t err_connect; /* target refused / unreachable / timed out */
+	uint64_t err_relay; /* read/write error or reset */
 	uint64_t idle_timeouts;
-	uint64_t refused_limit;  /* --max-conns */
-	uint64_t refused_allow;  /* allowlist */
-	int listening;           /* 0 once removed by a reload */
+	uint64_t refused_limit; /* --max-conns */
+	uint64_t refused_allow; /* allowlist */
+	int listening; /* 0 once removed by a reload */
 };
 
 struct hvp_daemon;
@@ -245,14 +244,12 @@ void hvp_daemon_free(struct hvp_daemon *d);
  * the old configuration stays in force (returns -1, logged). Established
  * connections are never touched. Takes @cfg on success.
  */
-int hvp_daemon_apply(struct hvp_daemon *d, struct hvp_config *cfg,
-    int initial);
+int hvp_daemon_apply(struct hvp_daemon *d, struct hvp_config *cfg, int initial);
 const struct hvp_config *hvp_daemon_config(const struct hvp_daemon *d);
 
 /* SIGTERM: stop accepting and let connections finish; @done runs when
  * none is left (at once if none is open). A second call hurries up. */
-void hvp_daemon_drain(struct hvp_daemon *d, void (*done)(void *),
-    void *arg);
+void hvp_daemon_drain(struct hvp_daemon *d, void (*done)(void *), void *arg);
 
 /* Metrics: call @fn for each forward (kept or retired with connections). */
 void hvp_daemon_foreach(const struct hvp_daemon *d,
@@ -307,8 +304,8 @@ int hvp_wsl_supported(void);
  * @userdata as for hvs_listener_new(). Returns 0 or a negative HVS_E*.
  */
 int hvp_wsl_listen(struct hvp_wsl **out, struct event_base *base,
-    const hvs_addr_t *addr, const hvs_listener_opts_t *lopts,
-    int poll_ms, hvs_accept_fn cb, void *userdata);
+    const hvs_addr_t *addr, const hvs_listener_opts_t *lopts, int poll_ms,
+    hvs_accept_fn cb, void *userdata);
 void hvp_wsl_free(struct hvp_wsl *w);
 
 /*

@@ -20,8 +20,7 @@ static int log_level = HVP_LOG_WARN;
 static int log_syslog;
 static int log_journal;
 
-static const char *const level_names[] = {"error", "warning", "info",
-    "debug"};
+static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
 /* 1 if fd 2 is the stream JOURNAL_STREAM ("DEV:INODE") names. */
 static int
@@ -32,8 +31,7 @@ stderr_is_journal(void)
 	struct stat st;
 	char tail;
 
-	if (js == NULL ||
-	    sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2) {
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2) {
 		return 0;
 	}
 	if (fstat(STDERR_FILENO, &st) != 0) {
@@ -73,7 +71,7 @@ int
 hvp_log_level_parse(const char *s)
 {
 	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]);
-	    i++) {
+	     i++) {
 		if (strcmp(s, level_names[i]) == 0) {
 			return (int)i;
 		}
@@ -92,6 +90,8 @@ hvp_log_use_syslog(void)
 	openlog("hvproxy", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	log_syslog = 1;
 }
+
+static void vlog(int level, const char *fmt, va_list ap) HVP_PRINTF(2, 0);
 
 static void
 vlog(int level, const char *fmt, va_list ap)

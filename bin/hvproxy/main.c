@@ -100,25 +100,25 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"check", no_argument, NULL, OPT_CHECK},
-	{"allow", required_argument, NULL, OPT_ALLOW},
-	{"buffer", required_argument, NULL, OPT_BUFFER},
-	{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
-	{"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
-	{"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
-	{"max-conns", required_argument, NULL, OPT_MAX_CONNS},
-	{"max-conns-per-forward", required_argument, NULL, OPT_MAX_CONNS_FWD},
-	{"metrics", required_argument, NULL, OPT_METRICS},
-	{"pidfile", required_argument, NULL, OPT_PIDFILE},
-	{"syslog", no_argument, NULL, OPT_SYSLOG},
-	{"user", required_argument, NULL, 'u'},
-	{"wsl-poll", required_argument, NULL, OPT_WSL_POLL},
-	{"quiet", no_argument, NULL, 'q'},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
+    {"config", required_argument, NULL, 'c'},
+    {"check", no_argument, NULL, OPT_CHECK},
+    {"allow", required_argument, NULL, OPT_ALLOW},
+    {"buffer", required_argument, NULL, OPT_BUFFER},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+    {"max-conns-per-forward", required_argument, NULL, OPT_MAX_CONNS_FWD},
+    {"metrics", required_argument, NULL, OPT_METRICS},
+    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+    {"syslog", no_argument, NULL, OPT_SYSLOG},
+    {"user", required_argument, NULL, 'u'},
+    {"wsl-poll", required_argument, NULL, OPT_WSL_POLL},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 /* Everything the signal callbacks need. */
@@ -127,14 +127,13 @@ struct app {
 	struct hvp_daemon *d;
 	struct hvp_metrics *metrics;
 	struct hvp_cmdline cl;
-	char *metrics_str;  /* the metrics address in force */
+	char *metrics_str; /* the metrics address in force */
 	int pidfile_fd;
 	char *pidfile;
 	int exit_code;
 };
 
-static void HVP_NORETURN
-usage_error(const char *fmt, ...) HVP_PRINTF(1, 2);
+static void HVP_NORETURN usage_error(const char *fmt, ...) HVP_PRINTF(1, 2);
 
 static void HVP_NORETURN
 usage_error(const char *fmt, ...)
@@ -154,8 +153,7 @@ static void
 print_version(void)
 {
 	printf("hvproxy %s (libhvsock %s, libevent %s, systemd support: %s)\n",
-	    HVS_VERSION, hvs_version(), event_get_version(),
-	    hvp_sd_backend());
+	    HVS_VERSION, hvs_version(), event_get_version(), hvp_sd_backend());
 }
 
 /* ---- pidfile ---------------------------------------------------------- */
@@ -180,8 +178,8 @@ pidfile_create(struct app *a, const char *path)
 
 		buf[got > 0 ? got : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
-		hvp_err("pidfile %s: hvproxy is already running (pid %s)",
-		    path, buf[0] != '\0' ? buf : "?");
+		hvp_err("pidfile %s: hvproxy is already running (pid %s)", path,
+		    buf[0] != '\0' ? buf : "?");
 		close(fd);
 		return -1;
 	}
@@ -261,11 +259,11 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	hvp_sd_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)ts.tv_sec * 1000000u +
-	    (unsigned long long)ts.tv_nsec / 1000u);
+		(unsigned long long)ts.tv_nsec / 1000u);
 	cfg = hvp_config_load(&a->cl, &errs);
 	if (cfg == NULL) {
 		hvp_err("reload: the configuration has errors; keeping the "
-		    "one in force:");
+			"one in force:");
 		hvp_errors_print(&errs, HVP_LOG_ERROR);
 		hvp_errors_free(&errs);
 		hvp_daemon_count_reload(a->d, 0);
@@ -276,7 +274,7 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	    !same_str(old->g.pidfile, cfg->g.pidfile) ||
 	    old->g.use_syslog != cfg->g.use_syslog) {
 		hvp_warn("reload: user, pidfile and syslog changes take effect "
-		    "at the next start only");
+			 "at the next start only");
 	}
 	if (hvp_daemon_apply(a->d, cfg, 0) != 0) {
 		hvp_config_free(cfg);
@@ -293,15 +291,16 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 
 		if (old->g.metrics != NULL &&
 		    hvp_metrics_new(&m, a->base, &old->metrics_addr, a->d) !=
-		    0) {
+			0) {
 			hvp_err("reload: keeping the metrics endpoint in "
-			    "force");
+				"force");
 		} else {
 			hvp_metrics_free(a->metrics);
 			a->metrics = m;
 			free(a->metrics_str);
-			a->metrics_str = old->g.metrics != NULL ?
-			    hvp_strdup(old->g.metrics) : NULL;
+			a->metrics_str = old->g.metrics != NULL
+			    ? hvp_strdup(old->g.metrics)
+			    : NULL;
 		}
 	}
 	hvp_sd_notifyf("READY=1\nSTATUS=%zu forwards", old->nfwds);
@@ -370,8 +369,8 @@ parse_options(struct app *a, int argc, char **argv, int *check)
 	const char *why;
 	int ch, verbose = 0, quiet = 0;
 
-	while ((ch = getopt_long(argc, argv, "c:hqu:Vv", long_opts, NULL)) !=
-	    -1) {
+	while (
+	    (ch = getopt_long(argc, argv, "c:hqu:Vv", long_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			cl->file = optarg;
@@ -384,7 +383,7 @@ parse_options(struct app *a, int argc, char **argv, int *check)
 			break;
 		case OPT_BUFFER:
 			if (hvp_parse_size(optarg, HVP_MIN_BUFFER,
-			    HVP_MAX_BUFFER, &g->fwd.buffer, &why) != 0) {
+				HVP_MAX_BUFFER, &g->fwd.buffer, &why) != 0) {
 				usage_error("--buffer %s: %s (4k to 64m)",
 				    optarg, why);
 			}
@@ -397,8 +396,7 @@ parse_options(struct app *a, int argc, char **argv, int *check)
 			break;
 		case OPT_IDLE_TIMEOUT:
 			set_duration(g, &g->fwd.idle_timeout_ms,
-			    HVP_SET_IDLE_TIMEOUT, 1, "idle-timeout", optarg,
-			    1);
+			    HVP_SET_IDLE_TIMEOUT, 1, "idle-timeout", optarg, 1);
 			break;
 		case OPT_DRAIN_TIMEOUT:
 			set_duration(g, &g->drain_timeout_ms,
@@ -414,8 +412,8 @@ parse_options(struct app *a, int argc, char **argv, int *check)
 			g->set |= HVP_SET_MAX_CONNS_TOTAL;
 			break;
 		case OPT_MAX_CONNS_FWD:
-			g->fwd.max_conns = parse_count("max-conns-per-forward",
-			    optarg);
+			g->fwd.max_conns =
+			    parse_count("max-conns-per-forward", optarg);
 			g->fwd_set |= HVP_SET_MAX_CONNS;
 			break;
 		case OPT_METRICS:
@@ -467,14 +465,16 @@ parse_options(struct app *a, int argc, char **argv, int *check)
 	cl->npairs = argc - optind;
 	if (cl->npairs % 2 != 0) {
 		usage_error("'%s' has no target: addresses come in pairs "
-		    "(LISTEN TARGET)", argv[argc - 1]);
+			    "(LISTEN TARGET)",
+		    argv[argc - 1]);
 	}
 	if (cl->npairs == 0 && cl->file == NULL) {
 		usage_error("nothing to forward: give LISTEN TARGET pairs or "
-		    "-c FILE");
+			    "-c FILE");
 	}
 	if (cl->allow != NULL && cl->npairs == 0) {
-		usage_error("--allow applies to the command line's forwards, "
+		usage_error(
+		    "--allow applies to the command line's forwards, "
 		    "and there are none (use allow= in the config file)");
 	}
 }
@@ -497,8 +497,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	parse_options(&a, argc, argv, &check);
-	hvp_log_init(a.cl.g.set & HVP_SET_LOG_LEVEL ? a.cl.g.log_level :
-	    HVP_LOG_WARN);
+	hvp_log_init(
+	    a.cl.g.set & HVP_SET_LOG_LEVEL ? a.cl.g.log_level : HVP_LOG_WARN);
 	hvp_log_route_library();
 
 	/* Inherited sockets are adopted before validation looks at them. */
@@ -511,12 +511,11 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		printf("%s: configuration OK, %zu forward%s\n",
-		    cfg->file != NULL ? cfg->file : "command line",
-		    cfg->nfwds, cfg->nfwds == 1 ? "" : "s");
+		    cfg->file != NULL ? cfg->file : "command line", cfg->nfwds,
+		    cfg->nfwds == 1 ? "" : "s");
 		for (size_t i = 0; i < cfg->nfwds; i++) {
 			printf("  %s: %s -> %s\n", cfg->fwds[i]->name,
-			    cfg->fwds[i]->listen_str,
-			    cfg->fwds[i]->target_str);
+			    cfg->fwds[i]->listen_str, cfg->fwds[i]->target_str);
 		}
 		hvp_config_free(cfg);
 		return HVP_EXIT_OK;
@@ -549,7 +548,7 @@ main(int argc, char **argv)
 	cfg = NULL;
 	if (a.metrics_str != NULL &&
 	    hvp_metrics_new(&a.metrics, a.base,
-	    &hvp_daemon_config(a.d)->metrics_addr, a.d) != 0) {
+		&hvp_daemon_config(a.d)->metrics_addr, a.d) != 0) {
 		a.exit_code = HVP_EXIT_FAIL;
 		goto out;
 	}

@@ -63,17 +63,16 @@ label(struct evbuffer *b, const char *v)
 }
 
 static void
-family(struct evbuffer *b, const char *name, const char *type,
-    const char *help)
+family(struct evbuffer *b, const char *name, const char *type, const char *help)
 {
-	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
-	    name, type);
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
 }
 
 /* name{forward="F"[,extra]} value */
 static void
-sample(struct evbuffer *b, const char *name, const char *fwd,
-    const char *extra, unsigned long long v)
+sample(struct evbuffer *b, const char *name, const char *fwd, const char *extra,
+    unsigned long long v)
 {
 	evbuffer_add_printf(b, "%s{forward=\"", name);
 	label(b, fwd);
@@ -95,8 +94,10 @@ render(struct hvp_metrics *m, struct evbuffer *b)
 	hvs_relay_counters(&rc);
 
 	family(b, "hvproxy_info", "gauge", "Version of hvproxy and libhvsock.");
-	evbuffer_add_printf(b, "hvproxy_info{version=\"%s\",libhvsock=\"%s\"} "
-	    "1\n", HVS_VERSION, hvs_version());
+	evbuffer_add_printf(b,
+	    "hvproxy_info{version=\"%s\",libhvsock=\"%s\"} "
+	    "1\n",
+	    HVS_VERSION, hvs_version());
 	family(b, "hvproxy_start_time_seconds", "gauge",
 	    "Start time of the process since the Unix epoch.");
 	evbuffer_add_printf(b, "hvproxy_start_time_seconds %lld\n",
@@ -109,7 +110,8 @@ render(struct hvp_metrics *m, struct evbuffer *b)
 	evbuffer_add_printf(b, "hvproxy_open_connections %u\n", open);
 	family(b, "hvproxy_reloads_total", "counter",
 	    "Configuration reloads (SIGHUP), by result.");
-	evbuffer_add_printf(b, "hvproxy_reloads_total{result=\"ok\"} %llu\n"
+	evbuffer_add_printf(b,
+	    "hvproxy_reloads_total{result=\"ok\"} %llu\n"
 	    "hvproxy_reloads_total{result=\"failed\"} %llu\n",
 	    (unsigned long long)reloads, (unsigned long long)reload_fail);
 
@@ -169,7 +171,8 @@ render(struct hvp_metrics *m, struct evbuffer *b)
 	}
 	family(b, "hvproxy_relay_pipes", "gauge",
 	    "Zero-copy pipes of the relay engine, in use and pooled.");
-	evbuffer_add_printf(b, "hvproxy_relay_pipes{state=\"in_use\"} %llu\n"
+	evbuffer_add_printf(b,
+	    "hvproxy_relay_pipes{state=\"in_use\"} %llu\n"
 	    "hvproxy_relay_pipes{state=\"pooled\"} %llu\n",
 	    (unsigned long long)rc.pipes_in_use,
 	    (unsigned long long)rc.pipes_pooled);
@@ -180,12 +183,12 @@ static void
 on_request(struct evhttp_request *req, void *arg)
 {
 	struct hvp_metrics *m = arg;
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(
-	    req));
+	const char *path =
+	    evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	struct evbuffer *b;
 
-	if (path == NULL || (strcmp(path, "/metrics") != 0 &&
-	    strcmp(path, "/") != 0)) {
+	if (path == NULL ||
+	    (strcmp(path, "/metrics") != 0 && strcmp(path, "/") != 0)) {
 		evhttp_send_error(req, HTTP_NOTFOUND, "try /metrics");
 		return;
 	}

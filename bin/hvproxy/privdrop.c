@@ -65,15 +65,17 @@ resolve(const char *spec, struct who *w, char *why, size_t whysize)
 		struct group *gr;
 
 		if (*group == '\0') {
-			snprintf(why, whysize, "'%s': the group after ':' is "
-			    "missing", spec);
+			snprintf(why, whysize,
+			    "'%s': the group after ':' is "
+			    "missing",
+			    spec);
 			return -1;
 		}
 		gr = getgrnam(group);
 		if (gr != NULL) {
 			w->gid = gr->gr_gid;
-		} else if (hvp_parse_uint(group, 0, 0xFFFFFFFEu, &v,
-		    &numwhy) == 0) {
+		} else if (hvp_parse_uint(group, 0, 0xFFFFFFFEu, &v, &numwhy) ==
+		    0) {
 			w->gid = (gid_t)v;
 		} else {
 			snprintf(why, whysize, "no such group '%s'", group);
@@ -82,8 +84,10 @@ resolve(const char *spec, struct who *w, char *why, size_t whysize)
 		have_gid = 1;
 	}
 	if (!have_gid) {
-		snprintf(why, whysize, "uid %s has no passwd entry: give a "
-		    "group too (USER:GROUP)", user);
+		snprintf(why, whysize,
+		    "uid %s has no passwd entry: give a "
+		    "group too (USER:GROUP)",
+		    user);
 		return -1;
 	}
 	return 0;
@@ -112,11 +116,11 @@ hvp_priv_drop(const char *spec)
 			return 0;
 		}
 		hvp_err("--user %s: only root can change user (running as "
-		    "uid %u)", spec, (unsigned)geteuid());
+			"uid %u)",
+		    spec, (unsigned)geteuid());
 		return -1;
 	}
-	if (w.name[0] != '\0' &&
-	    initgroups(w.name, w.gid) != 0) {
+	if (w.name[0] != '\0' && initgroups(w.name, w.gid) != 0) {
 		hvp_err("--user %s: initgroups: %s", spec, strerror(errno));
 		return -1;
 	}
@@ -137,7 +141,8 @@ hvp_priv_drop(const char *spec)
 	/* A setuid() that left a saved root uid would be worthless. */
 	if (w.uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
 		hvp_err("--user %s: root privileges could be regained; "
-		    "stopping", spec);
+			"stopping",
+		    spec);
 		return -1;
 	}
 	hvp_info("running as uid %u gid %u", (unsigned)getuid(),

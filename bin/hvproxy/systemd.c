@@ -73,7 +73,7 @@ hvp_sd_listen_fds(void)
 	if (pid == (long long)getpid() && cnt > 0) {
 		n = (int)cnt;
 		for (int fd = LISTEN_FDS_START; fd < LISTEN_FDS_START + n;
-		    fd++) {
+		     fd++) {
 			int fl = fcntl(fd, F_GETFD);
 
 			if (fl >= 0) {
@@ -101,13 +101,13 @@ hvp_sd_check_fd(int fd, const char **why)
 
 	if (fd < 0 || fcntl(fd, F_GETFD) < 0) {
 		*why = "is not an open descriptor (fd:N takes a listening "
-		    "socket passed in by the service manager, e.g. a "
-		    "systemd .socket unit)";
+		       "socket passed in by the service manager, e.g. a "
+		       "systemd .socket unit)";
 		return -1;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) {
-		*why = errno == ENOTSOCK ? "is not a socket" :
-		    "cannot be inspected";
+		*why = errno == ENOTSOCK ? "is not a socket"
+					 : "cannot be inspected";
 		return -1;
 	}
 	if (type != SOCK_STREAM) {
@@ -118,7 +118,7 @@ hvp_sd_check_fd(int fd, const char **why)
 	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) != 0 ||
 	    acc == 0) {
 		*why = "is not a listening socket (Accept=no in the .socket "
-		    "unit)";
+		       "unit)";
 		return -1;
 	}
 	return 0;
@@ -154,7 +154,7 @@ notify_raw(const char *state)
 		return;
 	}
 	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
-	    (struct sockaddr *)&sun, salen) < 0) {
+		(struct sockaddr *)&sun, salen) < 0) {
 		hvp_debug("sd_notify: %s", strerror(errno));
 	}
 	close(fd);

@@ -165,8 +165,8 @@ child_start(struct child *c, const WCHAR *args)
 		goto out;
 	}
 	if (!UpdateProcThreadAttribute(attrs, 0,
-	    PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inherit, sizeof(inherit), NULL,
-	    NULL)) {
+		PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inherit, sizeof(inherit),
+		NULL, NULL)) {
 		goto out;
 	}
 	memset(&si, 0, sizeof(si));
@@ -177,10 +177,11 @@ child_start(struct child *c, const WCHAR *args)
 	si.StartupInfo.hStdError = nul;
 	si.lpAttributeList = attrs;
 	if (!CreateProcessW(app, cmdline, NULL, NULL, TRUE,
-	    CREATE_NO_WINDOW | EXTENDED_STARTUPINFO_PRESENT, NULL, NULL,
-	    &si.StartupInfo, &pi)) {
+		CREATE_NO_WINDOW | EXTENDED_STARTUPINFO_PRESENT, NULL, NULL,
+		&si.StartupInfo, &pi)) {
 		hvp_warn("wsl: cannot run wsl.exe (error %lu): is WSL "
-		    "installed?", (unsigned long)GetLastError());
+			 "installed?",
+		    (unsigned long)GetLastError());
 		goto out;
 	}
 	CloseHandle(pi.hThread);
@@ -213,8 +214,7 @@ child_read(struct child *c)
 	char tmp[512];
 	DWORD avail, got;
 
-	while (PeekNamedPipe(c->rd, NULL, 0, NULL, &avail, NULL) &&
-	    avail > 0) {
+	while (PeekNamedPipe(c->rd, NULL, 0, NULL, &avail, NULL) && avail > 0) {
 		if (!ReadFile(c->rd, tmp, sizeof(tmp), &got, NULL) ||
 		    got == 0) {
 			return;
@@ -293,24 +293,24 @@ child_close(struct child *c)
 /* ---- the re-listening forward ----------------------------------------- */
 
 enum wsl_step {
-	STEP_IDLE,   /* waiting for the next check */
-	STEP_LIST,   /* wsl.exe --list --running runs */
-	STEP_VMID,   /* wslinfo --vm-id runs */
+	STEP_IDLE, /* waiting for the next check */
+	STEP_LIST, /* wsl.exe --list --running runs */
+	STEP_VMID, /* wslinfo --vm-id runs */
 };
 
 struct hvp_wsl {
 	struct event_base *base;
-	hvs_addr_t addr;          /* as configured (hvsock:wsl:SERVICE) */
+	hvs_addr_t addr; /* as configured (hvsock:wsl:SERVICE) */
 	hvs_listener_opts_t lopts;
 	hvs_accept_fn cb;
 	void *userdata;
-	hvs_listener_t *l;        /* NULL until the VM id is known */
-	hvs_guid_t vmid;          /* the id l listens on */
+	hvs_listener_t *l; /* NULL until the VM id is known */
+	hvs_guid_t vmid; /* the id l listens on */
 	int poll_ms;
 	struct event *timer;
 	enum wsl_step step;
 	struct child child;
-	char *name;               /* for messages */
+	char *name; /* for messages */
 };
 
 int
@@ -419,8 +419,8 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	if (status != 0 ||
 	    hvp_wsl_parse_vmid(w->child.out, w->child.len, &id) != 0) {
 		hvp_warn("%s: `wsl.exe -- wslinfo --vm-id` gave no VM id "
-		    "(exit status %lu; WSL 2.0 or later is needed)", w->name,
-		    status);
+			 "(exit status %lu; WSL 2.0 or later is needed)",
+		    w->name, status);
 	} else if (w->l == NULL || !hvs_guid_equal(&id, &w->vmid)) {
 		relisten(w, &id);
 	}

@@ -428,7 +428,11 @@ typedef struct hvs_sockopts {
 	int sndbuf;      /* SO_SNDBUF in bytes, 0 = default */
 	int rcvbuf;      /* SO_RCVBUF in bytes, 0 = default */
 	int backlog;     /* listen backlog, 0 = SOMAXCONN */
-	int timeout_ms;  /* connect timeout, 0 = platform default, <0 = none */
+	/* Connect timeout in ms. 0 = the platform's default (Linux vsock:
+	 * 2 s; tcp: the kernel's SYN retries), < 0 = wait as long as the
+	 * platform allows (Windows caps it at 300 s). A NULL hvs_sockopts_t
+	 * means all defaults. */
+	int timeout_ms;
 } hvs_sockopts_t;
 
 /** hvs_sockopts_init() - all defaults. */

@@ -94,8 +94,8 @@ hvs__connect_start(const hvs__sockaddr_t *sa, const hvs_sockopts_t *opts,
 	if (rc < 0) {
 		return rc;
 	}
-	if (sa->ss.ss_family == hvs__hv_family() &&
-	    (opts == NULL || opts->timeout_ms != 0)) {
+	if (sa->ss.ss_family == hvs__hv_family() && opts != NULL &&
+	    opts->timeout_ms != 0) {
 		/*
 		 * The native timeout also bounds a non-blocking connect
 		 * (Linux vsock applies it in the kernel). Where there is no

@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +42,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -887,6 +890,53 @@ mode_checks(uint32_t port)
 	return summary();
 }
 
+/*
+ * timeout_ms < 0 means no timeout: the connect must outlive the kernel's
+ * 2 s default. Run in a child that is still waiting after 3 s.
+ */
+static void
+check_no_timeout(uint32_t cid, uint32_t port)
+{
+	int64_t t0 = now_ms();
+	int status = 0;
+	pid_t pid, w = 0;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		result(0, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		hvs_sockopts_t o;
+		hvs_addr_t a;
+		hvs_sock_t c;
+		int rc;
+
+		hvs_sockopts_init(&o);
+		o.timeout_ms = -1;
+		vsock_addr(&a, cid, port);
+		rc = hvs_connect(&c, &a, &o);
+		_exit(rc == 0 ? 0 : 10);
+	}
+	while (now_ms() - t0 < 3000) {
+		w = waitpid(pid, &status, WNOHANG);
+		if (w != 0) {
+			break;
+		}
+		usleep(50000);
+	}
+	if (w == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	result(w == 0,
+	    "timeout_ms -1 (none) to vsock:%u:%u: still waiting after 3 s, "
+	    "past the kernel's 2 s default (%s after %lld ms)",
+	    (unsigned)cid, (unsigned)port, w == 0 ? "killed" : "returned",
+	    (long long)(now_ms() - t0));
+}
+
 /* Connect timeouts against a CID whose packets are never answered. */
 static int
 mode_timeout(uint32_t cid, uint32_t port)
@@ -938,6 +988,7 @@ mode_timeout(uint32_t cid, uint32_t port)
 			hvs_close(c);
 		}
 	}
+	check_no_timeout(cid, port);
 	return summary();
 }
 

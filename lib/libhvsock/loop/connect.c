@@ -18,6 +18,7 @@
 #include <hvsock/loop.h>
 
 #include "internal.h"
+#include "loop/debug.h"
 
 /* Addresses of one name tried at most (getaddrinfo rarely gives more). */
 #define MAX_ADDRS 16
@@ -194,32 +195,17 @@ on_event(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-hvs_connect_async(hvs_connect_req_t **out, struct event_base *base,
-    const hvs_addr_t *addr, const hvs_sockopts_t *sopts, hvs_connect_fn cb,
-    void *userdata)
+hvs__connect_async_addrs(hvs_connect_req_t **out, struct event_base *base,
+    const hvs__sockaddr_t *addrs, int n, const hvs_sockopts_t *sopts,
+    hvs_connect_fn cb, void *userdata)
 {
-	hvs__sockaddr_t addrs[MAX_ADDRS];
 	hvs_connect_req_t *req;
-	hvs_sockopts_t defaults;
-	int n;
 
 	if (out != NULL) {
 		*out = NULL;
 	}
-	if (base == NULL || addr == NULL || cb == NULL) {
+	if (base == NULL || addrs == NULL || n <= 0 || cb == NULL) {
 		return HVS_EINVAL;
-	}
-	if (sopts == NULL) {
-		hvs_sockopts_init(&defaults);
-		sopts = &defaults;
-	}
-	n = hvs__addr_resolve(addr, HVS_ROLE_CONNECT, sopts->flags, addrs,
-	    MAX_ADDRS);
-	if (n < 0) {
-		return n;
-	}
-	if (n == 0) {
-		return HVS_EADDR_RESOLVE;
 	}
 	req = calloc(1, sizeof(*req) + (size_t)n * sizeof(addrs[0]));
 	if (req == NULL) {
@@ -228,11 +214,15 @@ hvs_connect_async(hvs_connect_req_t **out, struct event_base *base,
 	req->base = base;
 	req->cb = cb;
 	req->userdata = userdata;
-	req->opts = *sopts;
+	if (sopts != NULL) {
+		req->opts = *sopts;
+	} else {
+		hvs_sockopts_init(&req->opts);
+	}
 	req->sock = HVS_INVALID_SOCK;
 	req->n = n;
 	memcpy(req->addrs, addrs, (size_t)n * sizeof(addrs[0]));
-	req->timeout_ms = hvs__connect_timeout_ms(sopts);
+	req->timeout_ms = hvs__connect_timeout_ms(&req->opts);
 	req->deadline = hvs__os_now_ms() + (uint64_t)(req->timeout_ms > 0 ?
 	    req->timeout_ms : 0);
 	req_attempt(req);
@@ -240,6 +230,32 @@ hvs_connect_async(hvs_connect_req_t **out, struct event_base *base,
 		*out = req;
 	}
 	return 0;
+}
+
+int
+hvs_connect_async(hvs_connect_req_t **out, struct event_base *base,
+    const hvs_addr_t *addr, const hvs_sockopts_t *sopts, hvs_connect_fn cb,
+    void *userdata)
+{
+	hvs__sockaddr_t addrs[MAX_ADDRS];
+	int n;
+
+	if (out != NULL) {
+		*out = NULL;
+	}
+	if (base == NULL || addr == NULL || cb == NULL) {
+		return HVS_EINVAL;
+	}
+	n = hvs__addr_resolve(addr, HVS_ROLE_CONNECT,
+	    sopts != NULL ? sopts->flags : 0, addrs, MAX_ADDRS);
+	if (n < 0) {
+		return n;
+	}
+	if (n == 0) {
+		return HVS_EADDR_RESOLVE;
+	}
+	return hvs__connect_async_addrs(out, base, addrs, n, sopts, cb,
+	    userdata);
 }
 
 void

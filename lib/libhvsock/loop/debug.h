@@ -1,6 +1,7 @@
 /*
- * Introspection of the event-loop objects for the unit tests (which link
- * the library's objects, so these hidden symbols are reachable). Nothing
+ * Internals of the event-loop objects that the unit tests reach (they link
+ * the library's objects, so these hidden symbols are visible to them):
+ * introspection, and entry points below the address resolution. Nothing
  * here is part of the public API.
  */
 #ifndef HVSOCK_LOOP_DEBUG_H
@@ -9,6 +10,8 @@
 #include <stddef.h>
 
 #include <hvsock/loop.h>
+
+#include "internal.h"
 
 /* What a relay holds right now; index 0 is a->b, 1 is b->a. */
 typedef struct hvs__relay_debug {
@@ -29,5 +32,14 @@ void hvs__relay_pools_flush(void);
 
 /* Connections the listener's filter refused so far. */
 unsigned long hvs__listener_refused(const hvs_listener_t *l);
+
+/*
+ * hvs_connect_async() after resolution: try the @n native addresses in
+ * turn. Lets a test line up addresses that a resolver would not give
+ * (a refused one, a black-holed one, then a good one).
+ */
+int hvs__connect_async_addrs(hvs_connect_req_t **out, struct event_base *base,
+    const hvs__sockaddr_t *addrs, int n, const hvs_sockopts_t *sopts,
+    hvs_connect_fn cb, void *userdata);
 
 #endif /* HVSOCK_LOOP_DEBUG_H */

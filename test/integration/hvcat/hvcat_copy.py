@@ -1,13 +1,18 @@
 #!/usr/bin/python3
 """hvcat-copy: files through hvcat in each direction, checked by sha256.
 
-Sizes 0 B, 1 B, 1 MiB and 64 MiB; HVCAT_TEST_BIG=1 adds 1 GiB. For each
-size: both directions at once over tcp (each side's stdin a file, each
-side's stdout a file), then one direction at a time through pipes, then
-over a unix socket with the listener sending.
+Sizes 0 B, 1 B, 1 MiB and 64 MiB; HVCAT_TEST_BIG=1 adds 1 GiB of files.
+For each size: both directions at once over tcp (each side's stdin a
+file, each side's stdout a file), then one direction at a time through
+pipes, then over a unix socket with the listener sending. Last, 1 GiB
+each way at once streamed through pipes (generated and hashed on the fly,
+no files; HVCAT_TEST_STREAM=0 leaves it out).
 """
+import hashlib
 import os
+import struct
 import subprocess
+import threading
 import time
 
 from hvctest import (HVCAT, Listener, Tap, mkrand, run, sha, stop)
@@ -116,8 +121,90 @@ def unix_reverse(size):
     os.unlink(out)
 
 
+class Feed(threading.Thread):
+    """Write @size bytes of distinct data into @fd, hashing them."""
+
+    def __init__(self, f, size):
+        super().__init__(daemon=True)
+        self.f, self.size = f, size
+        self.h = hashlib.sha256()
+        self.error = None
+        self.start()
+
+    def run(self):
+        block = bytearray(os.urandom(8 << 20))
+        left, i = self.size, 0
+        try:
+            while left > 0:
+                struct.pack_into("<Q", block, 0, i)  # every block distinct
+                chunk = memoryview(block)[:min(left, len(block))]
+                self.h.update(chunk)
+                self.f.write(chunk)
+                left -= len(chunk)
+                i += 1
+            self.f.close()
+        except OSError as e:
+            self.error = repr(e)
+
+
+class Drain(threading.Thread):
+    """Read @f to its end, hashing and counting."""
+
+    def __init__(self, f):
+        super().__init__(daemon=True)
+        self.f = f
+        self.h = hashlib.sha256()
+        self.n = 0
+        self.start()
+
+    def run(self):
+        while True:
+            b = self.f.read(1 << 20)
+            if not b:
+                return
+            self.h.update(b)
+            self.n += len(b)
+
+
+def streamed(size):
+    """Both directions at once through pipes, nothing on disk."""
+    lst = Listener(t, [], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    if not t.ok(lst.port, f"{human(size)} streamed: listener up",
+                lst.stderr()):
+        lst.close()
+        return
+    start = time.monotonic()
+    cli = t.track(subprocess.Popen([HVCAT, lst.tcp], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE))
+    feeds = [Feed(cli.stdin, size), Feed(lst.proc.stdin, size)]
+    drains = [Drain(lst.proc.stdout), Drain(cli.stdout)]
+    for th in feeds + drains:
+        th.join(bound(size))
+    try:
+        crc = cli.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        stop(cli)
+        crc = "timeout"
+    lrc = lst.wait()
+    secs = time.monotonic() - start
+    t.ok(crc == 0 and lrc == 0 and not feeds[0].error and
+         not feeds[1].error,
+         f"{human(size)} each way at once through pipes: both exit 0 "
+         f"({secs:.2f} s, {2 * size / secs / (1 << 20):.0f} MiB/s)",
+         f"{crc} {lrc} {feeds[0].error} {feeds[1].error} {lst.stderr()}")
+    t.ok(drains[0].h.hexdigest() == feeds[0].h.hexdigest(),
+         f"{human(size)} streamed client -> listener: sha256 equal",
+         f"{drains[0].n} of {size} bytes")
+    t.ok(drains[1].h.hexdigest() == feeds[1].h.hexdigest(),
+         f"{human(size)} streamed listener -> client: sha256 equal",
+         f"{drains[1].n} of {size} bytes")
+    lst.close()
+
+
 for s in sizes:
     duplex(s)
     piped(s)
     unix_reverse(s)
+if os.environ.get("HVCAT_TEST_STREAM", "1") != "0":
+    streamed(1 << 30)
 t.done()

@@ -14,8 +14,8 @@ import subprocess
 import threading
 import time
 
-from hvctest import (HVCAT, QUICK, Listener, Tap, err_text, hvcat, run,
-                     stop, wait_for)
+from hvctest import (HVCAT, QUICK, Listener, Tap, err_text, hvcat, stop,
+                     wait_for)
 
 t = Tap()
 
@@ -121,24 +121,34 @@ def greet_then_wait(s):
 
 def timed_open_stdin(args, peer_fn, hold=4.0, data=b""):
     """Run hvcat with a stdin pipe we keep open for @hold seconds after
-    writing @data; returns (rc, stdout, stderr, seconds, peer)."""
+    writing @data; returns (rc, stdout, stderr, seconds, peer), rc being
+    ("waited", rc) if hvcat only ended once stdin was closed."""
     p = Peer(peer_fn)
+    opath, epath = t.path("to.out"), t.path("to.err")
     start = time.monotonic()
-    proc = subprocess.Popen([HVCAT] + args + [f"tcp:127.0.0.1:{p.port}"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    t.track(proc)
-    if data:
-        proc.stdin.write(data)
-        proc.stdin.flush()
+    with open(opath, "wb") as fo, open(epath, "wb") as fe:
+        proc = t.track(subprocess.Popen(
+            [HVCAT] + args + [f"tcp:127.0.0.1:{p.port}"],
+            stdin=subprocess.PIPE, stdout=fo, stderr=fe))
+        if data:
+            proc.stdin.write(data)
+            proc.stdin.flush()
+        try:
+            rc = proc.wait(timeout=hold)
+        except subprocess.TimeoutExpired:
+            proc.stdin.close()
+            try:
+                rc = ("waited", proc.wait(timeout=QUICK))
+            except subprocess.TimeoutExpired:
+                stop(proc)
+                rc = "hung"
+    secs = time.monotonic() - start
     try:
-        o, e = proc.communicate(timeout=hold)
-        rc = proc.returncode
-    except subprocess.TimeoutExpired:
         proc.stdin.close()
-        o, e = proc.communicate(timeout=QUICK)
-        rc = ("waited", proc.returncode)
-    return rc, o, e, time.monotonic() - start, p
+    except BrokenPipeError:
+        pass
+    with open(opath, "rb") as fo, open(epath, "rb") as fe:
+        return rc, fo.read(), fe.read(), secs, p
 
 
 rc, o, e, secs, p = timed_open_stdin([], greet_then_wait, hold=1.5)

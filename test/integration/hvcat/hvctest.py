@@ -9,7 +9,9 @@ hvcat fails its case instead of hanging the suite.
 """
 import hashlib
 import os
+import pty
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -188,3 +190,69 @@ def one_line(text):
     """True if @text is exactly one non-empty line."""
     return text.count("\n") == 1 and text.endswith("\n") and \
         len(text.strip()) > 0
+
+
+class Term:
+    """A program on a pty: type(), expect(), status()."""
+
+    def __init__(self, argv):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            try:
+                os.execv(argv[0], argv)
+            finally:
+                os._exit(127)
+        self.buf = b""
+        self.status = None
+
+    def type(self, s):
+        os.write(self.fd, s.encode() if isinstance(s, str) else s)
+
+    def _read(self, timeout):
+        r, _, _ = select.select([self.fd], [], [], timeout)
+        if not r:
+            return False
+        try:
+            b = os.read(self.fd, 65536)
+        except OSError:  # EIO: the other side has gone
+            return None
+        if not b:
+            return None
+        self.buf += b
+        return True
+
+    def expect(self, needle, timeout=QUICK):
+        end = time.monotonic() + timeout
+        while needle.encode() not in self.buf:
+            left = end - time.monotonic()
+            if left <= 0 or self._read(left) is None:
+                return False
+        return True
+
+    def wait(self, timeout=QUICK):
+        """The wait status, reading the pty meanwhile; None if it runs."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            pid, st = os.waitpid(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                while self._read(0.05):
+                    pass
+                self.status = st
+                return st
+            self._read(0.05)
+        return None
+
+    def close(self):
+        if self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+
+def exited(st, code):
+    """True if wait status @st is a normal exit with @code."""
+    return st is not None and os.WIFEXITED(st) and \
+        os.WEXITSTATUS(st) == code

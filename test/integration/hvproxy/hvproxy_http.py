@@ -24,7 +24,8 @@ with open(os.path.join(root, "hello.txt"), "w") as f:
 
 web_port = free_port()
 web = subprocess.Popen([sys.executable, "-m", "http.server", str(web_port),
-                        "--bind", "127.0.0.1", "--directory", root],
+                        "--bind", "127.0.0.1", "--directory", root,
+                        "--protocol", "HTTP/1.1"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -69,7 +70,7 @@ t.check("8 parallel downloads, all byte-exact",
         all(sha(o) == sha(big) for o in outs),
         str([len(o) for o in outs]))
 
-# Keep-alive: two requests on one connection (HTTP/1.1 server side).
+# Keep-alive: two requests on one connection (an HTTP/1.1 server).
 r = subprocess.run(["curl", "-sS", "--max-time", "10", f"{url}/hello.txt",
                     f"{url}/hello.txt"], capture_output=True, timeout=20)
 t.check("two requests on one connection",

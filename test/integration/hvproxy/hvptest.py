@@ -103,6 +103,7 @@ class Proxy:
         self.notify_path = t.path(f"notify.{len(t.procs)}")
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(self.notify_path)
+        os.chmod(self.notify_path, 0o777)  # also after --user
         self.errpath = t.path(f"hvproxy.{len(t.procs)}.log")
         self.err = open(self.errpath, "wb")
         e = dict(os.environ)

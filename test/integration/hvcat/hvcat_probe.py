@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""hvcat-probe: -z and connection failures: exit 0/1, one line naming the
+address and the reason (refused, timed out, no such socket file, host not
+found, permission), and -w bounding a connect that gets no answer."""
+import os
+import shutil
+import socket
+import time
+
+from hvctest import HVCAT, Listener, Tap, err_text, hvcat, one_line, run
+
+t = Tap()
+
+lst = Listener(t, [])
+r = hvcat("-z", lst.tcp)
+t.ok(r.returncode == 0 and r.stdout == b"" and err_text(r) == "",
+     "-z to a listener: exit 0, silent", err_text(r))
+t.ok(lst.wait() == 0, "-z: the listener saw a connection that sent nothing")
+lst.close()
+
+lst = Listener(t, [])
+r = hvcat("-z", "-v", lst.tcp)
+t.ok(r.returncode == 0 and "succeeded" in err_text(r),
+     "-z -v: says it succeeded", err_text(r))
+lst.close()
+
+# A port nobody listens on: bind one, never listen.
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+dead = s.getsockname()[1]
+r = hvcat("-z", f"tcp:127.0.0.1:{dead}")
+e = err_text(r)
+t.ok(r.returncode == 1 and one_line(e) and "connection refused" in e and
+     f"tcp:127.0.0.1:{dead}" in e,
+     "-z to a closed port: exit 1, one line with the address and "
+     "'connection refused'", e)
+r = hvcat(f"tcp:127.0.0.1:{dead}", input=b"x")
+e = err_text(r)
+t.ok(r.returncode == 1 and one_line(e) and "refused" in e,
+     "connect to a closed port: exit 1, one line", e)
+s.close()
+
+r = hvcat("-z", "unix:" + t.path("nothing.sock"))
+e = err_text(r)
+t.ok(r.returncode == 1 and one_line(e) and "no such socket file" in e,
+     "unix: path that does not exist: 'no such socket file'", e)
+
+r = hvcat("-z", "-n", "tcp:localhost:80")
+t.ok(r.returncode == 2 and "host name" in err_text(r),
+     "-n with a host name: usage error", err_text(r))
+
+# A connect that gets no answer: a listener whose queue is full drops
+# further SYNs, so the connect hangs until -w.
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(0)
+port = ls.getsockname()[1]
+fillers = []
+for _ in range(4):
+    c = socket.socket()
+    c.setblocking(False)
+    c.connect_ex(("127.0.0.1", port))
+    fillers.append(c)
+time.sleep(0.2)
+start = time.monotonic()
+r = hvcat("-z", "-w", "0.7", f"tcp:127.0.0.1:{port}")
+secs = time.monotonic() - start
+e = err_text(r)
+if r.returncode == 0:
+    t.skip("-z -w 0.7 against a full listen queue", "the kernel answered "
+           "the connect (no SYN drop here)")
+else:
+    t.ok(r.returncode == 1 and one_line(e) and "timed out after 0.700 s"
+         in e and 0.6 < secs < 3,
+         f"-z -w 0.7: no answer -> exit 1, 'timed out' ({secs:.2f} s)", e)
+start = time.monotonic()
+r = hvcat("-w", "0.5", f"tcp:127.0.0.1:{port}", input=b"x")
+secs = time.monotonic() - start
+if r.returncode != 0:
+    t.ok(r.returncode == 1 and "timed out" in err_text(r) and secs < 3,
+         f"-w 0.5 connect: timed out ({secs:.2f} s)", err_text(r))
+for c in fillers:
+    c.close()
+ls.close()
+
+# Listening where we may not: a port below 1024 as an unprivileged user
+# (root drops to nobody with setpriv for this case).
+if os.geteuid() != 0:
+    r = hvcat("-l", "tcp:127.0.0.1:1")
+elif shutil.which("setpriv"):
+    r = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             HVCAT, "-l", "tcp:127.0.0.1:1"])
+else:
+    r = None
+if r is None or r.returncode == 126:
+    t.skip("listen on port 1 unprivileged", "cannot drop root here")
+else:
+    e = err_text(r)
+    t.ok(r.returncode == 1 and one_line(e) and "permission denied" in e and
+         "1024" in e,
+         "listen on port 1 unprivileged: exit 1 with the port hint", e)
+
+# An address in use.
+lst = Listener(t, [])
+r = hvcat("-l", lst.tcp)
+e = err_text(r)
+t.ok(r.returncode == 1 and one_line(e) and "address already in use" in e,
+     "listen on a port in use: exit 1, one line", e)
+lst.close()
+
+t.done()
