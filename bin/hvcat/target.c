@@ -272,11 +272,13 @@ target_describe_error(const struct options *o, const char *what, int err,
 		break;
 	case HVS_ECONNRESET:
 		if (a->kind == HVS_ADDR_VSOCK && !o->listen) {
+			/* virtio/loopback vsock have no "refused": a reset
+			 * is their answer to a port nobody listens on. */
 			snprintf(extra, sizeof(extra),
-			    " (is there a VM with CID %u, listening on "
-			    "port %u?)",
-			    (unsigned)a->u.vsock.cid,
-			    (unsigned)a->u.vsock.port);
+			    " (vsock's answer when nothing listens on port %u "
+			    "of CID %u)",
+			    (unsigned)a->u.vsock.port,
+			    (unsigned)a->u.vsock.cid);
 		}
 		break;
 	case HVS_EADDRINUSE:

@@ -7,8 +7,9 @@ AF_VSOCK socket on the host. Every wait is bounded.
     t = T()                       # TAP-style results, "N passed, N failed"
     p = Proxy(t, ["tcp:0", ...])  # started, READY=1 received (sd_notify)
     t.check("name", cond, "detail")
-    t.done()                      # exit 1 if anything failed
+    t.done()                      # TAP plan; exit 1 if anything failed
 """
+import atexit
 import hashlib
 import os
 import re
@@ -35,6 +36,13 @@ class T:
         self.tmp = tempfile.mkdtemp(prefix="hvptest.")
         self.procs = []
         self.threads = []
+        self.skip_why = ""
+        # Even a script that dies of an exception leaves no daemon behind.
+        atexit.register(self._cleanup)
+
+    def _cleanup(self):
+        for p in self.procs:
+            p.kill()
 
     def check(self, name, ok, detail=""):
         self.n += 1
@@ -50,6 +58,7 @@ class T:
     def skip(self, name, why):
         self.n += 1
         self.skipped += 1
+        self.skip_why = why
         print(f"ok {self.n} - {name} # SKIP {why}", flush=True)
 
     def note(self, msg):
@@ -59,17 +68,18 @@ class T:
         return os.path.join(self.tmp, name)
 
     def done(self):
+        """TAP plan and a summary; exit 1 if anything failed."""
         for p in self.procs:
             p.kill()
-        print(f"1..{self.n}")
-        print(f"{self.passed} passed, {self.failed} failed, "
-              f"{self.skipped} skipped", flush=True)
         subprocess.run(["rm", "-rf", self.tmp])
-        if self.failed:
-            sys.exit(1)
-        if self.passed == 0 and self.skipped:
-            sys.exit(77)
-        sys.exit(0)
+        if self.passed == 0 and self.failed == 0 and self.skipped:
+            # Nothing could run here: the whole script is a skip.
+            print(f"1..0 # SKIP {self.skip_why}", flush=True)
+            sys.exit(0)
+        print(f"1..{self.n}")
+        print(f"# {self.passed} passed, {self.failed} failed, "
+              f"{self.skipped} skipped", flush=True)
+        sys.exit(1 if self.failed else 0)
 
 
 def free_port():
