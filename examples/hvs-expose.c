@@ -33,9 +33,9 @@
 /* One accepted connection: connecting to the target, then relaying. */
 struct conn {
 	struct daemon *d;
-	hvs_sock_t client;            /* until the relay owns it */
-	hvs_connect_req_t *req;       /* while connecting */
-	hvs_relay_t *relay;           /* while relaying */
+	hvs_sock_t client; /* until the relay owns it */
+	hvs_connect_req_t *req; /* while connecting */
+	hvs_relay_t *relay; /* while relaying */
 	char peer[HVS_ADDR_STRLEN];
 	struct conn *prev, *next;
 };
@@ -44,19 +44,20 @@ struct daemon {
 	struct event_base *base;
 	hvs_listener_t *l;
 	hvs_addr_t target;
-	hvs_sockopts_t copts;         /* connect options (timeout) */
+	hvs_sockopts_t copts; /* connect options (timeout) */
 	hvs_relay_opts_t ropts;
-	struct conn *conns;           /* active connections */
-	long left;                    /* connections to serve, -1 = forever */
+	struct conn *conns; /* active connections */
+	long left; /* connections to serve, -1 = forever */
 	int verbose;
-	int stopping;                 /* no more connections */
-	int draining;                 /* and no new bytes either */
+	int stopping; /* no more connections */
+	int draining; /* and no new bytes either */
 };
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: hvs-expose [-v] [-n count] [-t idle] "
+	fprintf(stderr,
+	    "usage: hvs-expose [-v] [-n count] [-t idle] "
 	    "[-w timeout] listen target\n"
 	    "       hvs-expose vsock:8080 tcp:127.0.0.1:8080\n");
 	exit(2);
@@ -229,8 +230,7 @@ stop(struct daemon *d, int drain)
 }
 
 static void
-on_accept(hvs_listener_t *l, hvs_sock_t s, const hvs_addr_t *peer,
-    void *arg)
+on_accept(hvs_listener_t *l, hvs_sock_t s, const hvs_addr_t *peer, void *arg)
 {
 	struct daemon *d = arg;
 	struct conn *c;

@@ -168,11 +168,12 @@ duplex(struct end *e, int n)
 					err(1, "read");
 				}
 				for (ssize_t j = 0; j < k; j++) {
-					if (buf[j] != pat(x->seed_in,
-					    x->got + (uint64_t)j)) {
+					if (buf[j] !=
+					    pat(x->seed_in,
+						x->got + (uint64_t)j)) {
 						errx(1, "wrong byte at %llu",
-						    (unsigned long long)
-						    (x->got + (uint64_t)j));
+						    (unsigned long long)(x->got +
+							(uint64_t)j));
 					}
 				}
 				if (k > 0) {
@@ -181,12 +182,11 @@ duplex(struct end *e, int n)
 			}
 			if ((p[i].revents & POLLOUT) && !x->shut) {
 				uint64_t left = x->send_len - x->sent;
-				size_t len = left < sizeof(buf) ?
-				    (size_t)left : sizeof(buf);
+				size_t len = left < sizeof(buf) ? (size_t)left
+								: sizeof(buf);
 
 				for (size_t j = 0; j < len; j++) {
-					buf[j] = pat(x->seed_out,
-					    x->sent + j);
+					buf[j] = pat(x->seed_out, x->sent + j);
 				}
 				k = len > 0 ? write(x->fd, buf, len) : 0;
 				if (k < 0 && errno != EAGAIN) {

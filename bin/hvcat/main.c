@@ -51,12 +51,14 @@ static const char options_help[] =
     "  -c, --sh-exec CMD     the same with /bin/sh -c CMD\n"
     "  -m, --max-conns N     with -k and -e/-c: children at once "
     "(default 100)\n"
-    "  -q SECS               quit SECS after EOF on stdin (0: at once)\n"
-    "  -N                    send EOF to the peer at stdin EOF (the "
-    "default)\n"
-    "      --no-shutdown     don't: keep the connection open until the "
-    "peer\n"
-    "                        closes it\n"
+    "  -q SECS               quit SECS after EOF on stdin (0: at once);\n"
+    "                        by default hvcat passes stdin EOF on and "
+    "quits when\n"
+    "                        the peer has closed too\n"
+    "  -N                    quit when the peer closes, even before "
+    "stdin ends\n"
+    "      --no-shutdown     don't pass stdin EOF on; quit when the peer "
+    "closes\n"
     "  -d, --recv-only       never read stdin; quit when the peer "
     "closes\n"
     "      --send-only       discard what the peer sends\n"
@@ -539,6 +541,18 @@ main(int argc, char **argv)
 		msg_usage("-%c applies to tcp: addresses only, not %s:",
 		    (o.family_flags & HVS_SOCK_IPV4_ONLY) ? '4' : '6',
 		    hvs_addr_kind_name(o.addr.kind));
+	}
+	if (o.family_flags != 0 && o.addr.kind == HVS_ADDR_TCP) {
+		unsigned char ip[16];
+		const char *h = o.addr.u.tcp.host;
+		int v4 = inet_pton(AF_INET, h, ip) == 1;
+		int v6 = inet_pton(AF_INET6, h, ip) == 1;
+		if (((o.family_flags & HVS_SOCK_IPV4_ONLY) && v6) ||
+		    ((o.family_flags & HVS_SOCK_IPV6_ONLY) && v4)) {
+			quote_bytes(h, strlen(h), q, sizeof(q));
+			msg_usage("cannot use -%c with the IPv%c address '%s'",
+			    v6 ? '4' : '6', v6 ? '6' : '4', q);
+		}
 	}
 	if (o.numeric && o.addr.kind == HVS_ADDR_TCP &&
 	    !numeric_host(o.addr.u.tcp.host)) {

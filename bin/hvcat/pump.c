@@ -15,6 +15,7 @@
  * them without waiting and yields to the loop between rounds.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -177,6 +178,17 @@ pump_new(struct pump **out, struct event_base *base, int from, int to,
 	p->to_poll = pollable(to);
 	p->cap = bufsize > 0 ? bufsize : 64 * 1024;
 	p->buf = malloc(p->cap);
+	/*
+	 * A pollable destination is written only when the loop says so;
+	 * non-blocking, a slow reader cannot stall the loop in write(2)
+	 * (the caller restores the flags of stdio descriptors at exit).
+	 */
+	if (p->to_poll) {
+		int fl = fcntl(to, F_GETFL);
+		if (fl != -1 && !(fl & O_NONBLOCK)) {
+			(void)fcntl(to, F_SETFL, fl | O_NONBLOCK);
+		}
+	}
 	/* Descriptors that cannot be polled get no event: always ready. */
 	if (p->from_poll) {
 		p->rev = event_new(base, from, EV_READ, on_read, p);

@@ -7,8 +7,11 @@
  *
  *   default        stdin EOF -> every byte read is sent, then SHUT_WR;
  *                  reading goes on until the peer closes its side too.
- *   -q SECS        as the default, and SECS after stdin EOF hvcat stops
- *                  reading, writes out what it already has, and quits.
+ *   -N             as the default, and the peer's EOF ends the session
+ *                  even while stdin is open (ncat's way).
+ *   -q SECS        as the default, and SECS after stdin EOF (once all of
+ *                  it is sent) hvcat stops reading, writes out what it
+ *                  already has, and quits.
  *   --no-shutdown  stdin EOF sends nothing; hvcat quits when the peer
  *                  closes.
  *   --recv-only    stdin is never read; hvcat quits when the peer closes.
@@ -16,7 +19,8 @@
  *   -w SECS        also an idle timeout: no byte either way for SECS.
  *
  * Data integrity first: whatever hvcat has read from one side is written
- * to the other before it exits, on every path but a second signal.
+ * to the other before it exits, on every path but a second signal (or a
+ * peer that stops reading for two seconds after the first).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -70,7 +70,11 @@ HVS_EXPORT int hvs_listener_new_sock(hvs_listener_t **out,
     struct event_base *base, hvs_sock_t lsock,
     const hvs_listener_opts_t *opts, hvs_accept_fn cb, void *userdata);
 
-/** hvs_listener_enable() - resume (@on = 1) or pause accepting. */
+/**
+ * hvs_listener_enable() - resume (@on = 1) or pause accepting; pending
+ * connections wait in the kernel's queue meanwhile. Returns 0 or
+ * HVS_EINVAL.
+ */
 HVS_EXPORT int hvs_listener_enable(hvs_listener_t *l, int on);
 
 /** hvs_listener_sock() - the listening socket (still owned by @l). */
@@ -95,16 +99,24 @@ typedef void (*hvs_connect_fn)(int err, hvs_sock_t sock, void *userdata);
 
 /**
  * hvs_connect_async() - connect to @addr within @sopts->timeout_ms.
- * @out (may be NULL) receives a handle for hvs_connect_cancel(). Host names
- * are resolved synchronously (numeric addresses never block).
- * Returns 0 (the callback will run later, never from inside this call) or
- * a negative HVS_E* code (the callback will not run).
+ * @out (may be NULL) receives a handle for hvs_connect_cancel(), valid
+ * until the callback has run. Host names are resolved synchronously
+ * (numeric addresses never block); the addresses a name gives are tried in
+ * turn, each with a share of the time left. @sopts may be NULL.
+ * Returns 0 (the callback will run later, never from inside this call,
+ * also for errors found at once such as a missing unix socket file) or a
+ * negative HVS_E* code for bad arguments and names that do not resolve
+ * (the callback will not run).
  */
 HVS_EXPORT int hvs_connect_async(hvs_connect_req_t **out,
     struct event_base *base, const hvs_addr_t *addr,
     const hvs_sockopts_t *sopts, hvs_connect_fn cb, void *userdata);
 
-/** hvs_connect_cancel() - abandon a pending connect; its callback won't run. */
+/**
+ * hvs_connect_cancel() - abandon a pending connect: its callback won't run
+ * and the socket being connected is closed. NULL is fine; from inside the
+ * request's own callback it does nothing.
+ */
 HVS_EXPORT void hvs_connect_cancel(hvs_connect_req_t *req);
 
 /* ------------------------------------------------------------------------
@@ -146,16 +158,28 @@ typedef void (*hvs_relay_done_fn)(hvs_relay_t *r,
 
 typedef struct hvs_relay_opts {
 	unsigned flags;        /* HVS_RELAY_* */
-	size_t high_watermark; /* bytes queued per direction; 0 = 256 KiB */
-	int idle_timeout_ms;   /* 0 = none */
+	/*
+	 * Bytes read but not yet written, per direction; reading pauses at
+	 * this mark. 0 = 256 KiB. The copy path queues at most 256 KiB and
+	 * the zero-copy path at most one pipe (1 MiB where allowed).
+	 */
+	size_t high_watermark;
+	int idle_timeout_ms;   /* 0 = none; < 0 is HVS_EINVAL */
 } hvs_relay_opts_t;
 
 /**
  * hvs_relay_new() - relay bytes between two connected sockets until both
  * directions are done. Half-close is passed on: an EOF from one side
  * becomes shutdown(SHUT_WR) on the other once every byte read from it has
- * been written. The relay owns @a and @b if (and only if) it succeeds.
- * @opts may be NULL for defaults; @done may be NULL.
+ * been written. A stream that loses bytes (an error or reset on the other
+ * side, bytes still queued when the relay ends) is reset (SO_LINGER 0),
+ * never ended with a FIN its peer would take for a complete stream.
+ * The relay owns @a and @b if (and only if) it succeeds, makes them
+ * non-blocking and closes them when it ends. An idle relay holds its two
+ * sockets and no buffer or pipe. @opts may be NULL for defaults; @done may
+ * be NULL. The relay does no I/O before the loop runs.
+ * Returns 0 with *@out set, HVS_EINVAL (bad arguments, @a == @b),
+ * HVS_EBADF (a descriptor that is not open) or HVS_ENOMEM.
  */
 HVS_EXPORT int hvs_relay_new(hvs_relay_t **out, struct event_base *base,
     hvs_sock_t a, hvs_sock_t b, const hvs_relay_opts_t *opts,
@@ -166,25 +190,35 @@ HVS_EXPORT int hvs_relay_new(hvs_relay_t **out, struct event_base *base,
  * descriptors (e.g. stdin and stdout of a tool): bytes read from @a_in go
  * to @b, bytes from @b are written to @a_out. Pipes, ttys and files work
  * for side a. Ownership as in hvs_relay_new(); @a_in and @a_out may be
- * equal.
+ * equal. The EOF of @b is passed on by closing @a_out (when it is not
+ * @a_in and not a socket). Descriptors that are not sockets get their
+ * file status flags (blocking mode) back before they are closed, as they
+ * may be shared with other processes (a terminal).
  */
 HVS_EXPORT int hvs_relay_new_fds(hvs_relay_t **out, struct event_base *base,
     int a_in, int a_out, hvs_sock_t b, const hvs_relay_opts_t *opts,
     hvs_relay_done_fn done, void *userdata);
 
-/** hvs_relay_stats() - the statistics so far. */
+/**
+ * hvs_relay_get_stats() - the statistics so far (reason HVS_RELAY_DONE
+ * and err_side -1 while the relay runs).
+ */
 HVS_EXPORT void hvs_relay_get_stats(const hvs_relay_t *r,
     hvs_relay_stats_t *out);
 
 /**
  * hvs_relay_close() - end the relay now: both sockets are closed and the
- * done callback runs with HVS_RELAY_CLOSED. Bytes still queued are lost.
+ * done callback runs with HVS_RELAY_CLOSED before this returns. Bytes
+ * still queued are lost (and their receiver is reset). NULL is fine, and
+ * so is a call from inside the relay's done callback (it does nothing).
  */
 HVS_EXPORT void hvs_relay_close(hvs_relay_t *r);
 
 /**
  * hvs_relay_drain() - stop reading new bytes but finish writing what was
- * read, then end the relay (for a daemon's graceful shutdown).
+ * read, then end the relay (for a daemon's graceful shutdown). The done
+ * callback runs later, from the loop, with HVS_RELAY_CLOSED; the idle
+ * timeout still applies to a receiver that takes nothing. NULL is fine.
  */
 HVS_EXPORT void hvs_relay_drain(hvs_relay_t *r);
 

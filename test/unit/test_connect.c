@@ -145,8 +145,8 @@ test_success_tcp(void **state)
 	ls = tcp_listener(8, &a);
 	hvs_sockopts_init(&o);
 	o.timeout_ms = 5000;
-	assert_int_equal(hvs_connect_async(&req, base, &a, &o, on_connect,
-	    &r), 0);
+	assert_int_equal(hvs_connect_async(&req, base, &a, &o, on_connect, &r),
+	    0);
 	assert_non_null(req);
 	assert_int_equal(r.calls, 0); /* never from inside the call */
 	run_until_called(base, &r);
@@ -173,7 +173,8 @@ test_success_no_timeout(void **state)
 	(void)state;
 	ls = tcp_listener(8, &a);
 	assert_int_equal(hvs_connect_async(NULL, base, &a, NULL, on_connect,
-	    &r), 0);
+			     &r),
+	    0);
 	run_until_called(base, &r);
 	assert_int_equal(r.err, 0);
 	hvs_close(r.sock);
@@ -198,7 +199,8 @@ test_success_unix(void **state)
 	ca = parse(spec, HVS_ROLE_CONNECT);
 	assert_int_equal(hvs_listen(&ls, &la, NULL), 0);
 	assert_int_equal(hvs_connect_async(NULL, base, &ca, NULL, on_connect,
-	    &r), 0);
+			     &r),
+	    0);
 	assert_int_equal(r.calls, 0);
 	run_until_called(base, &r);
 	assert_int_equal(r.err, 0);
@@ -220,7 +222,8 @@ test_refused_tcp(void **state)
 	ls = tcp_listener(1, &a);
 	close(ls);
 	assert_int_equal(hvs_connect_async(NULL, base, &a, NULL, on_connect,
-	    &r), 0);
+			     &r),
+	    0);
 	run_until_called(base, &r);
 	assert_int_equal(r.err, HVS_ECONNREFUSED);
 	event_base_free(base);
@@ -232,12 +235,13 @@ test_refused_unix(void **state)
 {
 	struct event_base *base = event_base_new();
 	struct result r = {0};
-	hvs_addr_t a = parse("unix:/nonexistent/hvs-test.sock",
-	    HVS_ROLE_CONNECT);
+	hvs_addr_t a =
+	    parse("unix:/nonexistent/hvs-test.sock", HVS_ROLE_CONNECT);
 
 	(void)state;
 	assert_int_equal(hvs_connect_async(NULL, base, &a, NULL, on_connect,
-	    &r), 0);
+			     &r),
+	    0);
 	assert_int_equal(r.calls, 0);
 	run_until_called(base, &r);
 	assert_int_equal(r.err, HVS_ENOENT);
@@ -257,8 +261,8 @@ fill_queue(const hvs_addr_t *a, int *fillers, int max)
 	assert_int_equal(hvs__addr_resolve(a, HVS_ROLE_CONNECT, 0, &sa, 1), 1);
 	while (n < max) {
 		struct pollfd p;
-		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, 0);
+		int s = socket(AF_INET,
+		    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 		assert_true(s >= 0);
 		fillers[n++] = s;
@@ -289,8 +293,8 @@ test_timeout(void **state)
 	n = fill_queue(&a, fillers, 16);
 	hvs_sockopts_init(&o);
 	o.timeout_ms = 100;
-	assert_int_equal(hvs_connect_async(NULL, base, &a, &o, on_connect,
-	    &r), 0);
+	assert_int_equal(hvs_connect_async(NULL, base, &a, &o, on_connect, &r),
+	    0);
 	run_until_called(base, &r);
 	assert_int_equal(r.err, HVS_ETIMEDOUT);
 	for (int i = 0; i < n; i++) {
@@ -319,8 +323,8 @@ test_cancel(void **state)
 	n = fill_queue(&a, fillers, 16);
 	hvs_sockopts_init(&o);
 	o.timeout_ms = 30000;
-	assert_int_equal(hvs_connect_async(&req, base, &a, &o, on_connect,
-	    &r), 0);
+	assert_int_equal(hvs_connect_async(&req, base, &a, &o, on_connect, &r),
+	    0);
 	event_base_loop(base, EVLOOP_NONBLOCK);
 	hvs_connect_cancel(req);
 	event_base_loopexit(base, &tv);
@@ -332,13 +336,13 @@ test_cancel(void **state)
 	close(ls);
 
 	/* Cancelled before the deferred outcome was delivered. */
-	snprintf(spec, sizeof(spec), "unix:@hvs-test-cancel-%d",
-	    (int)getpid());
+	snprintf(spec, sizeof(spec), "unix:@hvs-test-cancel-%d", (int)getpid());
 	la = parse(spec, HVS_ROLE_LISTEN);
 	ca = parse(spec, HVS_ROLE_CONNECT);
 	assert_int_equal(hvs_listen(&us, &la, NULL), 0);
 	assert_int_equal(hvs_connect_async(&req, base, &ca, NULL, on_connect,
-	    &r), 0);
+			     &r),
+	    0);
 	hvs_connect_cancel(req);
 	event_base_loopexit(base, &tv);
 	event_base_dispatch(base);
@@ -383,7 +387,8 @@ test_next_address(void **state)
 	hvs_sockopts_init(&o);
 	o.timeout_ms = 600;
 	assert_int_equal(hvs__connect_async_addrs(NULL, base, sas, 3, &o,
-	    on_connect, &r), 0);
+			     on_connect, &r),
+	    0);
 	assert_int_equal(r.calls, 0);
 	run_until_called(base, &r);
 	assert_int_equal(r.err, 0);
@@ -398,7 +403,8 @@ test_next_address(void **state)
 	r.calls = 0;
 	sas[1] = sas[0];
 	assert_int_equal(hvs__connect_async_addrs(NULL, base, sas, 2, &o,
-	    on_connect, &r), 0);
+			     on_connect, &r),
+	    0);
 	run_until_called(base, &r);
 	assert_int_equal(r.err, HVS_ECONNREFUSED);
 
@@ -409,7 +415,8 @@ test_next_address(void **state)
 	sysmock_reset();
 	sysmock_fail(SYSMOCK_CONNECT, EACCES, 0, 1);
 	assert_int_equal(hvs__connect_async_addrs(NULL, base, sas, 2, &o,
-	    on_connect, &r), 0);
+			     on_connect, &r),
+	    0);
 	run_until_called(base, &r);
 	assert_int_equal(r.err, HVS_EACCES);
 	assert_int_equal(sysmock_count(SYSMOCK_CONNECT), 1);
@@ -433,14 +440,17 @@ test_bad_args(void **state)
 
 	(void)state;
 	assert_int_equal(hvs_connect_async(&req, NULL, &a, NULL, on_connect,
-	    &r), HVS_EINVAL);
+			     &r),
+	    HVS_EINVAL);
 	assert_null(req);
 	assert_int_equal(hvs_connect_async(NULL, base, NULL, NULL, on_connect,
-	    &r), HVS_EINVAL);
+			     &r),
+	    HVS_EINVAL);
 	assert_int_equal(hvs_connect_async(NULL, base, &a, NULL, NULL, &r),
 	    HVS_EINVAL);
 	assert_int_equal(hvs_connect_async(NULL, base, &st, NULL, on_connect,
-	    &r), HVS_EADDR_KIND);
+			     &r),
+	    HVS_EADDR_KIND);
 	assert_int_equal(r.calls, 0);
 	event_base_free(base);
 }
@@ -451,15 +461,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_bad_args),
-		T(test_success_tcp),
-		T(test_success_no_timeout),
-		T(test_success_unix),
-		T(test_refused_tcp),
-		T(test_refused_unix),
-		T(test_timeout),
-		T(test_cancel),
-		T(test_next_address),
+	    T(test_bad_args),
+	    T(test_success_tcp),
+	    T(test_success_no_timeout),
+	    T(test_success_unix),
+	    T(test_refused_tcp),
+	    T(test_refused_unix),
+	    T(test_timeout),
+	    T(test_cancel),
+	    T(test_next_address),
 	};
 
 	/* Run a subset: TEST_FILTER=pattern, TEST_SKIP=pattern. */

@@ -69,8 +69,7 @@ teardown(void **state)
 }
 
 static void
-on_accept(hvs_listener_t *l, hvs_sock_t s, const hvs_addr_t *peer,
-    void *arg)
+on_accept(hvs_listener_t *l, hvs_sock_t s, const hvs_addr_t *peer, void *arg)
 {
 	struct ctx *c = arg;
 
@@ -196,7 +195,8 @@ test_accept_tcp(void **state)
 	(void)state;
 	ctx_init(&c);
 	assert_int_equal(hvs_listener_new(&c.l, c.base, &la, NULL, NULL,
-	    on_accept, &c), 0);
+			     on_accept, &c),
+	    0);
 	ca = listener_addr(c.l);
 	for (int i = 0; i < 3; i++) {
 		cl[i] = client(&ca);
@@ -227,7 +227,8 @@ test_accept_unix(void **state)
 	ca = parse(spec, HVS_ROLE_CONNECT);
 	ctx_init(&c);
 	assert_int_equal(hvs_listener_new(&c.l, c.base, &la, NULL, NULL,
-	    on_accept, &c), 0);
+			     on_accept, &c),
+	    0);
 	cl = client(&ca);
 	run_until_accepted(&c, 1);
 	assert_int_equal(c.peers[0].kind, HVS_ADDR_UNIX);
@@ -242,7 +243,8 @@ test_accept_unix(void **state)
 	ca = parse(spec, HVS_ROLE_CONNECT);
 	ctx_init(&c);
 	assert_int_equal(hvs_listener_new(&c.l, c.base, &la, NULL, NULL,
-	    on_accept, &c), 0);
+			     on_accept, &c),
+	    0);
 	cl = client(&ca);
 	run_until_accepted(&c, 1);
 	close(cl);
@@ -265,7 +267,8 @@ test_inherited(void **state)
 	la = parse(spec, HVS_ROLE_LISTEN);
 	ctx_init(&c);
 	assert_int_equal(hvs_listener_new(&c.l, c.base, &la, NULL, NULL,
-	    on_accept, &c), 0);
+			     on_accept, &c),
+	    0);
 	assert_int_equal(hvs_listener_sock(c.l), ls);
 	ca = listener_addr(c.l);
 	cl = client(&ca);
@@ -277,7 +280,8 @@ test_inherited(void **state)
 	assert_int_equal(hvs_listen(&ls, &la, NULL), 0);
 	ctx_init(&c);
 	assert_int_equal(hvs_listener_new_sock(&c.l, c.base, ls, NULL,
-	    on_accept, &c), 0);
+			     on_accept, &c),
+	    0);
 	ca = listener_addr(c.l);
 	cl = client(&ca);
 	run_until_accepted(&c, 1);
@@ -307,7 +311,8 @@ test_filter(void **state)
 	(void)state;
 	ctx_init(&c);
 	assert_int_equal(hvs_listener_new(&c.l, c.base, &la, NULL, &o,
-	    on_accept, &c), 0);
+			     on_accept, &c),
+	    0);
 	ca = listener_addr(c.l);
 	for (int i = 0; i < 4; i++) {
 		cl[i] = client(&ca);
@@ -343,7 +348,8 @@ test_emfile_scripted(void **state)
 	(void)state;
 	ctx_init(&c);
 	assert_int_equal(hvs_listener_new(&c.l, c.base, &la, NULL, &o,
-	    on_accept, &c), 0);
+			     on_accept, &c),
+	    0);
 	ca = listener_addr(c.l);
 	cl = client(&ca);
 	sysmock_reset();
@@ -374,8 +380,7 @@ static void
 test_emfile_real(void **state)
 {
 	hvs_addr_t la = parse("tcp:127.0.0.1:0", HVS_ROLE_LISTEN), ca;
-	hvs_listener_opts_t o = {.on_error = on_error_free_fds,
-	    .pause_ms = 20};
+	hvs_listener_opts_t o = {.on_error = on_error_free_fds, .pause_ms = 20};
 	struct rlimit old, low;
 	struct ctx c;
 	int cl[3], fd;
@@ -383,7 +388,8 @@ test_emfile_real(void **state)
 	(void)state;
 	ctx_init(&c);
 	assert_int_equal(hvs_listener_new(&c.l, c.base, &la, NULL, &o,
-	    on_accept, &c), 0);
+			     on_accept, &c),
+	    0);
 	ca = listener_addr(c.l);
 	for (int i = 0; i < 3; i++) {
 		cl[i] = client(&ca);
@@ -397,8 +403,8 @@ test_emfile_real(void **state)
 	}
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
 	while ((fd = dup(hvs_listener_sock(c.l))) >= 0) {
-		assert_true(c.nfill < (int)(sizeof(c.fill_fds) /
-		    sizeof(c.fill_fds[0])));
+		assert_true(c.nfill <
+		    (int)(sizeof(c.fill_fds) / sizeof(c.fill_fds[0])));
 		c.fill_fds[c.nfill++] = fd;
 	}
 	assert_int_equal(errno, EMFILE);
@@ -424,7 +430,8 @@ test_destroy_in_accept(void **state)
 	ctx_init(&c);
 	c.destroy_in_accept = 2;
 	assert_int_equal(hvs_listener_new(&c.l, c.base, &la, NULL, NULL,
-	    on_accept, &c), 0);
+			     on_accept, &c),
+	    0);
 	ca = listener_addr(c.l);
 	for (int i = 0; i < 4; i++) {
 		cl[i] = client(&ca);
@@ -452,7 +459,8 @@ test_destroy_in_error(void **state)
 	ctx_init(&c);
 	c.destroy_in_error = 1;
 	assert_int_equal(hvs_listener_new(&c.l, c.base, &la, NULL, &o,
-	    on_accept, &c), 0);
+			     on_accept, &c),
+	    0);
 	ca = listener_addr(c.l);
 	cl = client(&ca);
 	sysmock_reset();
@@ -478,7 +486,8 @@ test_enable(void **state)
 	(void)state;
 	ctx_init(&c);
 	assert_int_equal(hvs_listener_new(&c.l, c.base, &la, NULL, NULL,
-	    on_accept, &c), 0);
+			     on_accept, &c),
+	    0);
 	assert_int_equal(hvs_listener_enable(c.l, 0), 0);
 	ca = listener_addr(c.l);
 	cl = client(&ca);
@@ -501,17 +510,22 @@ test_bad_args(void **state)
 	(void)state;
 	ctx_init(&c);
 	assert_int_equal(hvs_listener_new(NULL, c.base, &la, NULL, NULL,
-	    on_accept, &c), HVS_EINVAL);
+			     on_accept, &c),
+	    HVS_EINVAL);
 	assert_int_equal(hvs_listener_new(&c.l, c.base, &la, NULL, NULL, NULL,
-	    &c), HVS_EINVAL);
+			     &c),
+	    HVS_EINVAL);
 	assert_int_equal(hvs_listener_new(&c.l, NULL, &la, NULL, NULL,
-	    on_accept, &c), HVS_EINVAL);
+			     on_accept, &c),
+	    HVS_EINVAL);
 	assert_int_equal(hvs_listener_new(&c.l, c.base, &la, NULL, &o,
-	    on_accept, &c), HVS_EINVAL);
-	assert_true(hvs_listener_new(&c.l, c.base, &st, NULL, NULL, on_accept,
-	    &c) < 0);
+			     on_accept, &c),
+	    HVS_EINVAL);
+	assert_true(
+	    hvs_listener_new(&c.l, c.base, &st, NULL, NULL, on_accept, &c) < 0);
 	assert_int_equal(hvs_listener_new_sock(&c.l, c.base, HVS_INVALID_SOCK,
-	    NULL, on_accept, &c), HVS_EINVAL);
+			     NULL, on_accept, &c),
+	    HVS_EINVAL);
 	assert_int_equal(hvs_listener_enable(NULL, 1), HVS_EINVAL);
 	assert_int_equal(hvs_listener_sock(NULL), HVS_INVALID_SOCK);
 	hvs_listener_destroy(NULL);
@@ -525,16 +539,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_bad_args),
-		T(test_accept_tcp),
-		T(test_accept_unix),
-		T(test_inherited),
-		T(test_filter),
-		T(test_emfile_scripted),
-		T(test_emfile_real),
-		T(test_destroy_in_accept),
-		T(test_destroy_in_error),
-		T(test_enable),
+	    T(test_bad_args),
+	    T(test_accept_tcp),
+	    T(test_accept_unix),
+	    T(test_inherited),
+	    T(test_filter),
+	    T(test_emfile_scripted),
+	    T(test_emfile_real),
+	    T(test_destroy_in_accept),
+	    T(test_destroy_in_error),
+	    T(test_enable),
 	};
 
 	/* Run a subset: TEST_FILTER=pattern, TEST_SKIP=pattern. */

@@ -29,12 +29,12 @@ struct hvs_connect_req {
 	hvs_connect_fn cb;
 	void *userdata;
 	hvs_sockopts_t opts;
-	hvs_sock_t sock;   /* the attempt in progress, or the result */
-	int timeout_ms;    /* in all, < 0 = none */
+	hvs_sock_t sock; /* the attempt in progress, or the result */
+	int timeout_ms; /* in all, < 0 = none */
 	uint64_t deadline; /* hvs__os_now_ms() at which it ends */
-	int err;           /* the latest failure */
-	int n;             /* addresses */
-	int next;          /* the next one to try */
+	int err; /* the latest failure */
+	int n; /* addresses */
+	int next; /* the next one to try */
 	unsigned deferred : 1; /* ev only carries the outcome */
 	unsigned in_cb : 1;
 	hvs__sockaddr_t addrs[];
@@ -223,8 +223,8 @@ hvs__connect_async_addrs(hvs_connect_req_t **out, struct event_base *base,
 	req->n = n;
 	memcpy(req->addrs, addrs, (size_t)n * sizeof(addrs[0]));
 	req->timeout_ms = hvs__connect_timeout_ms(&req->opts);
-	req->deadline = hvs__os_now_ms() + (uint64_t)(req->timeout_ms > 0 ?
-	    req->timeout_ms : 0);
+	req->deadline = hvs__os_now_ms() +
+	    (uint64_t)(req->timeout_ms > 0 ? req->timeout_ms : 0);
 	req_attempt(req);
 	if (out != NULL) {
 		*out = req;

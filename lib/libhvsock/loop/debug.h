@@ -15,14 +15,14 @@
 
 /* What a relay holds right now; index 0 is a->b, 1 is b->a. */
 typedef struct hvs__relay_debug {
-	size_t queued[2];   /* bytes read but not yet written */
-	size_t peak[2];     /* the most ever queued at once */
-	size_t limit[2];    /* the queue bound in force (watermark) */
+	size_t queued[2]; /* bytes read but not yet written */
+	size_t peak[2]; /* the most ever queued at once */
+	size_t limit[2]; /* the queue bound in force (watermark) */
 	unsigned pauses[2]; /* times reading stopped at the watermark */
-	int has_pipe[2];    /* holds a splice pipe */
-	int has_buf[2];     /* holds a copy buffer */
-	int reading[2];     /* the read side is armed */
-	size_t size;        /* bytes of the relay object itself */
+	int has_pipe[2]; /* holds a splice pipe */
+	int has_buf[2]; /* holds a copy buffer */
+	int reading[2]; /* the read side is armed */
+	size_t size; /* bytes of the relay object itself */
 } hvs__relay_debug_t;
 
 void hvs__relay_debug(const hvs_relay_t *r, hvs__relay_debug_t *out);

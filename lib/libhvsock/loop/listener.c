@@ -28,18 +28,18 @@
 struct hvs_listener {
 	struct event_base *base;
 	hvs_sock_t sock;
-	struct event ev;    /* the socket is readable */
+	struct event ev; /* the socket is readable */
 	struct event pause; /* back-off timer */
 	hvs_accept_fn cb;
 	hvs_filter_fn filter;
 	hvs_accept_error_fn on_error;
 	void *userdata;
 	int pause_ms;
-	int busy;              /* callbacks running on the stack */
+	int busy; /* callbacks running on the stack */
 	unsigned long refused; /* connections the filter turned away */
-	unsigned enabled : 1;  /* the application wants connections */
-	unsigned backoff : 1;  /* paused after an accept error */
-	unsigned dead : 1;     /* destroyed from a callback: free when idle */
+	unsigned enabled : 1; /* the application wants connections */
+	unsigned backoff : 1; /* paused after an accept error */
+	unsigned dead : 1; /* destroyed from a callback: free when idle */
 };
 
 /*
@@ -87,8 +87,8 @@ listener_backoff(hvs_listener_t *l, int err)
 	tv.tv_sec = l->pause_ms / 1000;
 	tv.tv_usec = (l->pause_ms % 1000) * 1000;
 	evtimer_add(&l->pause, &tv);
-	hvs__log(HVS_LOG_WARN, "listener: accept failed: %s; pausing for "
-	    "%d ms", hvs_strerror(err), l->pause_ms);
+	hvs__log(HVS_LOG_WARN, "listener: accept: %s; pausing for %d ms",
+	    hvs_strerror(err), l->pause_ms);
 	if (l->on_error != NULL) {
 		l->on_error(l, err, l->userdata);
 	}
@@ -163,8 +163,7 @@ hvs_listener_new_sock(hvs_listener_t **out, struct event_base *base,
 	int rc;
 
 	if (out == NULL || base == NULL || cb == NULL ||
-	    lsock == HVS_INVALID_SOCK ||
-	    (opts != NULL && opts->pause_ms < 0)) {
+	    lsock == HVS_INVALID_SOCK || (opts != NULL && opts->pause_ms < 0)) {
 		return HVS_EINVAL;
 	}
 	rc = hvs__os_set_nonblock(lsock, 1);
@@ -188,8 +187,8 @@ hvs_listener_new_sock(hvs_listener_t **out, struct event_base *base,
 		}
 	}
 	l->enabled = 1;
-	event_assign(&l->ev, base, (evutil_socket_t)lsock,
-	    EV_READ | EV_PERSIST, on_acceptable, l);
+	event_assign(&l->ev, base, (evutil_socket_t)lsock, EV_READ | EV_PERSIST,
+	    on_acceptable, l);
 	evtimer_assign(&l->pause, base, on_pause_end, l);
 	if (event_add(&l->ev, NULL) < 0) {
 		rc = HVS_EBADF;

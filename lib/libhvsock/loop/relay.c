@@ -69,10 +69,10 @@
 /* One descriptor of the relay and what kind of object it is. */
 struct fdinfo {
 	int fd;
-	unsigned sock : 1;    /* socket: recv/send, shutdown, SO_LINGER */
-	unsigned poll : 1;    /* the event loop can wait on it */
+	unsigned sock : 1; /* socket: recv/send, shutdown, SO_LINGER */
+	unsigned poll : 1; /* the event loop can wait on it */
 	unsigned restore : 1; /* we set O_NONBLOCK: put oflags back */
-	int oflags;           /* file status flags as we found them */
+	int oflags; /* file status flags as we found them */
 };
 
 /* One direction: bytes read from src are written to dst. */
@@ -96,16 +96,16 @@ struct dir {
 	size_t peak;
 	unsigned pauses;
 
-	unsigned rd_on : 1;     /* read event armed */
-	unsigned wr_on : 1;     /* write event armed */
-	unsigned eof : 1;       /* src ended (or we stopped reading it) */
-	unsigned done : 1;      /* eof passed on to dst */
-	unsigned blocked : 1;   /* dst would block: wait for writable */
+	unsigned rd_on : 1; /* read event armed */
+	unsigned wr_on : 1; /* write event armed */
+	unsigned eof : 1; /* src ended (or we stopped reading it) */
+	unsigned done : 1; /* eof passed on to dst */
+	unsigned blocked : 1; /* dst would block: wait for writable */
 	unsigned pipe_full : 1; /* the pipe took no more: wait for a flush */
 	unsigned no_splice : 1; /* a descriptor refused splice: copy */
-	unsigned spliced : 1;   /* splice carried bytes */
-	unsigned rd_retry : 1;  /* non-pollable src said EAGAIN */
-	unsigned wr_retry : 1;  /* non-pollable dst said EAGAIN */
+	unsigned spliced : 1; /* splice carried bytes */
+	unsigned rd_retry : 1; /* non-pollable src said EAGAIN */
+	unsigned wr_retry : 1; /* non-pollable dst said EAGAIN */
 };
 
 struct hvs_relay {
@@ -119,7 +119,7 @@ struct hvs_relay {
 	hvs_relay_done_fn done;
 	void *userdata;
 
-	size_t hwm;    /* high watermark per direction */
+	size_t hwm; /* high watermark per direction */
 	size_t climit; /* copy path bound: min(hwm, BUF_SIZE) */
 	int idle_ms;
 	unsigned flags;
@@ -131,7 +131,7 @@ struct hvs_relay {
 	int fail_side;
 	hvs_relay_end_t drain_reason;
 
-	unsigned splice : 1;   /* the zero-copy path may be tried */
+	unsigned splice : 1; /* the zero-copy path may be tried */
 	unsigned shared_a : 1; /* a_in and a_out are one descriptor */
 	unsigned failed : 1;
 	unsigned draining : 1;
@@ -232,12 +232,13 @@ hvs_relay_counters(hvs_relay_counters_t *out)
 	if (out == NULL) {
 		return;
 	}
-	out->relays_total = atomic_load_explicit(&n_total, memory_order_relaxed);
-	out->relays_active = atomic_load_explicit(&n_active,
-	    memory_order_relaxed);
+	out->relays_total =
+	    atomic_load_explicit(&n_total, memory_order_relaxed);
+	out->relays_active =
+	    atomic_load_explicit(&n_active, memory_order_relaxed);
 	out->bytes_total = atomic_load_explicit(&n_bytes, memory_order_relaxed);
-	out->errors_total = atomic_load_explicit(&n_errors,
-	    memory_order_relaxed);
+	out->errors_total =
+	    atomic_load_explicit(&n_errors, memory_order_relaxed);
 	hvs__zc_pool_counts(&out->pipes_in_use, &out->pipes_pooled);
 }
 
@@ -342,8 +343,8 @@ fd_write(const struct fdinfo *f, const void *p, size_t len, size_t *put)
 	ssize_t n;
 
 	do {
-		n = f->sock ? send(f->fd, p, len, MSG_NOSIGNAL) :
-		    write(f->fd, p, len);
+		n = f->sock ? send(f->fd, p, len, MSG_NOSIGNAL)
+			    : write(f->fd, p, len);
 	} while (n == -1 && errno == EINTR);
 	if (n >= 0) {
 		*put = (size_t)n;
@@ -426,8 +427,11 @@ relay_fail(hvs_relay_t *r, int err, int side)
 	r->failed = 1;
 	r->fail_err = err;
 	r->fail_side = side;
-	r->fail_reason = (err == HVS_ECONNRESET || err == HVS_EPIPE ||
-	    err == HVS_ECONNABORTED) ? HVS_RELAY_RESET : HVS_RELAY_ERROR;
+	r->fail_reason = HVS_RELAY_ERROR;
+	if (err == HVS_ECONNRESET || err == HVS_EPIPE ||
+	    err == HVS_ECONNABORTED) {
+		r->fail_reason = HVS_RELAY_RESET;
+	}
 }
 
 /*
@@ -457,8 +461,8 @@ dir_fill(struct dir *d, size_t *got)
 				return 0;
 			}
 			if (rc == HVS_EINVAL || rc == HVS_ENOSYS) {
-				hvs__log(HVS_LOG_DEBUG, "relay: fd %d cannot "
-				    "splice (%s), copying instead",
+				hvs__log(HVS_LOG_DEBUG,
+				    "relay: fd %d cannot splice (%s), copying",
 				    d->src->fd, hvs_err_name(rc));
 				d->no_splice = 1;
 			}
@@ -491,8 +495,8 @@ dir_fill(struct dir *d, size_t *got)
 		d->head = 0;
 		space = d->bufcap - d->tail;
 	}
-	rc = fd_read(d->src, d->buf + d->tail, space < room ? space : room,
-	    got);
+	rc =
+	    fd_read(d->src, d->buf + d->tail, space < room ? space : room, got);
 	if (rc == 0) {
 		d->tail += *got;
 	} else if (d->tail == d->head) {
@@ -535,8 +539,8 @@ dir_flush(struct dir *d, size_t *put)
 			rc = hvs__zc_splice(d->pipe->rfd, d->dst->fd, d->fill,
 			    &n);
 			if (rc == HVS_EINVAL || rc == HVS_ENOSYS) {
-				hvs__log(HVS_LOG_DEBUG, "relay: fd %d cannot "
-				    "splice (%s), copying instead",
+				hvs__log(HVS_LOG_DEBUG,
+				    "relay: fd %d cannot splice (%s), copying",
 				    d->dst->fd, hvs_err_name(rc));
 				d->no_splice = 1;
 				continue;
@@ -566,8 +570,8 @@ dir_flush(struct dir *d, size_t *put)
 			d->bufcap = d->r->climit;
 		}
 		want = d->fill < d->bufcap ? d->fill : d->bufcap;
-		rc = fd_read(&(struct fdinfo){.fd = d->pipe->rfd}, d->buf,
-		    want, &n);
+		rc = fd_read(&(struct fdinfo){.fd = d->pipe->rfd}, d->buf, want,
+		    &n);
 		if (rc < 0) {
 			return rc == HVS_EOF ? HVS_EIO : rc;
 		}
@@ -689,8 +693,7 @@ dir_pump(struct dir *d, int try_read)
 
 /* Arm or disarm @ev for a descriptor the loop may not be able to watch. */
 static int
-ev_set(struct event *ev, const struct fdinfo *f, int on, int retry,
-    short what)
+ev_set(struct event *ev, const struct fdinfo *f, int on, int retry, short what)
 {
 	struct timeval tv = {0, RETRY_MS * 1000};
 
@@ -916,8 +919,7 @@ sigpipe_matters(void)
 }
 
 static void
-dir_init(hvs_relay_t *r, struct dir *d, struct fdinfo *src,
-    struct fdinfo *dst)
+dir_init(hvs_relay_t *r, struct dir *d, struct fdinfo *src, struct fdinfo *dst)
 {
 	d->r = r;
 	d->src = src;
@@ -959,8 +961,7 @@ hvs_relay_new_fds(hvs_relay_t **out, struct event_base *base, int a_in,
 	r->hwm = opts->high_watermark > 0 ? opts->high_watermark : DEFAULT_HWM;
 	r->climit = r->hwm < BUF_SIZE ? r->hwm : BUF_SIZE;
 	r->idle_ms = opts->idle_timeout_ms;
-	r->splice = !(opts->flags & HVS_RELAY_NO_SPLICE) &&
-	    hvs__zc_available();
+	r->splice = !(opts->flags & HVS_RELAY_NO_SPLICE) && hvs__zc_available();
 	r->guard_sigpipe = sigpipe_matters();
 	r->fail_side = -1;
 	r->fa_in.fd = r->fa_out.fd = r->fb.fd = -1;

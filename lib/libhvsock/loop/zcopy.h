@@ -23,9 +23,9 @@
 
 /* A pipe used as an in-kernel buffer between two descriptors. */
 typedef struct hvs__zc_pipe {
-	int rfd;                   /* read end */
-	int wfd;                   /* write end */
-	size_t cap;                /* capacity in bytes (F_GETPIPE_SZ) */
+	int rfd; /* read end */
+	int wfd; /* write end */
+	size_t cap; /* capacity in bytes (F_GETPIPE_SZ) */
 	struct hvs__zc_pipe *next; /* pool link */
 } hvs__zc_pipe_t;
 

@@ -100,6 +100,34 @@ else:
          "1024" in e,
          "listen on port 1 unprivileged: exit 1 with the port hint", e)
 
+# IPv6 loopback, -4 and -6 (numeric only: no name lookup leaves the host).
+try:
+    s6 = socket.socket(socket.AF_INET6)
+    s6.bind(("::1", 0))
+    s6.close()
+    have6 = True
+except OSError:
+    have6 = False
+if have6:
+    lst = Listener(t, [], addr="tcp:[::1]:0")
+    r = hvcat("-6", "-z", f"tcp:[::1]:{lst.port}")
+    t.ok(lst.port and r.returncode == 0, "-6 -z tcp:[::1]:PORT: exit 0",
+         err_text(r) + lst.stderr())
+    lst.close()
+    r = hvcat("-4", "-z", "tcp:[::1]:1")
+    t.ok(r.returncode == 2 and one_line(err_text(r)),
+         "-4 with an IPv6 address: exit 2", err_text(r))
+    r = hvcat("-6", "-z", "tcp:127.0.0.1:1")
+    t.ok(r.returncode == 2 and one_line(err_text(r)),
+         "-6 with an IPv4 address: exit 2", err_text(r))
+    lst = Listener(t, ["--allow", "::1"], addr="tcp:[::1]:0")
+    r = hvcat("-z", f"tcp:[::1]:{lst.port}")
+    t.ok(r.returncode == 0 and lst.wait() == 0,
+         "--allow ::1: an IPv6 loopback peer is served", lst.stderr())
+    lst.close()
+else:
+    t.skip("IPv6 loopback cases", "no ::1 here")
+
 # An address in use.
 lst = Listener(t, [])
 r = hvcat("-l", lst.tcp)

@@ -37,7 +37,7 @@ MATRIX=$WORK/matrix
 # matrix PEER ROLE OK(0/1) : one row of the closing table.
 matrix() {
 	if [ "$3" -eq 0 ]; then r=PASS; else r=FAIL; fi
-	printf '%-8s %-34s %s\n' "$1" "$2" "$r" >>"$MATRIX"
+	printf '%-8s %-38s %s\n' "$1" "$2" "$r" >>"$MATRIX"
 }
 
 # same NAME FILE_A FILE_B : t_same that also returns 0/1.
@@ -105,7 +105,9 @@ hv_client() {
 	matrix "$peer" "listens, hvcat $(echo "$caddr" | sed 's/PORT/P/')" $ok
 }
 
-hv_client socat "1 PORT" 'socat VSOCK-LISTEN:$PORT SYSTEM:"cat >$REQ; cat $B"'
+# socat -t 30: socat ends a connection 0.5 s after the first EOF by
+# default, which a slow VM can hit before the answer has started.
+hv_client socat "1 PORT" 'socat -t 30 VSOCK-LISTEN:$PORT SYSTEM:"cat >$REQ; cat $B"'
 hv_client python "hvsock:parent:PORT" "$PEER listen \$PORT --recv \$REQ --send \$B"
 
 # ncat does not pass a half-close on in its exec mode (it ends the

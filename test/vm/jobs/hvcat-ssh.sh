@@ -8,8 +8,8 @@
 #      hvcat -l -k P -c 'sshd -i', ProxyCommand='hvcat vsock:1:%p';
 #   3. interop: socat as the ProxyCommand against hvcat's front, and hvcat
 #      as the ProxyCommand against a socat VSOCK-LISTEN front;
-# each with a command, a second login (-k), and 8 MiB up and down checked
-# by sha256. A transcript of the first session is printed.
+# each with a command, and a second login (-k) that moves 8 MiB up and
+# down, checked by sha256. A transcript of the first session is printed.
 HVS_PORT_BASE=${HVS_PORT_BASE:-32000}
 . "$HVS_VM_DIR/lib.sh"
 require_vsock
@@ -51,7 +51,7 @@ for h in vm-front vm-inetd vm-socat vm-hvcat-client; do
 	echo "$h $hk" >>"$D/known_hosts"
 done
 
-bg sshd 200 "$SSHD" -D -e -f "$D/sshd_config"
+bg sshd "${HVS_JOB_TIMEOUT:-300}" "$SSHD" -D -e -f "$D/sshd_config"
 sshd_pid=$BG_PID
 end=$(($(date +%s) + 30))
 until "$HV" -z "tcp:127.0.0.1:$SSHPORT" 2>/dev/null; do
@@ -75,7 +75,9 @@ BIG=$WORK/big.bin
 mkrand "$BIG" "${HVS_VM_SIZE:-8M}"
 BIGSHA=$(sha "$BIG")
 
-# session LABEL HOST PORT PROXY : the checks of one front end.
+# session LABEL HOST PORT PROXY : the checks of one front end: a command,
+# then a second login (-k on the front end) that moves the file both ways
+# (up: hashed remotely; down: read back).
 session() {
 	label=$1 host=$2 port=$3 proxy=$4
 	out=$(vssh "$label-1" "$host" "$port" "$proxy" 'echo "hello from $(id -un) on $(uname -n)"; echo "peer: $SSH_CLIENT"')
@@ -93,21 +95,22 @@ session() {
 		show "ssh-$label-1"
 		return 1
 	fi
-	out=$(vssh "$label-2" "$host" "$port" "$proxy" 'echo second login')
-	[ "$out" = "second login" ] && t_pass "$label: a second login (-k)" ||
-	    { t_fail "$label: second login" "$out"; show "ssh-$label-2"; }
-	got=$(vssh "$label-up" "$host" "$port" "$proxy" sha256sum <"$BIG" | cut -d' ' -f1)
-	[ "$got" = "$BIGSHA" ] && t_pass "$label: $(size "$BIG") bytes up through ssh, sha256 equal" ||
-	    { t_fail "$label: upload" "got '$got'"; show "ssh-$label-up"; }
-	vssh "$label-down" "$host" "$port" "$proxy" "cat '$BIG'" >"$WORK/down.bin"
-	[ "$(sha "$WORK/down.bin")" = "$BIGSHA" ] && t_pass "$label: $(size "$BIG") bytes down through ssh, sha256 equal" ||
-	    { t_fail "$label: download" "$(size "$WORK/down.bin") bytes"; show "ssh-$label-down"; }
+	rm -f "$WORK/down.bin" "$WORK/up.sha"
+	vssh "$label-2" "$host" "$port" "$proxy" "sha256sum >'$WORK/up.sha'; cat '$BIG'" <"$BIG" >"$WORK/down.bin"
+	rc=$?
+	got=$(cut -d' ' -f1 "$WORK/up.sha" 2>/dev/null)
+	[ $rc -eq 0 ] && [ "$got" = "$BIGSHA" ] &&
+	    t_pass "$label: second login, $(size "$BIG") bytes up through ssh, sha256 equal" ||
+	    { t_fail "$label: upload" "exit $rc, got '$got'"; show "ssh-$label-2"; }
+	[ "$(sha "$WORK/down.bin")" = "$BIGSHA" ] &&
+	    t_pass "$label: $(size "$BIG") bytes down through ssh, sha256 equal" ||
+	    { t_fail "$label: download" "$(size "$WORK/down.bin") bytes"; show "ssh-$label-2"; }
 }
 
 # 1. hvcat front end on vsock, sshd behind it on tcp.
 next_port
 FRONT=$PORT
-bg front 200 "$HV" -l -k -v "vsock:$FRONT" -e "$HV tcp:127.0.0.1:$SSHPORT"
+bg front "${HVS_JOB_TIMEOUT:-300}" "$HV" -l -k -v "vsock:$FRONT" -e "$HV tcp:127.0.0.1:$SSHPORT"
 front_pid=$BG_PID
 wait_listen "$FRONT" || t_fail "hvcat front end listening on vsock $FRONT"
 session front vm-front "$FRONT" "$HV 1 %p"
@@ -115,7 +118,7 @@ session front vm-front "$FRONT" "$HV 1 %p"
 # 2. sshd -i served straight off the vsock connection.
 next_port
 INETD=$PORT
-bg inetd 200 "$HV" -l -k "$INETD" -c "exec $SSHD -i -f $D/sshd_config"
+bg inetd "${HVS_JOB_TIMEOUT:-300}" "$HV" -l -k "$INETD" -c "exec $SSHD -i -f $D/sshd_config"
 inetd_pid=$BG_PID
 wait_listen "$INETD" || t_fail "hvcat -c 'sshd -i' listening on vsock $INETD"
 session inetd vm-inetd "$INETD" "$HV vsock:1:%p"
@@ -126,7 +129,7 @@ session socat vm-socat "$FRONT" "socat - VSOCK-CONNECT:1:%p"
 # 3b. hvcat as the ProxyCommand, a socat front end as the server.
 next_port
 SOCATFRONT=$PORT
-bg socat-front 200 socat "VSOCK-LISTEN:$SOCATFRONT,fork" "TCP:127.0.0.1:$SSHPORT"
+bg socat-front "${HVS_JOB_TIMEOUT:-300}" socat "VSOCK-LISTEN:$SOCATFRONT,fork" "TCP:127.0.0.1:$SSHPORT"
 sf_pid=$BG_PID
 wait_listen "$SOCATFRONT" || t_fail "socat front end listening"
 session hvcat-client vm-hvcat-client "$SOCATFRONT" "$HV 1 %p"

@@ -1,0 +1,175 @@
+#!/bin/sh
+# bench-vsock.sh - the real-AF_VSOCK part of bench/run.sh (vsock_loopback,
+# CID 1, inside the test VM): hvcat and hvproxy against socat and ncat.
+#
+#   relay  : hvbench (tcp) -> RELAY -> vsock -> hvbench server
+#            RELAY = hvproxy | socat | socat -b 262144 | ncat --sh-exec
+#            bulk: one stream of HVS_BENCH_SIZE bytes (MB/s);
+#            churn: connect, 64-byte echo, close, 8 concurrent (conn/s)
+#   client : a file -> CLIENT -> vsock -> hvbench raw sink (MB/s), and a
+#            process per connection with a 64-byte echo (conn/s)
+#            CLIENT = hvcat | socat | socat -b 262144 | ncat --vsock
+#   direct : hvbench itself over vsock (no relay, no extra process)
+#
+# Every byte is checked at the receiver (hvbench's sink compares the
+# pattern; echoes are compared by the sender). Figures go to
+# $HVS_OUT_DIR/bench.tsv: tool, metric, rep, value, unit. Times are only
+# reported, never asserted: a check fails only when bytes are wrong or a
+# tool fails.
+#
+#   run-vm.sh --out DIR jobs/bench-vsock.sh HVBENCH HVCAT HVPROXY
+#
+# Environment: HVS_BENCH_REPS (3), HVS_BENCH_SIZE (64M), HVS_BENCH_SECS
+# (churn seconds, 2), HVS_BENCH_SPAWNS (client churn connections, 10).
+HVS_PORT_BASE=32000
+. "$HVS_VM_DIR/lib.sh"
+require_vsock
+require socat ncat ss
+
+HVB=${1:?usage: bench-vsock.sh HVBENCH HVCAT HVPROXY}
+HVCAT=${2:?usage: bench-vsock.sh HVBENCH HVCAT HVPROXY}
+HVP=${3:?usage: bench-vsock.sh HVBENCH HVCAT HVPROXY}
+for p in "$HVB" "$HVCAT" "$HVP"; do
+	[ -x "$p" ] || skip_all "no program at $p"
+done
+REPS=${HVS_BENCH_REPS:-3}
+SIZE=${HVS_BENCH_SIZE:-64M}
+SECS=${HVS_BENCH_SECS:-2}
+SPAWNS=${HVS_BENCH_SPAWNS:-10}
+TSV=$HVS_OUT_DIR/bench.tsv
+: >"$TSV"
+
+F=$WORK/pattern.bin
+"$HVB" gen "$SIZE" >"$F"
+BYTES=$(size "$F")
+MSG=$WORK/msg64
+head -c 64 "$F" >"$MSG"
+note "hvbench $BYTES bytes per stream, $REPS reps, churn ${SECS}s, $SPAWNS spawns; $(nproc) cpus"
+
+tcp_wait() {
+	end=$(($(date +%s) + 30))
+	until ss -tlnH "sport = :$1" 2>/dev/null | grep -q .; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+emit() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$TSV"; }
+
+# Servers: an "auto" one (bulk header -> verifying sink, else echo) and a
+# raw sink for the client tools, which send the plain pattern.
+next_port; V_AUTO=$PORT
+bg srv-auto 900 "$HVB" serve --listen "vsock:1:$V_AUTO" --threads 2
+next_port; V_RAW=$PORT
+bg srv-raw 900 "$HVB" serve --listen "vsock:1:$V_RAW" --mode sink
+RAW_LOG=$LOGS/srv-raw.log
+wait_listen "$V_AUTO" && wait_listen "$V_RAW" || skip_all "hvbench servers do not listen"
+
+# Relays, all tcp -> vsock:1:V_AUTO, one port each.
+next_port; P_HVP=$PORT
+bg r-hvproxy 900 "$HVP" -q "tcp:127.0.0.1:$P_HVP" "vsock:1:$V_AUTO"
+next_port; P_SOCAT=$PORT
+bg r-socat 900 socat "TCP-LISTEN:$P_SOCAT,bind=127.0.0.1,reuseaddr,fork,backlog=1024" "VSOCK-CONNECT:1:$V_AUTO"
+next_port; P_SOCATB=$PORT
+bg r-socat-b 900 socat -b 262144 "TCP-LISTEN:$P_SOCATB,bind=127.0.0.1,reuseaddr,fork,backlog=1024" "VSOCK-CONNECT:1:$V_AUTO"
+next_port; P_NCAT=$PORT
+bg r-ncat 900 ncat -k -l 127.0.0.1 "$P_NCAT" -m 1000 --sh-exec "exec ncat --vsock 1 $V_AUTO"
+for p in $P_HVP $P_SOCAT $P_SOCATB $P_NCAT; do
+	tcp_wait "$p" || skip_all "relay on tcp port $p does not listen"
+done
+
+relay_addr() {
+	case $1 in
+	direct) echo "vsock:1:$V_AUTO" ;;
+	hvproxy) echo "tcp:127.0.0.1:$P_HVP" ;;
+	socat) echo "tcp:127.0.0.1:$P_SOCAT" ;;
+	socat-b256k) echo "tcp:127.0.0.1:$P_SOCATB" ;;
+	ncat) echo "tcp:127.0.0.1:$P_NCAT" ;;
+	esac
+}
+
+# client_send TOOL : the pattern file through a client tool to the raw
+# sink; prints elapsed ms, fails unless the sink verified every byte.
+client_send() {
+	before=$(grep -c "sink raw bytes=$BYTES ok=1" "$RAW_LOG")
+	t0=$(now_ms)
+	case $1 in
+	hvcat) run c-hvcat 120 "$HVCAT" "vsock:1:$V_RAW" <"$F" >/dev/null ;;
+	socat) run c-socat 120 socat - "VSOCK-CONNECT:1:$V_RAW" <"$F" >/dev/null ;;
+	socat-b256k) run c-socat-b 120 socat -b 262144 - "VSOCK-CONNECT:1:$V_RAW" <"$F" >/dev/null ;;
+	ncat) run c-ncat 120 ncat --vsock 1 "$V_RAW" <"$F" >/dev/null ;;
+	esac
+	rc=$?
+	t1=$(now_ms)
+	# the sink logs after the client's EOF: give it a moment
+	end=$(($(date +%s) + 10))
+	while [ "$(grep -c "sink raw bytes=$BYTES ok=1" "$RAW_LOG")" -le "$before" ]; do
+		[ "$(date +%s)" -lt "$end" ] || { echo "rc=$rc unverified"; return 1; }
+		sleep 0.05
+	done
+	echo $((t1 - t0))
+}
+
+# client_echo TOOL : one process, one connection, a 64-byte echo.
+client_echo() {
+	case $1 in
+	hvcat) timeout 30 "$HVCAT" "vsock:1:$V_AUTO" <"$MSG" ;;
+	socat) timeout 30 socat - "VSOCK-CONNECT:1:$V_AUTO" <"$MSG" ;;
+	socat-b256k) timeout 30 socat -b 262144 - "VSOCK-CONNECT:1:$V_AUTO" <"$MSG" ;;
+	ncat) timeout 30 ncat --vsock 1 "$V_AUTO" <"$MSG" ;;
+	esac
+}
+
+RELAYS="direct hvproxy socat socat-b256k ncat"
+CLIENTS="hvcat socat socat-b256k ncat"
+rep=1
+while [ "$rep" -le "$REPS" ]; do
+	note "rep $rep"
+	for t in $RELAYS; do
+		out=$(run "bulk-$t" 300 "$HVB" bulk --connect "$(relay_addr "$t")" --bytes "$BYTES")
+		case $out in
+		*ok=1*)
+			v=$(echo "$out" | sed 's/.*gbps=\([0-9.]*\).*/\1/')
+			emit "$t" relay_bulk_mbs "$rep" "$(awk -v g="$v" 'BEGIN{printf "%.1f", g*1000}')" MB/s
+			t_pass "rep $rep: $t relay bulk ($out)" ;;
+		*) t_fail "rep $rep: $t relay bulk" "$out"; show "bulk-$t" ;;
+		esac
+	done
+	for t in $RELAYS; do
+		out=$(run "churn-$t" 60 "$HVB" churn --connect "$(relay_addr "$t")" --conc 8 --secs "$SECS" --warm 0.3)
+		case $out in
+		*ok=1*)
+			v=$(echo "$out" | sed 's/.*rate=\([0-9.]*\).*/\1/')
+			emit "$t" relay_churn8 "$rep" "$v" conn/s
+			t_pass "rep $rep: $t relay churn ($out)" ;;
+		*) t_fail "rep $rep: $t relay churn" "$out"; show "churn-$t" ;;
+		esac
+	done
+	for t in $CLIENTS; do
+		if ms=$(client_send "$t"); then
+			emit "$t" client_bulk_mbs "$rep" "$(awk -v b="$BYTES" -v ms="$ms" 'BEGIN{if(ms<1)ms=1; printf "%.1f", b/1000/ms}')" MB/s
+			t_pass "rep $rep: $t client sends $BYTES bytes, verified ($ms ms)"
+		else
+			t_fail "rep $rep: $t client bulk" "$ms"; show "c-$t"; tail -n 3 "$RAW_LOG"
+		fi
+	done
+	for t in $CLIENTS; do
+		n=0 bad=0
+		t0=$(now_ms)
+		end=$(($(date +%s) + 20))
+		while [ "$n" -lt "$SPAWNS" ] && [ "$(date +%s)" -lt "$end" ]; do
+			got=$(client_echo "$t" 2>/dev/null | od -An -tx1 | tr -d ' \n')
+			[ "$got" = "$(od -An -tx1 "$MSG" | tr -d ' \n')" ] || bad=$((bad + 1))
+			n=$((n + 1))
+		done
+		t1=$(now_ms)
+		if [ "$bad" -eq 0 ] && [ "$n" -gt 0 ]; then
+			emit "$t" client_churn "$rep" "$(awk -v n="$n" -v ms="$((t1 - t0))" 'BEGIN{if(ms<1)ms=1; printf "%.1f", n*1000/ms}')" conn/s
+			t_pass "rep $rep: $t client churn, $n processes, echo verified"
+		else
+			t_fail "rep $rep: $t client churn" "$bad of $n echoes wrong"
+		fi
+	done
+	rep=$((rep + 1))
+done
+t_done
