@@ -345,6 +345,7 @@ on_stdout_done(struct pump *p, int err, void *arg)
 	if (err < 0) {
 		msg_warn("standard output: %s", hvs_strerror(err));
 		a->status = EXIT_FAIL;
+		a->quitting = 1; /* said once is enough */
 		if (a->relay != NULL) {
 			hvs_relay_close(a->relay);
 			return;

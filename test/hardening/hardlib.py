@@ -45,6 +45,32 @@ def todo(t, name, ok, bug, detail=""):
     return ok
 
 
+class NotifyDrain:
+    """Keep reading a Proxy's NOTIFY_SOCKET in the background, as a
+    service manager does (messages still land in proxy.messages). Without
+    it, a burst of notifications fills the socket's queue
+    (net.unix.max_dgram_qlen, 10 by default) and hvproxy blocks in
+    sd_notify()."""
+
+    def __init__(self, proxy):
+        self.p = proxy
+        self.stopped = threading.Event()
+        self.th = threading.Thread(target=self._run, daemon=True)
+        self.th.start()
+
+    def _run(self):
+        while not self.stopped.is_set():
+            self.p.notify.settimeout(0.05)
+            try:
+                self.p.messages.append(self.p.notify.recv(4096).decode())
+            except (socket.timeout, OSError):
+                pass
+
+    def stop(self):
+        self.stopped.set()
+        self.th.join(2)
+
+
 # ---- resources of a process ------------------------------------------------
 
 def cpu_ticks(pid):
@@ -90,6 +116,49 @@ def fd_kinds(pid):
 
 def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def base_fds(pid, quiet=0.5, bound=5.0):
+    """The descriptor count of a freshly started process once it is
+    stable for @quiet seconds (the socket of the READY=1 notification is
+    closed only after the message is sent)."""
+    end = time.monotonic() + bound
+    last, since = fd_count(pid), time.monotonic()
+    while time.monotonic() < end:
+        time.sleep(0.05)
+        n = fd_count(pid)
+        if n != last:
+            last, since = n, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+    return last
+
+
+def fds_settled(pid, k0, mport=None, bound=3.0):
+    """Check that @pid holds the descriptors it held when fd_kinds() gave
+    @k0, the relay's pooled pipes aside: sockets and others exactly as
+    many, pipe ends as many plus 2 per pipe the metrics (@mport) report
+    in use or pooled. Waits up to @bound seconds for sockets still being
+    closed (a metrics scrape's own connection). Returns (ok, text)."""
+    end = time.monotonic() + bound
+    while True:
+        k = fd_kinds(pid)
+        pf = pipe_fds(mport) if mport else None
+        ok = (k["socket"] == k0["socket"] and k["other"] == k0["other"] and
+              (pf is None or k["pipe"] - pf == k0["pipe"]))
+        text = (f"sockets {k0['socket']} -> {k['socket']}, others "
+                f"{k0['other']} -> {k['other']}, pipe ends {k0['pipe']} -> "
+                f"{k['pipe']}" + (f" ({pf} of them pooled or in use by the "
+                                  f"relay)" if pf is not None else ""))
+        if ok or time.monotonic() > end:
+            return ok, text
+        time.sleep(0.1)
+
+
+def base_kinds(pid):
+    """fd_kinds() of a freshly started process, once stable."""
+    base_fds(pid)
+    return fd_kinds(pid)
 
 
 def pipe_fds(mport):
@@ -175,11 +244,12 @@ class LoopServer:
             self.eof = False
             self.closed = False
             self.state = None  # for subclasses
-            self.outcome = None  # 'eof', 'reset', 'error: ...'
+            self.outcome = None  # how reading ended: 'eof', 'reset', ...
+            self.send_error = None  # errno name of a failed send
             self.shut_after_out = False
 
     def __init__(self, unix=None, backlog=1024, accept=True, sndbuf=None,
-                 rcvbuf=None):
+                 rcvbuf=None, port=0):
         if unix:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.sock.bind(unix)
@@ -188,7 +258,7 @@ class LoopServer:
         else:
             self.sock = socket.socket()
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self.sock.bind(("127.0.0.1", 0))
+            self.sock.bind(("127.0.0.1", port))
             self.port = self.sock.getsockname()[1]
             self.addr = f"tcp:127.0.0.1:{self.port}"
         self.sndbuf, self.rcvbuf = sndbuf, rcvbuf
@@ -286,7 +356,7 @@ class LoopServer:
             except BlockingIOError:
                 break
             except OSError as e:
-                c.outcome = c.outcome or f"send: {errno.errorcode.get(e.errno, e)}"
+                c.send_error = errno.errorcode.get(e.errno, str(e))
                 self.close(c)
                 return
             c.sent += n
@@ -422,8 +492,7 @@ class Firehose(LoopServer):
             except BlockingIOError:
                 return
             except OSError as e:
-                c.outcome = c.outcome or ("reset" if e.errno in (
-                    errno.ECONNRESET, errno.EPIPE) else f"send: {e}")
+                c.send_error = errno.errorcode.get(e.errno, str(e))
                 self.close(c)
                 return
             c.sent += n

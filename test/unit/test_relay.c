@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -966,9 +967,7 @@ test_splice_fallback(void **state)
 	struct xfer x = {.t = T_TCP, .ab = 3 * MiB + 5, .ba = 1 * MiB + 3};
 	struct scen *sc = &the_scen;
 
-	if (!mode_of(state)->splice) {
-		skip();
-	}
+	assert_true(mode_of(state)->splice);
 	for (size_t i = 0; i < sizeof(skips) / sizeof(skips[0]); i++) {
 		sysmock_reset();
 		scen_start(sc, &mode_splice, &x);
@@ -999,9 +998,7 @@ test_no_pipe(void **state)
 	struct xfer x = {.t = T_TCP, .ab = 2 * MiB, .ba = 2 * MiB};
 	struct scen *sc = &the_scen;
 
-	if (!mode_of(state)->splice) {
-		skip();
-	}
+	assert_true(mode_of(state)->splice);
 	scen_start(sc, &mode_splice, &x);
 	sysmock_fail(SYSMOCK_PIPE2, EMFILE, 0, -1);
 	run_until(sc->base, scen_over, sc);
@@ -1079,6 +1076,76 @@ static void
 test_fds_file(void **state)
 {
 	fds_scen(state, 1);
+}
+
+/*
+ * Side a is a terminal, one descriptor for both directions (hvcat in a
+ * shell): the test drives the pty master. An EOF character ends side a's
+ * input; the terminal itself cannot be half-closed, and must get its
+ * blocking mode back, as the shell shares it.
+ */
+static void
+test_fds_tty(void **state)
+{
+	const struct mode *m = mode_of(state);
+	struct scen *sc = &the_scen;
+	hvs_relay_opts_t o = {.flags = m->flags};
+	static const char line[] = "hello through a terminal\n";
+	char eof = 4, buf[256];
+	struct termios t;
+	int master, slave, keep, pb[2];
+	size_t got = 0;
+
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(slave >= 0);
+	/* Canonical input (so ^D is an EOF), no echo, no output rewriting. */
+	assert_int_equal(tcgetattr(slave, &t), 0);
+	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	t.c_lflag |= ICANON;
+	t.c_oflag &= ~(tcflag_t)OPOST;
+	assert_int_equal(tcsetattr(slave, TCSANOW, &t), 0);
+	keep = dup(slave); /* the same open file description */
+
+	memset(sc, 0, sizeof(*sc));
+	sc->base = event_base_new();
+	make_pair(T_UNIX, pb);
+	assert_int_equal(hvs_relay_new_fds(&sc->relay, sc->base, slave, slave,
+			     pb[1], &o, on_relay_done, sc),
+	    0);
+	/* What b sends comes out of the terminal. */
+	assert_int_equal(write(pb[0], "from b", 6), 6);
+	shutdown(pb[0], SHUT_WR);
+	set_nonblock(master);
+	while (got < 6) {
+		ssize_t n;
+
+		event_base_loop(sc->base, EVLOOP_ONCE);
+		n = read(master, buf + got, sizeof(buf) - got);
+		if (n > 0) {
+			got += (size_t)n;
+		}
+	}
+	assert_memory_equal(buf, "from b", 6);
+	/* A line typed into the terminal, then ^D. */
+	assert_int_equal(write(master, line, sizeof(line) - 1),
+	    (ssize_t)sizeof(line) - 1);
+	assert_int_equal(write(master, &eof, 1), 1);
+	run_until(sc->base, relay_over, sc);
+	assert_int_equal(sc->st.reason, HVS_RELAY_DONE);
+	assert_int_equal(sc->st.bytes_a_to_b, sizeof(line) - 1);
+	assert_int_equal(sc->st.bytes_b_to_a, 6);
+	assert_int_equal(read(pb[0], buf, sizeof(buf)),
+	    (ssize_t)sizeof(line) - 1);
+	assert_memory_equal(buf, line, sizeof(line) - 1);
+	assert_int_equal(fcntl(keep, F_GETFL) & O_NONBLOCK, 0);
+	close(keep);
+	close(master);
+	close(pb[0]);
+	event_base_free(sc->base);
 }
 
 /*
@@ -1356,10 +1423,11 @@ main(void)
 	    BOTH(test_idle_timeout),
 	    BOTH(test_close),
 	    BOTH(test_drain),
-	    BOTH(test_splice_fallback),
-	    BOTH(test_no_pipe),
+	    SPLICE(test_splice_fallback),
+	    SPLICE(test_no_pipe),
 	    BOTH(test_fds_pipes),
 	    BOTH(test_fds_file),
+	    BOTH(test_fds_tty),
 	    BOTH(test_fds_epipe),
 	    BOTH(test_many_relays),
 	    BOTH(test_idle_cost),

@@ -271,9 +271,23 @@ mount -t devtmpfs dev /mnt/dev
 mkdir -p /mnt/dev/pts /mnt/dev/shm
 mount -t devpts devpts /mnt/dev/pts
 mount -t tmpfs tmpfs /mnt/dev/shm
+# A second view of the host root, taken before the tmpfs mounts hide its
+# /tmp: a source or build tree that lives there (a CI clone in /tmp, say)
+# is bound back into place from it. Mounts here are private, so the tmpfs
+# mounts below do not show through /host.
+mkdir -p /host
+mount -o bind /mnt /host || halt "cannot bind the host root"
 for d in /tmp /run /var/tmp; do
 	[ -d /mnt$d ] && mount -t tmpfs -o mode=1777 tmpfs /mnt$d
 done
+while read -r p; do
+	case $p in
+	/tmp/*|/run/*|/var/tmp/*)
+		mkdir -p "/mnt$p" && mount -o bind "/host$p" "/mnt$p" ||
+		    halt "cannot bind $p from the host"
+		;;
+	esac
+done </out/.vm/binds
 mkdir -p "/mnt$outpath" 2>/dev/null
 mount -o bind /out "/mnt$outpath" || halt "cannot bind the results export to $outpath"
 ip link set lo up
@@ -325,6 +339,9 @@ if [ ! -s "$initrd" ] || newer "$0" "$initrd" || newer "$busybox" "$initrd" ||
 fi
 
 printf '%s\n' "$out" >"$out/.vm/outpath"
+# Trees the job needs that the VM's fresh /tmp, /run and /var/tmp would
+# hide (bound back by /init, the source before the build tree inside it).
+printf '%s\n' "$source_dir" ${build_dir:+"$build_dir"} >"$out/.vm/binds"
 
 echo "$me: booting $kernel (TCG) for $(basename "$job"), bound ${vm_timeout}s" >&2
 start=$(date +%s)

@@ -161,7 +161,19 @@ t.ok(rc == 0 and o == b"greeting\n" and secs < 3,
      f"-N: quits when the peer closes, stdin still open ({secs:.2f} s)",
      f"{rc} {o!r} {e!r}")
 
-rc, o, e, secs, p = timed_open_stdin(["--no-shutdown"], greet_then_wait,
+def take3_then_greet(s):
+    """Read the client's 3 bytes (no EOF will come), answer, close."""
+    data = b""
+    while len(data) < 3:
+        b = s.recv(3 - len(data))
+        if not b:
+            break
+        data += b
+    s.sendall(b"greeting\n")
+    return data
+
+
+rc, o, e, secs, p = timed_open_stdin(["--no-shutdown"], take3_then_greet,
                                      data=b"abc")
 t.ok(rc == 0 and o == b"greeting\n" and secs < 3 and p.get() == b"abc",
      f"--no-shutdown: quits when the peer closes; sent bytes arrive "

@@ -7,6 +7,7 @@ touched on the host (real vsock runs in the test VM, test/vm/jobs/).
 Output is TAP (meson's protocol: 'tap'). Every wait is bounded: a hung
 hvcat fails its case instead of hanging the suite.
 """
+import atexit
 import hashlib
 import os
 import pty
@@ -35,6 +36,8 @@ class Tap:
         self.failed = 0
         self.tmp = tempfile.mkdtemp(prefix="hvcat-test.")
         self.procs = []
+        # Also on an exception: no process or file is left behind.
+        atexit.register(self.cleanup)
 
     def ok(self, cond, name, diag=None):
         self.n += 1
@@ -61,10 +64,14 @@ class Tap:
         self.procs.append(proc)
         return proc
 
-    def done(self):
+    def cleanup(self):
         for p in self.procs:
             stop(p)
+        self.procs = []
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def done(self):
+        self.cleanup()
         print(f"1..{self.n}", flush=True)
         sys.exit(1 if self.failed else 0)
 

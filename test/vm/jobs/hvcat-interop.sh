@@ -196,7 +196,7 @@ for i in 1 2 3; do
 	echo "client $i" | run "keep-$i" 20 "$HV" 1 "$PORT" || t_fail "-k client $i"
 done
 kill -TERM "$kpid" 2>/dev/null
-bg_wait $kpid
+bg_wait $kpid 2>/dev/null
 krc=$?
 if [ "$(cat "$WORK/k.out")" = "$(printf 'client 1\nclient 2\nclient 3')" ] && [ $krc -eq 143 ]; then
 	t_pass "hvcat -l -k: three clients in turn, SIGTERM ends it (143)"
@@ -267,7 +267,7 @@ else
 	t_fail "--allow refusal" "$(cat "$LOGS/hvcat-allow.log")"
 fi
 kill "$pid" 2>/dev/null
-bg_wait $pid
+bg_wait $pid 2>/dev/null
 next_port
 bg hvcat-allow2 30 sh -c "exec '$HV' -l --allow 1,2 $PORT >/dev/null"
 pid=$BG_PID

@@ -1,0 +1,79 @@
+#!/bin/sh
+# bench/run.sh - hvproxy against direct, socat and ncat on loopback, and
+# hvcat/hvproxy against socat/ncat over real AF_VSOCK in the test VM.
+# See bench/README.md.
+#
+#   bench/run.sh             the full run (~10-15 min): bench/results/latest.*
+#                            and the table in bench/README.md
+#   bench/run.sh --quick     smoke run (well under a minute, no VM, tiny
+#                            sizes, one rep) into BUILD/bench/quick/; fails
+#                            only if a tool or a byte is wrong, never on time
+#   bench/run.sh --profile   perf profiles of hvproxy (bulk and churn) into
+#                            BUILD/bench/profile/ (needs linux-perf)
+#
+# Options: --build DIR (default: build-bench, set up with -Dbuildtype=release
+# if missing), --out DIR, --no-vm / --vm, --reps N, --no-readme.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/.." && pwd)
+build=$src/build-bench
+mode=full
+out=''
+vm=auto
+reps=0
+readme=yes
+
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) mode=quick; shift ;;
+	--profile) mode=profile; shift ;;
+	--build) build=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--vm) vm=yes; shift ;;
+	--no-vm) vm=no; shift ;;
+	--reps) reps=$2; shift 2 ;;
+	--no-readme) readme=no; shift ;;
+	-h|--help) usage; exit 0 ;;
+	*) echo "run.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+	esac
+done
+case $build in /*) ;; *) build=$(pwd)/$build ;; esac
+
+# The Debian python: the harness needs nothing but its standard library.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+if [ ! -f "$build/build.ninja" ]; then
+	echo "run.sh: setting up $build (release)" >&2
+	meson setup "$build" "$src" -Dbuildtype=release >/dev/null
+fi
+ninja -C "$build" >/dev/null
+
+# hvbench, the load generator: compiled here, into the build tree (the
+# test VM sees the host's file system, but not its /tmp).
+mkdir -p "$build/bench"
+hvbench=$build/bench/hvbench
+if [ ! -x "$hvbench" ] || [ "$here/hvbench.c" -nt "$hvbench" ]; then
+	${CC:-cc} -O2 -std=gnu11 -Wall -Wextra -pthread -o "$hvbench" "$here/hvbench.c"
+fi
+
+case $mode in
+profile)
+	exec sh "$here/profile.sh" "$build" "$hvbench" "${out:-$build/bench/profile}"
+	;;
+quick)
+	[ -n "$out" ] || out=$build/bench/quick
+	set -- --quick
+	;;
+full)
+	[ -n "$out" ] || out=$here/results
+	set --
+	if [ "$readme" = yes ] && [ "$out" -ef "$here/results" ]; then
+		set -- --readme "$here/README.md"
+	fi
+	;;
+esac
+exec "$PY" "$here/bench.py" --hvbench "$hvbench" --build "$build" \
+	--source "$src" --out "$out" --vm "$vm" --reps "$reps" "$@"
