@@ -45,6 +45,7 @@ extern "C" {
  * (errno, WSA) are translated into them, so a caller tests for
  * HVS_ECONNREFUSED on every platform alike.
  * ---------------------------------------------------------------------- */
+// clang-format off
 #define HVS_ERRNO_MAP(XX)                                                     \
 	/* system errors, translated from errno / WSAGetLastError() */        \
 	XX(EPERM, 1, "operation not permitted")                               \
@@ -131,6 +132,7 @@ extern "C" {
 	XX(EPLATFORM, 4204, "not supported on this platform")                 \
 	XX(EWSL_VMID, 4205, "the WSL VM id could not be found (is WSL "       \
 	    "running?)")
+// clang-format on
 
 /** Error codes: 0 is success, every error is negative. */
 typedef enum hvs_errno {
@@ -180,8 +182,8 @@ typedef enum hvs_log_level {
 	HVS_LOG_DEBUG = 3,
 } hvs_log_level_t;
 
-typedef void (*hvs_log_fn)(hvs_log_level_t level, const char *msg,
-    void *userdata);
+typedef void (
+    *hvs_log_fn)(hvs_log_level_t level, const char *msg, void *userdata);
 
 /**
  * hvs_set_log() - route library messages up to @max_level to @fn.
@@ -346,7 +348,7 @@ typedef struct hvs_addr {
 
 /** Where a parse went wrong: the error and the bad part of the input. */
 typedef struct hvs_parse_error {
-	int code;      /* HVS_EADDR_* (same as the return value) */
+	int code; /* HVS_EADDR_* (same as the return value) */
 	size_t offset; /* byte offset of the bad part in the input */
 	size_t length; /* its length (0 when something is missing) */
 } hvs_parse_error_t;
@@ -379,8 +381,7 @@ HVS_EXPORT int hvs_addr_parse_str(hvs_addr_t *out, const char *str,
  * small (then @buf holds a truncated, NUL-terminated string), or
  * HVS_EINVAL for an address of no known kind.
  */
-HVS_EXPORT int hvs_addr_format(const hvs_addr_t *addr, char *buf,
-    size_t size);
+HVS_EXPORT int hvs_addr_format(const hvs_addr_t *addr, char *buf, size_t size);
 
 /** hvs_addr_equal() - 1 if @a and @b are the same address, else 0. */
 HVS_EXPORT int hvs_addr_equal(const hvs_addr_t *a, const hvs_addr_t *b);
@@ -405,18 +406,18 @@ HVS_EXPORT int hvs_addr_service_port(const hvs_addr_t *addr, uint32_t *port);
 
 #ifdef _WIN32
 typedef uintptr_t hvs_sock_t; /* a SOCKET */
-#define HVS_INVALID_SOCK ((hvs_sock_t)~(uintptr_t)0)
+#define HVS_INVALID_SOCK ((hvs_sock_t) ~(uintptr_t)0)
 #else
 typedef int hvs_sock_t;
 #define HVS_INVALID_SOCK (-1)
 #endif
 
 /** hvs_sockopts.flags */
-#define HVS_SOCK_NONBLOCK 0x1u   /* return the socket non-blocking */
-#define HVS_SOCK_IPV4_ONLY 0x2u  /* tcp: resolve to IPv4 only (-4) */
-#define HVS_SOCK_IPV6_ONLY 0x4u  /* tcp: resolve to IPv6 only (-6) */
+#define HVS_SOCK_NONBLOCK 0x1u /* return the socket non-blocking */
+#define HVS_SOCK_IPV4_ONLY 0x2u /* tcp: resolve to IPv4 only (-4) */
+#define HVS_SOCK_IPV6_ONLY 0x4u /* tcp: resolve to IPv6 only (-6) */
 #define HVS_SOCK_NO_REUSEADDR 0x8u /* tcp listen: no SO_REUSEADDR */
-#define HVS_SOCK_UNLINK 0x10u    /* unix listen: remove a stale socket file */
+#define HVS_SOCK_UNLINK 0x10u /* unix listen: remove a stale socket file */
 
 /**
  * Options applied when a socket is made, before connect() or listen() (the
@@ -424,10 +425,10 @@ typedef int hvs_sock_t;
  * start from hvs_sockopts_init().
  */
 typedef struct hvs_sockopts {
-	unsigned flags;  /* HVS_SOCK_* */
-	int sndbuf;      /* SO_SNDBUF in bytes, 0 = default */
-	int rcvbuf;      /* SO_RCVBUF in bytes, 0 = default */
-	int backlog;     /* listen backlog, 0 = SOMAXCONN */
+	unsigned flags; /* HVS_SOCK_* */
+	int sndbuf; /* SO_SNDBUF in bytes, 0 = default */
+	int rcvbuf; /* SO_RCVBUF in bytes, 0 = default */
+	int backlog; /* listen backlog, 0 = SOMAXCONN */
 	/* Connect timeout in ms. 0 = the platform's default (Linux vsock:
 	 * 2 s; tcp: the kernel's SYN retries), < 0 = wait as long as the
 	 * platform allows (Windows caps it at 300 s). A NULL hvs_sockopts_t
@@ -456,8 +457,8 @@ HVS_EXPORT int hvs_listen(hvs_sock_t *out, const hvs_addr_t *addr,
  * Returns 0, HVS_EAGAIN on a non-blocking socket with nothing pending,
  * or a negative HVS_E* code.
  */
-HVS_EXPORT int hvs_accept(hvs_sock_t lsock, hvs_sock_t *out,
-    hvs_addr_t *peer, unsigned flags);
+HVS_EXPORT int hvs_accept(hvs_sock_t lsock, hvs_sock_t *out, hvs_addr_t *peer,
+    unsigned flags);
 
 /**
  * hvs_connect() - open a socket and connect it to @addr, waiting at most

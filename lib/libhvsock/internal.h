@@ -143,8 +143,8 @@ uint64_t hvs__os_now_ms(void);
  * HVS_SOCK_IPV6_ONLY. Returns the count (> 0) or a negative HVS_E* code
  * (HVS_EADDR_KIND for stdio and fd:, HVS_EADDR_RESOLVE, ...).
  */
-int hvs__addr_resolve(const hvs_addr_t *addr, hvs_role_t role,
-    unsigned flags, hvs__sockaddr_t *out, int max);
+int hvs__addr_resolve(const hvs_addr_t *addr, hvs_role_t role, unsigned flags,
+    hvs__sockaddr_t *out, int max);
 
 /* A native sockaddr of any family (inet, inet6, unix, hv) -> hvs address. */
 int hvs__sockaddr_to_addr(const hvs__sockaddr_t *sa, hvs_addr_t *out);

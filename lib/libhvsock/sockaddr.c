@@ -97,8 +97,9 @@ unix_to_sockaddr(const hvs_addr_t *addr, hvs__sockaddr_t *out)
 			return HVS_EADDR_PATH_TOOLONG;
 		}
 		memcpy(sun->sun_path + 1, addr->u.local.path, len);
-		out->len = (hvs__socklen_t)(offsetof(struct sockaddr_un,
-		    sun_path) + 1 + len);
+		out->len =
+		    (hvs__socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+			1 + len);
 		return 0;
 	}
 	if (len == 0) {
@@ -108,8 +109,8 @@ unix_to_sockaddr(const hvs_addr_t *addr, hvs__sockaddr_t *out)
 		return HVS_EADDR_PATH_TOOLONG;
 	}
 	memcpy(sun->sun_path, addr->u.local.path, len);
-	out->len = (hvs__socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-	    len + 1);
+	out->len =
+	    (hvs__socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
 	return 0;
 }
 
@@ -152,8 +153,8 @@ inet_to_addr(const hvs__sockaddr_t *sa, hvs_addr_t *out)
 	if (sa->ss.ss_family == AF_INET) {
 		const struct sockaddr_in *sin =
 		    (const struct sockaddr_in *)&sa->ss;
-		if (inet_ntop(AF_INET, &sin->sin_addr, host,
-		    sizeof(host)) == NULL) {
+		if (inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host)) ==
+		    NULL) {
 			return HVS_EINVAL;
 		}
 		port = ntohs(sin->sin_port);
@@ -161,8 +162,8 @@ inet_to_addr(const hvs__sockaddr_t *sa, hvs_addr_t *out)
 		const struct sockaddr_in6 *sin6 =
 		    (const struct sockaddr_in6 *)&sa->ss;
 		size_t n;
-		if (inet_ntop(AF_INET6, &sin6->sin6_addr, host,
-		    sizeof(host)) == NULL) {
+		if (inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host)) ==
+		    NULL) {
 			return HVS_EINVAL;
 		}
 		n = strlen(host);

@@ -42,8 +42,8 @@ open_for(const hvs__sockaddr_t *sa, const hvs_sockopts_t *opts, int nonblock,
 	if (rc < 0) {
 		return rc;
 	}
-	rc = hvs__os_socket(family, SOCK_STREAM,
-	    is_hv ? hvs__hv_protocol() : 0, nonblock, &s);
+	rc = hvs__os_socket(family, SOCK_STREAM, is_hv ? hvs__hv_protocol() : 0,
+	    nonblock, &s);
 	if (rc < 0) {
 		return rc;
 	}
@@ -68,8 +68,8 @@ open_for(const hvs__sockaddr_t *sa, const hvs_sockopts_t *opts, int nonblock,
 		}
 	}
 	if (is_hv && opts != NULL && (opts->rcvbuf > 0 || opts->sndbuf > 0)) {
-		int size = opts->rcvbuf > opts->sndbuf ? opts->rcvbuf
-						       : opts->sndbuf;
+		int size =
+		    opts->rcvbuf > opts->sndbuf ? opts->rcvbuf : opts->sndbuf;
 		rc = hvs__hv_set_bufsize(s, size);
 		if (rc < 0) {
 			goto err_close;
@@ -162,8 +162,7 @@ try_next(int rc)
 }
 
 int
-hvs_connect(hvs_sock_t *out, const hvs_addr_t *addr,
-    const hvs_sockopts_t *opts)
+hvs_connect(hvs_sock_t *out, const hvs_addr_t *addr, const hvs_sockopts_t *opts)
 {
 	hvs__sockaddr_t sas[MAX_RESOLVED];
 	unsigned flags = opts != NULL ? opts->flags : 0;
@@ -182,8 +181,7 @@ hvs_connect(hvs_sock_t *out, const hvs_addr_t *addr,
 	if (timeout >= 0) {
 		deadline = hvs__os_now_ms() + (uint64_t)timeout;
 	}
-	n = hvs__addr_resolve(addr, HVS_ROLE_CONNECT, flags, sas,
-	    MAX_RESOLVED);
+	n = hvs__addr_resolve(addr, HVS_ROLE_CONNECT, flags, sas, MAX_RESOLVED);
 	if (n < 0) {
 		return n;
 	}
@@ -225,13 +223,12 @@ hvs_connect(hvs_sock_t *out, const hvs_addr_t *addr,
 }
 
 int
-hvs_listen(hvs_sock_t *out, const hvs_addr_t *addr,
-    const hvs_sockopts_t *opts)
+hvs_listen(hvs_sock_t *out, const hvs_addr_t *addr, const hvs_sockopts_t *opts)
 {
 	hvs__sockaddr_t sa;
 	unsigned flags = opts != NULL ? opts->flags : 0;
-	int backlog = (opts != NULL && opts->backlog > 0) ? opts->backlog
-							  : SOMAXCONN;
+	int backlog =
+	    (opts != NULL && opts->backlog > 0) ? opts->backlog : SOMAXCONN;
 	hvs_sock_t s;
 	int rc;
 
@@ -292,8 +289,7 @@ err_close:
 }
 
 int
-hvs_accept(hvs_sock_t lsock, hvs_sock_t *out, hvs_addr_t *peer,
-    unsigned flags)
+hvs_accept(hvs_sock_t lsock, hvs_sock_t *out, hvs_addr_t *peer, unsigned flags)
 {
 	hvs__sockaddr_t sa;
 	hvs_sock_t s;

@@ -96,20 +96,20 @@ fail_after(sysmock_call_t call)
 }
 
 /* Prototypes keep -Wmissing-prototypes quiet; the linker resolves them. */
-#define WRAP(ret, name, params, args, call)     \
-	ret __real_##name params;               \
-	ret __wrap_##name params;               \
-	ret __wrap_##name params                \
-	{                                       \
-		ret r_;                         \
-		if (should_fail(call)) {        \
-			return (ret)-1;         \
-		}                               \
-		r_ = __real_##name args;        \
-		if (fail_after(call)) {         \
-			return (ret)-1;         \
-		}                               \
-		return r_;                      \
+#define WRAP(ret, name, params, args, call) \
+	ret __real_##name params;           \
+	ret __wrap_##name params;           \
+	ret __wrap_##name params            \
+	{                                   \
+		ret r_;                     \
+		if (should_fail(call)) {    \
+			return (ret)-1;     \
+		}                           \
+		r_ = __real_##name args;    \
+		if (fail_after(call)) {     \
+			return (ret)-1;     \
+		}                           \
+		return r_;                  \
 	}
 
 WRAP(int, socket, (int d, int t, int p), (d, t, p), SYSMOCK_SOCKET)
@@ -122,7 +122,7 @@ WRAP(int, accept4, (int s, struct sockaddr *a, socklen_t *l, int f),
     (s, a, l, f), SYSMOCK_ACCEPT)
 WRAP(int, connect, (int s, const struct sockaddr *a, socklen_t l), (s, a, l),
     SYSMOCK_CONNECT)
-WRAP(int, poll, (struct pollfd *f, nfds_t n, int t), (f, n, t), SYSMOCK_POLL)
+WRAP(int, poll, (struct pollfd * f, nfds_t n, int t), (f, n, t), SYSMOCK_POLL)
 WRAP(int, getsockopt, (int s, int lv, int n, void *v, socklen_t *l),
     (s, lv, n, v, l), SYSMOCK_GETSOCKOPT)
 WRAP(int, setsockopt, (int s, int lv, int n, const void *v, socklen_t l),

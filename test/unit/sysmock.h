@@ -40,8 +40,7 @@ void sysmock_fail(sysmock_call_t call, int err, int skip, int times);
  * replaced by the failure: how a connect() interrupted by a signal looks
  * (the kernel goes on connecting, the caller sees EINTR).
  */
-void sysmock_fail_after_real(sysmock_call_t call, int err, int skip,
-    int times);
+void sysmock_fail_after_real(sysmock_call_t call, int err, int skip, int times);
 
 /* Forget every script and zero the counters. */
 void sysmock_reset(void);

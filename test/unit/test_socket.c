@@ -366,8 +366,10 @@ test_adopt_inherited_listener(void **state)
 	snprintf(sun.sun_path + 1, sizeof(sun.sun_path) - 1, "hvs-fd-%ld",
 	    (long)getpid());
 	assert_int_equal(bind(fd, (struct sockaddr *)&sun,
-	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-	    strlen(sun.sun_path + 1))), 0);
+			     (socklen_t)(offsetof(struct sockaddr_un,
+					     sun_path) +
+				 1 + strlen(sun.sun_path + 1))),
+	    0);
 
 	snprintf(name, sizeof(name), "fd:%d", fd);
 	a = parse(name, HVS_ROLE_LISTEN);
@@ -536,22 +538,22 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tcp_roundtrip),
-		cmocka_unit_test(test_tcp_listen_default_is_loopback),
-		cmocka_unit_test(test_tcp_localhost_tries_each_address),
-		cmocka_unit_test(test_tcp_refused),
-		cmocka_unit_test(test_tcp_connect_timeout),
-		cmocka_unit_test(test_unix_path_and_stale),
-		cmocka_unit_test(test_unix_abstract),
-		cmocka_unit_test(test_no_sigpipe),
-		cmocka_unit_test(test_bufsizes_before_connect),
-		cmocka_unit_test(test_nonblock_flags),
-		cmocka_unit_test(test_adopt_inherited_listener),
-		cmocka_unit_test(test_stdio_is_not_a_socket),
-		cmocka_unit_test(test_vsock_sockaddr),
-		cmocka_unit_test(test_hv_sock_rules),
-		cmocka_unit_test(test_local_cid_query),
-		cmocka_unit_test(test_log_callback),
+	    cmocka_unit_test(test_tcp_roundtrip),
+	    cmocka_unit_test(test_tcp_listen_default_is_loopback),
+	    cmocka_unit_test(test_tcp_localhost_tries_each_address),
+	    cmocka_unit_test(test_tcp_refused),
+	    cmocka_unit_test(test_tcp_connect_timeout),
+	    cmocka_unit_test(test_unix_path_and_stale),
+	    cmocka_unit_test(test_unix_abstract),
+	    cmocka_unit_test(test_no_sigpipe),
+	    cmocka_unit_test(test_bufsizes_before_connect),
+	    cmocka_unit_test(test_nonblock_flags),
+	    cmocka_unit_test(test_adopt_inherited_listener),
+	    cmocka_unit_test(test_stdio_is_not_a_socket),
+	    cmocka_unit_test(test_vsock_sockaddr),
+	    cmocka_unit_test(test_hv_sock_rules),
+	    cmocka_unit_test(test_local_cid_query),
+	    cmocka_unit_test(test_log_callback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,13 +55,13 @@ test_listen_failures(void **state)
 		int err;
 		int expect;
 	} cases[] = {
-		{SYSMOCK_SOCKET, EMFILE, HVS_EMFILE},
-		{SYSMOCK_SOCKET, ENFILE, HVS_ENFILE},
-		{SYSMOCK_SOCKET, EAFNOSUPPORT, HVS_EAFNOSUPPORT},
-		{SYSMOCK_SETSOCKOPT, ENOBUFS, HVS_ENOBUFS},
-		{SYSMOCK_BIND, EADDRINUSE, HVS_EADDRINUSE},
-		{SYSMOCK_BIND, EACCES, HVS_EACCES},
-		{SYSMOCK_LISTEN, EOPNOTSUPP, HVS_ENOTSUP},
+	    {SYSMOCK_SOCKET, EMFILE, HVS_EMFILE},
+	    {SYSMOCK_SOCKET, ENFILE, HVS_ENFILE},
+	    {SYSMOCK_SOCKET, EAFNOSUPPORT, HVS_EAFNOSUPPORT},
+	    {SYSMOCK_SETSOCKOPT, ENOBUFS, HVS_ENOBUFS},
+	    {SYSMOCK_BIND, EADDRINUSE, HVS_EADDRINUSE},
+	    {SYSMOCK_BIND, EACCES, HVS_EACCES},
+	    {SYSMOCK_LISTEN, EOPNOTSUPP, HVS_ENOTSUP},
 	};
 	hvs_addr_t a = parse("tcp:127.0.0.1:0", HVS_ROLE_LISTEN);
 	hvs_sock_t l = HVS_INVALID_SOCK;
@@ -87,12 +87,12 @@ test_connect_failures(void **state)
 		int err;
 		int expect;
 	} cases[] = {
-		{SYSMOCK_SOCKET, EMFILE, HVS_EMFILE},
-		{SYSMOCK_CONNECT, ECONNREFUSED, HVS_ECONNREFUSED},
-		{SYSMOCK_CONNECT, ENETUNREACH, HVS_ENETUNREACH},
-		{SYSMOCK_CONNECT, EACCES, HVS_EACCES},
-		{SYSMOCK_POLL, ENOMEM, HVS_ENOMEM},
-		{SYSMOCK_GETSOCKOPT, EBADF, HVS_EBADF},
+	    {SYSMOCK_SOCKET, EMFILE, HVS_EMFILE},
+	    {SYSMOCK_CONNECT, ECONNREFUSED, HVS_ECONNREFUSED},
+	    {SYSMOCK_CONNECT, ENETUNREACH, HVS_ENETUNREACH},
+	    {SYSMOCK_CONNECT, EACCES, HVS_EACCES},
+	    {SYSMOCK_POLL, ENOMEM, HVS_ENOMEM},
+	    {SYSMOCK_GETSOCKOPT, EBADF, HVS_EBADF},
 	};
 	char target[64];
 	hvs_sock_t l = listen_loopback(target, sizeof(target));
@@ -108,8 +108,8 @@ test_connect_failures(void **state)
 		 * loopback may complete at once, so force that path. */
 		if (cases[i].call == SYSMOCK_POLL ||
 		    cases[i].call == SYSMOCK_GETSOCKOPT) {
-			sysmock_fail_after_real(SYSMOCK_CONNECT, EINPROGRESS,
-			    0, 1);
+			sysmock_fail_after_real(SYSMOCK_CONNECT, EINPROGRESS, 0,
+			    1);
 		}
 		sysmock_fail(cases[i].call, cases[i].err, 0, 1);
 		assert_int_equal(hvs_connect(&c, &a, NULL), cases[i].expect);
@@ -243,19 +243,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_listen_failures, reset,
-		    reset),
-		cmocka_unit_test_setup_teardown(test_connect_failures, reset,
-		    reset),
-		cmocka_unit_test_setup_teardown(test_connect_eintr_completes,
-		    reset, reset),
-		cmocka_unit_test_setup_teardown(test_connect_never_started,
-		    reset, reset),
-		cmocka_unit_test_setup_teardown(test_accept_faults, reset,
-		    reset),
-		cmocka_unit_test_setup_teardown(test_send_recv_eintr, reset,
-		    reset),
-		cmocka_unit_test(test_translation_is_total),
+	    cmocka_unit_test_setup_teardown(test_listen_failures, reset, reset),
+	    cmocka_unit_test_setup_teardown(test_connect_failures, reset,
+		reset),
+	    cmocka_unit_test_setup_teardown(test_connect_eintr_completes, reset,
+		reset),
+	    cmocka_unit_test_setup_teardown(test_connect_never_started, reset,
+		reset),
+	    cmocka_unit_test_setup_teardown(test_accept_faults, reset, reset),
+	    cmocka_unit_test_setup_teardown(test_send_recv_eintr, reset, reset),
+	    cmocka_unit_test(test_translation_is_total),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -184,7 +184,7 @@ hvs__hv_set_connect_timeout(hvs_sock_t s, int timeout_ms)
 		tv.tv_usec = (timeout_ms % 1000) * 1000;
 	}
 	if (setsockopt(s, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv,
-	    sizeof(tv)) < 0) {
+		sizeof(tv)) < 0) {
 		return hvs__os_last_error();
 	}
 	return 0;
@@ -214,7 +214,7 @@ hvs__hv_set_bufsize(hvs_sock_t s, int bytes)
 		    &size, sizeof(size));
 	}
 	if (setsockopt(s, AF_VSOCK, SO_VM_SOCKETS_BUFFER_SIZE, &size,
-	    sizeof(size)) < 0) {
+		sizeof(size)) < 0) {
 		rc = hvs__os_last_error();
 	}
 	return rc;

@@ -196,8 +196,8 @@ hvs__os_accept(hvs_sock_t s, hvs_sock_t *out, hvs__sockaddr_t *peer,
 	}
 	for (;;) {
 		peer->len = sizeof(peer->ss);
-		fd = accept4(s, (struct sockaddr *)&peer->ss, &peer->len,
-		    flags);
+		fd =
+		    accept4(s, (struct sockaddr *)&peer->ss, &peer->len, flags);
 		if (fd >= 0) {
 			break;
 		}
