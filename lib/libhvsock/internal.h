@@ -99,6 +99,9 @@ const char *hvs__hv_transport(void);
 /* Once per process (WSAStartup on Windows); safe to call repeatedly. */
 int hvs__os_init(void);
 
+/* errno (of any C runtime) -> HVS_E* (errno_map.c). */
+int hvs__translate_errno(int e);
+
 /* The last system error, translated. */
 int hvs__os_last_error(void);
 

@@ -10,6 +10,9 @@
 #            process per connection with a 64-byte echo (conn/s)
 #            CLIENT = hvcat | socat | socat -b 262144 | ncat --vsock
 #   direct : hvbench itself over vsock (no relay, no extra process)
+#   *-copy : with NOSPLICE (bench/nosplice.c, LD_PRELOAD), hvproxy and
+#            hvcat once more with splice(2) refused on vsock sockets: the
+#            relay engine's copy path, for comparison
 #
 # Every byte is checked at the receiver (hvbench's sink compares the
 # pattern; echoes are compared by the sender). Figures go to
@@ -17,7 +20,7 @@
 # reported, never asserted: a check fails only when bytes are wrong or a
 # tool fails.
 #
-#   run-vm.sh --out DIR jobs/bench-vsock.sh HVBENCH HVCAT HVPROXY
+#   run-vm.sh --out DIR jobs/bench-vsock.sh HVBENCH HVCAT HVPROXY [NOSPLICE]
 #
 # Environment: HVS_BENCH_REPS (3), HVS_BENCH_SIZE (64M), HVS_BENCH_SECS
 # (churn seconds, 2), HVS_BENCH_SPAWNS (client churn connections, 10).
@@ -29,9 +32,11 @@ require socat ncat ss
 HVB=${1:?usage: bench-vsock.sh HVBENCH HVCAT HVPROXY}
 HVCAT=${2:?usage: bench-vsock.sh HVBENCH HVCAT HVPROXY}
 HVP=${3:?usage: bench-vsock.sh HVBENCH HVCAT HVPROXY}
+NOSPLICE=${4:-}
 for p in "$HVB" "$HVCAT" "$HVP"; do
 	[ -x "$p" ] || skip_all "no program at $p"
 done
+[ -z "$NOSPLICE" ] || [ -f "$NOSPLICE" ] || skip_all "no $NOSPLICE"
 REPS=${HVS_BENCH_REPS:-3}
 SIZE=${HVS_BENCH_SIZE:-64M}
 SECS=${HVS_BENCH_SECS:-2}
@@ -74,7 +79,12 @@ next_port; P_SOCATB=$PORT
 bg r-socat-b 900 socat -b 262144 "TCP-LISTEN:$P_SOCATB,bind=127.0.0.1,reuseaddr,fork,backlog=1024" "VSOCK-CONNECT:1:$V_AUTO"
 next_port; P_NCAT=$PORT
 bg r-ncat 900 ncat -k -l 127.0.0.1 "$P_NCAT" -m 1000 --sh-exec "exec ncat --vsock 1 $V_AUTO"
-for p in $P_HVP $P_SOCAT $P_SOCATB $P_NCAT; do
+P_HVPC=''
+if [ -n "$NOSPLICE" ]; then
+	next_port; P_HVPC=$PORT
+	bg r-hvproxy-copy 900 env LD_PRELOAD="$NOSPLICE" HVB_NOSPLICE=vsock "$HVP" -q "tcp:127.0.0.1:$P_HVPC" "vsock:1:$V_AUTO"
+fi
+for p in $P_HVP $P_SOCAT $P_SOCATB $P_NCAT $P_HVPC; do
 	tcp_wait "$p" || skip_all "relay on tcp port $p does not listen"
 done
 
@@ -82,6 +92,7 @@ relay_addr() {
 	case $1 in
 	direct) echo "vsock:1:$V_AUTO" ;;
 	hvproxy) echo "tcp:127.0.0.1:$P_HVP" ;;
+	hvproxy-copy) echo "tcp:127.0.0.1:$P_HVPC" ;;
 	socat) echo "tcp:127.0.0.1:$P_SOCAT" ;;
 	socat-b256k) echo "tcp:127.0.0.1:$P_SOCATB" ;;
 	ncat) echo "tcp:127.0.0.1:$P_NCAT" ;;
@@ -95,6 +106,7 @@ client_send() {
 	t0=$(now_ms)
 	case $1 in
 	hvcat) run c-hvcat 120 "$HVCAT" "vsock:1:$V_RAW" <"$F" >/dev/null ;;
+	hvcat-copy) run c-hvcat-copy 120 env LD_PRELOAD="$NOSPLICE" HVB_NOSPLICE=vsock "$HVCAT" "vsock:1:$V_RAW" <"$F" >/dev/null ;;
 	socat) run c-socat 120 socat - "VSOCK-CONNECT:1:$V_RAW" <"$F" >/dev/null ;;
 	socat-b256k) run c-socat-b 120 socat -b 262144 - "VSOCK-CONNECT:1:$V_RAW" <"$F" >/dev/null ;;
 	ncat) run c-ncat 120 ncat --vsock 1 "$V_RAW" <"$F" >/dev/null ;;
@@ -122,10 +134,14 @@ client_echo() {
 
 RELAYS="direct hvproxy socat socat-b256k ncat"
 CLIENTS="hvcat socat socat-b256k ncat"
+COPY_RELAYS='' COPY_CLIENTS=''
+if [ -n "$NOSPLICE" ]; then
+	COPY_RELAYS=hvproxy-copy COPY_CLIENTS=hvcat-copy
+fi
 rep=1
 while [ "$rep" -le "$REPS" ]; do
 	note "rep $rep"
-	for t in $RELAYS; do
+	for t in $RELAYS $COPY_RELAYS; do
 		out=$(run "bulk-$t" 300 "$HVB" bulk --connect "$(relay_addr "$t")" --bytes "$BYTES")
 		case $out in
 		*ok=1*)
@@ -145,7 +161,7 @@ while [ "$rep" -le "$REPS" ]; do
 		*) t_fail "rep $rep: $t relay churn" "$out"; show "churn-$t" ;;
 		esac
 	done
-	for t in $CLIENTS; do
+	for t in $CLIENTS $COPY_CLIENTS; do
 		if ms=$(client_send "$t"); then
 			emit "$t" client_bulk_mbs "$rep" "$(awk -v b="$BYTES" -v ms="$ms" 'BEGIN{if(ms<1)ms=1; printf "%.1f", b/1000/ms}')" MB/s
 			t_pass "rep $rep: $t client sends $BYTES bytes, verified ($ms ms)"
