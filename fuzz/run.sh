@@ -59,22 +59,24 @@ done
 # ---- build --------------------------------------------------------------
 
 build=${FUZZ_BUILD:-build-fuzz}
+work=$(mktemp -d "${TMPDIR:-/tmp}/hvs-fuzz.XXXXXX")
 opts="-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
 -Dtests=false -Dtools=disabled"
 if [ ! -f "$build/build.ninja" ]; then
 	rm -rf "$build"
 	# shellcheck disable=SC2086
 	if ! CC=${FUZZ_CC:-clang} meson setup "$build" $opts \
-	    >"$build.setup.log" 2>&1; then
-		cat "$build.setup.log" >&2
-		echo "run.sh: meson setup failed" >&2
+	    >"$work/setup.log" 2>&1; then
+		cat "$work/setup.log" >&2
+		echo "run.sh: meson setup failed (log: $work/setup.log)" >&2
 		exit 1
 	fi
 else
 	# shellcheck disable=SC2086
-	if ! meson configure "$build" $opts >"$build.setup.log" 2>&1; then
-		cat "$build.setup.log" >&2
-		echo "run.sh: $build is not a clang build? remove it" >&2
+	if ! meson configure "$build" $opts >"$work/setup.log" 2>&1; then
+		cat "$work/setup.log" >&2
+		echo "run.sh: cannot configure $build (not a clang build?" \
+		    "remove it)" >&2
 		exit 1
 	fi
 fi
@@ -83,15 +85,14 @@ for t in "$@"; do
 	targets="$targets fuzz/fuzz_$t"
 done
 # shellcheck disable=SC2086
-if ! ninja -C "$build" $targets >"$build.build.log" 2>&1; then
-	tail -n 60 "$build.build.log" >&2
-	echo "run.sh: build failed" >&2
+if ! ninja -C "$build" $targets >"$work/build.log" 2>&1; then
+	tail -n 60 "$work/build.log" >&2
+	echo "run.sh: build failed (log: $work/build.log)" >&2
 	exit 1
 fi
 
 # ---- run ----------------------------------------------------------------
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/hvs-fuzz.XXXXXX")
 # A sanitizer report is a crash: UBSan stops at the first one (the targets
 # are also built with -fno-sanitize-recover=all), ASan checks leaks at exit.
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:allocator_may_return_null=0}

@@ -4,7 +4,8 @@
 #   2. clang, -Dwerror=true: every suite but the VM one
 #   3. gcc with ASan+UBSan: every suite, the VM one included
 #   4. the Windows cross build (mingw-w64) of the portable core
-#   5. formatting check
+#   5. a 20-second libFuzzer smoke run of each fuzz target
+#   6. formatting check
 # and ends with one line "N passed, N failed" counted from meson's test
 # logs of all runs together. Build trees go to ./build-ci-*.
 set -eu
@@ -56,6 +57,12 @@ run_suite asan -Db_sanitize=address,undefined -Db_lundef=false \
 echo "=== windows cross build (mingw-w64)"
 if ! bash .ci/cross-build.sh build-ci-win64; then
 	echo "=== cross build FAILED"
+	status=1
+fi
+
+echo "=== fuzz smoke (libFuzzer, 20 s per target)"
+if ! sh fuzz/run.sh 20; then
+	echo "=== fuzz smoke FAILED"
 	status=1
 fi
 

@@ -928,7 +928,7 @@ hvs_addr_equal(const hvs_addr_t *a, const hvs_addr_t *b)
 		    strncmp(a->u.tcp.host, b->u.tcp.host,
 			sizeof(a->u.tcp.host)) == 0;
 	case HVS_ADDR_UNIX:
-		if (a->u.local.abstract != b->u.local.abstract) {
+		if (!a->u.local.abstract != !b->u.local.abstract) {
 			return 0;
 		}
 		if (a->u.local.abstract) {
