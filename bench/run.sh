@@ -58,6 +58,10 @@ hvbench=$build/bench/hvbench
 if [ ! -x "$hvbench" ] || [ "$here/hvbench.c" -nt "$hvbench" ]; then
 	${CC:-cc} -O2 -std=gnu11 -Wall -Wextra -pthread -o "$hvbench" "$here/hvbench.c"
 fi
+# nosplice.so: the relay's copy path, for comparison (profile, VM)
+if [ ! -f "$build/bench/nosplice.so" ] || [ "$here/nosplice.c" -nt "$build/bench/nosplice.so" ]; then
+	${CC:-cc} -shared -fPIC -O2 -Wall -Wextra -o "$build/bench/nosplice.so" "$here/nosplice.c" -ldl
+fi
 
 case $mode in
 profile)

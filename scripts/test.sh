@@ -51,7 +51,7 @@ run_suite() {	# name, meson setup args..., then -- meson test args
 
 run_suite gcc -Dwerror=true -- --num-processes 2
 CC=clang run_suite clang -Dwerror=true -- --no-suite vm --num-processes 2
-run_suite asan -Db_sanitize=address,undefined -Db_lundef=false \
+run_suite asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
     -Dbuildtype=debug -- --num-processes 2
 
 echo "=== windows cross build (mingw-w64)"

@@ -421,11 +421,13 @@ parse_allow_list(struct hvp_fwd_conf *fc, const char *list, char *msg,
 	return ret;
 }
 
+/* @bytes is the length of @ip: 4 for IPv4, 16 for IPv6. Passing it in
+ * (rather than deriving it from the rule) lets the compiler see that an
+ * IPv4 buffer is never read past its 4 bytes. */
 static int
-net_match(const struct hvp_allow *a, const uint8_t *ip)
+net_match(const struct hvp_allow *a, const uint8_t *ip, size_t bytes)
 {
 	uint8_t tmp[16];
-	size_t bytes = a->kind == HVP_ALLOW_NET4 ? 4 : 16;
 
 	memcpy(tmp, ip, bytes);
 	net_mask(tmp, bytes, a->prefix);
@@ -467,12 +469,12 @@ hvp_allow_match(const struct hvp_fwd_conf *fc, const hvs_addr_t *peer)
 			}
 			break;
 		case HVP_ALLOW_NET4:
-			if (is4 && net_match(a, ip4)) {
+			if (is4 && net_match(a, ip4, sizeof(ip4))) {
 				return 1;
 			}
 			break;
 		case HVP_ALLOW_NET6:
-			if (is6 && net_match(a, ip6)) {
+			if (is6 && net_match(a, ip6, sizeof(ip6))) {
 				return 1;
 			}
 			break;
