@@ -53,6 +53,7 @@ from hardlib import (T, Proxy, free_port, metrics, metric,  # noqa: E402
 
 HDR = 64
 CHUNK = 64 * 1024
+SURGE = 1 << 20  # bytes each client echoes in the warm-up's surge
 BLOCK_SIZE = 8 << 20
 
 
@@ -253,28 +254,42 @@ def client_main(conn, seed, ports, nclients, duration, max_size):
             st["by_port"][port] = st["by_port"].get(port, 0) + 1
 
     async def surge(i, everyone):
-        """One echo connection per client, all open at once: the warm-up
-        makes hvproxy hold its peak number of relays (its memory
-        high-water mark) before the measurement starts."""
-        reader, writer = await asyncio.open_connection(
-            "127.0.0.1", ports[i % len(ports)])
+        """The warm-up begins with every client connected through hvproxy
+        at once, then all of them echoing SURGE bytes at the same time:
+        hvproxy holds its peak number of relays, descriptors and splice
+        pipes (its memory high-water mark) before anything is measured."""
+        port = ports[i % len(ports)]
+        off = (i * 4099) % (BLOCK_SIZE - SURGE)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
-            writer.write(header("E", 1, 0, 0, 0) + view[0:1])
-            if await reader.readexactly(1) != view[0:1]:
-                raise ValueError("surge: wrong echo")
+            writer.write(header("E", SURGE, off, 0, 0))
             st["surge"] += 1
             if st["surge"] == nclients:
                 everyone.set()
             await asyncio.wait_for(everyone.wait(), 60)
-            writer.write_eof()
-            if await reader.read(1) != b"":
-                raise ValueError("surge: bytes after the echo")
+
+            async def send_up():
+                for o in range(0, SURGE, CHUNK):
+                    writer.write(view[off + o:off + min(SURGE, o + CHUNK)])
+                    await writer.drain()
+                writer.write_eof()
+            sender = asyncio.ensure_future(send_up())
+            n = 0
+            while True:
+                b = await reader.read(CHUNK)
+                if not b:
+                    break
+                if view[off + n:off + n + len(b)] != b:
+                    raise ValueError("surge: wrong echo")
+                n += len(b)
+            await sender
+            if n != SURGE:
+                raise ValueError(f"surge: {n} bytes echoed of {SURGE}")
             st["conns"] += 1
-            st["up"] += HDR + 1
-            st["down"] += 1
+            st["up"] += HDR + SURGE
+            st["down"] += SURGE
             st["modes"]["E"] = st["modes"].get("E", 0) + 1
-            st["by_port"][ports[i % len(ports)]] = \
-                st["by_port"].get(ports[i % len(ports)], 0) + 1
+            st["by_port"][port] = st["by_port"].get(port, 0) + 1
         finally:
             writer.close()
             try:
@@ -328,7 +343,7 @@ def main():
     ap.add_argument("hvproxy", nargs="?", default=os.environ.get("HVPROXY"))
     a = ap.parse_args()
     warm = a.warmup if a.warmup is not None else \
-        max(5.0, min(30.0, a.duration / 6))
+        max(5.0, min(60.0, a.duration / 10))
     assert a.max_size <= BLOCK_SIZE // 2
 
     t = T()
