@@ -59,8 +59,9 @@ struct sockaddr_vm_ {
 	unsigned short svm_reserved1;
 	unsigned int svm_port;
 	unsigned int svm_cid;
-	unsigned char svm_zero[sizeof(struct sockaddr) - sizeof(unsigned short) -
-	    sizeof(unsigned short) - sizeof(unsigned int) - sizeof(unsigned int)];
+	unsigned char svm_zero[sizeof(struct sockaddr) -
+	    sizeof(unsigned short) - sizeof(unsigned short) -
+	    sizeof(unsigned int) - sizeof(unsigned int)];
 };
 
 #define PAT (1u << 20)
@@ -154,7 +155,8 @@ parse_addr(struct addr *a, const char *s)
 		const char *colon = strrchr(s + 4, ':');
 		char host[64];
 
-		if (colon == NULL || (size_t)(colon - (s + 4)) >= sizeof(host)) {
+		if (colon == NULL ||
+		    (size_t)(colon - (s + 4)) >= sizeof(host)) {
 			goto bad;
 		}
 		memcpy(host, s + 4, (size_t)(colon - (s + 4)));
@@ -181,7 +183,8 @@ parse_addr(struct addr *a, const char *s)
 			goto bad;
 		}
 		if (!vsock_allowed()) {
-			fprintf(stderr, "hvbench: AF_VSOCK only inside the "
+			fprintf(stderr,
+			    "hvbench: AF_VSOCK only inside the "
 			    "test VM (hvsvm=1 on the kernel command line)\n");
 			exit(2);
 		}
@@ -193,16 +196,18 @@ parse_addr(struct addr *a, const char *s)
 		return;
 	}
 bad:
-	fprintf(stderr, "hvbench: bad address '%s' (tcp:127.0.0.1:PORT or "
-	    "vsock:CID:PORT)\n", s);
+	fprintf(stderr,
+	    "hvbench: bad address '%s' (tcp:127.0.0.1:PORT or "
+	    "vsock:CID:PORT)\n",
+	    s);
 	exit(2);
 }
 
 static int
 sock_new(const struct addr *a, int nonblock)
 {
-	int fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC |
-	    (nonblock ? SOCK_NONBLOCK : 0), 0);
+	int fd = socket(a->family,
+	    SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
 	int one = 1;
 
 	if (fd >= 0 && a->family == AF_INET) {
@@ -396,11 +401,12 @@ conn_data(struct server *s, int ep, struct conn *c, const unsigned char *p,
     size_t n)
 {
 	while (c->st == C_SNIFF && n > 0) {
-		if (c->hdr_got < 4 && p[0] != (unsigned char)"HVB1"[c->hdr_got]) {
+		if (c->hdr_got < 4 &&
+		    p[0] != (unsigned char)"HVB1"[c->hdr_got]) {
 			if (s->mode == MODE_AUTO) {
 				c->st = C_ECHO;
 				if (echo_bytes(ep, c, c->hdr,
-				    (size_t)c->hdr_got) < 0) {
+					(size_t)c->hdr_got) < 0) {
 					return -1;
 				}
 				break;
@@ -477,8 +483,8 @@ static void
 serve_accept(struct server *s, int ep)
 {
 	for (int k = 0; k < 64; k++) {
-		int fd = accept4(s->lfd, NULL, NULL,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd =
+		    accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		int one = 1;
 		struct epoll_event ev;
 		struct conn *c;
@@ -658,7 +664,8 @@ bulk_thread(void *arg)
 	pthread_barrier_wait(b->bar);
 	fd = connect_blocking(b->a);
 	if (fd < 0) {
-		snprintf(b->err, sizeof(b->err), "connect: %s", strerror(errno));
+		snprintf(b->err, sizeof(b->err), "connect: %s",
+		    strerror(errno));
 		return NULL;
 	}
 	memcpy(hdr, "HVB1", 4);
@@ -668,8 +675,8 @@ bulk_thread(void *arg)
 		goto fail;
 	}
 	while (off < b->bytes) {
-		size_t k = b->bytes - off < CHUNK ? (size_t)(b->bytes - off) :
-		    CHUNK;
+		size_t k =
+		    b->bytes - off < CHUNK ? (size_t)(b->bytes - off) : CHUNK;
 
 		if (send_all(fd, pat_at(b->seed, off), k) < 0) {
 			goto fail;
@@ -683,9 +690,10 @@ bulk_thread(void *arg)
 	b->end = now_s();
 	memcpy(&got, ack + 8, 8);
 	if (memcmp(ack, "HVOK", 4) != 0 || got != b->bytes) {
-		snprintf(b->err, sizeof(b->err), "sink says %.4s, %llu of %llu "
-		    "bytes", ack, (unsigned long long)got,
-		    (unsigned long long)b->bytes);
+		snprintf(b->err, sizeof(b->err),
+		    "sink says %.4s, %llu of %llu "
+		    "bytes",
+		    ack, (unsigned long long)got, (unsigned long long)b->bytes);
 		close(fd);
 		return NULL;
 	}
@@ -797,7 +805,8 @@ cmd_rtt(const char *conn_s, int count, int size, int warmup)
 	close(fd);
 	qsort(lat, (size_t)count, sizeof(double), cmp_double);
 	printf("rtt ok=1 count=%d size=%d median_us=%.2f p99_us=%.2f "
-	    "min_us=%.2f max_us=%.2f\n", count, size, lat[count / 2] * 1e6,
+	       "min_us=%.2f max_us=%.2f\n",
+	    count, size, lat[count / 2] * 1e6,
 	    lat[(int)((double)count * 0.99)] * 1e6, lat[0] * 1e6,
 	    lat[count - 1] * 1e6);
 	return 0;
@@ -972,9 +981,9 @@ cmd_churn(const char *conn_s, int conc, double secs, long max, double warm)
 	}
 	/* ok: no connection failed (a relay too slow for one is rate=0) */
 	printf("churn ok=%d conc=%d conns=%ld errors=%ld secs=%.4f "
-	    "rate=%.1f last_error=%s\n", errors == 0, conc, counted, errors,
-	    t1 - tw, (double)counted / (t1 - tw),
-	    last_err ? strerror(last_err) : "-");
+	       "rate=%.1f last_error=%s\n",
+	    errors == 0, conc, counted, errors, t1 - tw,
+	    (double)counted / (t1 - tw), last_err ? strerror(last_err) : "-");
 	return errors == 0 ? 0 : 1;
 }
 
@@ -1052,9 +1061,11 @@ cmd_hold(const char *conn_s, int n, double limit, double hold,
 		}
 	}
 	t1 = now_s();
-	snprintf(line, sizeof(line), "hold ok=%d failed=%d unfinished=%d "
-	    "want=%d secs=%.3f last_error=%s\n", ok, failed, pending, n,
-	    t1 - t0, last_err ? strerror(last_err) : "-");
+	snprintf(line, sizeof(line),
+	    "hold ok=%d failed=%d unfinished=%d "
+	    "want=%d secs=%.3f last_error=%s\n",
+	    ok, failed, pending, n, t1 - t0,
+	    last_err ? strerror(last_err) : "-");
 	fputs(line, stdout);
 	fflush(stdout);
 	write_ready(ready, line);
@@ -1193,8 +1204,8 @@ cmd_reap(char **argv)
 		}
 		if (w == child) {
 			main_done = 1;
-			rc = WIFEXITED(st) ? WEXITSTATUS(st) :
-			    128 + WTERMSIG(st);
+			rc = WIFEXITED(st) ? WEXITSTATUS(st)
+					   : 128 + WTERMSIG(st);
 			signal_children(SIGTERM);
 			deadline = now_s() + 3;
 		}
@@ -1230,10 +1241,20 @@ parse_size(const char *s)
 	double v = strtod(s, &end);
 
 	switch (*end) {
-	case 'k': case 'K': v *= 1024; break;
-	case 'm': case 'M': v *= 1024 * 1024; break;
-	case 'g': case 'G': v *= 1024.0 * 1024 * 1024; break;
-	default: break;
+	case 'k':
+	case 'K':
+		v *= 1024;
+		break;
+	case 'm':
+	case 'M':
+		v *= 1024 * 1024;
+		break;
+	case 'g':
+	case 'G':
+		v *= 1024.0 * 1024 * 1024;
+		break;
+	default:
+		break;
 	}
 	return (uint64_t)v;
 }
@@ -1338,8 +1359,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "serve") == 0) {
 		raise_nofile();
-		return cmd_serve(addr, strcmp(mode, "sink") == 0 ? MODE_SINK :
-		    MODE_AUTO, threads, ready, log);
+		return cmd_serve(addr,
+		    strcmp(mode, "sink") == 0 ? MODE_SINK : MODE_AUTO, threads,
+		    ready, log);
 	}
 	if (strcmp(cmd, "bulk") == 0) {
 		return cmd_bulk(addr, streams, bytes);

@@ -36,8 +36,8 @@ ssize_t
 splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len,
     unsigned int flags)
 {
-	static ssize_t (*real)(int, loff_t *, int, loff_t *, size_t,
-	    unsigned int);
+	static ssize_t (
+	    *real)(int, loff_t *, int, loff_t *, size_t, unsigned int);
 	const char *mode = getenv("HVB_NOSPLICE");
 
 	if ((mode != NULL && strcmp(mode, "all") == 0) || is_vsock(fd_in) ||
@@ -46,7 +46,7 @@ splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len,
 		return -1;
 	}
 	if (real == NULL) {
-		real = (ssize_t (*)(int, loff_t *, int, loff_t *, size_t,
+		real = (ssize_t(*)(int, loff_t *, int, loff_t *, size_t,
 		    unsigned int))dlsym(RTLD_NEXT, "splice");
 		if (real == NULL) {
 			errno = ENOSYS;

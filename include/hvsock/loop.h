@@ -43,13 +43,12 @@ typedef int (*hvs_filter_fn)(const hvs_addr_t *peer, void *userdata);
  * Called when accept() fails for a reason other than a pending-connection
  * race (EMFILE, ENFILE, ENOBUFS, ...), after the listener has paused.
  */
-typedef void (*hvs_accept_error_fn)(hvs_listener_t *l, int err,
-    void *userdata);
+typedef void (*hvs_accept_error_fn)(hvs_listener_t *l, int err, void *userdata);
 
 typedef struct hvs_listener_opts {
-	hvs_filter_fn filter;            /* optional peer filter */
-	hvs_accept_error_fn on_error;    /* optional */
-	int pause_ms;                    /* back-off on EMFILE; 0 = 1000 */
+	hvs_filter_fn filter; /* optional peer filter */
+	hvs_accept_error_fn on_error; /* optional */
+	int pause_ms; /* back-off on EMFILE; 0 = 1000 */
 } hvs_listener_opts_t;
 
 /**
@@ -67,8 +66,8 @@ HVS_EXPORT int hvs_listener_new(hvs_listener_t **out, struct event_base *base,
  * listening socket @lsock, which it owns if (and only if) it succeeds.
  */
 HVS_EXPORT int hvs_listener_new_sock(hvs_listener_t **out,
-    struct event_base *base, hvs_sock_t lsock,
-    const hvs_listener_opts_t *opts, hvs_accept_fn cb, void *userdata);
+    struct event_base *base, hvs_sock_t lsock, const hvs_listener_opts_t *opts,
+    hvs_accept_fn cb, void *userdata);
 
 /**
  * hvs_listener_enable() - resume (@on = 1) or pause accepting; pending
@@ -127,11 +126,11 @@ typedef struct hvs_relay hvs_relay_t;
 
 /** Why a relay ended. */
 typedef enum hvs_relay_end {
-	HVS_RELAY_DONE = 0,     /* both directions reached EOF and drained */
-	HVS_RELAY_ERROR,        /* a read or write failed (see err) */
-	HVS_RELAY_RESET,        /* a side reset the connection */
+	HVS_RELAY_DONE = 0, /* both directions reached EOF and drained */
+	HVS_RELAY_ERROR, /* a read or write failed (see err) */
+	HVS_RELAY_RESET, /* a side reset the connection */
 	HVS_RELAY_IDLE_TIMEOUT, /* no byte moved for idle_timeout_ms */
-	HVS_RELAY_CLOSED,       /* hvs_relay_close() was called */
+	HVS_RELAY_CLOSED, /* hvs_relay_close() was called */
 } hvs_relay_end_t;
 
 /** Statistics of one relay; "a" and "b" are the two sockets given. */
@@ -140,9 +139,9 @@ typedef struct hvs_relay_stats {
 	uint64_t bytes_b_to_a;
 	uint64_t duration_ms;
 	hvs_relay_end_t reason;
-	int err;      /* HVS_E* code for ERROR/RESET, else 0 */
+	int err; /* HVS_E* code for ERROR/RESET, else 0 */
 	int err_side; /* 0 = a, 1 = b, -1 = none */
-	int spliced;  /* 1 if the zero-copy path carried the bytes */
+	int spliced; /* 1 if the zero-copy path carried the bytes */
 } hvs_relay_stats_t;
 
 /**
@@ -157,14 +156,14 @@ typedef void (*hvs_relay_done_fn)(hvs_relay_t *r,
 #define HVS_RELAY_NO_HALF_CLOSE 0x2u /* end both at the first EOF */
 
 typedef struct hvs_relay_opts {
-	unsigned flags;        /* HVS_RELAY_* */
+	unsigned flags; /* HVS_RELAY_* */
 	/*
 	 * Bytes read but not yet written, per direction; reading pauses at
 	 * this mark. 0 = 256 KiB. The copy path queues at most 256 KiB and
 	 * the zero-copy path at most one pipe (1 MiB where allowed).
 	 */
 	size_t high_watermark;
-	int idle_timeout_ms;   /* 0 = none; < 0 is HVS_EINVAL */
+	int idle_timeout_ms; /* 0 = none; < 0 is HVS_EINVAL */
 } hvs_relay_opts_t;
 
 /**
@@ -224,12 +223,12 @@ HVS_EXPORT void hvs_relay_drain(hvs_relay_t *r);
 
 /** Process-wide relay counters, for a daemon's metrics. */
 typedef struct hvs_relay_counters {
-	uint64_t relays_total;   /* relays ever created */
-	uint64_t relays_active;  /* relays not yet ended */
-	uint64_t bytes_total;    /* bytes relayed, both directions */
-	uint64_t errors_total;   /* relays that ended with ERROR or RESET */
-	uint64_t pipes_in_use;   /* splice pipes held by relays right now */
-	uint64_t pipes_pooled;   /* idle pipes kept in the pool */
+	uint64_t relays_total; /* relays ever created */
+	uint64_t relays_active; /* relays not yet ended */
+	uint64_t bytes_total; /* bytes relayed, both directions */
+	uint64_t errors_total; /* relays that ended with ERROR or RESET */
+	uint64_t pipes_in_use; /* splice pipes held by relays right now */
+	uint64_t pipes_pooled; /* idle pipes kept in the pool */
 } hvs_relay_counters_t;
 
 /** hvs_relay_counters() - a snapshot of the process-wide counters. */
