@@ -49,8 +49,9 @@ class NotifyDrain:
     """Keep reading a Proxy's NOTIFY_SOCKET in the background, as a
     service manager does (messages still land in proxy.messages). Without
     it, a burst of notifications fills the socket's queue
-    (net.unix.max_dgram_qlen, 10 by default) and hvproxy blocks in
-    sd_notify()."""
+    (net.unix.max_dgram_qlen, 10 by default) and hvproxy drops the
+    notifications that do not fit (it blocked in sd_notify() before the
+    fix of test/hardening/repro/notify_block.py)."""
 
     def __init__(self, proxy):
         self.p = proxy
