@@ -2,8 +2,9 @@
 
 A. Started under a low limit (prlimit --nofile=256:256 before exec):
    hvproxy sizes its automatic max-conns to fit (two descriptors per
-   connection, a reserve kept, and a budget of splice pipes: A2), serves that many and closes the excess at
-   once; it keeps serving and stays idle.
+   connection, a reserve kept, and a budget of splice pipes: A2), serves
+   that many and closes the excess at once; it keeps serving and stays
+   idle.
 B. The limit lowered under a running hvproxy (prlimit on its pid) with an
    explicit --max-conns above it, so that accept() itself fails with
    EMFILE: the listener pauses instead of spinning (CPU measured from

@@ -115,6 +115,20 @@ def fd_kinds(pid):
     return out
 
 
+def under_asan(pid):
+    """True if @pid runs with AddressSanitizer (meson's b_sanitize, passed
+    as HVS_SANITIZE, or its runtime mapped). ASan's quarantine holds freed
+    memory back (256 MB by default), so RSS then grows with the bytes
+    freed, whatever the program does: RSS is only measured, not judged."""
+    if "address" in os.environ.get("HVS_SANITIZE", ""):
+        return True
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return any("libasan" in ln or "clang_rt.asan" in ln for ln in f)
+    except OSError:
+        return False
+
+
 def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
