@@ -52,6 +52,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hardlib import (T, Proxy, free_port, metrics, metric,  # noqa: E402
                      wait_for, rss_kb, fd_kinds, fds_settled, NotifyDrain,
                      under_asan)
+import hvptest  # noqa: E402  (on the path once hardlib is imported)
 
 HDR = 64
 CHUNK = 64 * 1024
@@ -345,6 +346,10 @@ def main():
     ap.add_argument("--json", default=None)
     ap.add_argument("hvproxy", nargs="?", default=os.environ.get("HVPROXY"))
     a = ap.parse_args()
+    if a.hvproxy:
+        # hvptest takes the program from $HVPROXY or argv[1], which here
+        # may be an option (soak.py --duration 600 BUILD/.../hvproxy).
+        hvptest.HVPROXY = os.path.abspath(a.hvproxy)
     warm = a.warmup if a.warmup is not None else \
         max(5.0, min(60.0, a.duration / 10))
     assert a.max_size <= BLOCK_SIZE // 2
