@@ -115,6 +115,7 @@ for t in "$@"; do
 	case $t in
 	addr) max_len=1100 ;; # beyond HVS_ADDR_MAXLEN (1024)
 	guid) max_len=128 ;;
+	config) max_len=2048 ;; # real files are smaller; speed matters
 	*) max_len=8192 ;;
 	esac
 	nseeds=$(find "$dir/corpus" -type f | wc -l)

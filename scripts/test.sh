@@ -5,7 +5,9 @@
 #   3. gcc with ASan+UBSan: every suite, the VM one included
 #   4. the Windows cross build (mingw-w64) of the portable core
 #   5. a 20-second libFuzzer smoke run of each fuzz target
-#   6. formatting check
+#   6. valgrind memcheck of the unit tests and of hvproxy/hvcat under a
+#      subset of the integration tests (scripts/valgrind.sh --ci, ~2 min)
+#   7. formatting check
 # and ends with one line "N passed, N failed" counted from meson's test
 # logs of all runs together. Build trees go to ./build-ci-*.
 set -eu
@@ -63,6 +65,12 @@ fi
 echo "=== fuzz smoke (libFuzzer, 20 s per target)"
 if ! sh fuzz/run.sh 20; then
 	echo "=== fuzz smoke FAILED"
+	status=1
+fi
+
+echo "=== valgrind memcheck (CI subset)"
+if ! VG_BUILD=build-ci-valgrind sh scripts/valgrind.sh --ci; then
+	echo "=== valgrind FAILED"
 	status=1
 fi
 

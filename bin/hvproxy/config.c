@@ -37,7 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -1019,20 +1021,67 @@ static void vfail(const struct vwhere *w, enum vline which, const char *fmt,
 static void validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
     const struct vwhere *w);
 
+int
+hvp_config_perm_check(const struct stat *st, unsigned long euid, char *why,
+    size_t size)
+{
+	if (st->st_mode & S_IWOTH) {
+		snprintf(why, size,
+		    "is writable by every user (mode %04o): anyone could "
+		    "change the forwards (chmod o-w)",
+		    (unsigned)(st->st_mode & 07777));
+		return -1;
+	}
+	if (euid != 0) {
+		return 0;
+	}
+	if (st->st_uid != 0) {
+		snprintf(why, size,
+		    "belongs to uid %lu, and hvproxy runs as root: that user "
+		    "could change the forwards (chown root)",
+		    (unsigned long)st->st_uid);
+		return -1;
+	}
+	if ((st->st_mode & S_IWGRP) && st->st_gid != 0) {
+		snprintf(why, size,
+		    "is writable by group %lu (mode %04o), and hvproxy runs "
+		    "as root (chmod g-w)",
+		    (unsigned long)st->st_gid, (unsigned)(st->st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 load_file(struct hvp_config *c, struct hvp_globals *fileg, const char *file,
-    struct hvp_errors *errs)
+    const char *text, size_t text_len, struct hvp_errors *errs)
 {
+	static char empty[] = "\n";
 	struct loader L;
+	struct stat st;
+	char why[256];
 	int r;
 
 	memset(&L, 0, sizeof(L));
 	L.cfg = c;
 	L.file = file;
-	L.fp = fopen(file, "re");
+	if (text != NULL) {
+		/* The same reader as for a file, on a copy in memory. */
+		L.fp = text_len == 0 ? fmemopen(empty, 1, "r")
+				     : fmemopen((void *)text, text_len, "r");
+	} else {
+		L.fp = fopen(file, "re");
+	}
 	if (L.fp == NULL) {
 		hvp_errors_add(errs, "%s: cannot open: %s", file,
 		    strerror(errno));
+		return -1;
+	}
+	if (text == NULL && fstat(fileno(L.fp), &st) == 0 &&
+	    hvp_config_perm_check(&st, (unsigned long)geteuid(), why,
+		sizeof(why)) != 0) {
+		hvp_errors_add(errs, "%s: refused: the file %s", file, why);
+		fclose(L.fp);
 		return -1;
 	}
 #ifdef HVP_INIH_RUNTIME_OPTS
@@ -1115,7 +1164,11 @@ load_file(struct hvp_config *c, struct hvp_globals *fileg, const char *file,
 		}
 	}
 
-	qsort(L.errs, L.nerrs, sizeof(L.errs[0]), cmp_file_error);
+	/* qsort(NULL, 0, ...) is undefined (its pointer is nonnull): a file
+	 * without errors has no array (found by fuzz/fuzz_config.c). */
+	if (L.nerrs > 0) {
+		qsort(L.errs, L.nerrs, sizeof(L.errs[0]), cmp_file_error);
+	}
 	for (size_t i = 0; i < L.nerrs; i++) {
 		if (L.errs[i].line > 0) {
 			hvp_errors_add(errs, "%s:%d: %s", file, L.errs[i].line,
@@ -1396,7 +1449,7 @@ hvp_config_load(const struct hvp_cmdline *cl, struct hvp_errors *errs)
 
 	if (cl->file != NULL) {
 		c->file = hvp_strdup(cl->file);
-		load_file(c, &fileg, cl->file, errs);
+		load_file(c, &fileg, cl->file, cl->text, cl->text_len, errs);
 		merge_globals(&c->g, &fileg);
 		free(fileg.metrics);
 		free(fileg.user);

@@ -38,6 +38,7 @@ struct conn {
 	hvs_relay_t *relay; /* while relaying */
 	uint64_t start_ms;
 	int drained; /* hvs_relay_drain() was called */
+	int splice; /* its relay may take splice pipes (counted in nsplice) */
 };
 
 struct fwd {
@@ -60,6 +61,8 @@ struct hvp_daemon {
 	struct fwd *retired;
 	unsigned nconns;
 	unsigned max_conns; /* in force (automatic if 0 in cfg) */
+	unsigned nsplice; /* relays allowed the zero-copy path */
+	unsigned max_splice; /* descriptors left for their pipes, / 4 */
 	uint64_t reloads, reload_failures;
 	int draining; /* 0, 1 = waiting, 2 = flushing */
 	struct event *drain_ev;
@@ -113,6 +116,9 @@ conn_free(struct conn *c)
 	}
 	f->nconns--;
 	d->nconns--;
+	if (c->splice) {
+		d->nsplice--;
+	}
 	hvp_fwd_conf_unref(c->conf);
 	free(c->peer);
 	free(c);
@@ -228,6 +234,10 @@ on_connected(int err, hvs_sock_t sock, void *userdata)
 	memset(&ro, 0, sizeof(ro));
 	ro.high_watermark = c->conf->lim.buffer;
 	ro.idle_timeout_ms = c->conf->lim.idle_timeout_ms;
+	/* Splice pipes cost descriptors: beyond the budget, copy. */
+	if (d->nsplice >= d->max_splice) {
+		ro.flags |= HVS_RELAY_NO_SPLICE;
+	}
 	r = hvs_relay_new(&c->relay, d->base, c->client, sock, &ro,
 	    on_relay_done, c);
 	if (r != 0) {
@@ -240,6 +250,10 @@ on_connected(int err, hvs_sock_t sock, void *userdata)
 	}
 	/* The relay owns both sockets now. */
 	c->client = HVS_INVALID_SOCK;
+	if (!(ro.flags & HVS_RELAY_NO_SPLICE)) {
+		c->splice = 1;
+		d->nsplice++;
+	}
 	hvp_debug("conn fwd=%s peer=%s connected to %s", c->conf->name, c->peer,
 	    c->conf->target_str);
 }
@@ -507,30 +521,64 @@ hvp_daemon_config(const struct hvp_daemon *d)
 
 /* The global limit in force: as configured, or what the descriptor
  * limit allows (two descriptors per connection, some kept in reserve). */
-static unsigned
-effective_max_conns(const struct hvp_config *cfg)
+/*
+ * Descriptors: a connection holds two sockets, and a relay on the
+ * zero-copy path up to two splice pipes more (one per direction, two
+ * descriptors each) while bytes are in flight. The relay engine holds at
+ * most HVS_PIPES_MAX pipes in use, and pooled ones only ever were in use
+ * (a pipe is created only when the pool is empty), so the pipes of at
+ * most max_splice relays take 4 * max_splice descriptors. Both counts are
+ * sized together so that accept() never meets EMFILE below max-conns: the
+ * listeners' accept() is then only refused by max-conns, at once.
+ */
+#define FD_RESERVE 64 /* listeners, log, metrics, notify, resolver... */
+#define HVS_PIPES_MAX 512 /* IN_USE_MAX in lib/libhvsock/linux/splice.c */
+#define SPLICE_MAX (HVS_PIPES_MAX / 2)
+
+static void
+fit_descriptors(const struct hvp_config *cfg, unsigned *max_conns,
+    unsigned *max_splice)
 {
 	struct rlimit rl;
-	unsigned long long fit = 512;
+	unsigned long long avail, fit, conns, pipe_fds;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-	    rl.rlim_cur != RLIM_INFINITY) {
-		fit = rl.rlim_cur > 128 ? (rl.rlim_cur - 64) / 2 : 16;
-	} else if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		fit = HVP_MAX_CONNS_LIMIT;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		avail = 1024 - FD_RESERVE;
+	} else if (rl.rlim_cur == RLIM_INFINITY) {
+		avail = (unsigned long long)HVP_MAX_CONNS_LIMIT * 2 +
+		    SPLICE_MAX * 4;
+	} else {
+		avail = rl.rlim_cur > FD_RESERVE + 32 ? rl.rlim_cur - FD_RESERVE
+						      : 32;
 	}
+	/* Automatic: a third of the descriptors for pipes (at most what the
+	 * engine uses), the rest for sockets. */
+	pipe_fds = avail / 3;
+	if (pipe_fds > SPLICE_MAX * 4) {
+		pipe_fds = SPLICE_MAX * 4;
+	}
+	fit = (avail - pipe_fds) / 2;
 	if (fit > HVP_MAX_CONNS_LIMIT) {
 		fit = HVP_MAX_CONNS_LIMIT;
 	}
-	if (cfg->g.max_conns == 0) {
-		return (unsigned)fit;
+	conns = fit;
+	if (cfg->g.max_conns != 0) {
+		conns = cfg->g.max_conns;
+		if (conns > avail / 2) {
+			hvp_warn("max-conns %u is more than the descriptor "
+				 "limit allows (about %llu; raise "
+				 "LimitNOFILE= / ulimit -n)",
+			    cfg->g.max_conns, avail / 2);
+		} else if (conns > fit) {
+			hvp_info("max-conns %u leaves descriptors for the "
+				 "splice pipes of %llu relays; the others copy",
+			    cfg->g.max_conns, (avail - 2 * conns) / 4);
+		}
 	}
-	if (cfg->g.max_conns > fit) {
-		hvp_warn("max-conns %u is more than the descriptor limit "
-			 "allows (about %llu; raise LimitNOFILE= / ulimit -n)",
-		    cfg->g.max_conns, fit);
-	}
-	return cfg->g.max_conns;
+	pipe_fds = avail > 2 * conns ? avail - 2 * conns : 0;
+	*max_conns = (unsigned)conns;
+	*max_splice =
+	    (unsigned)(pipe_fds / 4 > SPLICE_MAX ? SPLICE_MAX : pipe_fds / 4);
 }
 
 int
@@ -641,7 +689,9 @@ hvp_daemon_apply(struct hvp_daemon *d, struct hvp_config *cfg, int initial)
 
 	hvp_config_free(d->cfg);
 	d->cfg = cfg;
-	d->max_conns = effective_max_conns(cfg);
+	fit_descriptors(cfg, &d->max_conns, &d->max_splice);
+	hvp_debug("descriptors: max-conns %u, splice pipes for %u relays",
+	    d->max_conns, d->max_splice);
 	if (!initial) {
 		hvp_warn("reloaded %s: %zu forward%s (%zu added, %zu removed, "
 			 "%zu kept); %u connection%s open",

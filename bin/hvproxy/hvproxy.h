@@ -158,6 +158,10 @@ struct hvp_cmdline {
 	struct hvp_globals g;
 	char *allow; /* --allow for the command-line forwards */
 	char *file; /* -c */
+	/* Instead of reading @file, parse these bytes under its name (the
+	 * fuzz target fuzz/fuzz_config.c): NULs and all, no permission check */
+	const char *text;
+	size_t text_len;
 	char **pairs; /* LISTEN TARGET ... */
 	int npairs; /* count of strings (even) */
 };
@@ -181,6 +185,16 @@ void hvp_errors_free(struct hvp_errors *e);
 struct hvp_config *hvp_config_load(const struct hvp_cmdline *cl,
     struct hvp_errors *errs);
 void hvp_config_free(struct hvp_config *c);
+
+/*
+ * The permission rule of a configuration file (hvp_config_load() applies
+ * it to @st of the open file): never writable by every user; when hvproxy
+ * runs as root (@euid 0), owned by root and writable by no group but
+ * root's. Returns 0, or -1 with the reason in @why.
+ */
+struct stat;
+int hvp_config_perm_check(const struct stat *st, unsigned long euid, char *why,
+    size_t size);
 
 struct hvp_fwd_conf *hvp_fwd_conf_ref(struct hvp_fwd_conf *fc);
 void hvp_fwd_conf_unref(struct hvp_fwd_conf *fc);

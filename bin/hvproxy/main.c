@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -161,16 +162,27 @@ print_version(void)
 /*
  * Write our pid to @path and keep it locked for as long as we run: a
  * second hvproxy with the same pidfile stops instead of overwriting it.
+ * Not through a symbolic link, and only into a plain file: hvproxy writes
+ * it as root, possibly in a folder others can write to (SECURITY.md).
  */
 static int
 pidfile_create(struct app *a, const char *path)
 {
+	struct stat st;
 	char buf[32];
 	int fd, n;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
-		hvp_err("pidfile %s: %s", path, strerror(errno));
+		hvp_err("pidfile %s: %s", path,
+		    errno == ELOOP ? "is a symbolic link (refused)"
+				   : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink > 1) {
+		hvp_err("pidfile %s: not a plain file with one name (refused)",
+		    path);
+		close(fd);
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -308,7 +320,8 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 
 /* ---- start-up --------------------------------------------------------- */
 
-/* Connections cost two descriptors each: take what the hard limit allows
+/* Connections cost two descriptors each, and a relay's splice pipes up to
+ * four more (forward.c fit_descriptors()): take what the hard limit allows
  * (systemd and most shells start daemons with a soft limit of 1024). */
 static void
 raise_nofile(void)

@@ -6,6 +6,7 @@
  * relays at scrape time), so a scrape taken while a transfer runs is
  * already right.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +16,28 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
 #include "hvproxy.h"
 
+/* Back-off after an accept() error such as EMFILE (as the forwards'
+ * listeners do: lib/libhvsock/loop/listener.c). */
+#define ACCEPT_PAUSE_MS 1000
+
 struct hvp_metrics {
 	struct evhttp *http;
+	struct evconnlistener *lev; /* owned by http */
+	struct event *pause;
 	struct hvp_daemon *d;
 	time_t start;
+	unsigned long long accept_errors;
 };
+
+/*
+ * The listener's error callback gets the evhttp (libevent sets its own
+ * argument), not ours: the daemon serves one metrics endpoint.
+ */
+static struct hvp_metrics *the_metrics;
 
 struct snap {
 	struct hvp_fwd_stats *st;
@@ -204,12 +219,53 @@ on_request(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
+static void
+on_pause_end(evutil_socket_t fd, short what, void *arg)
+{
+	struct hvp_metrics *m = arg;
+
+	(void)fd;
+	(void)what;
+	if (evconnlistener_enable(m->lev) != 0) {
+		hvp_err("metrics: cannot watch the listening socket again");
+	}
+}
+
+/*
+ * libevent's listener leaves the socket armed after an accept() error it
+ * does not retry by itself (EMFILE, ENFILE, ENOBUFS, ...): the pending
+ * connection makes a level-triggered poll report it at once, again and
+ * again. Stop watching, and try again after a pause: the connection waits
+ * in the kernel's backlog meanwhile. One warning per episode.
+ */
+static void
+on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct hvp_metrics *m = the_metrics;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = {ACCEPT_PAUSE_MS / 1000,
+	    (ACCEPT_PAUSE_MS % 1000) * 1000};
+
+	if (m == NULL || m->http != arg) {
+		return;
+	}
+	evconnlistener_disable(lev);
+	if (m->accept_errors++ == 0 || hvp_log_on(HVP_LOG_DEBUG)) {
+		hvp_warn("metrics: accept: %s; pausing for %d ms",
+		    evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS);
+	}
+	if (evtimer_add(m->pause, &tv) != 0) {
+		hvp_err("metrics: cannot arm the accept back-off timer");
+	}
+}
+
 int
 hvp_metrics_new(struct hvp_metrics **out, struct event_base *base,
     const hvs_addr_t *addr, struct hvp_daemon *d)
 {
 	struct hvp_metrics *m;
 	hvs_sockopts_t so;
+	struct evhttp_bound_socket *bound;
 	hvs_sock_t s;
 	int r;
 	char *str = hvp_addr_str(addr);
@@ -221,6 +277,11 @@ hvp_metrics_new(struct hvp_metrics **out, struct event_base *base,
 	}
 	m->d = d;
 	m->start = time(NULL);
+	m->pause = evtimer_new(base, on_pause_end, m);
+	if (m->pause == NULL) {
+		hvp_err("metrics: out of memory");
+		goto fail;
+	}
 	hvs_sockopts_init(&so);
 	so.flags |= HVS_SOCK_UNLINK;
 	r = hvs_listen(&s, addr, &so);
@@ -241,11 +302,15 @@ hvp_metrics_new(struct hvp_metrics **out, struct event_base *base,
 	evhttp_set_max_headers_size(m->http, 8192);
 	evhttp_set_max_body_size(m->http, 0);
 	evhttp_set_gencb(m->http, on_request, m);
-	if (evhttp_accept_socket_with_handle(m->http, s) == NULL) {
+	bound = evhttp_accept_socket_with_handle(m->http, s);
+	if (bound == NULL) {
 		hvs_close(s);
 		hvp_err("metrics: cannot serve on %s", str);
 		goto fail;
 	}
+	m->lev = evhttp_bound_socket_get_listener(bound);
+	the_metrics = m;
+	evconnlistener_set_error_cb(m->lev, on_accept_error);
 	hvp_info("metrics: serving /metrics on %s", str);
 	free(str);
 	*out = m;
@@ -253,6 +318,9 @@ hvp_metrics_new(struct hvp_metrics **out, struct event_base *base,
 fail:
 	if (m->http != NULL) {
 		evhttp_free(m->http);
+	}
+	if (m->pause != NULL) {
+		event_free(m->pause);
 	}
 	free(m);
 	free(str);
@@ -265,6 +333,10 @@ hvp_metrics_free(struct hvp_metrics *m)
 	if (m == NULL) {
 		return;
 	}
+	if (the_metrics == m) {
+		the_metrics = NULL;
+	}
 	evhttp_free(m->http);
+	event_free(m->pause);
 	free(m);
 }

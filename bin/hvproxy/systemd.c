@@ -2,10 +2,11 @@
  * systemd integration: socket activation (LISTEN_FDS) and readiness /
  * reload / stop notification (NOTIFY_SOCKET), plus watchdog pings.
  *
- * With libsystemd the calls are sd_listen_fds() and sd_notify(). Without
- * it the same two documented protocols are spoken directly (see
- * sd_listen_fds(3) and sd_notify(3)): both are stable interfaces that
- * other service managers (s6, dinit, ...) implement too.
+ * With libsystemd socket activation is sd_listen_fds(); without it the
+ * documented protocol is spoken directly (sd_listen_fds(3)). Notifications
+ * always speak sd_notify(3)'s protocol directly, from a non-blocking
+ * socket (see notify_raw()). Both are stable interfaces that other service
+ * managers (s6, dinit, ...) implement too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -124,7 +125,13 @@ hvp_sd_check_fd(int fd, const char **why)
 	return 0;
 }
 
-#ifndef HVP_HAVE_LIBSYSTEMD
+/*
+ * sd_notify(3)'s protocol, spoken directly in every build: libsystemd's
+ * sd_notify() sends from a blocking socket, and a service manager that
+ * does not read (its queue full: net.unix.max_dgram_qlen, 10 by default)
+ * would then freeze the whole event loop. A notification that does not
+ * fit at once is dropped, and said so once.
+ */
 static void
 notify_raw(const char *state)
 {
@@ -149,30 +156,30 @@ notify_raw(const char *state)
 	}
 	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
 	    (path[0] == '@' ? 0 : 1));
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		return;
 	}
-	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL | MSG_DONTWAIT,
 		(struct sockaddr *)&sun, salen) < 0) {
-		hvp_debug("sd_notify: %s", strerror(errno));
+		static int warned;
+
+		if ((errno == EAGAIN || errno == EWOULDBLOCK) && !warned) {
+			warned = 1;
+			hvp_warn(
+			    "sd_notify: the service manager does not read "
+			    "its notify socket; notifications are dropped");
+		} else {
+			hvp_debug("sd_notify: %s", strerror(errno));
+		}
 	}
 	close(fd);
 }
-#endif
 
 void
 hvp_sd_notify(const char *state)
 {
-#ifdef HVP_HAVE_LIBSYSTEMD
-	int r = sd_notify(0, state);
-
-	if (r < 0) {
-		hvp_debug("sd_notify: %s", strerror(-r));
-	}
-#else
 	notify_raw(state);
-#endif
 }
 
 void

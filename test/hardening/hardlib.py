@@ -49,8 +49,9 @@ class NotifyDrain:
     """Keep reading a Proxy's NOTIFY_SOCKET in the background, as a
     service manager does (messages still land in proxy.messages). Without
     it, a burst of notifications fills the socket's queue
-    (net.unix.max_dgram_qlen, 10 by default) and hvproxy blocks in
-    sd_notify()."""
+    (net.unix.max_dgram_qlen, 10 by default) and hvproxy drops the
+    notifications that do not fit (it blocked in sd_notify() before the
+    fix of test/hardening/repro/notify_block.py)."""
 
     def __init__(self, proxy):
         self.p = proxy
@@ -112,6 +113,20 @@ def fd_kinds(pid):
         out[kind] += 1
         out["max"] = max(out["max"], int(name))
     return out
+
+
+def under_asan(pid):
+    """True if @pid runs with AddressSanitizer (meson's b_sanitize, passed
+    as HVS_SANITIZE, or its runtime mapped). ASan's quarantine holds freed
+    memory back (256 MB by default), so RSS then grows with the bytes
+    freed, whatever the program does: RSS is only measured, not judged."""
+    if "address" in os.environ.get("HVS_SANITIZE", ""):
+        return True
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return any("libasan" in ln or "clang_rt.asan" in ln for ln in f)
+    except OSError:
+        return False
 
 
 def fd_count(pid):

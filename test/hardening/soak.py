@@ -25,9 +25,10 @@ bytes the clients counted, both ways; no relay or connect error and no
 refusal; hvproxy logs no warning; RSS is flat after the warm-up (the peak
 of the last 5 s is < 5% above the peak of the warm-up, which begins with
 every client connected through hvproxy at once, so that its memory has
-seen the peak number of relays); once the load is over the descriptors
-are back to their count from before it (pooled splice pipes aside). The
-figures are printed (and written to --json).
+seen the peak number of relays; over vsock the relay engine's bounded
+pool of copy buffers, 2 MiB, is allowed on top); once the load is over
+the descriptors are back to their count from before it (pooled splice
+pipes aside). The figures are printed (and written to --json).
 
 --vsock PORT (only inside the test VM, or natively where vsock_loopback
 is loaded: test/vm/jobs/soak-vsock.sh) puts real AF_VSOCK in the middle:
@@ -49,12 +50,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hardlib import (T, Proxy, free_port, metrics, metric,  # noqa: E402
-                     wait_for, rss_kb, fd_kinds, fds_settled, NotifyDrain)
+                     wait_for, rss_kb, fd_kinds, fds_settled, NotifyDrain,
+                     under_asan)
+import hvptest  # noqa: E402  (on the path once hardlib is imported)
 
 HDR = 64
 CHUNK = 64 * 1024
 SURGE = 1 << 20  # bytes each client echoes in the warm-up's surge
 BLOCK_SIZE = 8 << 20
+RELAY_POOL_KB = 8 * 256  # idle copy buffers the relay engine keeps
 
 
 def make_block(seed):
@@ -342,6 +346,10 @@ def main():
     ap.add_argument("--json", default=None)
     ap.add_argument("hvproxy", nargs="?", default=os.environ.get("HVPROXY"))
     a = ap.parse_args()
+    if a.hvproxy:
+        # hvptest takes the program from $HVPROXY or argv[1], which here
+        # may be an option (soak.py --duration 600 BUILD/.../hvproxy).
+        hvptest.HVPROXY = os.path.abspath(a.hvproxy)
     warm = a.warmup if a.warmup is not None else \
         max(5.0, min(60.0, a.duration / 10))
     assert a.max_size <= BLOCK_SIZE // 2
@@ -503,8 +511,25 @@ def main():
                f"of the warm-up (its peak), {rss_e} kB at the end (peak of "
                f"the last 5 s), "
                f"growth {growth:+.2f}%; max {max(r for _, r, _ in smp)} kB")
-        t.check(f"{name}: RSS flat after the warm-up (growth {growth:+.2f}% "
-                f"< 5%)", rss_w > 0 and growth < 5.0)
+        if under_asan(p.pid):
+            t.skip(f"{name}: RSS flat after the warm-up (growth "
+                   f"{growth:+.2f}%)", "built with ASan: its quarantine "
+                   "keeps freed memory, RSS is not the program's")
+        elif a.vsock is not None:
+            # A process of 1.5 MB (in the VM) is flat to within a few
+            # pages. Its one step up is the relay engine's pool of idle copy
+            # buffers (BUF_POOL_MAX 8 x 256 KiB in lib/libhvsock/loop/
+            # relay.c) filling the first time relays copy instead of
+            # splicing, which under TCG may come after the warm-up. The pool
+            # is bounded, so it is allowed on top of the 5%.
+            extra = rss_e - rss_w - RELAY_POOL_KB
+            t.check(f"{name}: RSS flat after the warm-up (growth "
+                    f"{growth:+.2f}%, {rss_e - rss_w} kB: < 5% + the copy "
+                    f"buffer pool, {RELAY_POOL_KB} kB)",
+                    rss_w > 0 and extra < 0.05 * rss_w)
+        else:
+            t.check(f"{name}: RSS flat after the warm-up (growth "
+                    f"{growth:+.2f}% < 5%)", rss_w > 0 and growth < 5.0)
         ok, text = fds_settled(p.pid, k0[name], mp, bound=10)
         k = fd_kinds(p.pid)
         fds_end = k["socket"] + k["pipe"] + k["other"]

@@ -2,6 +2,7 @@
 argument), --check, and config files with errors: every problem is
 reported as FILE:LINE: problem, nothing listens, exit 2; a listener that
 cannot bind is a runtime failure (exit 1) and no other is left open."""
+import os
 import re
 import socket
 
@@ -155,6 +156,38 @@ write_config(long, "[forward x]\nlisten = unix:/" + "a" * 300 + "\n")
 rc, out, err = run(["--check", "-c", long])
 t.check("an over-long line: FILE:2: line is too long", rc == 2 and
         f"{long}:2: line is too long" in err, err)
+
+# Config file permissions (SECURITY.md): never writable by every user;
+# under root, owned by root and writable by no other group.
+perm = t.path("perm.conf")
+write_config(perm, f"[forward p]\nlisten = tcp:{free_port()}\n"
+             "target = tcp:127.0.0.1:9\n")
+os.chmod(perm, 0o644)
+rc, out, err = run(["--check", "-c", perm])
+t.check("a config file of mode 0644: accepted", rc == 0, err)
+os.chmod(perm, 0o666)
+rc, out, err = run(["--check", "-c", perm])
+t.check("a world-writable config file: refused, exit 2",
+        rc == 2 and "refused: the file is writable by every user" in err,
+        f"rc={rc} {err}")
+os.chmod(perm, 0o644)
+if os.geteuid() == 0:
+    os.chown(perm, 65534, 0)
+    rc, out, err = run(["--check", "-c", perm])
+    t.check("as root, a config file owned by another user: refused",
+            rc == 2 and "belongs to uid 65534" in err, f"rc={rc} {err}")
+    os.chown(perm, 0, 65534)
+    os.chmod(perm, 0o664)
+    rc, out, err = run(["--check", "-c", perm])
+    t.check("as root, a config file writable by another group: refused",
+            rc == 2 and "writable by group 65534" in err, f"rc={rc} {err}")
+    os.chown(perm, 0, 0)
+    rc, out, err = run(["--check", "-c", perm])
+    t.check("as root, a config file writable by group root: accepted",
+            rc == 0, err)
+else:
+    t.skip("as root, a config file owned by another user: refused",
+           "not root")
 
 # Nothing listens when anything is wrong.
 p1 = free_port()

@@ -73,6 +73,25 @@ t.check("... and the first one keeps the file",
         open(pidfile).read().strip() == str(p.pid))
 t.check("exit 0 on SIGTERM, pidfile removed",
         p.stop() == 0 and not os.path.exists(pidfile))
+# A pidfile that is a symbolic link (say to /etc/passwd, planted in a
+# folder others can write to) is refused, its target left alone.
+victim = t.path("victim")
+with open(victim, "w") as f:
+    f.write("precious\n")
+os.symlink(victim, pidfile)
+q = Proxy(t, ["--pidfile", pidfile, f"tcp:{port2}", echo.addr], ready=False)
+rc = q.wait(5)
+t.check("a pidfile that is a symbolic link: exit 1, target untouched",
+        rc == 1 and "symbolic link" in q.log() and
+        open(victim).read() == "precious\n", q.log())
+os.unlink(pidfile)
+os.link(victim, pidfile)
+q = Proxy(t, ["--pidfile", pidfile, f"tcp:{port2}", echo.addr], ready=False)
+rc = q.wait(5)
+t.check("a pidfile with a second hard link: exit 1, untouched",
+        rc == 1 and "one name" in q.log() and
+        open(victim).read() == "precious\n", q.log())
+os.unlink(pidfile)
 
 # ---- --user: bind as root, then run as nobody.
 if os.geteuid() != 0:

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -268,6 +269,84 @@ test_wsl_running(void **state)
 	assert_int_equal(hvp_wsl_parse_running("Debian\n", 7), 1);
 }
 
+/* The permission rule of a config file (SECURITY.md). */
+static void
+test_config_perms(void **state)
+{
+	struct stat st;
+	char why[256];
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFREG | 0644;
+	assert_int_equal(hvp_config_perm_check(&st, 0, why, sizeof(why)), 0);
+	assert_int_equal(hvp_config_perm_check(&st, 1000, why, sizeof(why)), 0);
+	st.st_mode = S_IFREG | 0666; /* world-writable: never */
+	assert_int_equal(hvp_config_perm_check(&st, 0, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "every user"));
+	assert_int_equal(hvp_config_perm_check(&st, 1000, why, sizeof(why)),
+	    -1);
+	st.st_mode = S_IFREG | 0664; /* group root may write */
+	assert_int_equal(hvp_config_perm_check(&st, 0, why, sizeof(why)), 0);
+	st.st_gid = 50; /* another group may not, under root */
+	assert_int_equal(hvp_config_perm_check(&st, 0, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "group 50"));
+	assert_int_equal(hvp_config_perm_check(&st, 1000, why, sizeof(why)), 0);
+	st.st_mode = S_IFREG | 0600;
+	st.st_uid = 1000; /* another user's file, under root */
+	assert_int_equal(hvp_config_perm_check(&st, 0, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "uid 1000"));
+	assert_int_equal(hvp_config_perm_check(&st, 1000, why, sizeof(why)), 0);
+}
+
+static struct hvp_config *
+load_text(const char *text, size_t len, struct hvp_errors *e)
+{
+	struct hvp_cmdline cl;
+
+	memset(&cl, 0, sizeof(cl));
+	memset(e, 0, sizeof(*e));
+	cl.file = "t.conf";
+	cl.text = text;
+	cl.text_len = len;
+	return hvp_config_load(&cl, e);
+}
+
+/* A config parsed from memory (the fuzz target's entry), NUL bytes and
+ * the empty file included; an error-free file once passed NULL to qsort()
+ * (UBSan, found by fuzz/fuzz_config.c). */
+static void
+test_config_text(void **state)
+{
+	static const char good[] = "[forward a]\nlisten = tcp:8080\n"
+				   "target = vsock:8080\n";
+	static const char nul[] = "[forward a]\nlisten = tcp:80\0\n"
+				  "target = tcp:1.1.1.1:80\n";
+	struct hvp_errors e;
+	struct hvp_config *c;
+
+	c = load_text(good, sizeof(good) - 1, &e);
+	assert_non_null(c);
+	assert_int_equal(e.n, 0);
+	assert_int_equal(c->nfwds, 1);
+	assert_string_equal(c->fwds[0]->name, "a");
+	hvp_config_free(c);
+	hvp_errors_free(&e);
+
+	c = load_text("", 0, &e);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_non_null(strstr(e.msg[0], "no forwards"));
+	hvp_errors_free(&e);
+
+	c = load_text(nul, sizeof(nul) - 1, &e);
+	assert_null(c);
+	assert_int_equal(e.n, 2); /* and so the forward has no listen= */
+	assert_non_null(
+	    strstr(e.msg[0], "t.conf:1: [forward a] has no listen"));
+	assert_non_null(strstr(e.msg[1], "t.conf:2: line contains a NUL"));
+	hvp_errors_free(&e);
+}
+
 int
 main(void)
 {
@@ -279,6 +358,8 @@ main(void)
 	    cmocka_unit_test(test_allow_vsock),
 	    cmocka_unit_test(test_wsl_vmid),
 	    cmocka_unit_test(test_wsl_running),
+	    cmocka_unit_test(test_config_perms),
+	    cmocka_unit_test(test_config_text),
 	};
 
 	hvp_log_init(-1); /* quiet: errors are expected here */

@@ -8,7 +8,12 @@
 # half-close, every byte checked; both hvproxies' byte counters must equal
 # the clients'; no error; RSS flat after the warm-up; descriptors back to
 # their start. Shorter than the loopback soak (the VM runs under TCG):
-# HVS_SOAK_DURATION (default 40 s) and HVS_SOAK_CLIENTS (default 50).
+# HVS_SOAK_DURATION (default 60 s) and HVS_SOAK_CLIENTS (default 50). The
+# warm-up is half of it: under TCG the opening surge (every client echoing
+# 1 MiB through both hvproxies) alone takes some 20 s, and the warm-up has
+# to see the mixed traffic too, so that the relay engine's pools (splice
+# pipes, up to 8 copy buffers of 256 KiB) have filled before RSS is
+# judged.
 #
 #   run-vm.sh --out DIR jobs/soak-vsock.sh /path/to/hvproxy
 HVS_PORT_BASE=33000
@@ -19,13 +24,13 @@ HVP=${1:?usage: soak-vsock.sh HVPROXY}
 [ -x "$HVP" ] || skip_all "no hvproxy at $HVP"
 SOAK=$HVS_SOURCE_DIR/test/hardening/soak.py
 [ -f "$SOAK" ] || skip_all "no $SOAK"
-DUR=${HVS_SOAK_DURATION:-40}
+DUR=${HVS_SOAK_DURATION:-60}
 CLIENTS=${HVS_SOAK_CLIENTS:-50}
 next_port
 
 note "soak over vsock: $CLIENTS clients, $DUR s, vsock ports $PORT and $((PORT + 1))"
 HVPROXY=$HVP run soak $((DUR + 150)) "$PY" "$SOAK" --vsock "$PORT" \
-    --duration "$DUR" --clients "$CLIENTS" --warmup $((DUR / 4)) \
+    --duration "$DUR" --clients "$CLIENTS" --warmup $((DUR / 2)) \
     --max-size 262144 --json "$HVS_OUT_DIR/soak.json" "$HVP" \
     >"$LOGS/soak.tap"
 rc=$?
