@@ -889,10 +889,15 @@ test_idle_timeout(void **state)
 	assert_int_equal(sc->st.reason, HVS_RELAY_IDLE_TIMEOUT);
 	assert_int_equal(sc->st.bytes_a_to_b, 1000);
 	assert_int_equal(sc->st.err_side, -1);
-	/* Nothing was lost, so the peers see a plain end. */
+	/*
+	 * Every byte arrived, but neither stream had ended: the peers must
+	 * see a reset, not an EOF that would pass the stream for whole.
+	 */
 	run_until(sc->base, relay_and_server_over, sc);
 	assert_int_equal(sc->srv.got, 1000);
-	assert_true(sc->srv.eof);
+	assert_int_equal(sc->srv.bad, 0);
+	assert_false(sc->srv.eof);
+	assert_int_equal(sc->srv.rerr, ECONNRESET);
 	scen_finish(sc);
 }
 
@@ -901,10 +906,12 @@ test_close(void **state)
 {
 	const struct mode *m = mode_of(state);
 	struct scen *sc = &the_scen;
-	struct xfer x = {.t = T_UNIX, .ab = 10, .ba = 0};
+	struct xfer x = {.t = T_TCP, .ab = 10, .ba = 0};
 
 	scen_start(sc, m, &x);
 	sc->cli.no_shut = 1;
+	sc->srv.no_shut = 1;
+	sc->srv.wdone = 1;
 	while (sc->srv.got < 10) {
 		event_base_loop(sc->base, EVLOOP_ONCE);
 	}
@@ -915,23 +922,55 @@ test_close(void **state)
 	assert_int_equal(sc->st.bytes_a_to_b, 10);
 	hvs_relay_close(NULL);
 	hvs_relay_drain(NULL);
+	/* The client never ended its stream: the server sees a reset. */
 	run_until(sc->base, relay_and_server_over, sc);
-	assert_true(sc->srv.eof);
+	assert_false(sc->srv.eof);
+	assert_int_equal(sc->srv.rerr, ECONNRESET);
+	assert_int_equal(sc->srv.got, 10);
 	scen_finish(sc);
+}
+
+static void
+on_resume_srv(evutil_socket_t fd, short what, void *arg)
+{
+	struct scen *sc = arg;
+
+	(void)fd;
+	(void)what;
+	sc->srv.slow = 0;
+	peer_arm(&sc->srv);
 }
 
 static void
 drain_after_1m(struct scen *sc, struct peer *p)
 {
+	struct timeval tv = {0, 100 * 1000};
+
 	if (p == &sc->srv && p->got >= 1 * MiB && sc->relay != NULL) {
 		hvs_relay_drain(sc->relay);
 		/* Never from inside the call. */
 		assert_int_equal(sc->relay_done, 0);
 		sc->on_got = NULL;
+		/*
+		 * The server stops reading for a while, so that bytes the
+		 * relay wrote wait in the kernel when its queue is empty:
+		 * a reset must not throw them away.
+		 */
+		sc->srv.slow = 1;
+		peer_arm(&sc->srv);
+		event_base_once(sc->base, -1, EV_TIMEOUT, on_resume_srv, sc,
+		    &tv);
 	}
 }
 
-/* Drain: no new bytes read, every byte read is delivered, then the end. */
+/*
+ * Drain: no new bytes read, every byte read is delivered, then the end.
+ * The client never ended its upload, so the server must see it cut short
+ * (a reset after the last byte), never a clean EOF: that would pass a
+ * truncated upload for a whole one (test/hardening/repro/drain_fin.py).
+ * The server pauses at the drain, so that the relay's last bytes wait in
+ * the kernel's send queue when its own queue is empty.
+ */
 static void
 test_drain(void **state)
 {
@@ -945,11 +984,59 @@ test_drain(void **state)
 	sc->on_got = drain_after_1m;
 	run_until(sc->base, relay_and_server_over, sc);
 	assert_int_equal(sc->st.reason, HVS_RELAY_CLOSED);
-	assert_true(sc->srv.eof);
-	assert_int_equal(sc->srv.rerr, 0);
+	assert_false(sc->srv.eof);
+	assert_int_equal(sc->srv.rerr, ECONNRESET);
 	assert_int_equal(sc->srv.bad, 0);
 	assert_int_equal(sc->srv.got, sc->st.bytes_a_to_b);
 	assert_true(sc->srv.got < x.ab);
+	scen_finish(sc);
+}
+
+static void
+drain_when_response_flows(struct scen *sc, struct peer *p)
+{
+	if (p == &sc->cli && p->got >= 1 * MiB && sc->srv.eof &&
+	    sc->relay != NULL) {
+		hvs_relay_drain(sc->relay);
+		sc->on_got = NULL;
+	}
+}
+
+static int
+relay_and_client_over(void *arg)
+{
+	struct scen *sc = arg;
+
+	return sc->relay_done && (sc->cli.rerr != 0 || sc->cli.eof);
+}
+
+/*
+ * Drain with one stream whole and one cut: the client's request ended
+ * (SHUT_WR) and reached the server as an EOF; the server's response was
+ * still flowing. Only the cut stream is reset: the server keeps its clean
+ * EOF, the client gets every byte the relay read and then a reset.
+ */
+static void
+test_drain_one_way_cut(void **state)
+{
+	const struct mode *m = mode_of(state);
+	struct scen *sc = &the_scen;
+	struct xfer x = {.t = T_TCP, .ab = 64 * KiB, .ba = 512 * MiB};
+
+	scen_start(sc, m, &x);
+	sc->srv.no_shut = 1;
+	sc->on_got = drain_when_response_flows;
+	run_until(sc->base, relay_and_client_over, sc);
+	assert_int_equal(sc->st.reason, HVS_RELAY_CLOSED);
+	assert_true(sc->srv.eof);
+	assert_int_equal(sc->srv.rerr, 0);
+	assert_int_equal(sc->srv.got, x.ab);
+	assert_int_equal(sc->srv.bad, 0);
+	assert_false(sc->cli.eof);
+	assert_int_equal(sc->cli.rerr, ECONNRESET);
+	assert_int_equal(sc->cli.bad, 0);
+	assert_int_equal(sc->cli.got, sc->st.bytes_b_to_a);
+	assert_true(sc->cli.got < x.ba);
 	scen_finish(sc);
 }
 
@@ -1423,6 +1510,7 @@ main(void)
 	    BOTH(test_idle_timeout),
 	    BOTH(test_close),
 	    BOTH(test_drain),
+	    BOTH(test_drain_one_way_cut),
 	    SPLICE(test_splice_fallback),
 	    SPLICE(test_no_pipe),
 	    BOTH(test_fds_pipes),
