@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <termios.h>
@@ -815,6 +816,54 @@ test_read_error(void **state)
 
 static struct event *tick_ev;
 
+static size_t heap_in_use(void);
+
+/*
+ * What the slow-consumer relay holds, measured from outside at each tick
+ * rather than taken from its own bookkeeping: the bytes really sitting in
+ * its splice pipe (FIONREAD on the pipe), and the growth of the process's
+ * heap since the relay started (its copy buffer and anything else it
+ * allocated; glibc only).
+ */
+static struct {
+	size_t heap0;
+	size_t heap_max;
+	size_t pipe_max;
+	size_t buf_max;
+	unsigned samples;
+} slow_mem;
+
+static void
+slow_sample(struct scen *sc)
+{
+	hvs__relay_debug_t dbg;
+	size_t heap = heap_in_use();
+	int inpipe = 0;
+
+	if (sc->relay == NULL) {
+		return;
+	}
+	hvs__relay_debug(sc->relay, &dbg);
+	for (int i = 0; i < 2; i++) {
+		if (dbg.pipe_rfd[i] >= 0) {
+			assert_int_equal(ioctl(dbg.pipe_rfd[i], FIONREAD,
+					     &inpipe),
+			    0);
+			if ((size_t)inpipe > slow_mem.pipe_max) {
+				slow_mem.pipe_max = (size_t)inpipe;
+			}
+		}
+		if (dbg.bufcap[i] > slow_mem.buf_max) {
+			slow_mem.buf_max = dbg.bufcap[i];
+		}
+	}
+	if (heap > slow_mem.heap0 &&
+	    heap - slow_mem.heap0 > slow_mem.heap_max) {
+		slow_mem.heap_max = heap - slow_mem.heap0;
+	}
+	slow_mem.samples++;
+}
+
 static void
 on_slow_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -822,6 +871,8 @@ on_slow_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* Before reading: the queue is at its fullest here. */
+	slow_sample(sc);
 	peer_read(&sc->srv, 32 * KiB);
 	if (sc->srv.eof) {
 		event_del(tick_ev);
@@ -846,6 +897,8 @@ test_slow_consumer(void **state)
 	peer_arm(&sc->srv);
 	tick_ev = event_new(sc->base, -1, EV_PERSIST, on_slow_tick, sc);
 	event_add(tick_ev, &tv);
+	memset(&slow_mem, 0, sizeof(slow_mem));
+	slow_mem.heap0 = heap_in_use();
 	run_until(sc->base, scen_over, sc);
 	event_free(tick_ev);
 
@@ -853,11 +906,29 @@ test_slow_consumer(void **state)
 	assert_int_equal(sc->srv.got, x.ab);
 	assert_int_equal(sc->srv.bad, 0);
 	print_message("  [%s] peak queued %zu of %zu (watermark), reading "
-		      "paused %u times\n",
-	    m->name, sc->dbg.peak[0], (size_t)x.hwm, sc->dbg.pauses[0]);
+		      "paused %u times; measured over %u ticks: at most %zu "
+		      "bytes in the pipe, a %zu-byte copy buffer, heap growth "
+		      "%zu bytes\n",
+	    m->name, sc->dbg.peak[0], (size_t)x.hwm, sc->dbg.pauses[0],
+	    slow_mem.samples, slow_mem.pipe_max, slow_mem.buf_max,
+	    slow_mem.heap_max);
 	assert_true(sc->dbg.peak[0] > 0);
 	assert_true(sc->dbg.peak[0] <= x.hwm);
 	assert_true(sc->dbg.pauses[0] > 0);
+	/* Measured from outside: the kernel pipe and the heap. */
+	assert_true(slow_mem.samples > 0);
+	assert_true(slow_mem.pipe_max <= x.hwm);
+	assert_true(slow_mem.buf_max <= x.hwm);
+	if (m->splice) {
+		assert_true(slow_mem.pipe_max > 0);
+	} else {
+		assert_int_equal(slow_mem.pipe_max, 0);
+		assert_true(slow_mem.buf_max > 0);
+	}
+	if (!UNDER_ASAN && slow_mem.heap0 != 0) {
+		/* The buffer plus the allocator's and libevent's change. */
+		assert_true(slow_mem.heap_max <= x.hwm + 16 * KiB);
+	}
 	scen_finish(sc);
 }
 

@@ -1136,6 +1136,8 @@ hvs__relay_debug(const hvs_relay_t *r, hvs__relay_debug_t *out)
 		out->has_pipe[i] = d->pipe != NULL;
 		out->has_buf[i] = d->buf != NULL;
 		out->reading[i] = d->rd_on;
+		out->pipe_rfd[i] = d->pipe != NULL ? d->pipe->rfd : -1;
+		out->bufcap[i] = d->buf != NULL ? d->bufcap : 0;
 	}
 	out->size = sizeof(*r);
 }
