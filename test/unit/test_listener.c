@@ -20,6 +20,15 @@
 
 #include <cmocka.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 #include <event2/event.h>
 
 #include <hvsock/loop.h>
@@ -397,6 +406,15 @@ test_emfile_real(void **state)
 	int cl[3], fd;
 
 	(void)state;
+	if (RUNNING_ON_VALGRIND) {
+		/*
+		 * valgrind keeps descriptors of its own above the soft limit
+		 * and refuses calls on descriptors near it with EBADF: a
+		 * real shortage cannot be staged there. The scripted test
+		 * covers the same path.
+		 */
+		skip();
+	}
 	ctx_init(&c);
 	assert_int_equal(hvs_listener_new(&c.l, c.base, &la, NULL, &o,
 			     on_accept, &c),

@@ -1431,7 +1431,7 @@ test_many_relays(void **state)
 	event_base_free(base);
 }
 
-#define IDLE_N 1000
+#define IDLE_N 2000
 
 static size_t
 heap_in_use(void)
