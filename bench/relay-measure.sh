@@ -4,7 +4,8 @@
 #
 #   1. 64 MiB through examples/hvs-expose (tcp -> relay -> tcp), on the
 #      splice path and on the copy path (-c): the time of REPS transfers
-#      (hvbench bulk, every byte verified by the sink) and their median.
+#      (hvbench bulk, every byte verified by the sink), their median, and
+#      the relay process's CPU time per transfer.
 #   2. N idle relays in one hvs-expose: growth of its RSS, descriptors and
 #      pipes while they are open, per relay (hvbench hold: each connection
 #      first moves a 64-byte echo, so each relay has used its pipe and
@@ -63,6 +64,10 @@ expose() {
 	EP=$(sed -n 's/^listening on //p' "$T/ex")
 }
 
+# cpu_ticks PID : user + system time of PID, in clock ticks (the
+# relay's own cost, less disturbed by a busy machine than wall time).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "# 64 MiB tcp -> hvs-expose -> tcp, $REPS runs each ($(uname -r), $(nproc) cpus)"
@@ -71,6 +76,7 @@ for path in splice copy; do
 	[ "$path" = copy ] && opt='-c'
 	expose $opt
 	: >"$T/secs"
+	cpu0=$(cpu_ticks "$EPID")
 	r=0
 	while [ "$r" -lt "$REPS" ]; do
 		out=$("$HVB" bulk --connect "$EP" --bytes 67108864)
@@ -78,13 +84,15 @@ for path in splice copy; do
 		echo "$out" | sed -n 's/.* secs=\([0-9.]*\).*/\1/p' >>"$T/secs"
 		r=$((r + 1))
 	done
+	cpu1=$(cpu_ticks "$EPID")
 	kill "$EPID"
 	wait "$EPID" 2>/dev/null || :
 	m=$(median <"$T/secs")
-	printf '%-6s median %.1f ms (%s MiB/s); runs (ms): %s\n' "$path" \
+	printf '%-6s median %.1f ms (%s MiB/s); runs (ms): %s; relay CPU %d ms per 64 MiB\n' "$path" \
 	    "$(echo "$m * 1000" | bc -l)" \
 	    "$(echo "64 / $m" | bc -l | cut -d. -f1)" \
-	    "$(awk '{ printf "%.1f ", $1 * 1000 }' "$T/secs")"
+	    "$(awk '{ printf "%.1f ", $1 * 1000 }' "$T/secs")" \
+	    $(((cpu1 - cpu0) * 1000 / $(getconf CLK_TCK) / REPS))
 done
 
 echo "# $N idle relays in one hvs-expose (splice path allowed)"
