@@ -101,8 +101,12 @@ rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 nfd() { ls "/proc/$1/fd" | wc -l; }
 npipe() { ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'pipe:' || :; }
 rss0=$(rss "$EPID"); fd0=$(nfd "$EPID"); pp0=$(npipe "$EPID")
-sleep 600 | "$HVB" hold --connect "$EP" --n "$N" --secs 60 --hold 120 \
-    --ready "$T/hold" >"$T/hold.out" 2>&1 &
+# hold keeps the connections until its stdin ends: a fifo held open
+# here, so that it ends with this script.
+mkfifo "$T/hold.in"
+exec 3<>"$T/hold.in"
+"$HVB" hold --connect "$EP" --n "$N" --secs 60 --hold 120 \
+    --ready "$T/hold" <"$T/hold.in" >"$T/hold.out" 2>&1 &
 pids="$pids $!"
 wait_for "$T/hold"
 grep -q "ok=$N " "$T/hold" || { cat "$T/hold" >&2; exit 1; }
