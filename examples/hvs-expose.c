@@ -1,7 +1,7 @@
 /*
  * hvs-expose — expose a local TCP service on a vsock port.
  *
- *	hvs-expose [-v] [-n count] [-t idle] [-w timeout] listen target
+ *	hvs-expose [-cv] [-n count] [-t idle] [-w timeout] listen target
  *	hvs-expose vsock:8080 tcp:127.0.0.1:8080
  *
  * A small, complete daemon written against the public API of libhvsock
@@ -13,7 +13,10 @@
  * Any address kind works on either side (hvs-expose tcp:0 tcp:8080 is a
  * plain TCP forwarder); once it listens, the address is printed on
  * standard output ("listening on tcp:127.0.0.1:40123"), so that a port 0
- * can be used by scripts and tests.
+ * can be used by scripts and tests. -c forces the relay's read/write
+ * (copy) path instead of zero-copy splice, for tests and comparisons;
+ * with -v the end of each connection is logged, "(zero-copy)" when
+ * splice carried its bytes.
  */
 #include <err.h>
 #include <errno.h>
@@ -57,7 +60,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: hvs-expose [-v] [-n count] [-t idle] "
+	    "usage: hvs-expose [-cv] [-n count] [-t idle] "
 	    "[-w timeout] listen target\n"
 	    "       hvs-expose vsock:8080 tcp:127.0.0.1:8080\n");
 	exit(2);
@@ -169,11 +172,12 @@ on_relay_done(hvs_relay_t *r, const hvs_relay_stats_t *st, void *arg)
 	struct daemon *d = c->d;
 
 	(void)r;
-	logmsg(d, "%s: %s: %llu bytes in, %llu out, %llu ms%s%s", c->peer,
+	logmsg(d, "%s: %s: %llu bytes in, %llu out, %llu ms%s%s%s", c->peer,
 	    end_name(st->reason), (unsigned long long)st->bytes_a_to_b,
 	    (unsigned long long)st->bytes_b_to_a,
 	    (unsigned long long)st->duration_ms, st->err != 0 ? ": " : "",
-	    st->err != 0 ? hvs_strerror(st->err) : "");
+	    st->err != 0 ? hvs_strerror(st->err) : "",
+	    st->spliced ? " (zero-copy)" : "");
 	conn_free(c);
 }
 
@@ -295,8 +299,11 @@ main(int argc, char *argv[])
 
 	hvs_sockopts_init(&d.copts);
 	d.copts.timeout_ms = 5000;
-	while ((ch = getopt(argc, argv, "hn:t:vw:")) != -1) {
+	while ((ch = getopt(argc, argv, "chn:t:vw:")) != -1) {
 		switch (ch) {
+		case 'c':
+			d.ropts.flags |= HVS_RELAY_NO_SPLICE;
+			break;
 		case 'n':
 			d.left = number(optarg, 1, LONG_MAX, "-n");
 			break;

@@ -53,9 +53,23 @@ typedef struct hvs_listener_opts {
 
 /**
  * hvs_listener_new() - listen on @addr and call @cb for each connection.
- * @opts and @sopts may be NULL. On EMFILE/ENFILE the listener stops
- * accepting for @opts->pause_ms and then retries, instead of spinning.
- * Returns 0 with *@out set, or a negative HVS_E* code.
+ * @out:      receives the listener; free it with hvs_listener_destroy().
+ * @base:     the caller's event loop; it must outlive the listener.
+ * @addr:     any listening address kind (vsock, hvsock, tcp, unix, fd:N);
+ *            read during the call only.
+ * @sopts:    socket options for the listening socket, or NULL.
+ * @opts:     filter, error callback and back-off, or NULL; copied.
+ * @cb:       called for each accepted connection (required).
+ * @userdata: passed to @cb, @opts->filter and @opts->on_error.
+ *
+ * On EMFILE/ENFILE (and other accept() failures that concern the
+ * listener, not one connection) it stops accepting for @opts->pause_ms
+ * and then retries, instead of spinning; the connections wait in the
+ * kernel's queue meanwhile.
+ * Returns 0 with *@out set; HVS_EINVAL for bad arguments; the error of
+ * creating, binding or listening on the socket (HVS_EADDRINUSE,
+ * HVS_EACCES, HVS_EADDR_RESOLVE, ...); HVS_ENOMEM. Nothing is left open
+ * on failure.
  */
 HVS_EXPORT int hvs_listener_new(hvs_listener_t **out, struct event_base *base,
     const hvs_addr_t *addr, const hvs_sockopts_t *sopts,
@@ -63,23 +77,39 @@ HVS_EXPORT int hvs_listener_new(hvs_listener_t **out, struct event_base *base,
 
 /**
  * hvs_listener_new_sock() - like hvs_listener_new() but on an already
- * listening socket @lsock, which it owns if (and only if) it succeeds.
+ * listening socket @lsock (made non-blocking), which the listener owns
+ * if (and only if) it succeeds and closes in hvs_listener_destroy().
+ * Returns 0 with *@out set, HVS_EINVAL (NULL @out, @base or @cb, an
+ * invalid @lsock, a negative pause), HVS_EBADF (the loop cannot watch
+ * @lsock) or HVS_ENOMEM.
  */
 HVS_EXPORT int hvs_listener_new_sock(hvs_listener_t **out,
     struct event_base *base, hvs_sock_t lsock, const hvs_listener_opts_t *opts,
     hvs_accept_fn cb, void *userdata);
 
 /**
- * hvs_listener_enable() - resume (@on = 1) or pause accepting; pending
- * connections wait in the kernel's queue meanwhile. Returns 0 or
- * HVS_EINVAL.
+ * hvs_listener_enable() - resume (@on != 0) or pause (@on = 0) accepting;
+ * pending connections wait in the kernel's queue meanwhile. During an
+ * EMFILE back-off the pause timer resumes only if the listener is
+ * enabled. Returns 0, HVS_EINVAL (@l is NULL or destroyed) or HVS_EBADF
+ * (the loop cannot watch the socket).
  */
 HVS_EXPORT int hvs_listener_enable(hvs_listener_t *l, int on);
 
-/** hvs_listener_sock() - the listening socket (still owned by @l). */
+/**
+ * hvs_listener_sock() - the listening socket, e.g. to learn its address
+ * (hvs_sock_local_addr()). It stays owned by @l: do not close it.
+ * Returns HVS_INVALID_SOCK for NULL.
+ */
 HVS_EXPORT hvs_sock_t hvs_listener_sock(const hvs_listener_t *l);
 
-/** hvs_listener_destroy() - close the socket and free; NULL is fine. */
+/**
+ * hvs_listener_destroy() - stop accepting, close the listening socket and
+ * free @l. Connections already handed to the accept callback are the
+ * application's and stay open. Safe from inside @l's own accept, filter
+ * or error callback (the memory is freed once the callback returns; @l
+ * must not be used after this call). NULL is fine.
+ */
 HVS_EXPORT void hvs_listener_destroy(hvs_listener_t *l);
 
 /* ------------------------------------------------------------------------
@@ -98,14 +128,23 @@ typedef void (*hvs_connect_fn)(int err, hvs_sock_t sock, void *userdata);
 
 /**
  * hvs_connect_async() - connect to @addr within @sopts->timeout_ms.
- * @out (may be NULL) receives a handle for hvs_connect_cancel(), valid
- * until the callback has run. Host names are resolved synchronously
- * (numeric addresses never block); the addresses a name gives are tried in
- * turn, each with a share of the time left. @sopts may be NULL.
+ * @out:      (may be NULL) receives a handle for hvs_connect_cancel(),
+ *            valid until the callback has run.
+ * @base:     the caller's event loop; it must outlive the request.
+ * @addr:     any connecting address kind; read during the call only.
+ * @sopts:    socket options (timeout_ms: 0 = none), or NULL.
+ * @cb:       called once with the outcome (required).
+ * @userdata: passed to @cb.
+ *
+ * Host names are resolved synchronously (numeric addresses never block);
+ * the addresses a name gives are tried in turn, each with a share of the
+ * time left. The connected socket belongs to @cb (see hvs_connect_fn);
+ * the request's memory is the library's.
  * Returns 0 (the callback will run later, never from inside this call,
- * also for errors found at once such as a missing unix socket file) or a
- * negative HVS_E* code for bad arguments and names that do not resolve
- * (the callback will not run).
+ * also for errors found at once such as a missing unix socket file) or,
+ * and then the callback will not run: HVS_EINVAL (NULL @base, @addr or
+ * @cb), HVS_EADDR_RESOLVE (a name that does not resolve), another
+ * negative HVS_E* code of resolving @addr, or HVS_ENOMEM.
  */
 HVS_EXPORT int hvs_connect_async(hvs_connect_req_t **out,
     struct event_base *base, const hvs_addr_t *addr,
@@ -168,17 +207,34 @@ typedef struct hvs_relay_opts {
 
 /**
  * hvs_relay_new() - relay bytes between two connected sockets until both
- * directions are done. Half-close is passed on: an EOF from one side
- * becomes shutdown(SHUT_WR) on the other once every byte read from it has
- * been written. A stream that loses bytes (an error or reset on the other
- * side, bytes still queued when the relay ends) is reset (SO_LINGER 0),
- * never ended with a FIN its peer would take for a complete stream.
- * The relay owns @a and @b if (and only if) it succeeds, makes them
- * non-blocking and closes them when it ends. An idle relay holds its two
- * sockets and no buffer or pipe. @opts may be NULL for defaults; @done may
- * be NULL. The relay does no I/O before the loop runs.
- * Returns 0 with *@out set, HVS_EINVAL (bad arguments, @a == @b),
- * HVS_EBADF (a descriptor that is not open) or HVS_ENOMEM.
+ * directions are done.
+ * @out:      receives the relay handle, valid until the done callback
+ *            has returned (do not use it afterwards).
+ * @base:     the caller's event loop; it must outlive the relay.
+ * @a, @b:    two different connected stream sockets of any kind.
+ * @opts:     options, or NULL for the defaults; copied, not kept.
+ * @done:     called once when the relay ends, or NULL.
+ * @userdata: passed to @done.
+ *
+ * Half-close is passed on: an EOF from one side becomes shutdown(SHUT_WR)
+ * on the other once every byte read from it has been written, and the
+ * other direction keeps flowing. A stream cut short is reset (SO_LINGER 0
+ * close; AF_UNIX and vsock have no reset, their peer sees a plain close),
+ * never ended with a FIN its peer would take for a complete stream: after
+ * an error or reset of the other side, with bytes still queued when the
+ * relay ends, and whenever the relay ends (idle timeout, hvs_relay_close(),
+ * hvs_relay_drain()) before that stream's source had ended.
+ *
+ * Ownership: the relay owns @a and @b if (and only if) it succeeds, makes
+ * them non-blocking and closes them when it ends; on failure they stay
+ * the caller's, unchanged (blocking mode restored). The relay's memory is
+ * the library's; it is freed after @done returns. An idle relay holds its
+ * two sockets and no buffer or pipe. The relay does no I/O before the
+ * loop runs.
+ *
+ * Returns 0 with *@out set, HVS_EINVAL (NULL @out or @base, negative
+ * descriptor, @a == @b, negative idle timeout), HVS_EBADF (a descriptor
+ * that is not open) or HVS_ENOMEM.
  */
 HVS_EXPORT int hvs_relay_new(hvs_relay_t **out, struct event_base *base,
     hvs_sock_t a, hvs_sock_t b, const hvs_relay_opts_t *opts,
@@ -188,36 +244,47 @@ HVS_EXPORT int hvs_relay_new(hvs_relay_t **out, struct event_base *base,
  * hvs_relay_new_fds() - like hvs_relay_new() for side a given as two
  * descriptors (e.g. stdin and stdout of a tool): bytes read from @a_in go
  * to @b, bytes from @b are written to @a_out. Pipes, ttys and files work
- * for side a. Ownership as in hvs_relay_new(); @a_in and @a_out may be
- * equal. The EOF of @b is passed on by closing @a_out (when it is not
- * @a_in and not a socket). Descriptors that are not sockets get their
+ * for side a. Ownership as in hvs_relay_new() (the relay owns and closes
+ * @a_in, @a_out and @b if, and only if, it succeeds); @a_in and @a_out
+ * may be equal. The EOF of @b is passed on by closing @a_out (when it is
+ * not @a_in and not a socket). Descriptors that are not sockets get their
  * file status flags (blocking mode) back before they are closed, as they
  * may be shared with other processes (a terminal).
+ * Returns as hvs_relay_new(); HVS_EINVAL also when @b equals @a_in or
+ * @a_out.
  */
 HVS_EXPORT int hvs_relay_new_fds(hvs_relay_t **out, struct event_base *base,
     int a_in, int a_out, hvs_sock_t b, const hvs_relay_opts_t *opts,
     hvs_relay_done_fn done, void *userdata);
 
 /**
- * hvs_relay_get_stats() - the statistics so far (reason HVS_RELAY_DONE
- * and err_side -1 while the relay runs).
+ * hvs_relay_get_stats() - copy the statistics so far of a running relay
+ * @r into *@out (reason HVS_RELAY_DONE, err 0 and err_side -1 while the
+ * relay runs). Does nothing if @r or @out is NULL.
  */
 HVS_EXPORT void hvs_relay_get_stats(const hvs_relay_t *r,
     hvs_relay_stats_t *out);
 
 /**
  * hvs_relay_close() - end the relay now: both sockets are closed and the
- * done callback runs with HVS_RELAY_CLOSED before this returns. Bytes
- * still queued are lost (and their receiver is reset). NULL is fine, and
- * so is a call from inside the relay's done callback (it does nothing).
+ * done callback runs with HVS_RELAY_CLOSED before this returns; @r is
+ * freed after it. Bytes still queued are lost, and every stream that had
+ * not ended is reset at its receiver (see hvs_relay_new()). NULL is fine,
+ * and so is a call from inside the relay's done callback (it does
+ * nothing).
  */
 HVS_EXPORT void hvs_relay_close(hvs_relay_t *r);
 
 /**
  * hvs_relay_drain() - stop reading new bytes but finish writing what was
- * read, then end the relay (for a daemon's graceful shutdown). The done
- * callback runs later, from the loop, with HVS_RELAY_CLOSED; the idle
- * timeout still applies to a receiver that takes nothing. NULL is fine.
+ * read, then end the relay (for a daemon's graceful shutdown). A stream
+ * whose source had not ended is then cut short: once the kernel reports
+ * its last bytes delivered (TCP's send queue empty), its receiver gets a
+ * reset rather than a FIN (see hvs_relay_new()); a stream that had ended
+ * keeps its clean EOF. The done callback runs later, from the loop, with
+ * HVS_RELAY_CLOSED; the idle timeout still applies to a receiver that
+ * takes nothing (without one, bound the drain with hvs_relay_close()).
+ * NULL is fine, and so is a relay already draining.
  */
 HVS_EXPORT void hvs_relay_drain(hvs_relay_t *r);
 
@@ -231,7 +298,10 @@ typedef struct hvs_relay_counters {
 	uint64_t pipes_pooled; /* idle pipes kept in the pool */
 } hvs_relay_counters_t;
 
-/** hvs_relay_counters() - a snapshot of the process-wide counters. */
+/**
+ * hvs_relay_counters() - copy a snapshot of the process-wide counters
+ * into *@out (NULL: nothing).
+ */
 HVS_EXPORT void hvs_relay_counters(hvs_relay_counters_t *out);
 
 #ifdef __cplusplus

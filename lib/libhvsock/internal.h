@@ -130,6 +130,12 @@ int hvs__os_send(hvs_sock_t s, const void *buf, size_t len, size_t *sent);
 int hvs__os_recv(hvs_sock_t s, void *buf, size_t len, size_t *got);
 /* The family of an open socket (AF_INET, AF_UNIX, the hv family, ...). */
 int hvs__os_sock_family(hvs_sock_t s, int *family);
+/*
+ * Bytes written to @s that its peer has not yet acknowledged (TCP: unsent
+ * plus unacknowledged; SIOCOUTQ on Linux, FIONWRITE on FreeBSD). Returns
+ * 0, or HVS_ENOTSUP where the system or the socket kind cannot tell.
+ */
+int hvs__os_sock_outq(hvs_sock_t s, size_t *out);
 /* Check that an inherited descriptor is a listening stream socket and
  * make it close-on-exec. */
 int hvs__os_adopt_listener(int fd, hvs_sock_t *out);

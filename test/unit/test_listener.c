@@ -20,6 +20,15 @@
 
 #include <cmocka.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 #include <event2/event.h>
 
 #include <hvsock/loop.h>
@@ -369,13 +378,24 @@ on_error_free_fds(hvs_listener_t *l, int err, void *arg)
 	struct ctx *c = arg;
 
 	on_error(l, err, arg);
-	/* Descriptors come free while the listener is paused. */
+	/*
+	 * Descriptors come free while the listener is paused, after its
+	 * third pause: until then it must keep backing off, not spin.
+	 */
+	if (c->errors < 3) {
+		return;
+	}
 	while (c->nfill > 0) {
 		close(c->fill_fds[--c->nfill]);
 	}
 }
 
-/* The same with a real descriptor shortage (a low RLIMIT_NOFILE). */
+/*
+ * The same with a real descriptor shortage (a low RLIMIT_NOFILE): three
+ * pauses with the connections waiting in the kernel, then the descriptors
+ * come free and every pending connection is taken. The accept() calls are
+ * counted: a listener that spun on the readable socket would make many.
+ */
 static void
 test_emfile_real(void **state)
 {
@@ -386,6 +406,15 @@ test_emfile_real(void **state)
 	int cl[3], fd;
 
 	(void)state;
+	if (RUNNING_ON_VALGRIND) {
+		/*
+		 * valgrind keeps descriptors of its own above the soft limit
+		 * and refuses calls on descriptors near it with EBADF: a
+		 * real shortage cannot be staged there. The scripted test
+		 * covers the same path.
+		 */
+		skip();
+	}
 	ctx_init(&c);
 	assert_int_equal(hvs_listener_new(&c.l, c.base, &la, NULL, &o,
 			     on_accept, &c),
@@ -408,9 +437,16 @@ test_emfile_real(void **state)
 		c.fill_fds[c.nfill++] = fd;
 	}
 	assert_int_equal(errno, EMFILE);
+	sysmock_reset(); /* zero the counters; nothing is scripted */
 	run_until_accepted(&c, 3);
-	assert_true(c.errors >= 1);
+	assert_int_equal(c.errors, 3);
 	assert_int_equal(c.last_err, HVS_EMFILE);
+	assert_int_equal(c.nfill, 0);
+	/* 3 refused, 3 taken, and an EAGAIN per wake-up at most. */
+	print_message("  accept() calls: %u for 3 EMFILE pauses and 3 "
+		      "connections\n",
+	    sysmock_count(SYSMOCK_ACCEPT));
+	assert_true(sysmock_count(SYSMOCK_ACCEPT) <= 10);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
 	for (int i = 0; i < 3; i++) {
 		close(cl[i]);

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <termios.h>
@@ -815,6 +816,54 @@ test_read_error(void **state)
 
 static struct event *tick_ev;
 
+static size_t heap_in_use(void);
+
+/*
+ * What the slow-consumer relay holds, measured from outside at each tick
+ * rather than taken from its own bookkeeping: the bytes really sitting in
+ * its splice pipe (FIONREAD on the pipe), and the growth of the process's
+ * heap since the relay started (its copy buffer and anything else it
+ * allocated; glibc only).
+ */
+static struct {
+	size_t heap0;
+	size_t heap_max;
+	size_t pipe_max;
+	size_t buf_max;
+	unsigned samples;
+} slow_mem;
+
+static void
+slow_sample(struct scen *sc)
+{
+	hvs__relay_debug_t dbg;
+	size_t heap = heap_in_use();
+	int inpipe = 0;
+
+	if (sc->relay == NULL) {
+		return;
+	}
+	hvs__relay_debug(sc->relay, &dbg);
+	for (int i = 0; i < 2; i++) {
+		if (dbg.pipe_rfd[i] >= 0) {
+			assert_int_equal(ioctl(dbg.pipe_rfd[i], FIONREAD,
+					     &inpipe),
+			    0);
+			if ((size_t)inpipe > slow_mem.pipe_max) {
+				slow_mem.pipe_max = (size_t)inpipe;
+			}
+		}
+		if (dbg.bufcap[i] > slow_mem.buf_max) {
+			slow_mem.buf_max = dbg.bufcap[i];
+		}
+	}
+	if (heap > slow_mem.heap0 &&
+	    heap - slow_mem.heap0 > slow_mem.heap_max) {
+		slow_mem.heap_max = heap - slow_mem.heap0;
+	}
+	slow_mem.samples++;
+}
+
 static void
 on_slow_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -822,6 +871,8 @@ on_slow_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* Before reading: the queue is at its fullest here. */
+	slow_sample(sc);
 	peer_read(&sc->srv, 32 * KiB);
 	if (sc->srv.eof) {
 		event_del(tick_ev);
@@ -846,6 +897,8 @@ test_slow_consumer(void **state)
 	peer_arm(&sc->srv);
 	tick_ev = event_new(sc->base, -1, EV_PERSIST, on_slow_tick, sc);
 	event_add(tick_ev, &tv);
+	memset(&slow_mem, 0, sizeof(slow_mem));
+	slow_mem.heap0 = heap_in_use();
 	run_until(sc->base, scen_over, sc);
 	event_free(tick_ev);
 
@@ -853,11 +906,29 @@ test_slow_consumer(void **state)
 	assert_int_equal(sc->srv.got, x.ab);
 	assert_int_equal(sc->srv.bad, 0);
 	print_message("  [%s] peak queued %zu of %zu (watermark), reading "
-		      "paused %u times\n",
-	    m->name, sc->dbg.peak[0], (size_t)x.hwm, sc->dbg.pauses[0]);
+		      "paused %u times; measured over %u ticks: at most %zu "
+		      "bytes in the pipe, a %zu-byte copy buffer, heap growth "
+		      "%zu bytes\n",
+	    m->name, sc->dbg.peak[0], (size_t)x.hwm, sc->dbg.pauses[0],
+	    slow_mem.samples, slow_mem.pipe_max, slow_mem.buf_max,
+	    slow_mem.heap_max);
 	assert_true(sc->dbg.peak[0] > 0);
 	assert_true(sc->dbg.peak[0] <= x.hwm);
 	assert_true(sc->dbg.pauses[0] > 0);
+	/* Measured from outside: the kernel pipe and the heap. */
+	assert_true(slow_mem.samples > 0);
+	assert_true(slow_mem.pipe_max <= x.hwm);
+	assert_true(slow_mem.buf_max <= x.hwm);
+	if (m->splice) {
+		assert_true(slow_mem.pipe_max > 0);
+	} else {
+		assert_int_equal(slow_mem.pipe_max, 0);
+		assert_true(slow_mem.buf_max > 0);
+	}
+	if (!UNDER_ASAN && slow_mem.heap0 != 0) {
+		/* The buffer plus the allocator's and libevent's change. */
+		assert_true(slow_mem.heap_max <= x.hwm + 16 * KiB);
+	}
 	scen_finish(sc);
 }
 
@@ -889,10 +960,15 @@ test_idle_timeout(void **state)
 	assert_int_equal(sc->st.reason, HVS_RELAY_IDLE_TIMEOUT);
 	assert_int_equal(sc->st.bytes_a_to_b, 1000);
 	assert_int_equal(sc->st.err_side, -1);
-	/* Nothing was lost, so the peers see a plain end. */
+	/*
+	 * Every byte arrived, but neither stream had ended: the peers must
+	 * see a reset, not an EOF that would pass the stream for whole.
+	 */
 	run_until(sc->base, relay_and_server_over, sc);
 	assert_int_equal(sc->srv.got, 1000);
-	assert_true(sc->srv.eof);
+	assert_int_equal(sc->srv.bad, 0);
+	assert_false(sc->srv.eof);
+	assert_int_equal(sc->srv.rerr, ECONNRESET);
 	scen_finish(sc);
 }
 
@@ -901,10 +977,12 @@ test_close(void **state)
 {
 	const struct mode *m = mode_of(state);
 	struct scen *sc = &the_scen;
-	struct xfer x = {.t = T_UNIX, .ab = 10, .ba = 0};
+	struct xfer x = {.t = T_TCP, .ab = 10, .ba = 0};
 
 	scen_start(sc, m, &x);
 	sc->cli.no_shut = 1;
+	sc->srv.no_shut = 1;
+	sc->srv.wdone = 1;
 	while (sc->srv.got < 10) {
 		event_base_loop(sc->base, EVLOOP_ONCE);
 	}
@@ -915,23 +993,55 @@ test_close(void **state)
 	assert_int_equal(sc->st.bytes_a_to_b, 10);
 	hvs_relay_close(NULL);
 	hvs_relay_drain(NULL);
+	/* The client never ended its stream: the server sees a reset. */
 	run_until(sc->base, relay_and_server_over, sc);
-	assert_true(sc->srv.eof);
+	assert_false(sc->srv.eof);
+	assert_int_equal(sc->srv.rerr, ECONNRESET);
+	assert_int_equal(sc->srv.got, 10);
 	scen_finish(sc);
+}
+
+static void
+on_resume_srv(evutil_socket_t fd, short what, void *arg)
+{
+	struct scen *sc = arg;
+
+	(void)fd;
+	(void)what;
+	sc->srv.slow = 0;
+	peer_arm(&sc->srv);
 }
 
 static void
 drain_after_1m(struct scen *sc, struct peer *p)
 {
+	struct timeval tv = {0, 100 * 1000};
+
 	if (p == &sc->srv && p->got >= 1 * MiB && sc->relay != NULL) {
 		hvs_relay_drain(sc->relay);
 		/* Never from inside the call. */
 		assert_int_equal(sc->relay_done, 0);
 		sc->on_got = NULL;
+		/*
+		 * The server stops reading for a while, so that bytes the
+		 * relay wrote wait in the kernel when its queue is empty:
+		 * a reset must not throw them away.
+		 */
+		sc->srv.slow = 1;
+		peer_arm(&sc->srv);
+		event_base_once(sc->base, -1, EV_TIMEOUT, on_resume_srv, sc,
+		    &tv);
 	}
 }
 
-/* Drain: no new bytes read, every byte read is delivered, then the end. */
+/*
+ * Drain: no new bytes read, every byte read is delivered, then the end.
+ * The client never ended its upload, so the server must see it cut short
+ * (a reset after the last byte), never a clean EOF: that would pass a
+ * truncated upload for a whole one (test/hardening/repro/drain_fin.py).
+ * The server pauses at the drain, so that the relay's last bytes wait in
+ * the kernel's send queue when its own queue is empty.
+ */
 static void
 test_drain(void **state)
 {
@@ -945,11 +1055,59 @@ test_drain(void **state)
 	sc->on_got = drain_after_1m;
 	run_until(sc->base, relay_and_server_over, sc);
 	assert_int_equal(sc->st.reason, HVS_RELAY_CLOSED);
-	assert_true(sc->srv.eof);
-	assert_int_equal(sc->srv.rerr, 0);
+	assert_false(sc->srv.eof);
+	assert_int_equal(sc->srv.rerr, ECONNRESET);
 	assert_int_equal(sc->srv.bad, 0);
 	assert_int_equal(sc->srv.got, sc->st.bytes_a_to_b);
 	assert_true(sc->srv.got < x.ab);
+	scen_finish(sc);
+}
+
+static void
+drain_when_response_flows(struct scen *sc, struct peer *p)
+{
+	if (p == &sc->cli && p->got >= 1 * MiB && sc->srv.eof &&
+	    sc->relay != NULL) {
+		hvs_relay_drain(sc->relay);
+		sc->on_got = NULL;
+	}
+}
+
+static int
+relay_and_client_over(void *arg)
+{
+	struct scen *sc = arg;
+
+	return sc->relay_done && (sc->cli.rerr != 0 || sc->cli.eof);
+}
+
+/*
+ * Drain with one stream whole and one cut: the client's request ended
+ * (SHUT_WR) and reached the server as an EOF; the server's response was
+ * still flowing. Only the cut stream is reset: the server keeps its clean
+ * EOF, the client gets every byte the relay read and then a reset.
+ */
+static void
+test_drain_one_way_cut(void **state)
+{
+	const struct mode *m = mode_of(state);
+	struct scen *sc = &the_scen;
+	struct xfer x = {.t = T_TCP, .ab = 64 * KiB, .ba = 512 * MiB};
+
+	scen_start(sc, m, &x);
+	sc->srv.no_shut = 1;
+	sc->on_got = drain_when_response_flows;
+	run_until(sc->base, relay_and_client_over, sc);
+	assert_int_equal(sc->st.reason, HVS_RELAY_CLOSED);
+	assert_true(sc->srv.eof);
+	assert_int_equal(sc->srv.rerr, 0);
+	assert_int_equal(sc->srv.got, x.ab);
+	assert_int_equal(sc->srv.bad, 0);
+	assert_false(sc->cli.eof);
+	assert_int_equal(sc->cli.rerr, ECONNRESET);
+	assert_int_equal(sc->cli.bad, 0);
+	assert_int_equal(sc->cli.got, sc->st.bytes_b_to_a);
+	assert_true(sc->cli.got < x.ba);
 	scen_finish(sc);
 }
 
@@ -1273,7 +1431,7 @@ test_many_relays(void **state)
 	event_base_free(base);
 }
 
-#define IDLE_N 1000
+#define IDLE_N 2000
 
 static size_t
 heap_in_use(void)
@@ -1423,6 +1581,7 @@ main(void)
 	    BOTH(test_idle_timeout),
 	    BOTH(test_close),
 	    BOTH(test_drain),
+	    BOTH(test_drain_one_way_cut),
 	    SPLICE(test_splice_fallback),
 	    SPLICE(test_no_pipe),
 	    BOTH(test_fds_pipes),

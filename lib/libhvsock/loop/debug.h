@@ -22,6 +22,8 @@ typedef struct hvs__relay_debug {
 	int has_pipe[2]; /* holds a splice pipe */
 	int has_buf[2]; /* holds a copy buffer */
 	int reading[2]; /* the read side is armed */
+	int pipe_rfd[2]; /* read end of the splice pipe held, or -1 */
+	size_t bufcap[2]; /* bytes of the copy buffer held, or 0 */
 	size_t size; /* bytes of the relay object itself */
 } hvs__relay_debug_t;
 

@@ -65,6 +65,8 @@
 #define PUMP_ROUNDS 16
 /* Retry delay for a descriptor the loop cannot wait on (a device). */
 #define RETRY_MS 10
+/* Poll interval while a drain waits for the kernel to deliver (SIOCOUTQ). */
+#define LINGER_MS 10
 
 /* One descriptor of the relay and what kind of object it is. */
 struct fdinfo {
@@ -761,6 +763,32 @@ dir_finish(struct dir *d)
 	}
 }
 
+/*
+ * 1 if the stream of @d is whole: its source ended and every byte of it
+ * was written (the EOF is passed on, or is about to be).
+ */
+static int
+dir_complete(const struct dir *d)
+{
+	return d->done || (d->eof && dir_queued(d) == 0);
+}
+
+/*
+ * 1 while a stream that a drain is about to cut (and so reset) still has
+ * bytes in the kernel's send queue towards its peer: a reset would throw
+ * them away, and a drain promises to deliver what was read.
+ */
+static int
+dir_unacked(const struct dir *d)
+{
+	size_t n;
+
+	if (dir_complete(d) || !d->dst->sock || d->dst->fd < 0) {
+		return 0;
+	}
+	return hvs__os_sock_outq((hvs_sock_t)d->dst->fd, &n) == 0 && n > 0;
+}
+
 /* ---- the relay ------------------------------------------------------- */
 
 static void
@@ -782,7 +810,10 @@ relay_end(hvs_relay_t *r, hvs_relay_end_t reason, int err, int side)
 	/*
 	 * A stream cut short is reset, never closed with a FIN its peer
 	 * would take for a complete one: after an error on the other side,
-	 * or when bytes for it are lost.
+	 * when bytes for it are lost, and when the relay ends (idle timeout,
+	 * close, drain) before its source had ended. Only a relay that ends
+	 * at an EOF on purpose (HVS_RELAY_NO_HALF_CLOSE) closes the other
+	 * stream with a FIN.
 	 */
 	if (reason == HVS_RELAY_ERROR || reason == HVS_RELAY_RESET) {
 		if (side != 0) {
@@ -794,7 +825,8 @@ relay_end(hvs_relay_t *r, hvs_relay_end_t reason, int err, int side)
 		}
 	}
 	for (int i = 0; i < 2; i++) {
-		if (dir_queued(&r->d[i]) > 0) {
+		if (dir_queued(&r->d[i]) > 0 ||
+		    (reason != HVS_RELAY_DONE && !dir_complete(&r->d[i]))) {
 			fd_abort(r->d[i].dst);
 		}
 		dir_release_buf(&r->d[i]);
@@ -840,6 +872,22 @@ relay_settle(hvs_relay_t *r)
 	}
 	if (r->draining && dir_queued(&r->d[0]) == 0 &&
 	    dir_queued(&r->d[1]) == 0) {
+		if (r->drain_reason != HVS_RELAY_DONE &&
+		    (dir_unacked(&r->d[0]) || dir_unacked(&r->d[1]))) {
+			/*
+			 * The kernel has yet to deliver the last bytes of a
+			 * stream that will be reset: look again shortly.
+			 * The idle timeout bounds a peer that takes nothing.
+			 */
+			struct timeval tv = {0, LINGER_MS * 1000};
+
+			dir_arm(&r->d[0]);
+			dir_arm(&r->d[1]);
+			if (event_add(&r->tev, &tv) < 0) {
+				relay_end(r, r->drain_reason, 0, -1);
+			}
+			return;
+		}
 		relay_end(r, r->drain_reason, 0, -1);
 		return;
 	}
@@ -1088,6 +1136,8 @@ hvs__relay_debug(const hvs_relay_t *r, hvs__relay_debug_t *out)
 		out->has_pipe[i] = d->pipe != NULL;
 		out->has_buf[i] = d->buf != NULL;
 		out->reading[i] = d->rd_on;
+		out->pipe_rfd[i] = d->pipe != NULL ? d->pipe->rfd : -1;
+		out->bufcap[i] = d->buf != NULL ? d->bufcap : 0;
 	}
 	out->size = sizeof(*r);
 }

@@ -7,11 +7,16 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef __linux__
+#include <linux/sockios.h>
+#endif
 
 #include "internal.h"
 
@@ -297,6 +302,28 @@ hvs__os_sock_family(hvs_sock_t s, int *family)
 		return rc;
 	}
 	*family = sa.ss.ss_family;
+	return 0;
+}
+
+int
+hvs__os_sock_outq(hvs_sock_t s, size_t *out)
+{
+	int n = 0;
+
+	*out = 0;
+#if defined(SIOCOUTQ)
+	if (ioctl(s, SIOCOUTQ, &n) == -1) {
+		return HVS_ENOTSUP; /* a socket kind without it (vsock, old) */
+	}
+#elif defined(FIONWRITE)
+	if (ioctl(s, FIONWRITE, &n) == -1) {
+		return HVS_ENOTSUP;
+	}
+#else
+	(void)s;
+	return HVS_ENOTSUP;
+#endif
+	*out = n > 0 ? (size_t)n : 0;
 	return 0;
 }
 

@@ -536,6 +536,15 @@ hvs__os_recv(hvs_sock_t s, void *buf, size_t len, size_t *got)
 }
 
 int
+hvs__os_sock_outq(hvs_sock_t s, size_t *out)
+{
+	/* Winsock cannot tell what the peer has not acknowledged. */
+	(void)s;
+	*out = 0;
+	return HVS_ENOTSUP;
+}
+
+int
 hvs__os_sock_family(hvs_sock_t s, int *family)
 {
 	WSAPROTOCOL_INFOW info;

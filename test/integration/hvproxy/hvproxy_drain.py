@@ -1,7 +1,8 @@
 """hvproxy-drain: SIGTERM stops accepting at once and lets open connections
 finish: a transfer in flight arrives whole (sha256 on the far side), then
 hvproxy exits 0. With a short --drain-timeout, a connection that does not
-finish is ended, but every byte hvproxy had read is written out first."""
+finish is ended, but every byte hvproxy had read is written out first,
+and then the target sees a reset, not a clean EOF."""
 import os
 import signal
 import socket
@@ -78,10 +79,12 @@ rc = p.wait(10)
 dt = time.monotonic() - t0
 t.check("with --drain-timeout 1s, hvproxy exits 0 after about 1 s",
         rc == 0 and 0.8 < dt < 4, f"rc={rc} after {dt:.2f}s")
-got = wait_for(lambda: [r for r in hs.results if r[1] == len(part)], 5)
-t.check("every byte hvproxy had read reached the target",
+got = wait_for(lambda: [r for r in hs.resets if r[1] == len(part)], 5)
+t.check("every byte hvproxy had read reached the target, then a reset "
+        "(the client never ended its stream: no clean EOF)",
         got and got[0][0] == sha(part),
-        f"{hs.results[-1] if hs.results else None} vs {len(part)}")
+        f"resets {hs.resets[-1:]} clean EOFs {hs.results[-1:]} "
+        f"vs {len(part)}")
 t.check("log: end=drained",
         p.wait_log(r"end=drained|end=drain-timeout", 1), p.log()[-500:])
 s.close()

@@ -296,17 +296,24 @@ def echo_handler(c):
 
 
 class HashServer(Server):
-    """Reads to EOF, answers "SHA256 COUNT\\n", closes; remembers each."""
+    """Reads to EOF, answers "SHA256 COUNT\\n", closes; remembers each in
+    results. A stream that ends with a reset instead is remembered in
+    resets (what arrived before it) and gets no answer."""
 
     def __init__(self, t, **kw):
         self.results = []
+        self.resets = []
         super().__init__(t, self._handle, **kw)
 
     def _handle(self, c):
         h = hashlib.sha256()
         n = 0
         while True:
-            b = c.recv(1 << 16)
+            try:
+                b = c.recv(1 << 16)
+            except ConnectionResetError:
+                self.resets.append((h.hexdigest(), n))
+                return
             if not b:
                 break
             h.update(b)
