@@ -38,7 +38,7 @@ int
 num_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out,
     const char **errstr)
 {
-	uint64_t v;
+	uint64_t v = 0; /* gcc -O2 cannot see digits() sets it on success */
 	int rc = digits(s, strlen(s), &v);
 
 	if (rc == -1) {
@@ -105,7 +105,7 @@ num_size(const char *s, uint64_t min, uint64_t max, uint64_t *out,
 {
 	size_t n = strspn(s, "0123456789");
 	const char *suffix = s + n;
-	uint64_t v, mult = 1;
+	uint64_t v = 0, mult = 1;
 
 	if (digits(s, n, &v) == -1) {
 		*errstr = "not a size (expected bytes, or a number with K, M "

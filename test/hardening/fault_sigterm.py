@@ -21,7 +21,7 @@ import threading
 import time
 
 from hardlib import (T, Proxy, LoopServer, EchoServer, free_port, wait_for,
-                     sha, read_outcome, todo)
+                     sha, read_outcome)
 
 t = T()
 N_UP, N_ECHO = 50, 50
@@ -183,13 +183,10 @@ t.check("every byte hvproxy had read reached the target (log up= equals "
         len(ups) == 20 and sorted(ups) == got,
         f"log {sorted(ups)[:4]}... target {got[:4]}...")
 clean = [c for c in hs2.conns if c.outcome == "eof"]
-todo(t, "the 20 streams cut short by the drain timeout end with a reset "
-     "at the target, not a clean EOF (which passes a truncated upload "
-     "for a whole one)", not clean,
-     "lib/libhvsock/loop/relay.c relay_end(): a relay ended by "
-     "hvs_relay_drain() closes with a FIN even in directions whose source "
-     "never ended (test/hardening/repro/drain_fin.py)",
-     f"{len(clean)} of 20 saw a clean EOF")
+t.check("the 20 streams cut short by the drain timeout end with a reset "
+        "at the target, not a clean EOF (which would pass a truncated "
+        "upload for a whole one)", not clean,
+        f"{len(clean)} of 20 saw a clean EOF")
 for s in socks:
     s.close()
 hs.stop()

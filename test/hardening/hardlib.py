@@ -149,18 +149,21 @@ def base_fds(pid, quiet=0.5, bound=5.0):
     return last
 
 
-def fds_settled(pid, k0, mport=None, bound=3.0):
+def fds_settled(pid, k0, mport=None, bound=3.0, strict=False):
     """Check that @pid holds the descriptors it held when fd_kinds() gave
     @k0, the relay's pooled pipes aside: sockets and others exactly as
     many, pipe ends as many plus 2 per pipe the metrics (@mport) report
     in use or pooled. Waits up to @bound seconds for sockets still being
-    closed (a metrics scrape's own connection). Returns (ok, text)."""
+    closed (a metrics scrape's own connection). With @strict, every kind
+    must be back exactly (no relay left: the engine empties its pools when
+    the last relay ends). Returns (ok, text)."""
     end = time.monotonic() + bound
     while True:
         k = fd_kinds(pid)
         pf = pipe_fds(mport) if mport else None
         ok = (k["socket"] == k0["socket"] and k["other"] == k0["other"] and
-              (pf is None or k["pipe"] - pf == k0["pipe"]))
+              (k["pipe"] == k0["pipe"] if strict else
+               (pf is None or k["pipe"] - pf == k0["pipe"])))
         text = (f"sockets {k0['socket']} -> {k['socket']}, others "
                 f"{k0['other']} -> {k['other']}, pipe ends {k0['pipe']} -> "
                 f"{k['pipe']}" + (f" ({pf} of them pooled or in use by the "

@@ -461,8 +461,7 @@ teardown(void **state)
 	hvs_relay_counters(&c);
 	assert_int_equal(c.relays_active, 0);
 	assert_int_equal(c.pipes_in_use, 0);
-	hvs__relay_pools_flush();
-	hvs_relay_counters(&c);
+	/* The last relay's end emptied the pools by itself. */
 	assert_int_equal(c.pipes_pooled, 0);
 	/* Nothing leaked: the same descriptors as before the test. */
 	assert_int_equal(count_fds(), fx->fds);

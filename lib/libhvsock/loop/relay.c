@@ -838,7 +838,15 @@ relay_end(hvs_relay_t *r, hvs_relay_end_t reason, int err, int side)
 	}
 	fd_close(&r->fb);
 
-	atomic_fetch_sub_explicit(&n_active, 1, memory_order_relaxed);
+	/*
+	 * The last relay of the process gone: give the idle pipes and
+	 * buffers back, so that a daemon at rest holds the descriptors and
+	 * memory it started with. Under load the pools stay warm.
+	 */
+	if (atomic_fetch_sub_explicit(&n_active, 1, memory_order_relaxed) ==
+	    1) {
+		hvs__relay_pools_flush();
+	}
 	if (reason == HVS_RELAY_ERROR || reason == HVS_RELAY_RESET) {
 		atomic_fetch_add_explicit(&n_errors, 1, memory_order_relaxed);
 	}
