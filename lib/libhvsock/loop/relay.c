@@ -104,6 +104,7 @@ struct dir {
 	unsigned pipe_full : 1; /* the pipe took no more: wait for a flush */
 	unsigned no_splice : 1; /* a descriptor refused splice: copy */
 	unsigned spliced : 1; /* splice carried bytes */
+	unsigned zc_asked : 1; /* hvs__zc_fd_ok() asked for src and dst */
 	unsigned rd_retry : 1; /* non-pollable src said EAGAIN */
 	unsigned wr_retry : 1; /* non-pollable dst said EAGAIN */
 };
@@ -371,6 +372,26 @@ dir_splicing(const struct dir *d)
 	return d->r->splice && !d->no_splice;
 }
 
+/*
+ * dir_splicing(), and at the first splice of @d, whether both of its
+ * descriptors are worth splicing (asked once: a system call each).
+ */
+static int
+dir_splice_now(struct dir *d)
+{
+	if (!dir_splicing(d)) {
+		return 0;
+	}
+	if (!d->zc_asked) {
+		d->zc_asked = 1;
+		if (!hvs__zc_fd_ok(d->src->fd) || !hvs__zc_fd_ok(d->dst->fd)) {
+			d->no_splice = 1;
+			return 0;
+		}
+	}
+	return 1;
+}
+
 /* The queue bound for the path the next read will take. */
 static size_t
 dir_limit(const struct dir *d)
@@ -447,7 +468,7 @@ dir_fill(struct dir *d, size_t *got)
 	int rc;
 
 	*got = 0;
-	if (d->tail == d->head && dir_splicing(d)) {
+	if (d->tail == d->head && dir_splice_now(d)) {
 		if (d->pipe == NULL && hvs__zc_pipe_get(&d->pipe) < 0) {
 			/* No pipe to be had (cap, EMFILE): copy this time. */
 			d->pipe = NULL;
