@@ -828,7 +828,7 @@ def human(n):
     return str(n)
 
 
-def update_readme(path, md):
+def update_readme(path, md, outdir):
     begin, end = "<!-- bench-results:begin -->", "<!-- bench-results:end -->"
     try:
         with open(path) as f:
@@ -838,8 +838,10 @@ def update_readme(path, md):
     if begin not in text or end not in text:
         return
     # the README carries the tables, not the title or the chart link
+    png = os.path.relpath(os.path.join(outdir, "latest.png"),
+                          os.path.dirname(os.path.abspath(path)))
     body = md.split("\n", 2)[2].replace("![chart](latest.png)",
-                                        "![chart](results/latest.png)")
+                                        "![chart](%s)" % png)
     body = re.sub(r"^## ", "### ", body, flags=re.M)
     new = text[:text.index(begin) + len(begin)] + "\n" + body.strip() + \
         "\n" + text[text.index(end):]
@@ -949,7 +951,7 @@ def main():
                    "max_detail": ctx.max_detail}, f, indent=1,
                   sort_keys=True)
     if args.readme:
-        update_readme(args.readme, md)
+        update_readme(args.readme, md, ctx.out)
     print(md)
     log("wrote %s (and latest.json, latest.png); %.0f s in all" %
         (os.path.join(ctx.out, "latest.md"), time.time() - t0))

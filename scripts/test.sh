@@ -5,7 +5,8 @@
 #   3. gcc with ASan+UBSan: every suite, the VM one included
 #   4. the Windows cross build (mingw-w64) of the portable core
 #   5. a 20-second libFuzzer smoke run of each fuzz target
-#   6. formatting check
+#   6. a smoke run of the benchmark (bench/run.sh --quick, no times judged)
+#   7. formatting check
 # and ends with one line "N passed, N failed" counted from meson's test
 # logs of all runs together. Build trees go to ./build-ci-*.
 set -eu
@@ -63,6 +64,14 @@ fi
 echo "=== fuzz smoke (libFuzzer, 20 s per target)"
 if ! sh fuzz/run.sh 20; then
 	echo "=== fuzz smoke FAILED"
+	status=1
+fi
+
+# The benchmark's scripts still work: tiny sizes, one rep, no VM; fails
+# only on a wrong byte or a tool that does not run, never on a time.
+echo "=== bench smoke (bench/run.sh --quick)"
+if ! sh bench/run.sh --quick --build "$top/build-ci-bench" >/dev/null; then
+	echo "=== bench smoke FAILED"
 	status=1
 fi
 
