@@ -105,6 +105,7 @@ struct dir {
 	unsigned no_splice : 1; /* a descriptor refused splice: copy */
 	unsigned spliced : 1; /* splice carried bytes */
 	unsigned zc_asked : 1; /* hvs__zc_fd_ok() asked for src and dst */
+	unsigned drained : 1; /* the last read got less than it asked for */
 	unsigned rd_retry : 1; /* non-pollable src said EAGAIN */
 	unsigned wr_retry : 1; /* non-pollable dst said EAGAIN */
 };
@@ -478,6 +479,7 @@ dir_fill(struct dir *d, size_t *got)
 			rc = hvs__zc_splice(d->src->fd, d->pipe->wfd,
 			    lim - d->fill, got);
 			if (rc == 0) {
+				d->drained = *got < lim - d->fill;
 				d->fill += *got;
 				return 0;
 			}
@@ -516,9 +518,12 @@ dir_fill(struct dir *d, size_t *got)
 		d->head = 0;
 		space = d->bufcap - d->tail;
 	}
-	rc =
-	    fd_read(d->src, d->buf + d->tail, space < room ? space : room, got);
+	if (space > room) {
+		space = room;
+	}
+	rc = fd_read(d->src, d->buf + d->tail, space, got);
 	if (rc == 0) {
+		d->drained = *got < space;
 		d->tail += *got;
 	} else if (d->tail == d->head) {
 		dir_release_buf(d);
@@ -693,6 +698,15 @@ dir_pump(struct dir *d, int try_read)
 		}
 		if (dir_queued(d) > d->peak) {
 			d->peak = dir_queued(d);
+		}
+		/*
+		 * A short read from a descriptor the loop watches (level
+		 * triggered) means it is empty for now: flush, and let the
+		 * loop say when there is more, instead of a read that
+		 * would only say EAGAIN.
+		 */
+		if (d->drained && d->src->poll) {
+			try_read = 0;
 		}
 	}
 	/*
