@@ -983,7 +983,8 @@ cmd_churn(const char *conn_s, int conc, double secs, long max, double warm)
 	printf("churn ok=%d conc=%d conns=%ld errors=%ld secs=%.4f "
 	       "rate=%.1f last_error=%s\n",
 	    errors == 0, conc, counted, errors, t1 - tw,
-	    (double)counted / (t1 - tw), last_err ? strerrorname_np(last_err) : "-");
+	    (double)counted / (t1 - tw),
+	    last_err ? strerrorname_np(last_err) : "-");
 	return errors == 0 ? 0 : 1;
 }
 

@@ -63,6 +63,8 @@
 #define BUF_COMPACT (64 * 1024)
 /* Read/write rounds per callback, so one fast relay cannot starve others. */
 #define PUMP_ROUNDS 16
+/* Bytes a direction moves before it asks hvs__zc_fd_ok() about splice. */
+#define ZC_ASK_BYTES (64 * 1024)
 /* Retry delay for a descriptor the loop cannot wait on (a device). */
 #define RETRY_MS 10
 
@@ -385,8 +387,10 @@ dir_splicing(const struct dir *d)
 }
 
 /*
- * dir_splicing(), and at the first splice of @d, whether both of its
- * descriptors are worth splicing (asked once: a system call each).
+ * dir_splicing(), and once @d has moved ZC_ASK_BYTES, whether both of its
+ * descriptors are worth splicing (asked once: a system call each). Short
+ * connections never ask: for a few bytes either path costs the same, and
+ * the question would cost them system calls.
  */
 static int
 dir_splice_now(struct dir *d)
@@ -394,7 +398,7 @@ dir_splice_now(struct dir *d)
 	if (!dir_splicing(d)) {
 		return 0;
 	}
-	if (!d->zc_asked) {
+	if (!d->zc_asked && d->bytes >= ZC_ASK_BYTES) {
 		d->zc_asked = 1;
 		if (!hvs__zc_fd_ok(d->src->fd) || !hvs__zc_fd_ok(d->dst->fd)) {
 			d->no_splice = 1;

@@ -63,7 +63,7 @@ int hvs__zc_splice(int from, int to, size_t len, size_t *moved);
  * socket family whose kernel code has no splice support of its own
  * (AF_VSOCK: the kernel then copies through the pipe's pages, slower than
  * read/write). Costs one system call; the relay asks once per direction,
- * at its first splice.
+ * after its first 64 KiB.
  */
 int hvs__zc_fd_ok(int fd);
 
