@@ -983,7 +983,8 @@ cmd_churn(const char *conn_s, int conc, double secs, long max, double warm)
 	printf("churn ok=%d conc=%d conns=%ld errors=%ld secs=%.4f "
 	       "rate=%.1f last_error=%s\n",
 	    errors == 0, conc, counted, errors, t1 - tw,
-	    (double)counted / (t1 - tw), last_err ? strerror(last_err) : "-");
+	    (double)counted / (t1 - tw),
+	    last_err ? strerrorname_np(last_err) : "-");
 	return errors == 0 ? 0 : 1;
 }
 
@@ -1065,7 +1066,7 @@ cmd_hold(const char *conn_s, int n, double limit, double hold,
 	    "hold ok=%d failed=%d unfinished=%d "
 	    "want=%d secs=%.3f last_error=%s\n",
 	    ok, failed, pending, n, t1 - t0,
-	    last_err ? strerror(last_err) : "-");
+	    last_err ? strerrorname_np(last_err) : "-");
 	fputs(line, stdout);
 	fflush(stdout);
 	write_ready(ready, line);

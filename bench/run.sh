@@ -4,7 +4,7 @@
 # See bench/README.md.
 #
 #   bench/run.sh             the full run (~10-15 min): bench/results/latest.*
-#                            and the table in bench/README.md
+#                            and the table in README.md (the top level)
 #   bench/run.sh --quick     smoke run (well under a minute, no VM, tiny
 #                            sizes, one rep) into BUILD/bench/quick/; fails
 #                            only if a tool or a byte is wrong, never on time
@@ -41,6 +41,30 @@ while [ $# -gt 0 ]; do
 done
 case $build in /*) ;; *) build=$(pwd)/$build ;; esac
 
+# Its own Debian packages, when missing: installed as root (as in CI),
+# else named. perf only for --profile; the VM part skips itself without
+# qemu (scripts/deps.sh has those).
+need=''
+command -v socat >/dev/null 2>&1 || need="$need socat"
+command -v ncat >/dev/null 2>&1 || need="$need ncat"
+command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox"
+if [ "$mode" = profile ]; then
+	command -v perf >/dev/null 2>&1 || need="$need linux-perf"
+fi
+if [ -n "$need" ]; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "run.sh: installing$need" >&2
+		export DEBIAN_FRONTEND=noninteractive
+		# shellcheck disable=SC2086
+		apt-get install -y -q --no-install-recommends $need >&2 ||
+		    { apt-get update -q >&2 &&
+		    apt-get install -y -q --no-install-recommends $need >&2; }
+	else
+		echo "run.sh: missing:$need (apt-get install$need)" >&2
+		exit 1
+	fi
+fi
+
 # The Debian python: the harness needs nothing but its standard library.
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -75,7 +99,7 @@ full)
 	[ -n "$out" ] || out=$here/results
 	set --
 	if [ "$readme" = yes ] && [ "$out" -ef "$here/results" ]; then
-		set -- --readme "$here/README.md"
+		set -- --readme "$src/README.md"
 	fi
 	;;
 esac

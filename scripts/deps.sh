@@ -7,7 +7,7 @@ PKGS="build-essential meson ninja-build pkg-config clang clang-format
 libevent-dev libcmocka-dev libinih-dev libsystemd-dev
 mingw-w64 qemu-system-x86 linux-image-amd64 busybox-static cpio
 socat ncat python3 iproute2 openssh-client openssh-server curl valgrind
-libclang-rt-14-dev groff-base"
+libclang-rt-14-dev groff-base gnuplot-nox linux-perf"
 
 missing=""
 for p in $PKGS; do

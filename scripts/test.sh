@@ -7,7 +7,8 @@
 #   5. a 20-second libFuzzer smoke run of each fuzz target
 #   6. valgrind memcheck of the unit tests and of hvproxy/hvcat under a
 #      subset of the integration tests (scripts/valgrind.sh --ci, ~2 min)
-#   7. formatting check
+#   7. a smoke run of the benchmark (bench/run.sh --quick, no times judged)
+#   8. formatting check
 # and ends with one line "N passed, N failed" counted from meson's test
 # logs of all runs together. Build trees go to ./build-ci-*.
 set -eu
@@ -71,6 +72,14 @@ fi
 echo "=== valgrind memcheck (CI subset)"
 if ! VG_BUILD=build-ci-valgrind sh scripts/valgrind.sh --ci; then
 	echo "=== valgrind FAILED"
+	status=1
+fi
+
+# The benchmark's scripts still work: tiny sizes, one rep, no VM; fails
+# only on a wrong byte or a tool that does not run, never on a time.
+echo "=== bench smoke (bench/run.sh --quick)"
+if ! sh bench/run.sh --quick --build "$top/build-ci-bench" >/dev/null; then
+	echo "=== bench smoke FAILED"
 	status=1
 fi
 

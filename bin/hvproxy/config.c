@@ -8,7 +8,7 @@
  *   max-conns-per-forward = 0     ; default for each forward, 0 = none
  *   connect-timeout = 5s
  *   idle-timeout = 0              ; 0 = none
- *   buffer = 256k                 ; bytes queued per direction
+ *   buffer = 1m                   ; bytes queued per direction
  *   drain-timeout = 30s
  *   log-level = warning           ; error | warning | info | debug
  *   syslog = no

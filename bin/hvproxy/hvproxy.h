@@ -218,7 +218,7 @@ int hvp_parse_bool(const char *s, int *out, const char **why);
 /* Built-in defaults, in one place for the man page and --help. */
 #define HVP_DEF_CONNECT_TIMEOUT_MS 5000
 #define HVP_DEF_DRAIN_TIMEOUT_MS 30000
-#define HVP_DEF_BUFFER (256u * 1024u)
+#define HVP_DEF_BUFFER (1024u * 1024u)
 #define HVP_MIN_BUFFER 4096u
 #define HVP_MAX_BUFFER (64u * 1024u * 1024u)
 #define HVP_DEF_WSL_POLL_MS 10000

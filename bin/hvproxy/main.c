@@ -57,7 +57,7 @@ static const char help_text[] =
     "      --allow LIST         allowlist for the command-line forwards:\n"
     "                           CIDs (cid:N), VM ids (GUID), IP "
     "networks\n"
-    "      --buffer SIZE        bytes queued per direction (256k)\n"
+    "      --buffer SIZE        bytes queued per direction (1m)\n"
     "      --connect-timeout T  give up connecting to a target after T "
     "(5s)\n"
     "      --drain-timeout T    on SIGTERM, let connections finish for T "

@@ -63,6 +63,8 @@
 #define BUF_COMPACT (64 * 1024)
 /* Read/write rounds per callback, so one fast relay cannot starve others. */
 #define PUMP_ROUNDS 16
+/* Bytes a direction moves before it asks hvs__zc_fd_ok() about splice. */
+#define ZC_ASK_BYTES (64 * 1024)
 /* Retry delay for a descriptor the loop cannot wait on (a device). */
 #define RETRY_MS 10
 /* Poll interval while a drain waits for the kernel to deliver (SIOCOUTQ). */
@@ -106,6 +108,8 @@ struct dir {
 	unsigned pipe_full : 1; /* the pipe took no more: wait for a flush */
 	unsigned no_splice : 1; /* a descriptor refused splice: copy */
 	unsigned spliced : 1; /* splice carried bytes */
+	unsigned zc_asked : 1; /* hvs__zc_fd_ok() asked for src and dst */
+	unsigned drained : 1; /* the last read got less than it asked for */
 	unsigned rd_retry : 1; /* non-pollable src said EAGAIN */
 	unsigned wr_retry : 1; /* non-pollable dst said EAGAIN */
 };
@@ -249,25 +253,36 @@ hvs_relay_counters(hvs_relay_counters_t *out)
 /*
  * Learn what @fd is and make it non-blocking. Sockets, pipes and ttys can
  * be waited on; files and other devices are always "ready" (epoll refuses
- * them), so the relay drives them itself.
+ * them), so the relay drives them itself. @is_sock: the caller passed an
+ * hvs_sock_t, so no fstat() is needed to know (one system call less per
+ * descriptor on the path of every new connection).
  */
 static int
-fd_probe(struct fdinfo *f, int fd)
+fd_probe(struct fdinfo *f, int fd, int is_sock)
 {
 	struct stat st;
 	int fl;
 
-	if (fd < 0 || fstat(fd, &st) == -1) {
+	if (fd < 0) {
 		return HVS_EBADF;
 	}
+	if (is_sock) {
+		f->sock = 1;
+		f->poll = 1;
+	} else {
+		if (fstat(fd, &st) == -1) {
+			return HVS_EBADF;
+		}
+		f->sock = S_ISSOCK(st.st_mode) ? 1 : 0;
+		f->poll = f->sock || S_ISFIFO(st.st_mode) ||
+		    (S_ISCHR(st.st_mode) && isatty(fd));
+	}
 	f->fd = fd;
-	f->sock = S_ISSOCK(st.st_mode) ? 1 : 0;
-	f->poll = f->sock || S_ISFIFO(st.st_mode) ||
-	    (S_ISCHR(st.st_mode) && isatty(fd));
 	f->restore = 0;
 	fl = fcntl(fd, F_GETFL);
 	if (fl == -1) {
-		return hvs_translate_sys_error(errno);
+		return errno == EBADF ? HVS_EBADF
+				      : hvs_translate_sys_error(errno);
 	}
 	f->oflags = fl;
 	if ((fl & O_NONBLOCK) == 0) {
@@ -373,6 +388,28 @@ dir_splicing(const struct dir *d)
 	return d->r->splice && !d->no_splice;
 }
 
+/*
+ * dir_splicing(), and once @d has moved ZC_ASK_BYTES, whether both of its
+ * descriptors are worth splicing (asked once: a system call each). Short
+ * connections never ask: for a few bytes either path costs the same, and
+ * the question would cost them system calls.
+ */
+static int
+dir_splice_now(struct dir *d)
+{
+	if (!dir_splicing(d)) {
+		return 0;
+	}
+	if (!d->zc_asked && d->bytes >= ZC_ASK_BYTES) {
+		d->zc_asked = 1;
+		if (!hvs__zc_fd_ok(d->src->fd) || !hvs__zc_fd_ok(d->dst->fd)) {
+			d->no_splice = 1;
+			return 0;
+		}
+	}
+	return 1;
+}
+
 /* The queue bound for the path the next read will take. */
 static size_t
 dir_limit(const struct dir *d)
@@ -449,7 +486,7 @@ dir_fill(struct dir *d, size_t *got)
 	int rc;
 
 	*got = 0;
-	if (d->tail == d->head && dir_splicing(d)) {
+	if (d->tail == d->head && dir_splice_now(d)) {
 		if (d->pipe == NULL && hvs__zc_pipe_get(&d->pipe) < 0) {
 			/* No pipe to be had (cap, EMFILE): copy this time. */
 			d->pipe = NULL;
@@ -459,6 +496,7 @@ dir_fill(struct dir *d, size_t *got)
 			rc = hvs__zc_splice(d->src->fd, d->pipe->wfd,
 			    lim - d->fill, got);
 			if (rc == 0) {
+				d->drained = *got < lim - d->fill;
 				d->fill += *got;
 				return 0;
 			}
@@ -497,9 +535,12 @@ dir_fill(struct dir *d, size_t *got)
 		d->head = 0;
 		space = d->bufcap - d->tail;
 	}
-	rc =
-	    fd_read(d->src, d->buf + d->tail, space < room ? space : room, got);
+	if (space > room) {
+		space = room;
+	}
+	rc = fd_read(d->src, d->buf + d->tail, space, got);
 	if (rc == 0) {
+		d->drained = *got < space;
 		d->tail += *got;
 	} else if (d->tail == d->head) {
 		dir_release_buf(d);
@@ -674,6 +715,15 @@ dir_pump(struct dir *d, int try_read)
 		}
 		if (dir_queued(d) > d->peak) {
 			d->peak = dir_queued(d);
+		}
+		/*
+		 * A short read from a descriptor the loop watches (level
+		 * triggered) means it is empty for now: flush, and let the
+		 * loop say when there is more, instead of a read that
+		 * would only say EAGAIN.
+		 */
+		if (d->drained && d->src->poll) {
+			try_read = 0;
 		}
 	}
 	/*
@@ -986,9 +1036,9 @@ dir_init(hvs_relay_t *r, struct dir *d, struct fdinfo *src, struct fdinfo *dst)
 	    dst->poll ? EV_WRITE | EV_PERSIST : 0, on_writable, d);
 }
 
-int
-hvs_relay_new_fds(hvs_relay_t **out, struct event_base *base, int a_in,
-    int a_out, hvs_sock_t b, const hvs_relay_opts_t *opts,
+static int
+relay_create(hvs_relay_t **out, struct event_base *base, int a_in, int a_out,
+    int a_sock, hvs_sock_t b, const hvs_relay_opts_t *opts,
     hvs_relay_done_fn done, void *userdata)
 {
 	static const hvs_relay_opts_t defaults = {0};
@@ -1022,7 +1072,7 @@ hvs_relay_new_fds(hvs_relay_t **out, struct event_base *base, int a_in,
 	r->fail_side = -1;
 	r->fa_in.fd = r->fa_out.fd = r->fb.fd = -1;
 
-	rc = fd_probe(&r->fa_in, a_in);
+	rc = fd_probe(&r->fa_in, a_in, a_sock);
 	if (rc < 0) {
 		goto free_relay;
 	}
@@ -1031,12 +1081,12 @@ hvs_relay_new_fds(hvs_relay_t **out, struct event_base *base, int a_in,
 		r->fa_out.restore = 0;
 		r->shared_a = 1;
 	} else {
-		rc = fd_probe(&r->fa_out, a_out);
+		rc = fd_probe(&r->fa_out, a_out, a_sock);
 		if (rc < 0) {
 			goto unprobe_a_in;
 		}
 	}
-	rc = fd_probe(&r->fb, (int)b);
+	rc = fd_probe(&r->fb, (int)b, 1);
 	if (rc < 0) {
 		goto unprobe_a_out;
 	}
@@ -1086,11 +1136,19 @@ free_relay:
 }
 
 int
+hvs_relay_new_fds(hvs_relay_t **out, struct event_base *base, int a_in,
+    int a_out, hvs_sock_t b, const hvs_relay_opts_t *opts,
+    hvs_relay_done_fn done, void *userdata)
+{
+	return relay_create(out, base, a_in, a_out, 0, b, opts, done, userdata);
+}
+
+int
 hvs_relay_new(hvs_relay_t **out, struct event_base *base, hvs_sock_t a,
     hvs_sock_t b, const hvs_relay_opts_t *opts, hvs_relay_done_fn done,
     void *userdata)
 {
-	return hvs_relay_new_fds(out, base, (int)a, (int)a, b, opts, done,
+	return relay_create(out, base, (int)a, (int)a, 1, b, opts, done,
 	    userdata);
 }
 

@@ -58,6 +58,15 @@ void hvs__zc_pipe_put(hvs__zc_pipe_t *p, int empty);
  */
 int hvs__zc_splice(int from, int to, size_t len, size_t *moved);
 
+/*
+ * 1 if splicing @fd is worth it, 0 if the copy path is faster for it: a
+ * socket family whose kernel code has no splice support of its own
+ * (AF_VSOCK: the kernel then copies through the pipe's pages, slower than
+ * read/write). Costs one system call; the relay asks once per direction,
+ * after its first 64 KiB.
+ */
+int hvs__zc_fd_ok(int fd);
+
 /* Pipes held by relays right now, and idle ones in the pool. */
 void hvs__zc_pool_counts(uint64_t *in_use, uint64_t *pooled);
 
