@@ -8,7 +8,7 @@
 # summed up by t_done as "N passed, N failed, N skipped"; the job then exits
 # 1 if anything failed, 77 if everything was skipped, else 0.
 #
-# Environment (set by run-vm.sh): HVS_VM_MODE (vm|native), HVS_OUT_DIR (the
+# Environment (set by run-vm.sh): HVS_VM_MODE (vm), HVS_OUT_DIR (the
 # job's writable results folder, also its cwd), HVS_BUILD_DIR,
 # HVS_SOURCE_DIR, HVS_VM_DIR (this folder), HVS_JOB_TIMEOUT.
 
@@ -107,10 +107,10 @@ require() {
 	done
 }
 
-# require_vsock : real AF_VSOCK with vsock_loopback (the VM, or native mode).
+# require_vsock : real AF_VSOCK with vsock_loopback, inside the VM only.
 require_vsock() {
 	case ${HVS_VM_MODE:-} in
-	vm|native) ;;
+	vm) ;;
 	*) skip_all "not started by run-vm.sh" ;;
 	esac
 	[ -d /sys/module/vsock_loopback ] || skip_all "no vsock_loopback"
