@@ -810,7 +810,7 @@ def report(ctx, res):
         h = ctx.max_detail[-1]
         L.append("Max connections: one hvproxy under `ulimit -n %s` was "
                  "offered %d connections; it held %d (it keeps 2 descriptors "
-                 "per connection and caps itself at (limit − 64) / 2), "
+                 "per connection and caps itself at (limit − 64 − P) / 2, P = min(1024, (limit − 64) / 3) descriptors kept for splice pipes), "
                  "%s descriptors open, last client error: %s." %
                  (resource.getrlimit(resource.RLIMIT_NOFILE)[0], h["want"],
                   h["ok"], h["fds"], h["last_error"]))
