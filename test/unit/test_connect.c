@@ -38,26 +38,6 @@ struct result {
 	hvs_sock_t sock;
 };
 
-static int fds_before;
-
-static int
-setup(void **state)
-{
-	(void)state;
-	sysmock_reset();
-	fds_before = count_fds();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	sysmock_reset();
-	assert_int_equal(count_fds(), fds_before);
-	return 0;
-}
-
 static void
 on_connect(int err, hvs_sock_t s, void *arg)
 {
@@ -455,7 +435,9 @@ test_bad_args(void **state)
 	event_base_free(base);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn)                                                 \
+	cmocka_unit_test_setup_teardown(fn, fd_fixture_setup, \
+	    fd_fixture_teardown)
 
 int
 main(void)

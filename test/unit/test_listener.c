@@ -57,26 +57,6 @@ struct ctx {
 	int nfill;
 };
 
-static int fds_before;
-
-static int
-setup(void **state)
-{
-	(void)state;
-	sysmock_reset();
-	fds_before = count_fds();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	sysmock_reset();
-	assert_int_equal(count_fds(), fds_before);
-	return 0;
-}
-
 static void
 on_accept(hvs_listener_t *l, hvs_sock_t s, const hvs_addr_t *peer, void *arg)
 {
@@ -569,7 +549,9 @@ test_bad_args(void **state)
 	ctx_free(&c);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn)                                                 \
+	cmocka_unit_test_setup_teardown(fn, fd_fixture_setup, \
+	    fd_fixture_teardown)
 
 int
 main(void)
