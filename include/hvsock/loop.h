@@ -191,6 +191,11 @@ typedef void (*hvs_relay_done_fn)(hvs_relay_t *r,
     const hvs_relay_stats_t *stats, void *userdata);
 
 /** hvs_relay_opts.flags */
+/*
+ * Without it, a direction starts on the read/write path and moves to the
+ * zero-copy path (splice, Linux) once it carries a bulk stream: after
+ * 64 KiB, at a read of 16 KiB or more. Short exchanges never take a pipe.
+ */
 #define HVS_RELAY_NO_SPLICE 0x1u /* force the read/write path */
 #define HVS_RELAY_NO_HALF_CLOSE 0x2u /* end both at the first EOF */
 

@@ -15,6 +15,8 @@
  * one of the two holds bytes at a time, which keeps the order of the
  * stream without bookkeeping; the only exception is the fallback from
  * splice to copy, where the pipe is emptied into the buffer from the front.
+ * A direction starts on the copy path and takes the pipe once it carries a
+ * bulk stream (ZC_ASK_BYTES), at a moment its copy buffer is empty.
  *
  * Half-close: an EOF from src is passed on as shutdown(dst, SHUT_WR) only
  * once everything read from src was written; the other direction keeps
@@ -63,8 +65,16 @@
 #define BUF_COMPACT (64 * 1024)
 /* Read/write rounds per callback, so one fast relay cannot starve others. */
 #define PUMP_ROUNDS 16
-/* Bytes a direction moves before it asks hvs__zc_fd_ok() about splice. */
+/*
+ * A direction copies (recv/send through a pooled buffer) until it has
+ * moved ZC_ASK_BYTES and a read brought at least ZC_MIN_READ (or all the
+ * room there was, under a small watermark): only a bulk
+ * stream is worth the pipe and the two splices per chunk. For short
+ * connections and small messages the copy is cheaper (splice was 23 % of
+ * the relay's CPU in a churn profile, for 64-byte echoes; bench/NOTES.md).
+ */
 #define ZC_ASK_BYTES (64 * 1024)
+#define ZC_MIN_READ (16 * 1024)
 /* Retry delay for a descriptor the loop cannot wait on (a device). */
 #define RETRY_MS 10
 /* Poll interval while a drain waits for the kernel to deliver (SIOCOUTQ). */
@@ -108,6 +118,7 @@ struct dir {
 	unsigned pipe_full : 1; /* the pipe took no more: wait for a flush */
 	unsigned no_splice : 1; /* a descriptor refused splice: copy */
 	unsigned spliced : 1; /* splice carried bytes */
+	unsigned zc_want : 1; /* bulk: the next empty-queue read splices */
 	unsigned zc_asked : 1; /* hvs__zc_fd_ok() asked for src and dst */
 	unsigned drained : 1; /* the last read got less than it asked for */
 	unsigned rd_retry : 1; /* non-pollable src said EAGAIN */
@@ -388,19 +399,25 @@ dir_splicing(const struct dir *d)
 	return d->r->splice && !d->no_splice;
 }
 
+/* The next read goes to a pipe (when the copy buffer is empty). */
+static int
+dir_zc_path(const struct dir *d)
+{
+	return dir_splicing(d) && d->zc_want;
+}
+
 /*
- * dir_splicing(), and once @d has moved ZC_ASK_BYTES, whether both of its
- * descriptors are worth splicing (asked once: a system call each). Short
- * connections never ask: for a few bytes either path costs the same, and
- * the question would cost them system calls.
+ * dir_zc_path(), and at the switch to it, whether both descriptors are
+ * worth splicing (asked once: a system call each). Short connections
+ * never ask: the question would cost them system calls.
  */
 static int
 dir_splice_now(struct dir *d)
 {
-	if (!dir_splicing(d)) {
+	if (!dir_zc_path(d)) {
 		return 0;
 	}
-	if (!d->zc_asked && d->bytes >= ZC_ASK_BYTES) {
+	if (!d->zc_asked) {
 		d->zc_asked = 1;
 		if (!hvs__zc_fd_ok(d->src->fd) || !hvs__zc_fd_ok(d->dst->fd)) {
 			d->no_splice = 1;
@@ -419,7 +436,7 @@ dir_limit(const struct dir *d)
 	if (d->pipe != NULL) {
 		return d->pipe->cap < r->hwm ? d->pipe->cap : r->hwm;
 	}
-	if (d->buf != NULL || !dir_splicing(d)) {
+	if (d->buf != NULL || !dir_zc_path(d)) {
 		return r->climit;
 	}
 	return r->hwm;
@@ -542,6 +559,10 @@ dir_fill(struct dir *d, size_t *got)
 	if (rc == 0) {
 		d->drained = *got < space;
 		d->tail += *got;
+		if ((*got >= ZC_MIN_READ || !d->drained) && !d->zc_want &&
+		    d->bytes + dir_queued(d) >= ZC_ASK_BYTES) {
+			d->zc_want = 1;
+		}
 	} else if (d->tail == d->head) {
 		dir_release_buf(d);
 	}

@@ -132,6 +132,44 @@ client_echo() {
 	esac
 }
 
+# rotate N WORDS... : the words, starting from the (N mod count)-th, so
+# that no tool is always measured first in a rep (right after another
+# tool's load).
+rotate() {
+	k=$1; shift
+	k=$((k % $#))
+	out=''
+	i=0
+	for w in "$@"; do
+		[ "$i" -lt "$k" ] || out="$out $w"
+		i=$((i + 1))
+	done
+	i=0
+	for w in "$@"; do
+		[ "$i" -ge "$k" ] || out="$out $w"
+		i=$((i + 1))
+	done
+	echo $out
+}
+
+# settle : wait (at most 30 s) until the ncat relay has no child left.
+# ncat --sh-exec starts a shell and an ncat per connection, ~150 ms of
+# CPU each under TCG; after its churn run the ones still starting would
+# otherwise eat the CPU of whatever is measured next (seen: hvcat's file
+# send 1.8 s right after the ncat churn, 0.3 s once they were gone).
+# The connections of its churn run that still wait in its accept queue
+# (Recv-Q of the listener) start more of them: wait for both to go.
+settle() {
+	lp=$(pgrep -f -- "^ncat -k -l .*--sh-exec" | head -n 1)
+	[ -n "$lp" ] || return 0
+	end=$(($(date +%s) + 30))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		q=$(ss -tlnH "sport = :$P_NCAT" 2>/dev/null | awk '{print $2; exit}')
+		[ -n "$(pgrep -P "$lp")" ] || [ "${q:-0}" != 0 ] || return 0
+		sleep 0.1
+	done
+}
+
 RELAYS="direct hvproxy socat socat-b256k ncat"
 CLIENTS="hvcat socat socat-b256k ncat"
 COPY_RELAYS='' COPY_CLIENTS=''
@@ -141,7 +179,8 @@ fi
 rep=1
 while [ "$rep" -le "$REPS" ]; do
 	note "rep $rep"
-	for t in $RELAYS $COPY_RELAYS; do
+	for t in $(rotate "$rep" $RELAYS $COPY_RELAYS); do
+		settle
 		out=$(run "bulk-$t" 300 "$HVB" bulk --connect "$(relay_addr "$t")" --bytes "$BYTES")
 		case $out in
 		*ok=1*)
@@ -151,7 +190,10 @@ while [ "$rep" -le "$REPS" ]; do
 		*) t_fail "rep $rep: $t relay bulk" "$out"; show "bulk-$t" ;;
 		esac
 	done
-	for t in $RELAYS; do
+	# ncat's churn last: the shells and ncats it starts per connection
+	# slow the VM down for a while after (even once they are gone).
+	for t in $(rotate "$rep" $(echo $RELAYS | sed 's/ncat//')) ncat; do
+		settle
 		out=$(run "churn-$t" 60 "$HVB" churn --connect "$(relay_addr "$t")" --conc 8 --secs "$SECS" --warm 0.3)
 		case $out in
 		*ok=1*)
@@ -161,7 +203,8 @@ while [ "$rep" -le "$REPS" ]; do
 		*) t_fail "rep $rep: $t relay churn" "$out"; show "churn-$t" ;;
 		esac
 	done
-	for t in $CLIENTS $COPY_CLIENTS; do
+	for t in $(rotate "$rep" $CLIENTS $COPY_CLIENTS); do
+		settle
 		if ms=$(client_send "$t"); then
 			emit "$t" client_bulk_mbs "$rep" "$(awk -v b="$BYTES" -v ms="$ms" 'BEGIN{if(ms<1)ms=1; printf "%.1f", b/1000/ms}')" MB/s
 			t_pass "rep $rep: $t client sends $BYTES bytes, verified ($ms ms)"
@@ -169,7 +212,8 @@ while [ "$rep" -le "$REPS" ]; do
 			t_fail "rep $rep: $t client bulk" "$ms"; show "c-$t"; tail -n 3 "$RAW_LOG"
 		fi
 	done
-	for t in $CLIENTS; do
+	for t in $(rotate "$rep" $CLIENTS); do
+		settle
 		n=0 bad=0
 		t0=$(now_ms)
 		end=$(($(date +%s) + 20))
