@@ -73,6 +73,23 @@ def descendants(root, stats=None):
     return out, stats
 
 
+def accept_queue(port):
+    """Connections waiting in the accept queue of the loopback listener
+    on `port` (/proc/net/tcp: state 0A, rx_queue of a listener)."""
+    n = 0
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    p = line.split()
+                    if p[3] == "0A" and int(p[1].split(":")[1], 16) == port:
+                        n += int(p[4].split(":")[1], 16)
+        except (OSError, StopIteration, IndexError, ValueError):
+            pass
+    return n
+
+
 def tree_cpu(reaper):
     """CPU seconds of everything under `hvbench reap` (see hvbench.c):
     reaped orphans are in the reaper's cutime+cstime; each live
@@ -243,13 +260,23 @@ class Relay:
 
     def quiesce(self, secs=5):
         """Wait until per-connection processes are gone (fork relays),
-        so that their CPU time is in the reaper's account."""
+        so that their CPU time is in the reaper's account, and until the
+        listener's accept queue is empty: connections a churn client
+        left there (closed already) still make ncat start a shell and an
+        ncat each, ~150 ms of CPU apiece, which would otherwise be taken
+        from whatever is measured next."""
         if self.proc is None:
             return
         end = time.time() + secs
+        calm = 0
         while time.time() < end:
-            if len(descendants(self.proc.pid)[0]) <= self.base_procs:
-                return
+            if len(descendants(self.proc.pid)[0]) <= self.base_procs and \
+                    accept_queue(self.port) == 0:
+                calm += 1
+                if calm >= 3:  # and stays so (ncat spawns in bursts)
+                    return
+            else:
+                calm = 0
             time.sleep(0.02)
 
     def stop(self):
@@ -354,7 +381,10 @@ def run_loopback(ctx, res):
             add(res, "rtt_p99_us", t, float(kv["p99_us"]))
             relays[t].quiesce()
         for conc in (1, 8):
-            for t in order:
+            # ncat's churn last: it leaves the machine busy for a while
+            # (a shell and an ncat per connection still to start).
+            for t in [x for x in order if x != "ncat"] + \
+                    [x for x in order if x == "ncat"]:
                 r = relays[t]
                 kv = run_client([hvb, "churn", "--connect", r.addr, "--conc",
                                  str(conc), "--secs", str(c["churn_secs"]),

@@ -234,6 +234,8 @@ on_connected(int err, hvs_sock_t sock, void *userdata)
 	memset(&ro, 0, sizeof(ro));
 	ro.high_watermark = c->conf->lim.buffer;
 	ro.idle_timeout_ms = c->conf->lim.idle_timeout_ms;
+	/* Both come from hvs_listener / hvs_connect_async: non-blocking. */
+	ro.flags = HVS_RELAY_NONBLOCKING;
 	/* Splice pipes cost descriptors: beyond the budget, copy. */
 	if (d->nsplice >= d->max_splice) {
 		ro.flags |= HVS_RELAY_NO_SPLICE;

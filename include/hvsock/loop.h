@@ -198,6 +198,13 @@ typedef void (*hvs_relay_done_fn)(hvs_relay_t *r,
  */
 #define HVS_RELAY_NO_SPLICE 0x1u /* force the read/write path */
 #define HVS_RELAY_NO_HALF_CLOSE 0x2u /* end both at the first EOF */
+/*
+ * The sockets (b, and a for hvs_relay_new()) are non-blocking already, as
+ * hvs_listener and hvs_connect_async() give them: the relay does not ask
+ * (a system call each, on the path of every connection). A blocking
+ * socket passed with this flag would stall the event loop.
+ */
+#define HVS_RELAY_NONBLOCKING 0x4u
 
 typedef struct hvs_relay_opts {
 	unsigned flags; /* HVS_RELAY_* */

@@ -1308,6 +1308,70 @@ test_fds_tty(void **state)
 }
 
 /*
+ * HVS_RELAY_NONBLOCKING: the relay takes the caller's word and leaves the
+ * descriptors' flags alone (a blocking one stays blocking: not touched,
+ * and not "restored" either); with non-blocking sockets it relays as
+ * always.
+ */
+static void
+test_nonblocking_flag(void **state)
+{
+	struct scen *sc = &the_scen;
+	hvs_relay_opts_t o = {.flags = HVS_RELAY_NONBLOCKING};
+	struct event_base *base;
+	int pa[2], pb[2];
+	char buf[8];
+
+	(void)state;
+	memset(sc, 0, sizeof(*sc));
+	sc->base = event_base_new();
+	make_pair(T_TCP, pa);
+	make_pair(T_TCP, pb);
+	set_nonblock(pa[1]);
+	assert_int_equal(hvs_relay_new(&sc->relay, sc->base, pa[1], pb[1], &o,
+			     on_relay_done, sc),
+	    0);
+	assert_int_equal(fcntl(pb[1], F_GETFL) & O_NONBLOCK, 0);
+	hvs_relay_close(sc->relay);
+	run_until(sc->base, relay_over, sc);
+	close(pa[0]);
+	close(pb[0]);
+
+	/* Non-blocking sockets: a request, its answer, both EOFs. */
+	base = sc->base;
+	memset(sc, 0, sizeof(*sc));
+	sc->base = base;
+	make_pair(T_TCP, pa);
+	make_pair(T_TCP, pb);
+	set_nonblock(pa[1]);
+	set_nonblock(pb[1]);
+	assert_int_equal(hvs_relay_new(&sc->relay, sc->base, pa[1], pb[1], &o,
+			     on_relay_done, sc),
+	    0);
+	assert_int_equal(write(pa[0], "ping", 4), 4);
+	assert_int_equal(shutdown(pa[0], SHUT_WR), 0);
+	while (sc->st.bytes_a_to_b == 0 && !sc->relay_done) {
+		hvs_relay_get_stats(sc->relay, &sc->st);
+		event_base_loop(sc->base, EVLOOP_ONCE);
+	}
+	assert_int_equal(read(pb[0], buf, sizeof(buf)), 4);
+	assert_memory_equal(buf, "ping", 4);
+	assert_int_equal(write(pb[0], "pong", 4), 4);
+	assert_int_equal(shutdown(pb[0], SHUT_WR), 0);
+	run_until(sc->base, relay_over, sc);
+	assert_int_equal(sc->st.reason, HVS_RELAY_DONE);
+	assert_int_equal(sc->st.bytes_a_to_b, 4);
+	assert_int_equal(sc->st.bytes_b_to_a, 4);
+	assert_int_equal(read(pa[0], buf, sizeof(buf)), 4);
+	assert_memory_equal(buf, "pong", 4);
+	assert_int_equal(read(pa[0], buf, sizeof(buf)), 0);
+	assert_int_equal(read(pb[0], buf, sizeof(buf)), 0);
+	close(pa[0]);
+	close(pb[0]);
+	event_base_free(sc->base);
+}
+
+/*
  * The reader of a_out goes away: writing to the pipe fails with EPIPE
  * and must not raise SIGPIPE (left at its default: it would kill us).
  */
@@ -1589,6 +1653,7 @@ main(void)
 	    BOTH(test_fds_file),
 	    BOTH(test_fds_tty),
 	    BOTH(test_fds_epipe),
+	    COPY(test_nonblocking_flag),
 	    BOTH(test_many_relays),
 	    BOTH(test_idle_cost),
 	};

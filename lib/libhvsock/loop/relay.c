@@ -153,6 +153,7 @@ struct hvs_relay {
 	unsigned failed : 1;
 	unsigned draining : 1;
 	unsigned ended : 1;
+	unsigned sigpipe_known : 1; /* guard_sigpipe was asked */
 	unsigned guard_sigpipe : 1;
 };
 
@@ -269,7 +270,7 @@ hvs_relay_counters(hvs_relay_counters_t *out)
  * descriptor on the path of every new connection).
  */
 static int
-fd_probe(struct fdinfo *f, int fd, int is_sock)
+fd_probe(struct fdinfo *f, int fd, int is_sock, int nonblocking)
 {
 	struct stat st;
 	int fl;
@@ -280,6 +281,13 @@ fd_probe(struct fdinfo *f, int fd, int is_sock)
 	if (is_sock) {
 		f->sock = 1;
 		f->poll = 1;
+		if (nonblocking) {
+			/* HVS_RELAY_NONBLOCKING: the caller vouches for it. */
+			f->fd = fd;
+			f->restore = 0;
+			f->oflags = 0;
+			return 0;
+		}
 	} else {
 		if (fstat(fd, &st) == -1) {
 			return HVS_EBADF;
@@ -648,6 +656,18 @@ dir_flush(struct dir *d, size_t *put)
 	}
 }
 
+/* 1 if a SIGPIPE would not simply be ignored by this process. */
+static int
+sigpipe_matters(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGPIPE, NULL, &sa) == -1) {
+		return 1;
+	}
+	return (sa.sa_flags & SA_SIGINFO) != 0 || sa.sa_handler != SIG_IGN;
+}
+
 /*
  * dir_flush() where it might raise SIGPIPE (splice, write to a pipe) and
  * the process has not ignored it: block it for the call and take back a
@@ -660,7 +680,16 @@ dir_flush_guarded(struct dir *d, size_t *put)
 	sigset_t pipe_set, old, pending;
 	int rc, was_pending = 0;
 
-	if (!d->r->guard_sigpipe || (d->dst->sock && d->fill == 0)) {
+	if (d->dst->sock && d->fill == 0) {
+		return dir_flush(d, put); /* send(MSG_NOSIGNAL) only */
+	}
+	/* Asked at the first flush that could raise it, not per relay: a
+	 * short proxied connection never needs the system call. */
+	if (!d->r->sigpipe_known) {
+		d->r->guard_sigpipe = sigpipe_matters();
+		d->r->sigpipe_known = 1;
+	}
+	if (!d->r->guard_sigpipe) {
 		return dir_flush(d, put);
 	}
 	sigemptyset(&pipe_set);
@@ -1033,18 +1062,6 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	relay_settle(r);
 }
 
-/* 1 if a SIGPIPE would not simply be ignored by this process. */
-static int
-sigpipe_matters(void)
-{
-	struct sigaction sa;
-
-	if (sigaction(SIGPIPE, NULL, &sa) == -1) {
-		return 1;
-	}
-	return (sa.sa_flags & SA_SIGINFO) != 0 || sa.sa_handler != SIG_IGN;
-}
-
 static void
 dir_init(hvs_relay_t *r, struct dir *d, struct fdinfo *src, struct fdinfo *dst)
 {
@@ -1065,7 +1082,7 @@ relay_create(hvs_relay_t **out, struct event_base *base, int a_in, int a_out,
 	static const hvs_relay_opts_t defaults = {0};
 	hvs_relay_t *r;
 	struct timeval tv;
-	int rc;
+	int rc, nb;
 
 	if (out == NULL || base == NULL || a_in < 0 || a_out < 0 ||
 	    (int)b < 0 || (int)b == a_in || (int)b == a_out) {
@@ -1089,11 +1106,11 @@ relay_create(hvs_relay_t **out, struct event_base *base, int a_in, int a_out,
 	r->climit = r->hwm < BUF_SIZE ? r->hwm : BUF_SIZE;
 	r->idle_ms = opts->idle_timeout_ms;
 	r->splice = !(opts->flags & HVS_RELAY_NO_SPLICE) && hvs__zc_available();
-	r->guard_sigpipe = sigpipe_matters();
 	r->fail_side = -1;
 	r->fa_in.fd = r->fa_out.fd = r->fb.fd = -1;
 
-	rc = fd_probe(&r->fa_in, a_in, a_sock);
+	nb = (opts->flags & HVS_RELAY_NONBLOCKING) != 0;
+	rc = fd_probe(&r->fa_in, a_in, a_sock, nb);
 	if (rc < 0) {
 		goto free_relay;
 	}
@@ -1102,12 +1119,12 @@ relay_create(hvs_relay_t **out, struct event_base *base, int a_in, int a_out,
 		r->fa_out.restore = 0;
 		r->shared_a = 1;
 	} else {
-		rc = fd_probe(&r->fa_out, a_out, a_sock);
+		rc = fd_probe(&r->fa_out, a_out, a_sock, nb);
 		if (rc < 0) {
 			goto unprobe_a_in;
 		}
 	}
-	rc = fd_probe(&r->fb, (int)b, 1);
+	rc = fd_probe(&r->fb, (int)b, 1, nb);
 	if (rc < 0) {
 		goto unprobe_a_out;
 	}
