@@ -177,8 +177,16 @@ t.note(f"hvproxy with {2 * N} stalled connections: RSS {rss0} -> {rss1} kB "
        f"{k['socket']} sockets, {k['pipe']} pipe ends")
 # The queue is in a pipe (kernel) or a copy buffer (user space): either
 # way the process may not grow by more than the watermark per connection.
-t.check("RSS growth per stalled connection < the watermark",
-        (rss1 - rss0) * 1024 < 2 * N * HWM, f"{rss1 - rss0} kB")
+# Under ASan a freed copy buffer (every connection's first bytes are
+# copied) goes to the quarantine instead of back to the heap: RSS then
+# counts memory the process no longer uses.
+if under_asan(p.pid):
+    t.skip(f"RSS growth per stalled connection < the watermark "
+           f"({rss1 - rss0} kB)",
+           "built with ASan: its quarantine keeps freed memory")
+else:
+    t.check("RSS growth per stalled connection < the watermark",
+            (rss1 - rss0) * 1024 < 2 * N * HWM, f"{rss1 - rss0} kB")
 
 # The idle timeout reaps them all. The clients must not read meanwhile
 # (a read makes room, bytes move, and the connection is not idle): they
