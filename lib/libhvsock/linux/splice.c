@@ -181,13 +181,12 @@ hvs__zc_splice(int from, int to, size_t len, size_t *moved)
 int
 hvs__zc_fd_ok(int fd)
 {
-	int dom = 0;
-	socklen_t len = sizeof(dom);
+	int fam;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == -1) {
+	if (hvs__os_sock_family((hvs_sock_t)fd, &fam) < 0) {
 		return 1;
 	}
-	return dom != AF_VSOCK;
+	return fam != AF_VSOCK;
 }
 
 void

@@ -44,15 +44,20 @@ struct hvs_connect_req {
 
 static void on_event(evutil_socket_t fd, short what, void *arg);
 
-/*
- * A writable socket of the attempt in progress (addrs[next - 1]) without
- * SO_ERROR is connected.
- */
+/* The address of the attempt in progress (req_attempt() moved on). */
+static const struct sockaddr_storage *
+attempt_addr(const hvs_connect_req_t *req)
+{
+	return &req->addrs[req->next - 1].ss;
+}
+
+/* A writable socket of the attempt in progress without SO_ERROR is
+ * connected. */
 static int
 polls_only_when_connected(const hvs_connect_req_t *req)
 {
 #ifdef __linux__
-	int fam = req->addrs[req->next > 0 ? req->next - 1 : 0].ss.ss_family;
+	int fam = attempt_addr(req)->ss_family;
 
 	return fam == AF_INET || fam == AF_INET6;
 #else
@@ -72,7 +77,7 @@ polls_only_when_connected(const hvs_connect_req_t *req)
 static int
 connected_already(const hvs_connect_req_t *req)
 {
-	const struct sockaddr_storage *ss = &req->addrs[req->next - 1].ss;
+	const struct sockaddr_storage *ss = attempt_addr(req);
 	hvs__sockaddr_t peer;
 
 	if (ss->ss_family == AF_INET) {

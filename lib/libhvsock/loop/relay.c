@@ -278,15 +278,14 @@ fd_probe(struct fdinfo *f, int fd, int is_sock, int nonblocking)
 	if (fd < 0) {
 		return HVS_EBADF;
 	}
+	f->fd = fd;
+	f->restore = 0;
+	f->oflags = 0;
 	if (is_sock) {
 		f->sock = 1;
 		f->poll = 1;
 		if (nonblocking) {
-			/* HVS_RELAY_NONBLOCKING: the caller vouches for it. */
-			f->fd = fd;
-			f->restore = 0;
-			f->oflags = 0;
-			return 0;
+			return 0; /* HVS_RELAY_NONBLOCKING: the caller vouches */
 		}
 	} else {
 		if (fstat(fd, &st) == -1) {
@@ -296,8 +295,6 @@ fd_probe(struct fdinfo *f, int fd, int is_sock, int nonblocking)
 		f->poll = f->sock || S_ISFIFO(st.st_mode) ||
 		    (S_ISCHR(st.st_mode) && isatty(fd));
 	}
-	f->fd = fd;
-	f->restore = 0;
 	fl = fcntl(fd, F_GETFL);
 	if (fl == -1) {
 		return errno == EBADF ? HVS_EBADF
@@ -401,17 +398,11 @@ dir_queued(const struct dir *d)
 	return d->tail - d->head + d->fill;
 }
 
-static int
-dir_splicing(const struct dir *d)
-{
-	return d->r->splice && !d->no_splice;
-}
-
 /* The next read goes to a pipe (when the copy buffer is empty). */
 static int
 dir_zc_path(const struct dir *d)
 {
-	return dir_splicing(d) && d->zc_want;
+	return d->r->splice && !d->no_splice && d->zc_want;
 }
 
 /*
