@@ -28,11 +28,11 @@ every client connected through hvproxy at once, so that its memory has
 seen the peak number of relays; over vsock the relay engine's bounded
 pool of copy buffers, 2 MiB, is allowed on top); once the load is over
 the descriptors are back to their count from before it (the relay
-engine empties its pipe pool when the last relay ends). The figures are printed (and written to --json).
+engine empties its pipe pool when the last relay ends). The figures are
+printed (and written to --json).
 
---vsock PORT (only inside the test VM, or natively where vsock_loopback
-is loaded: test/vm/jobs/soak-vsock.sh) puts real AF_VSOCK in the middle:
-clients -tcp-> hvproxy A -vsock:1:PORT-> hvproxy B -> targets. This
+--vsock PORT (only inside the test VM: test/vm/jobs/soak-vsock.sh) puts
+real AF_VSOCK in the middle: clients -tcp-> hvproxy A -vsock:1:PORT-> hvproxy B -> targets. This
 script itself never opens an AF_VSOCK socket; hvproxy does, to CID 1
 (the VM's own loopback) only.
 """

@@ -128,6 +128,14 @@ mkrand() { head -c "$2" /dev/urandom >"$1"; }
 t_port=${HVS_PORT_BASE:-20000}
 next_port() { t_port=$((t_port + 1)); PORT=$t_port; }
 
+# tcp_port : a free loopback tcp port in $PORT (from the job's range).
+tcp_port() {
+	next_port
+	while ss -tlnH "sport = :$PORT" 2>/dev/null | grep -q .; do
+		next_port
+	done
+}
+
 # bg NAME SECS CMD... : run CMD in the background, bounded by `timeout`,
 # its stderr to $LOGS/NAME.log (stdout is the caller's: redirect the call,
 # e.g. `bg srv 60 socat ... >out`). Sets BG_PID (remembered for cleanup).
@@ -183,6 +191,15 @@ wait_file() {
 wait_listen() {
 	end=$(($(date +%s) + ${2:-20}))
 	while ! ss --vsock -lnH 2>/dev/null | grep -q "[:.]$1[[:space:]]"; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# tcp_wait PORT [SECS=20] : until something listens on loopback tcp PORT.
+tcp_wait() {
+	end=$(($(date +%s) + ${2:-20}))
+	until ss -tlnH "sport = :$1" 2>/dev/null | grep -q .; do
 		[ "$(date +%s)" -lt "$end" ] || return 1
 		sleep 0.05
 	done

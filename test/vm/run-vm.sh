@@ -35,7 +35,7 @@ usage: $me [options] --out DIR JOB.sh [ARGS...]
   --shell           no job: an interactive shell in the VM's chroot, with the
                     jobs' environment, on this terminal (exit to power off)
   -h, --help        this text
-environment: HVS_VM_TIMEOUT, HVS_VM_NATIVE=auto|never|force, HVS_VM_KERNEL
+environment: HVS_VM_TIMEOUT, HVS_VM_KERNEL
 (a vmlinuz path), HVS_VM_CACHE (initramfs cache dir), HVS_VM_QEMU (binary),
 HVS_VM_APPEND (more kernel arguments, e.g. "loglevel=7").
 EOF
@@ -82,7 +82,7 @@ abspath() { (cd "$1" 2>/dev/null && pwd -P); }
 
 if [ $shell = 1 ]; then
 	job=shell
-		[ -n "${HVS_VM_TIMEOUT:-}" ] || [ "$vm_timeout" != 300 ] || vm_timeout=3600
+	[ -n "${HVS_VM_TIMEOUT:-}" ] || [ "$vm_timeout" != 300 ] || vm_timeout=3600
 else
 	job=$1
 	shift

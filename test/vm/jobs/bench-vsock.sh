@@ -51,14 +51,6 @@ MSG=$WORK/msg64
 head -c 64 "$F" >"$MSG"
 note "hvbench $BYTES bytes per stream, $REPS reps, churn ${SECS}s, $SPAWNS spawns; $(nproc) cpus"
 
-tcp_wait() {
-	end=$(($(date +%s) + 30))
-	until ss -tlnH "sport = :$1" 2>/dev/null | grep -q .; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.05
-	done
-}
-
 emit() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$TSV"; }
 
 # Servers: an "auto" one (bulk header -> verifying sink, else echo) and a
@@ -85,7 +77,7 @@ if [ -n "$NOSPLICE" ]; then
 	bg r-hvproxy-copy 900 env LD_PRELOAD="$NOSPLICE" HVB_NOSPLICE=vsock "$HVP" -q "tcp:127.0.0.1:$P_HVPC" "vsock:1:$V_AUTO"
 fi
 for p in $P_HVP $P_SOCAT $P_SOCATB $P_NCAT $P_HVPC; do
-	tcp_wait "$p" || skip_all "relay on tcp port $p does not listen"
+	tcp_wait "$p" 30 || skip_all "relay on tcp port $p does not listen"
 done
 
 relay_addr() {
@@ -138,18 +130,11 @@ client_echo() {
 rotate() {
 	k=$1; shift
 	k=$((k % $#))
-	out=''
-	i=0
-	for w in "$@"; do
-		[ "$i" -lt "$k" ] || out="$out $w"
-		i=$((i + 1))
+	while [ "$k" -gt 0 ]; do
+		w=$1; shift; set -- "$@" "$w"
+		k=$((k - 1))
 	done
-	i=0
-	for w in "$@"; do
-		[ "$i" -ge "$k" ] || out="$out $w"
-		i=$((i + 1))
-	done
-	echo $out
+	echo "$@"
 }
 
 # settle : wait (at most 30 s) until the ncat relay has no child left.
@@ -159,13 +144,13 @@ rotate() {
 # send 1.8 s right after the ncat churn, 0.3 s once they were gone).
 # The connections of its churn run that still wait in its accept queue
 # (Recv-Q of the listener) start more of them: wait for both to go.
+NCAT_PID=$(pgrep -f -- "^ncat -k -l .*--sh-exec" | head -n 1)
 settle() {
-	lp=$(pgrep -f -- "^ncat -k -l .*--sh-exec" | head -n 1)
-	[ -n "$lp" ] || return 0
+	[ -n "$NCAT_PID" ] || return 0
 	end=$(($(date +%s) + 30))
 	while [ "$(date +%s)" -lt "$end" ]; do
 		q=$(ss -tlnH "sport = :$P_NCAT" 2>/dev/null | awk '{print $2; exit}')
-		[ -n "$(pgrep -P "$lp")" ] || [ "${q:-0}" != 0 ] || return 0
+		[ -n "$(pgrep -P "$NCAT_PID")" ] || [ "${q:-0}" != 0 ] || return 0
 		sleep 0.1
 	done
 }

@@ -22,14 +22,6 @@ A=$WORK/a.bin
 mkrand "$A" "$SIZE"
 note "hvproxy $("$HVP" --version | cut -d' ' -f2); file $(size "$A") bytes"
 
-# tcp_port: a free loopback tcp port in $PORT (from our range).
-tcp_port() {
-	next_port
-	while ss -tlnH "sport = :$PORT" 2>/dev/null | grep -q .; do
-		next_port
-	done
-}
-
 # hvp NAME ARGS... : hvproxy in the background; ready once its pidfile
 # exists (written after every listener is bound). Sets HVP_PID.
 hvp() {
@@ -42,15 +34,6 @@ hvp() {
 		t_fail "$n starts" "$(cat "$LOGS/$n.log")"
 		return 1
 	fi
-}
-
-# tcp_wait PORT : until something listens on loopback tcp PORT.
-tcp_wait() {
-	end=$(($(date +%s) + 20))
-	until ss -tlnH "sport = :$1" 2>/dev/null | grep -q .; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.05
-	done
 }
 
 # 1. The chain, with a sha256 server at the end: request, half-close,

@@ -36,23 +36,6 @@ EXPOSE=${1:?usage: relay-vsock.sh HVS_EXPOSE}
 [ -x "$EXPOSE" ] || skip_all "no hvs-expose at $EXPOSE"
 SIZES=${HVS_VM_RELAY_SIZES:-0 1 65535 64M}
 
-# tcp_port: a free loopback tcp port in $PORT (from our range).
-tcp_port() {
-	next_port
-	while ss -tlnH "sport = :$PORT" 2>/dev/null | grep -q .; do
-		next_port
-	done
-}
-
-# tcp_wait PORT : until something listens on loopback tcp PORT.
-tcp_wait() {
-	end=$(($(date +%s) + 20))
-	until ss -tlnH "sport = :$1" 2>/dev/null | grep -q .; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.05
-	done
-}
-
 # 0. Does vsock splice here? (Only noted: the relay falls back to copying
 #    per descriptor when splice says EINVAL, and both paths are checked.)
 next_port
