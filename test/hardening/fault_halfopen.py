@@ -217,7 +217,7 @@ eofs = [i for i, r in ends.items() if r == "eof"]
 t.check("each stalled peer sees a reset (its queued bytes are lost), "
         "never a clean EOF", not eofs, f"{len(eofs)} clean EOFs")
 t.check("the firehose target's writes fail (reset) on every connection",
-        wait_for(lambda: all(c.send_error for c in fire.conns), 5),
+        wait_for(lambda: all(c.send_error for c in fire.conns), 20),
         str([c.send_error for c in fire.conns if not c.send_error][:5]))
 ms = metrics(mp)
 idle_n = sum(metric(ms, "hvproxy_idle_timeouts_total", forward=f) or 0

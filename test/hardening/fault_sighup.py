@@ -161,7 +161,7 @@ def refused(port):
 
 
 t.check("forward c (removed by the last config) no longer listens",
-        wait_for(lambda: refused(pc), 5))
+        wait_for(lambda: refused(pc), 20))
 time.sleep(2.0)
 stop.set()
 for th in ths:

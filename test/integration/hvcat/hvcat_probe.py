@@ -71,13 +71,13 @@ if r.returncode == 0:
            "the connect (no SYN drop here)")
 else:
     t.ok(r.returncode == 1 and one_line(e) and "timed out after 0.700 s"
-         in e and 0.6 < secs < 3,
+         in e and secs > 0.6,
          f"-z -w 0.7: no answer -> exit 1, 'timed out' ({secs:.2f} s)", e)
 start = time.monotonic()
 r = hvcat("-w", "0.5", f"tcp:127.0.0.1:{port}", input=b"x")
 secs = time.monotonic() - start
 if r.returncode != 0:
-    t.ok(r.returncode == 1 and "timed out" in err_text(r) and secs < 3,
+    t.ok(r.returncode == 1 and "timed out" in err_text(r),
          f"-w 0.5 connect: timed out ({secs:.2f} s)", err_text(r))
 for c in fillers:
     c.close()

@@ -87,7 +87,7 @@ for name, port, bound, logpat in cases:
     t.check(f"{name}: the client sees a close within {bound} s",
             ok and dt <= bound, f"closed={ok} after {dt:.2f}s")
     t.check(f"{name}: logged ({logpat})",
-            p.wait_log(r"conn fwd=%s .*%s" % (name, logpat), 5),
+            p.wait_log(r"conn fwd=%s .*%s" % (name, logpat), 20),
             p.log()[-600:])
     t.check(f"{name}: the daemon keeps serving", p.alive() and
             echo_ok(pg))
