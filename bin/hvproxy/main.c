@@ -234,6 +234,34 @@ drained(void *arg)
 	event_base_loopexit(a->base, NULL);
 }
 
+/*
+ * The exit status is decided once the loop has ended: a stop signal that
+ * comes late (a supervisor's second SIGTERM, timeout(1) signalling its
+ * process group after the child) must not turn it into death by signal
+ * when event_free() gives the default action back. So the signals are
+ * blocked before the events go, and ignored after (which also discards
+ * one already pending).
+ */
+static void
+block_stop_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+static void
+ignore_stop_signals(void)
+{
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+}
+
 static void
 on_stop(evutil_socket_t sig, short what, void *arg)
 {
@@ -604,6 +632,7 @@ main(int argc, char **argv)
 	}
 out:
 	hvp_sd_watchdog_stop();
+	block_stop_signals();
 	if (sig_term != NULL) {
 		event_free(sig_term);
 	}
@@ -613,6 +642,7 @@ out:
 	if (sig_hup != NULL) {
 		event_free(sig_hup);
 	}
+	ignore_stop_signals();
 	hvp_metrics_free(a.metrics);
 	hvp_daemon_free(a.d);
 	pidfile_remove(&a);
