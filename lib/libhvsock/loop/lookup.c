@@ -268,8 +268,7 @@ on_done(evutil_socket_t fd, short what, void *arg)
 
 int
 hvs__lookup_start(hvs__lookup_t **out, struct event_base *base,
-    const hvs_addr_t *addr, unsigned flags, hvs__lookup_fn cb,
-    void *userdata)
+    const hvs_addr_t *addr, unsigned flags, hvs__lookup_fn cb, void *userdata)
 {
 	hvs__lookup_t *l;
 	struct job *job;

@@ -20,8 +20,8 @@ typedef struct hvs__lookup hvs__lookup_t;
  * @addrs, valid during the call) or a negative HVS_E* code
  * (HVS_EADDR_RESOLVE for a name that does not resolve).
  */
-typedef void (*hvs__lookup_fn)(int n, const hvs__sockaddr_t *addrs,
-    void *userdata);
+typedef void (
+    *hvs__lookup_fn)(int n, const hvs__sockaddr_t *addrs, void *userdata);
 
 /*
  * Look up @addr's tcp host name for connecting (@flags: HVS_SOCK_IPV4_ONLY
@@ -29,8 +29,7 @@ typedef void (*hvs__lookup_fn)(int n, const hvs__sockaddr_t *addrs,
  * a negative HVS_E* code (no pipe or memory) and @cb will not run.
  */
 int hvs__lookup_start(hvs__lookup_t **out, struct event_base *base,
-    const hvs_addr_t *addr, unsigned flags, hvs__lookup_fn cb,
-    void *userdata);
+    const hvs_addr_t *addr, unsigned flags, hvs__lookup_fn cb, void *userdata);
 
 /* Abandon a lookup: its callback will not run. Not from inside it. */
 void hvs__lookup_cancel(hvs__lookup_t *l);
