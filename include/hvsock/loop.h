@@ -136,15 +136,19 @@ typedef void (*hvs_connect_fn)(int err, hvs_sock_t sock, void *userdata);
  * @cb:       called once with the outcome (required).
  * @userdata: passed to @cb.
  *
- * Host names are resolved synchronously (numeric addresses never block);
- * the addresses a name gives are tried in turn, each with a share of the
+ * A host name other than a numeric address or localhost is looked up with
+ * getaddrinfo() on a library worker thread (at most 8 at once, gone when
+ * idle; they block every signal), so a slow name service never stalls
+ * the loop; @sopts->timeout_ms covers the lookup and the connect, and a
+ * name that does not resolve reaches @cb as HVS_EADDR_RESOLVE. The
+ * addresses a name gives are tried in turn, each with a share of the
  * time left. The connected socket belongs to @cb (see hvs_connect_fn);
  * the request's memory is the library's.
  * Returns 0 (the callback will run later, never from inside this call,
  * also for errors found at once such as a missing unix socket file) or,
  * and then the callback will not run: HVS_EINVAL (NULL @base, @addr or
- * @cb), HVS_EADDR_RESOLVE (a name that does not resolve), another
- * negative HVS_E* code of resolving @addr, or HVS_ENOMEM.
+ * @cb), a negative HVS_E* code of @addr (HVS_EADDR_KIND for stdio and
+ * fd:), HVS_EMFILE (no descriptor for the lookup's pipe), or HVS_ENOMEM.
  */
 HVS_EXPORT int hvs_connect_async(hvs_connect_req_t **out,
     struct event_base *base, const hvs_addr_t *addr,

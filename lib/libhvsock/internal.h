@@ -155,6 +155,21 @@ uint64_t hvs__os_now_ms(void);
 int hvs__addr_resolve(const hvs_addr_t *addr, hvs_role_t role, unsigned flags,
     hvs__sockaddr_t *out, int max);
 
+/*
+ * The tcp part of hvs__addr_resolve() without logging, safe to call from
+ * any thread (the lookup workers): getaddrinfo()'s own code goes to
+ * @gai_err (0 if it did not fail), for hvs__log_lookup_failure() to tell
+ * on the application's thread.
+ */
+int hvs__tcp_lookup(const hvs_addr_t *addr, hvs_role_t role, unsigned flags,
+    hvs__sockaddr_t *out, int max, int *gai_err);
+void hvs__log_lookup_failure(const hvs_addr_t *addr, int gai_err);
+
+/* 1 if resolving @addr may ask a name service (a tcp host name that is
+ * neither a numeric address nor localhost): may block, unlike everything
+ * else here. */
+int hvs__addr_needs_lookup(const hvs_addr_t *addr);
+
 /* A native sockaddr of any family (inet, inet6, unix, hv) -> hvs address. */
 int hvs__sockaddr_to_addr(const hvs__sockaddr_t *sa, hvs_addr_t *out);
 

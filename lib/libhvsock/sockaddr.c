@@ -30,14 +30,36 @@ translate_gai_error(int gai)
 	}
 }
 
-static int
-resolve_tcp(const hvs_addr_t *addr, hvs_role_t role, unsigned flags,
-    hvs__sockaddr_t *out, int max)
+int
+hvs__addr_needs_lookup(const hvs_addr_t *addr)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	const char *host = addr->u.tcp.host;
+
+	/*
+	 * localhost (also the default connect host) is answered from
+	 * /etc/hosts without a network round trip (RFC 6761 reserves it):
+	 * not worth a thread on every connection to a local service.
+	 */
+	if (addr->kind != HVS_ADDR_TCP || strcmp(host, "*") == 0 ||
+	    strcmp(host, "localhost") == 0) {
+		return 0;
+	}
+	return inet_pton(AF_INET, host, &a4) != 1 &&
+	    inet_pton(AF_INET6, host, &a6) != 1;
+}
+
+int
+hvs__tcp_lookup(const hvs_addr_t *addr, hvs_role_t role, unsigned flags,
+    hvs__sockaddr_t *out, int max, int *gai_err)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char port[8];
 	const char *host = addr->u.tcp.host;
 	int n = 0, gai;
+
+	*gai_err = 0;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -65,8 +87,7 @@ resolve_tcp(const hvs_addr_t *addr, hvs_role_t role, unsigned flags,
 
 	gai = getaddrinfo(host, port, &hints, &res);
 	if (gai != 0) {
-		hvs__log(HVS_LOG_DEBUG, "cannot resolve %s: %s", host,
-		    gai_strerror(gai));
+		*gai_err = gai;
 		return translate_gai_error(gai);
 	}
 	for (ai = res; ai != NULL && n < max; ai = ai->ai_next) {
@@ -80,6 +101,25 @@ resolve_tcp(const hvs_addr_t *addr, hvs_role_t role, unsigned flags,
 	}
 	freeaddrinfo(res);
 	return n > 0 ? n : HVS_EADDR_RESOLVE;
+}
+
+void
+hvs__log_lookup_failure(const hvs_addr_t *addr, int gai_err)
+{
+	if (gai_err != 0) {
+		hvs__log(HVS_LOG_DEBUG, "cannot resolve %s: %s",
+		    addr->u.tcp.host, gai_strerror(gai_err));
+	}
+}
+
+static int
+resolve_tcp(const hvs_addr_t *addr, hvs_role_t role, unsigned flags,
+    hvs__sockaddr_t *out, int max)
+{
+	int gai, n = hvs__tcp_lookup(addr, role, flags, out, max, &gai);
+
+	hvs__log_lookup_failure(addr, gai);
+	return n;
 }
 
 static int

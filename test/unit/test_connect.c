@@ -1,14 +1,16 @@
 /*
  * Async connect tests on loopback TCP and unix sockets: success, refusal,
  * a timeout against an unresponsive listener (a backlog-0 listener whose
- * queue is full drops SYNs), cancellation, and the promise that the
- * callback never runs from inside hvs_connect_async().
+ * queue is full drops SYNs), cancellation, the promise that the
+ * callback never runs from inside hvs_connect_async(), and host names
+ * looked up off the loop (a test hook stands in for a slow name service).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -435,6 +438,350 @@ test_bad_args(void **state)
 	event_base_free(base);
 }
 
+/* ---- host names: looked up on a worker thread ------------------------ */
+
+static atomic_int gate_open; /* the hook may answer */
+static atomic_int hook_calls;
+static hvs__sockaddr_t hook_answer; /* what the hook resolves to */
+static int hook_result; /* > 0: answer with hook_answer; else this code */
+
+/* Wait (bounded) until the test opens the gate, then answer. */
+static int
+gated_hook(const hvs_addr_t *addr, unsigned flags, hvs__sockaddr_t *out,
+    int max)
+{
+	struct timespec ms = {0, 1000000};
+
+	(void)addr;
+	(void)flags;
+	(void)max;
+	atomic_fetch_add(&hook_calls, 1);
+	for (int i = 0; i < LIVENESS_S * 1000 && !atomic_load(&gate_open);
+	     i++) {
+		nanosleep(&ms, NULL);
+	}
+	if (!atomic_load(&gate_open)) {
+		return HVS_ETIMEDOUT; /* the loop never ran: test fails */
+	}
+	if (hook_result <= 0) {
+		return hook_result;
+	}
+	out[0] = hook_answer;
+	return 1;
+}
+
+static void
+hook_set(const hvs_addr_t *answer, int result, int open)
+{
+	if (answer != NULL) {
+		assert_int_equal(hvs__addr_resolve(answer, HVS_ROLE_CONNECT, 0,
+				     &hook_answer, 1),
+		    1);
+	}
+	hook_result = result;
+	atomic_store(&gate_open, open);
+	atomic_store(&hook_calls, 0);
+	hvs__lookup_hook = gated_hook;
+}
+
+/* Let every worker finish (its pipe end closed), then drop the hook. */
+static void
+hook_done(void)
+{
+	struct timespec ms = {0, 1000000};
+
+	atomic_store(&gate_open, 1);
+	for (int i = 0; i < LIVENESS_S * 1000 && hvs__lookup_workers() > 0;
+	     i++) {
+		nanosleep(&ms, NULL);
+	}
+	assert_int_equal(hvs__lookup_workers(), 0);
+	hvs__lookup_hook = NULL;
+}
+
+static void
+on_open_gate(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	atomic_store(&gate_open, 1);
+}
+
+/*
+ * The lookup must not hold up the loop: the hook answers only once a
+ * timer on the loop has run. Done on the loop's thread, the lookup would
+ * wait for a loop that cannot run, and the hook gives up with an error.
+ */
+static void
+test_name_off_loop(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct timeval soon = {0, 1000};
+	struct event *opener = evtimer_new(base, on_open_gate, NULL);
+	struct result r = {0};
+	hvs_addr_t target, name;
+	int ls, as;
+
+	(void)state;
+	ls = tcp_listener(8, &target);
+	name = parse("tcp:service.example:1", HVS_ROLE_CONNECT);
+	hook_set(&target, 1, 0);
+	evtimer_add(opener, &soon);
+	assert_int_equal(hvs_connect_async(NULL, base, &name, NULL, on_connect,
+			     &r),
+	    0);
+	assert_int_equal(r.calls, 0);
+	run_until_called(base, &r);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(atomic_load(&hook_calls), 1);
+	as = accept(ls, NULL, NULL);
+	assert_true(as >= 0);
+	close(as);
+	hvs_close(r.sock);
+	hook_done();
+	event_free(opener);
+	close(ls);
+	event_base_free(base);
+}
+
+/* Which addresses go to a worker: names, not numbers or localhost. */
+static void
+test_needs_lookup(void **state)
+{
+	static const char *const inplace[] = {"tcp:127.0.0.1:1", "tcp:[::1]:1",
+	    "tcp:localhost:1", "tcp:1", "vsock:2:1", "unix:/tmp/x"};
+	static const char *const lookup[] = {"tcp:example.org:1", "tcp:db:5432",
+	    "tcp:localhost.example:1"};
+	hvs_addr_t a;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(inplace) / sizeof(inplace[0]); i++) {
+		a = parse(inplace[i], HVS_ROLE_CONNECT);
+		assert_false(hvs__addr_needs_lookup(&a));
+	}
+	for (size_t i = 0; i < sizeof(lookup) / sizeof(lookup[0]); i++) {
+		a = parse(lookup[i], HVS_ROLE_CONNECT);
+		assert_true(hvs__addr_needs_lookup(&a));
+	}
+}
+
+/* localhost is resolved in place (/etc/hosts); IPv4 only here. */
+static void
+test_name_localhost(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct result r = {0};
+	hvs_sockopts_t o;
+	hvs_addr_t target, name;
+	char spec[64];
+	int ls, as;
+
+	(void)state;
+	ls = tcp_listener(8, &target);
+	snprintf(spec, sizeof(spec), "tcp:localhost:%u",
+	    (unsigned)target.u.tcp.port);
+	name = parse(spec, HVS_ROLE_CONNECT);
+	assert_false(hvs__addr_needs_lookup(&name));
+	hvs_sockopts_init(&o);
+	o.flags |= HVS_SOCK_IPV4_ONLY;
+	o.timeout_ms = LIVENESS_S * 1000;
+	assert_int_equal(hvs_connect_async(NULL, base, &name, &o, on_connect,
+			     &r),
+	    0);
+	run_until_called(base, &r);
+	assert_int_equal(r.err, 0);
+	as = accept(ls, NULL, NULL);
+	assert_true(as >= 0);
+	close(as);
+	hvs_close(r.sock);
+	hook_done();
+	close(ls);
+	event_base_free(base);
+}
+
+/* A name /etc/hosts maps to 127.0.0.1 other than localhost, or 0. */
+static int
+hosts_alias(char *name, size_t size)
+{
+	char line[512], *tok, *save = NULL;
+	FILE *f = fopen("/etc/hosts", "r");
+	int found = 0;
+
+	if (f == NULL) {
+		return 0;
+	}
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		tok = strtok_r(line, " \t\r\n", &save);
+		if (tok == NULL || strcmp(tok, "127.0.0.1") != 0) {
+			continue;
+		}
+		while ((tok = strtok_r(NULL, " \t\r\n", &save)) != NULL &&
+		    tok[0] != '#') {
+			if (strcmp(tok, "localhost") != 0 &&
+			    strlen(tok) < size) {
+				snprintf(name, size, "%s", tok);
+				found = 1;
+				break;
+			}
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* A real getaddrinfo() on a worker: a name from /etc/hosts. */
+static void
+test_name_hosts_file(void **state)
+{
+	struct event_base *base;
+	struct result r = {0};
+	hvs_sockopts_t o;
+	hvs_addr_t target, name;
+	char alias[128], spec[200];
+	int ls, as;
+
+	(void)state;
+	if (!hosts_alias(alias, sizeof(alias))) {
+		skip(); /* no such line: nothing to look up without a network */
+	}
+	base = event_base_new();
+	ls = tcp_listener(8, &target);
+	snprintf(spec, sizeof(spec), "tcp:%s:%u", alias,
+	    (unsigned)target.u.tcp.port);
+	name = parse(spec, HVS_ROLE_CONNECT);
+	assert_true(hvs__addr_needs_lookup(&name));
+	hvs_sockopts_init(&o);
+	o.flags |= HVS_SOCK_IPV4_ONLY;
+	o.timeout_ms = LIVENESS_S * 1000;
+	assert_int_equal(hvs_connect_async(NULL, base, &name, &o, on_connect,
+			     &r),
+	    0);
+	assert_int_equal(r.calls, 0);
+	run_until_called(base, &r);
+	assert_int_equal(r.err, 0);
+	as = accept(ls, NULL, NULL);
+	assert_true(as >= 0);
+	close(as);
+	hvs_close(r.sock);
+	hook_done();
+	close(ls);
+	event_base_free(base);
+}
+
+/* A name that does not resolve: the callback says so, from the loop. */
+static void
+test_name_unresolvable(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct result r = {0};
+	hvs_addr_t name = parse("tcp:nothing.invalid:80", HVS_ROLE_CONNECT);
+	hvs_connect_req_t *req = NULL;
+
+	(void)state;
+	hook_set(NULL, HVS_EADDR_RESOLVE, 1);
+	assert_int_equal(hvs_connect_async(&req, base, &name, NULL, on_connect,
+			     &r),
+	    0);
+	assert_non_null(req);
+	assert_int_equal(r.calls, 0);
+	run_until_called(base, &r);
+	assert_int_equal(r.err, HVS_EADDR_RESOLVE);
+	hook_done();
+	event_base_free(base);
+}
+
+/* The timeout covers the lookup: a name service that never answers. */
+static void
+test_name_timeout(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct result r = {0};
+	hvs_addr_t name = parse("tcp:slow.example:80", HVS_ROLE_CONNECT);
+	hvs_sockopts_t o;
+
+	(void)state;
+	hook_set(NULL, HVS_EADDR_RESOLVE, 0);
+	hvs_sockopts_init(&o);
+	o.timeout_ms = 50;
+	assert_int_equal(hvs_connect_async(NULL, base, &name, &o, on_connect,
+			     &r),
+	    0);
+	run_until_called(base, &r);
+	assert_int_equal(r.err, HVS_ETIMEDOUT);
+	hook_done(); /* the abandoned lookup ends; its answer goes nowhere */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(r.calls, 1);
+	event_base_free(base);
+}
+
+/* Cancelled while the worker looks the name up, and while still queued. */
+static void
+test_name_cancel(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct result r[12] = {{0}};
+	hvs_connect_req_t *req[12];
+	hvs_addr_t name = parse("tcp:slow.example:80", HVS_ROLE_CONNECT);
+	int i;
+
+	(void)state;
+	hook_set(NULL, HVS_EADDR_RESOLVE, 0);
+	/* More than the workers: some wait in the queue. */
+	for (i = 0; i < 12; i++) {
+		assert_int_equal(hvs_connect_async(&req[i], base, &name, NULL,
+				     on_connect, &r[i]),
+		    0);
+	}
+	for (i = 0; i < 12; i++) {
+		hvs_connect_cancel(req[i]);
+	}
+	hook_done();
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	for (i = 0; i < 12; i++) {
+		assert_int_equal(r[i].calls, 0);
+	}
+	event_base_free(base);
+}
+
+/* A burst of names: more than the workers, all looked up and connected. */
+static void
+test_name_burst(void **state)
+{
+	enum { N = 40 };
+	struct event_base *base = event_base_new();
+	struct result r[N];
+	hvs_addr_t target, name;
+	int ls, as, i, done = 0;
+
+	(void)state;
+	memset(r, 0, sizeof(r));
+	ls = tcp_listener(N, &target);
+	name = parse("tcp:service.example:1", HVS_ROLE_CONNECT);
+	hook_set(&target, 1, 1);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(hvs_connect_async(NULL, base, &name, NULL,
+				     on_connect, &r[i]),
+		    0);
+	}
+	for (i = 0; i < N; i++) {
+		run_until_called(base, &r[i]);
+		assert_int_equal(r[i].err, 0);
+	}
+	for (i = 0; i < N; i++) {
+		as = accept(ls, NULL, NULL);
+		assert_true(as >= 0);
+		close(as);
+		hvs_close(r[i].sock);
+		done++;
+	}
+	assert_int_equal(done, N);
+	assert_int_equal(atomic_load(&hook_calls), N);
+	hook_done();
+	close(ls);
+	event_base_free(base);
+}
+
 #define T(fn)                                                 \
 	cmocka_unit_test_setup_teardown(fn, fd_fixture_setup, \
 	    fd_fixture_teardown)
@@ -452,6 +799,14 @@ main(void)
 	    T(test_timeout),
 	    T(test_cancel),
 	    T(test_next_address),
+	    T(test_needs_lookup),
+	    T(test_name_off_loop),
+	    T(test_name_localhost),
+	    T(test_name_hosts_file),
+	    T(test_name_unresolvable),
+	    T(test_name_timeout),
+	    T(test_name_cancel),
+	    T(test_name_burst),
 	};
 
 	/* Run a subset: TEST_FILTER=pattern, TEST_SKIP=pattern. */

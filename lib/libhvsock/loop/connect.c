@@ -5,9 +5,11 @@
  * applies buffer sizes and the platform's options before connecting, the
  * only time hv_sock honours them); completion is the socket turning
  * writable, and the outcome is read from SO_ERROR. One event serves both
- * the writability and the timeout. A host name may resolve to several
- * addresses: they are tried in turn, each with a fair share of the time
- * left, so one black-holed address cannot eat the whole budget.
+ * the writability and the timeout. A host name is looked up on a worker
+ * thread (lookup.c) while the same event bounds the lookup by the timeout;
+ * it may resolve to several addresses: they are tried in turn, each with a
+ * fair share of the time left, so one black-holed address cannot eat the
+ * whole budget.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,9 +23,10 @@
 
 #include "internal.h"
 #include "loop/debug.h"
+#include "loop/lookup.h"
 
 /* Addresses of one name tried at most (getaddrinfo rarely gives more). */
-#define MAX_ADDRS 16
+#define MAX_ADDRS HVS__LOOKUP_MAX
 
 struct hvs_connect_req {
 	struct event_base *base;
@@ -32,6 +35,7 @@ struct hvs_connect_req {
 	void *userdata;
 	hvs_sockopts_t opts;
 	hvs_sock_t sock; /* the attempt in progress, or the result */
+	hvs__lookup_t *lookup; /* the host name's lookup in progress */
 	int timeout_ms; /* in all, < 0 = none */
 	uint64_t deadline; /* hvs__os_now_ms() at which it ends */
 	int err; /* the latest failure */
@@ -222,6 +226,14 @@ on_event(evutil_socket_t fd, short what, void *arg)
 		req_finish(req);
 		return;
 	}
+	if (req->lookup != NULL) {
+		/* The time ran out while the name was being looked up. */
+		hvs__lookup_cancel(req->lookup);
+		req->lookup = NULL;
+		req->err = HVS_ETIMEDOUT;
+		req_finish(req);
+		return;
+	}
 	if (what & EV_TIMEOUT) {
 		rc = HVS_ETIMEDOUT;
 	} else {
@@ -257,6 +269,32 @@ on_event(evutil_socket_t fd, short what, void *arg)
 	req_attempt(req);
 }
 
+/* A request with room for @room addresses, none in it yet. */
+static hvs_connect_req_t *
+req_new(struct event_base *base, int room, const hvs_sockopts_t *sopts,
+    hvs_connect_fn cb, void *userdata)
+{
+	hvs_connect_req_t *req;
+
+	req = calloc(1, sizeof(*req) + (size_t)room * sizeof(req->addrs[0]));
+	if (req == NULL) {
+		return NULL;
+	}
+	req->base = base;
+	req->cb = cb;
+	req->userdata = userdata;
+	if (sopts != NULL) {
+		req->opts = *sopts;
+	} else {
+		hvs_sockopts_init(&req->opts);
+	}
+	req->sock = HVS_INVALID_SOCK;
+	req->timeout_ms = hvs__connect_timeout_ms(&req->opts);
+	req->deadline = hvs__os_now_ms() +
+	    (uint64_t)(req->timeout_ms > 0 ? req->timeout_ms : 0);
+	return req;
+}
+
 int
 hvs__connect_async_addrs(hvs_connect_req_t **out, struct event_base *base,
     const hvs__sockaddr_t *addrs, int n, const hvs_sockopts_t *sopts,
@@ -270,25 +308,67 @@ hvs__connect_async_addrs(hvs_connect_req_t **out, struct event_base *base,
 	if (base == NULL || addrs == NULL || n <= 0 || cb == NULL) {
 		return HVS_EINVAL;
 	}
-	req = calloc(1, sizeof(*req) + (size_t)n * sizeof(addrs[0]));
+	req = req_new(base, n, sopts, cb, userdata);
 	if (req == NULL) {
 		return HVS_ENOMEM;
 	}
-	req->base = base;
-	req->cb = cb;
-	req->userdata = userdata;
-	if (sopts != NULL) {
-		req->opts = *sopts;
-	} else {
-		hvs_sockopts_init(&req->opts);
-	}
-	req->sock = HVS_INVALID_SOCK;
 	req->n = n;
 	memcpy(req->addrs, addrs, (size_t)n * sizeof(addrs[0]));
-	req->timeout_ms = hvs__connect_timeout_ms(&req->opts);
-	req->deadline = hvs__os_now_ms() +
-	    (uint64_t)(req->timeout_ms > 0 ? req->timeout_ms : 0);
 	req_attempt(req);
+	if (out != NULL) {
+		*out = req;
+	}
+	return 0;
+}
+
+/* The worker's answer, from the loop: connect, or report the failure. */
+static void
+on_lookup(int n, const hvs__sockaddr_t *addrs, void *arg)
+{
+	hvs_connect_req_t *req = arg;
+
+	req->lookup = NULL;
+	event_del(&req->ev);
+	if (n <= 0) {
+		req->err = n < 0 ? n : HVS_EADDR_RESOLVE;
+		req_finish(req);
+		return;
+	}
+	req->n = n;
+	memcpy(req->addrs, addrs, (size_t)n * sizeof(addrs[0]));
+	req_attempt(req);
+}
+
+/* Look the host name up off the loop, bounded by the request's timeout. */
+static int
+connect_by_name(hvs_connect_req_t **out, struct event_base *base,
+    const hvs_addr_t *addr, const hvs_sockopts_t *sopts, hvs_connect_fn cb,
+    void *userdata)
+{
+	hvs_connect_req_t *req;
+	struct timeval tv;
+	int rc;
+
+	req = req_new(base, MAX_ADDRS, sopts, cb, userdata);
+	if (req == NULL) {
+		return HVS_ENOMEM;
+	}
+	event_assign(&req->ev, base, -1, 0, on_event, req);
+	if (req->timeout_ms >= 0) {
+		tv.tv_sec = req->timeout_ms / 1000;
+		tv.tv_usec = (suseconds_t)(req->timeout_ms % 1000) * 1000;
+		if (event_add(&req->ev, &tv) != 0) {
+			free(req);
+			return HVS_ENOMEM;
+		}
+	}
+	rc = hvs__lookup_start(&req->lookup, base, addr, req->opts.flags,
+	    on_lookup, req);
+	if (rc != 0) {
+		event_del(&req->ev);
+		free(req);
+		return rc;
+	}
 	if (out != NULL) {
 		*out = req;
 	}
@@ -308,6 +388,9 @@ hvs_connect_async(hvs_connect_req_t **out, struct event_base *base,
 	}
 	if (base == NULL || addr == NULL || cb == NULL) {
 		return HVS_EINVAL;
+	}
+	if (hvs__addr_needs_lookup(addr)) {
+		return connect_by_name(out, base, addr, sopts, cb, userdata);
 	}
 	n = hvs__addr_resolve(addr, HVS_ROLE_CONNECT,
 	    sopts != NULL ? sopts->flags : 0, addrs, MAX_ADDRS);
@@ -329,6 +412,7 @@ hvs_connect_cancel(hvs_connect_req_t *req)
 		return;
 	}
 	event_del(&req->ev);
+	hvs__lookup_cancel(req->lookup);
 	req_close_attempt(req);
 	free(req);
 }

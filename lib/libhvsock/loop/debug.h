@@ -44,4 +44,16 @@ int hvs__connect_async_addrs(hvs_connect_req_t **out, struct event_base *base,
     const hvs__sockaddr_t *addrs, int n, const hvs_sockopts_t *sopts,
     hvs_connect_fn cb, void *userdata);
 
+/*
+ * When set, the name-lookup workers call this instead of getaddrinfo():
+ * a test can make a lookup slow, or wait for the loop, deterministically.
+ * Called on a worker thread; returns like hvs__addr_resolve().
+ */
+typedef int (*hvs__lookup_hook_fn)(const hvs_addr_t *addr, unsigned flags,
+    hvs__sockaddr_t *out, int max);
+extern hvs__lookup_hook_fn hvs__lookup_hook;
+
+/* Lookup workers alive (0: every job's pipe is closed, no thread left). */
+int hvs__lookup_workers(void);
+
 #endif /* HVSOCK_LOOP_DEBUG_H */

@@ -1,0 +1,334 @@
+/*
+ * Host-name lookups off the event loop.
+ *
+ * getaddrinfo() blocks for as long as the name service takes: seconds per
+ * attempt when a DNS server is down. A daemon's loop carries every other
+ * connection meanwhile, so a name is looked up on a worker thread and the
+ * answer comes back through the loop, as libuv and c-ares-less libevent
+ * users do it; getaddrinfo() itself still answers, so /etc/hosts,
+ * nsswitch.conf and systemd-resolved behave exactly as for any other
+ * program.
+ *
+ * The workers are a small pool that grows on demand up to LOOKUP_WORKERS
+ * and whose threads exit once the queue is empty: no thread exists while
+ * no name is being looked up. A worker tells the loop by closing the write
+ * end of the job's pipe (EOF makes the read end readable, and close() never
+ * raises SIGPIPE, even when the loop side has already gone away). A job is
+ * shared by the loop side and the queue or worker, counted by refs under
+ * the pool's lock; whoever drops the last reference frees it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "internal.h"
+#include "loop/debug.h"
+#include "loop/lookup.h"
+
+/*
+ * Lookups in flight at once. Beyond it, jobs queue: a burst of connections
+ * to one dead name server costs this many threads, not one per connection.
+ */
+#define LOOKUP_WORKERS 8
+
+struct job {
+	struct job *next; /* in the queue */
+	int refs; /* the loop side's and the queue's/worker's */
+	int wfd; /* write end: the worker closes it when done */
+	int done; /* n, gai_err and addrs are set (under the lock) */
+	hvs_addr_t addr;
+	unsigned flags;
+	int n; /* addresses found, or a negative HVS_E* code */
+	int gai_err; /* getaddrinfo()'s code, 0 if it did not fail */
+	hvs__sockaddr_t addrs[HVS__LOOKUP_MAX];
+};
+
+struct hvs__lookup {
+	struct event ev; /* the read end turned readable: done */
+	struct job *job;
+	int rfd;
+	hvs__lookup_fn cb;
+	void *userdata;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct job *head, *tail;
+	int workers;
+} pool = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0};
+
+hvs__lookup_hook_fn hvs__lookup_hook;
+
+int
+hvs__lookup_workers(void)
+{
+	int n;
+
+	pthread_mutex_lock(&pool.lock);
+	n = pool.workers;
+	pthread_mutex_unlock(&pool.lock);
+	return n;
+}
+
+/* Under pool.lock. */
+static struct job *
+job_drop_locked(struct job *job)
+{
+	if (--job->refs > 0) {
+		return NULL;
+	}
+	return job; /* the caller frees it, outside the lock */
+}
+
+static void
+job_unref(struct job *job)
+{
+	struct job *dead;
+
+	pthread_mutex_lock(&pool.lock);
+	dead = job_drop_locked(job);
+	pthread_mutex_unlock(&pool.lock);
+	free(dead);
+}
+
+/* Under pool.lock: the oldest queued job, or NULL. */
+static struct job *
+queue_pop_locked(void)
+{
+	struct job *job = pool.head;
+
+	if (job != NULL) {
+		pool.head = job->next;
+		if (pool.head == NULL) {
+			pool.tail = NULL;
+		}
+		job->next = NULL;
+	}
+	return job;
+}
+
+/* Under pool.lock: take @job out of the queue if it is still there. */
+static int
+queue_remove_locked(struct job *job)
+{
+	struct job **pp, *prev = NULL;
+
+	for (pp = &pool.head; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
+		if (*pp == job) {
+			*pp = job->next;
+			if (pool.tail == job) {
+				pool.tail = prev;
+			}
+			job->next = NULL;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Look the name up (unless nobody waits for it any more) and tell. */
+static void
+job_run(struct job *job)
+{
+	int abandoned, n, gai = 0;
+
+	pthread_mutex_lock(&pool.lock);
+	abandoned = job->refs == 1; /* the loop side cancelled it */
+	pthread_mutex_unlock(&pool.lock);
+	if (abandoned) {
+		n = 0; /* never read */
+	} else if (hvs__lookup_hook != NULL) {
+		n = hvs__lookup_hook(&job->addr, job->flags, job->addrs,
+		    HVS__LOOKUP_MAX);
+	} else {
+		n = hvs__tcp_lookup(&job->addr, HVS_ROLE_CONNECT, job->flags,
+		    job->addrs, HVS__LOOKUP_MAX, &gai);
+	}
+	pthread_mutex_lock(&pool.lock);
+	job->n = n;
+	job->gai_err = gai;
+	job->done = 1;
+	pthread_mutex_unlock(&pool.lock);
+	close(job->wfd);
+	job->wfd = -1;
+	job_unref(job);
+}
+
+static void *
+worker_main(void *unused)
+{
+	struct job *job;
+
+	(void)unused;
+	for (;;) {
+		pthread_mutex_lock(&pool.lock);
+		job = queue_pop_locked();
+		if (job == NULL) {
+			pool.workers--;
+			pthread_mutex_unlock(&pool.lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&pool.lock);
+		job_run(job);
+	}
+}
+
+/*
+ * A detached worker with every signal blocked: the application's signal
+ * handling (libevent's, sigwait, signalfd) stays on its own threads.
+ */
+static int
+worker_spawn(void)
+{
+	pthread_attr_t attr;
+	pthread_t tid;
+	sigset_t all, old;
+	int rc;
+
+	if (pthread_attr_init(&attr) != 0) {
+		return ENOMEM;
+	}
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&tid, &attr, worker_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return rc;
+}
+
+/* Queue @job and make sure a worker will take it. */
+static void
+job_submit(struct job *job)
+{
+	int spawn = 0;
+
+	pthread_mutex_lock(&pool.lock);
+	if (pool.tail != NULL) {
+		pool.tail->next = job;
+	} else {
+		pool.head = job;
+	}
+	pool.tail = job;
+	if (pool.workers < LOOKUP_WORKERS) {
+		pool.workers++;
+		spawn = 1;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	if (!spawn || worker_spawn() == 0) {
+		return;
+	}
+	/*
+	 * No thread to be had (EAGAIN: a process or memory limit). If no
+	 * worker is left to take the job, look it up here: late, but never
+	 * lost.
+	 */
+	hvs__log(HVS_LOG_WARN,
+	    "cannot start a name-lookup thread: resolving %s in place",
+	    job->addr.u.tcp.host);
+	pthread_mutex_lock(&pool.lock);
+	pool.workers--;
+	if (pool.workers > 0 || !queue_remove_locked(job)) {
+		job = NULL;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	if (job != NULL) {
+		job_run(job);
+	}
+}
+
+static void
+on_done(evutil_socket_t fd, short what, void *arg)
+{
+	hvs__lookup_t *l = arg;
+	struct job *job = l->job;
+	int n, done;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&pool.lock);
+	done = job->done;
+	n = done ? job->n : HVS_EIO; /* EOF without an answer: cannot be */
+	pthread_mutex_unlock(&pool.lock);
+	if (done) {
+		hvs__log_lookup_failure(&job->addr, job->gai_err);
+	}
+	l->cb(n, n > 0 ? job->addrs : NULL, l->userdata);
+	close(l->rfd);
+	job_unref(job);
+	free(l);
+}
+
+int
+hvs__lookup_start(hvs__lookup_t **out, struct event_base *base,
+    const hvs_addr_t *addr, unsigned flags, hvs__lookup_fn cb, void *userdata)
+{
+	hvs__lookup_t *l;
+	struct job *job;
+	int fds[2], rc;
+
+	*out = NULL;
+	l = calloc(1, sizeof(*l));
+	job = calloc(1, sizeof(*job));
+	if (l == NULL || job == NULL) {
+		free(l);
+		free(job);
+		return HVS_ENOMEM;
+	}
+	if (pipe(fds) != 0) {
+		rc = hvs_translate_sys_error(errno);
+		free(l);
+		free(job);
+		return rc;
+	}
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+	job->refs = 2;
+	job->wfd = fds[1];
+	job->addr = *addr;
+	job->flags = flags;
+	l->job = job;
+	l->rfd = fds[0];
+	l->cb = cb;
+	l->userdata = userdata;
+	event_assign(&l->ev, base, fds[0], EV_READ, on_done, l);
+	if (event_add(&l->ev, NULL) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		free(l);
+		free(job);
+		return HVS_ENOMEM;
+	}
+	job_submit(job);
+	*out = l;
+	return 0;
+}
+
+void
+hvs__lookup_cancel(hvs__lookup_t *l)
+{
+	struct job *dead;
+
+	if (l == NULL) {
+		return;
+	}
+	event_del(&l->ev);
+	close(l->rfd);
+	pthread_mutex_lock(&pool.lock);
+	/* Still queued: nobody else will ever see it. */
+	if (queue_remove_locked(l->job)) {
+		l->job->refs--;
+		close(l->job->wfd);
+	}
+	dead = job_drop_locked(l->job);
+	pthread_mutex_unlock(&pool.lock);
+	free(dead);
+	free(l);
+}
