@@ -51,8 +51,8 @@ wait_for_gate(void)
 }
 
 int
-getaddrinfo(const char *node, const char *service,
-    const struct addrinfo *hints, struct addrinfo **res)
+getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+    struct addrinfo **res)
 {
 	gai_fn real = (gai_fn)(void (*)(void))dlsym(RTLD_NEXT, "getaddrinfo");
 
