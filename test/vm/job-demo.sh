@@ -20,11 +20,11 @@ say() { echo "# demo: $*"; }
 mkdir -p "$WORK/www"
 mkrand "$WORK/www/payload.bin" 4M
 say "guest service: python3 -m http.server on 127.0.0.1:8000"
-bg http 120 $PY -m http.server 8000 --bind 127.0.0.1 --directory "$WORK/www"
+bg http 400 $PY -m http.server 8000 --bind 127.0.0.1 --directory "$WORK/www"
 say "guest: hvproxy vsock:5000 tcp:127.0.0.1:8000   (expose it on vsock port 5000)"
-bg proxy-guest 120 "$HVPROXY" -v vsock:5000 tcp:127.0.0.1:8000
+bg proxy-guest 400 "$HVPROXY" -v vsock:5000 tcp:127.0.0.1:8000
 say "host:  hvproxy tcp:8080 vsock:1:5000           (localhost:8080 -> guest port 5000)"
-bg proxy-host 120 "$HVPROXY" -v tcp:8080 vsock:1:5000
+bg proxy-host 400 "$HVPROXY" -v tcp:8080 vsock:1:5000
 wait_listen 5000 || t_fail "hvproxy listens on vsock port 5000"
 t0=$(now_ms)
 ok=0

@@ -28,7 +28,7 @@ hvp() {
 	n=$1
 	shift
 	rm -f "$WORK/$n.pid"
-	bg "$n" 120 "$HVP" -v --pidfile "$WORK/$n.pid" "$@"
+	bg "$n" 400 "$HVP" -v --pidfile "$WORK/$n.pid" "$@"
 	HVP_PID=$BG_PID
 	if ! wait_file "$WORK/$n.pid" 20; then
 		t_fail "$n starts" "$(cat "$LOGS/$n.log")"
@@ -39,7 +39,7 @@ hvp() {
 # 1. The chain, with a sha256 server at the end: request, half-close,
 #    answer.
 tcp_port; P_SHA=$PORT
-bg sha-server 120 socat -t 30 "TCP-LISTEN:$P_SHA,bind=127.0.0.1,reuseaddr,fork" EXEC:sha256sum
+bg sha-server 400 socat -t 30 "TCP-LISTEN:$P_SHA,bind=127.0.0.1,reuseaddr,fork" EXEC:sha256sum
 tcp_wait "$P_SHA" || t_fail "sha256 server listens"
 next_port; V=$PORT
 hvp hvp-b "vsock:$V" "tcp:127.0.0.1:$P_SHA"
@@ -60,7 +60,7 @@ fi
 
 # 2. Both ways at once: an echo server at the end of a second chain.
 tcp_port; P_ECHO=$PORT
-bg echo-server 120 socat -t 30 "TCP-LISTEN:$P_ECHO,bind=127.0.0.1,reuseaddr,fork" EXEC:cat
+bg echo-server 400 socat -t 30 "TCP-LISTEN:$P_ECHO,bind=127.0.0.1,reuseaddr,fork" EXEC:cat
 tcp_wait "$P_ECHO" || t_fail "echo server listens"
 next_port; V2=$PORT
 tcp_port; P_A2=$PORT
@@ -73,7 +73,7 @@ t_same "chain: echo, $(size "$A") bytes both ways at once" "$A" "$WORK/echo.out"
 mkdir -p "$WORK/www"
 cp "$A" "$WORK/www/a.bin"
 tcp_port; P_WEB=$PORT
-bg web 120 "$PY" -m http.server "$P_WEB" --bind 127.0.0.1 --directory "$WORK/www"
+bg web 400 "$PY" -m http.server "$P_WEB" --bind 127.0.0.1 --directory "$WORK/www"
 tcp_wait "$P_WEB" || t_fail "http.server listens"
 next_port; V3=$PORT
 tcp_port; P_A3=$PORT
@@ -98,7 +98,7 @@ got=$(cut -d' ' -f1 "$WORK/py.out")
     t_fail "python AF_VSOCK -> hvproxy" "got '$got'"
 #    c) socat VSOCK-LISTEN as hvproxy's target.
 next_port; V4=$PORT
-bg socat-vsock 120 socat -t 30 "VSOCK-LISTEN:$V4,reuseaddr,fork" EXEC:sha256sum
+bg socat-vsock 400 socat -t 30 "VSOCK-LISTEN:$V4,reuseaddr,fork" EXEC:sha256sum
 wait_listen "$V4" || t_fail "socat VSOCK-LISTEN:$V4"
 tcp_port; P_A4=$PORT
 hvp hvp-a4 "tcp:$P_A4" "vsock:1:$V4"
@@ -109,13 +109,13 @@ got=$(run socat-chain 60 socat -t 30 STDIO "TCP:127.0.0.1:$P_A4" <"$A" | cut -d'
 # 5. Allowlist of peer CIDs on a vsock listener (our own peer is CID 1).
 next_port; V5=$PORT
 hvp hvp-deny --allow cid:3 "vsock:$V5" "tcp:127.0.0.1:$P_SHA"
-out=$(echo hello | run deny-client 20 socat -t 5 STDIO "VSOCK-CONNECT:1:$V5")
+out=$(echo hello | run deny-client 60 socat -t 20 STDIO "VSOCK-CONNECT:1:$V5")
 [ -z "$out" ] && grep -q "end=refused reason=allowlist" "$LOGS/hvp-deny.log" &&
     t_pass "--allow cid:3 refuses a peer of CID 1" ||
     { t_fail "--allow cid:3 refuses CID 1" "got '$out'"; show hvp-deny; }
 next_port; V6=$PORT
 hvp hvp-allow --allow cid:1,cid:2 "vsock:$V6" "tcp:127.0.0.1:$P_SHA"
-out=$(printf hello | run allow-client 20 socat -t 5 STDIO "VSOCK-CONNECT:1:$V6" | cut -d' ' -f1)
+out=$(printf hello | run allow-client 60 socat -t 20 STDIO "VSOCK-CONNECT:1:$V6" | cut -d' ' -f1)
 [ "$out" = "$(printf hello | sha256sum | cut -d' ' -f1)" ] &&
     t_pass "--allow cid:1,cid:2 admits CID 1" || { t_fail "--allow cid:1 admits" "got '$out'"; show hvp-allow; }
 
