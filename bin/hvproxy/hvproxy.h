@@ -323,12 +323,6 @@ int hvp_wsl_listen(struct hvp_wsl **out, struct event_base *base,
 void hvp_wsl_free(struct hvp_wsl *w);
 
 /*
- * Find the VM id in the output of `wslinfo --vm-id` (UTF-8 or UTF-16LE,
- * braces or not, surrounding blank space). Returns 0 or HVS_EWSL_VMID.
- */
-int hvp_wsl_parse_vmid(const char *buf, size_t len, hvs_guid_t *out);
-
-/*
  * 1 if the output of `wsl.exe --list --running --quiet` names at least one
  * running distribution, else 0.
  */

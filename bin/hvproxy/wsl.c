@@ -40,64 +40,18 @@
 
 /* ---- output parsing (portable) ---------------------------------------- */
 
-/*
- * wsl.exe writes its own messages in UTF-16LE and relays a Linux
- * program's output as is (UTF-8). Both are ASCII here: drop the NULs of
- * UTF-16 and any byte-order mark.
- */
-static size_t
-to_ascii(const char *buf, size_t len, char *out, size_t size)
-{
-	size_t n = 0, i = 0;
-
-	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
-		i = 3;
-	} else if (len >= 2 && memcmp(buf, "\xFF\xFE", 2) == 0) {
-		i = 2;
-	}
-	for (; i < len && n + 1 < size; i++) {
-		if (buf[i] != '\0') {
-			out[n++] = buf[i];
-		}
-	}
-	out[n] = '\0';
-	return n;
-}
-
-int
-hvp_wsl_parse_vmid(const char *buf, size_t len, hvs_guid_t *out)
-{
-	char text[WSL_OUT_MAX + 1];
-	size_t n = to_ascii(buf, len, text, sizeof(text));
-	size_t i = 0;
-
-	/* The first word that is a GUID (with or without braces). */
-	while (i < n) {
-		size_t start, wlen;
-
-		while (i < n && isspace((unsigned char)text[i])) {
-			i++;
-		}
-		start = i;
-		while (i < n && !isspace((unsigned char)text[i])) {
-			i++;
-		}
-		wlen = i - start;
-		if (wlen > 0 && hvs_guid_parse(out, text + start, wlen) == 0) {
-			return 0;
-		}
-	}
-	return HVS_EWSL_VMID;
-}
-
 int
 hvp_wsl_parse_running(const char *buf, size_t len)
 {
-	char text[WSL_OUT_MAX + 1];
-	size_t n = to_ascii(buf, len, text, sizeof(text));
+	/*
+	 * Anything but blanks, NULs (of UTF-16) and a byte-order mark: the
+	 * name of a running distribution.
+	 */
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
 
-	for (size_t i = 0; i < n; i++) {
-		if (!isspace((unsigned char)text[i])) {
+		if (c != '\0' && !isspace(c) && c != 0xEF && c != 0xBB &&
+		    c != 0xBF && c != 0xFF && c != 0xFE) {
 			return 1;
 		}
 	}
@@ -417,7 +371,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	/* STEP_VMID */
 	w->step = STEP_IDLE;
 	if (status != 0 ||
-	    hvp_wsl_parse_vmid(w->child.out, w->child.len, &id) != 0) {
+	    hvs_wsl_parse_vmid(w->child.out, w->child.len, &id) != 0) {
 		hvp_warn("%s: `wsl.exe -- wslinfo --vm-id` gave no VM id "
 			 "(exit status %lu; WSL 2.0 or later is needed)",
 		    w->name, status);

@@ -222,6 +222,17 @@ HVS_EXPORT void hvs_guid_format(const hvs_guid_t *guid,
 /** hvs_guid_equal() - 1 if @a and @b are the same GUID, else 0. */
 HVS_EXPORT int hvs_guid_equal(const hvs_guid_t *a, const hvs_guid_t *b);
 
+/**
+ * hvs_wsl_parse_vmid() - the WSL2 utility VM's id in the output of
+ * `wsl.exe -- wslinfo --vm-id` (@len bytes at @buf, UTF-8 or UTF-16LE,
+ * with or without a byte-order mark): the first whitespace-separated word
+ * that is a GUID, braces allowed, not all zeros. For programs that run
+ * wslinfo themselves (hvproxy does, from its event loop); the "wsl" VM id
+ * of an address does the same on Windows. Returns 0, HVS_EWSL_VMID if
+ * there is none, or HVS_EINVAL for NULL arguments.
+ */
+HVS_EXPORT int hvs_wsl_parse_vmid(const char *buf, size_t len, hvs_guid_t *out);
+
 /** Largest port that maps to a service GUID (Data1 of the template). */
 #define HVS_SERVICE_PORT_MAX 0x7FFFFFFFu
 

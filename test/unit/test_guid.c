@@ -484,6 +484,54 @@ static const struct {
     {HVS_VMID_SILOHOST, "silohost", "36bd0c5c-7276-4223-88ba-7d03b654c568"},
 };
 
+/* What wslinfo prints, in its encodings, and what must not be taken. */
+static void
+test_wsl_parse_vmid(void **state)
+{
+	static const char text[] = "{12345678-abcd-efab-cdef-0123456789ab}\r\n";
+	char utf16[2 + 2 * sizeof(text)];
+	char long_word[200];
+	hvs_guid_t g, want;
+	const char *s;
+
+	(void)state;
+	/* UTF-16LE with its byte-order mark, as wsl.exe writes. */
+	utf16[0] = '\xff';
+	utf16[1] = '\xfe';
+	for (size_t i = 0; i < sizeof(text) - 1; i++) {
+		utf16[2 + 2 * i] = text[i];
+		utf16[3 + 2 * i] = '\0';
+	}
+	assert_int_equal(hvs_guid_parse(&want,
+			     "12345678-abcd-efab-cdef-0123456789ab", 36),
+	    0);
+	assert_int_equal(hvs_wsl_parse_vmid(utf16, 2 * sizeof(text), &g), 0);
+	assert_true(hvs_guid_equal(&g, &want));
+	s = "\xEF\xBB\xBF  12345678-ABCD-EFAB-CDEF-0123456789AB\r\n";
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), 0);
+	assert_true(hvs_guid_equal(&g, &want));
+	/* The first GUID word after other words. */
+	s = "VM id:\t{12345678-abcd-efab-cdef-0123456789ab} (WSL 2.3)\n";
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), 0);
+	assert_true(hvs_guid_equal(&g, &want));
+	/* Not a word of its own, all zeros, cut short, or nothing at all. */
+	s = "id=12345678-abcd-efab-cdef-0123456789ab";
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL_VMID);
+	s = "00000000-0000-0000-0000-000000000000\n";
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL_VMID);
+	s = "12345678-abcd-efab-cdef-0123456789a";
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL_VMID);
+	assert_int_equal(hvs_wsl_parse_vmid("", 0, &g), HVS_EWSL_VMID);
+	assert_int_equal(hvs_wsl_parse_vmid("\r\n \t", 5, &g), HVS_EWSL_VMID);
+	/* A word longer than any GUID, then a good one. */
+	memset(long_word, 'a', sizeof(long_word));
+	memcpy(long_word + 150, " 12345678-abcd-efab-cdef-0123456789ab", 37);
+	assert_int_equal(hvs_wsl_parse_vmid(long_word, 187, &g), 0);
+	assert_true(hvs_guid_equal(&g, &want));
+	assert_int_equal(hvs_wsl_parse_vmid(NULL, 0, &g), HVS_EINVAL);
+	assert_int_equal(hvs_wsl_parse_vmid("x", 1, NULL), HVS_EINVAL);
+}
+
 static void
 test_vmid_get(void **state)
 {
@@ -543,6 +591,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_good),
+	    cmocka_unit_test(test_wsl_parse_vmid),
 	    cmocka_unit_test(test_parse_layout),
 	    cmocka_unit_test(test_parse_len_bounds),
 	    cmocka_unit_test(test_parse_bad),

@@ -282,14 +282,13 @@ hvs__lookup_start(hvs__lookup_t **out, struct event_base *base,
 		free(job);
 		return HVS_ENOMEM;
 	}
-	if (pipe(fds) != 0) {
+	/* Close-on-exec at birth: another thread may fork and exec. */
+	if (pipe2(fds, O_CLOEXEC) != 0) {
 		rc = hvs_translate_sys_error(errno);
 		free(l);
 		free(job);
 		return rc;
 	}
-	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
 	job->refs = 2;
 	job->wfd = fds[1];
 	job->addr = *addr;

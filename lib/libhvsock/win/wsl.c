@@ -195,44 +195,6 @@ out:
 	return ret;
 }
 
-static int
-is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	    (c >= 'A' && c <= 'F');
-}
-
-/*
- * Find the one GUID in @out_text: with or without braces, surrounded by
- * anything but hex digits. The output of a Linux command is UTF-8, but
- * wsl.exe's own messages are UTF-16: NUL bytes are dropped first so that
- * either reads as ASCII.
- */
-static int
-parse_vmid(const char *text, size_t len, hvs_guid_t *out)
-{
-	char ascii[WSL_OUT_MAX];
-	size_t i, n = 0;
-
-	for (i = 0; i < len && n < sizeof(ascii); i++) {
-		if (text[i] != '\0') {
-			ascii[n++] = text[i];
-		}
-	}
-	for (i = 0; i + 36 <= n; i++) {
-		if (i > 0 && is_hex(ascii[i - 1])) {
-			continue;
-		}
-		if (i + 36 < n && is_hex(ascii[i + 36])) {
-			continue;
-		}
-		if (hvs_guid_parse(out, ascii + i, 36) == 0) {
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* The first line of @text, printable ASCII only, for the log. */
 static void
 first_line(const char *text, size_t len, char *buf, size_t size)
@@ -257,7 +219,6 @@ first_line(const char *text, size_t len, char *buf, size_t size)
 int
 hvs__win_wsl_vmid(hvs_guid_t *out)
 {
-	static const hvs_guid_t zero;
 	char text[WSL_OUT_MAX];
 	char line[128];
 	char str[HVS_GUID_STRLEN];
@@ -276,7 +237,7 @@ hvs__win_wsl_vmid(hvs_guid_t *out)
 	if (run_wslinfo(text, sizeof(text), &len) != 0) {
 		return HVS_EWSL_VMID;
 	}
-	if (parse_vmid(text, len, &id) != 0 || hvs_guid_equal(&id, &zero)) {
+	if (hvs_wsl_parse_vmid(text, len, &id) != 0) {
 		first_line(text, len, line, sizeof(line));
 		hvs__log(HVS_LOG_WARN,
 		    "wsl: no VM id in the output of wslinfo: \"%s\" (is the "

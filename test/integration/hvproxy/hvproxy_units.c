@@ -238,22 +238,22 @@ test_wsl_vmid(void **state)
 			     "6f9a0a8e-51e4-4b5e-8f55-5b0f7d1c2a3b", 36),
 	    0);
 	s = "{6f9a0a8e-51e4-4b5e-8f55-5b0f7d1c2a3b}\n";
-	assert_int_equal(hvp_wsl_parse_vmid(s, strlen(s), &g), 0);
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), 0);
 	assert_true(hvs_guid_equal(&g, &want));
 	s = "  6F9A0A8E-51E4-4B5E-8F55-5B0F7D1C2A3B\r\n";
-	assert_int_equal(hvp_wsl_parse_vmid(s, strlen(s), &g), 0);
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), 0);
 	assert_true(hvs_guid_equal(&g, &want));
 	s = "\xEF\xBB\xBF"
 	    "6f9a0a8e-51e4-4b5e-8f55-5b0f7d1c2a3b";
-	assert_int_equal(hvp_wsl_parse_vmid(s, strlen(s), &g), 0);
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), 0);
 	assert_true(hvs_guid_equal(&g, &want));
-	assert_int_equal(hvp_wsl_parse_vmid(utf16, sizeof(utf16) - 1, &g), 0);
+	assert_int_equal(hvs_wsl_parse_vmid(utf16, sizeof(utf16) - 1, &g), 0);
 	assert_true(hvs_guid_equal(&g, &want));
 	s = "wslinfo: unknown option --vm-id\n";
-	assert_int_equal(hvp_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL_VMID);
-	assert_int_equal(hvp_wsl_parse_vmid("", 0, &g), HVS_EWSL_VMID);
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL_VMID);
+	assert_int_equal(hvs_wsl_parse_vmid("", 0, &g), HVS_EWSL_VMID);
 	s = "6f9a0a8e-51e4-4b5e-8f55-5b0f7d1c2a3";
-	assert_int_equal(hvp_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL_VMID);
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL_VMID);
 }
 
 static void
