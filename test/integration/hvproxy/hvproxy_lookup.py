@@ -10,25 +10,7 @@ name that does not resolve ends its connection with a logged reason."""
 import os
 
 from hvptest import T, Proxy, Server, echo_handler, free_port, connect, \
-    closed_within, metrics, metric, wait_for, write_config
-
-
-def echo(s, msg, sent_before=b""):
-    """Send @msg and read the echo (bounded), after the echo of what was
-    sent before; True if it all came back."""
-    try:
-        s.settimeout(20)
-        s.sendall(msg)
-        msg = sent_before + msg
-        got = b""
-        while len(got) < len(msg):
-            b = s.recv(len(msg) - len(got))
-            if not b:
-                break
-            got += b
-        return got == msg
-    except OSError:
-        return False
+    echo_ok, closed_within, metrics, metric, wait_for, write_config
 
 
 t = T()
@@ -74,12 +56,12 @@ t.check("a connection to tcp:db.slow.test waits in the name lookup",
         p.log()[-400:])
 
 s = connect(pn)
-t.check("meanwhile a forward to a numeric target relays", echo(s, b"num"),
-        p.log()[-400:])
+t.check("meanwhile a forward to a numeric target relays",
+        echo_ok(s, b"num", timeout=20), p.log()[-400:])
 s.close()
 s = connect(pf)
 t.check("meanwhile a forward to a name that answers at once relays",
-        echo(s, b"named"), p.log()[-400:])
+        echo_ok(s, b"named", timeout=20), p.log()[-400:])
 s.close()
 t.check("... and the held connection is still waiting for its lookup",
         not os.path.exists(gate) and metric(
@@ -88,7 +70,8 @@ t.check("... and the held connection is still waiting for its lookup",
 open(gate, "w").close()
 t.check("once the name resolves, the held connection is relayed, the bytes "
         "sent while it waited included",
-        echo(held, b" and more", sent_before=b"held"), p.log()[-400:])
+        echo_ok(held, b" and more", sent_before=b"held", timeout=20),
+        p.log()[-400:])
 held.close()
 
 s = connect(pbad)

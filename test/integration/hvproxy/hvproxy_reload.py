@@ -6,19 +6,7 @@ import socket
 import time
 
 from hvptest import T, Proxy, Server, echo_handler, free_port, connect, \
-    metrics, metric, wait_for, write_config
-
-
-def echo_ok(s, msg=b"ping"):
-    s.settimeout(5)
-    s.sendall(msg)
-    got = b""
-    while len(got) < len(msg):
-        b = s.recv(1000)
-        if not b:
-            break
-        got += b
-    return got == msg
+    echo_ok, metrics, metric, wait_for, write_config
 
 
 def fresh_ok(port):

@@ -7,20 +7,8 @@ import pwd
 import signal
 import socket
 
-from hvptest import T, Proxy, Server, echo_handler, free_port, connect, \
-    wait_for, HVPROXY
-
-
-def echo_ok(port):
-    try:
-        s = connect(port)
-        s.settimeout(5)
-        s.sendall(b"hello")
-        ok = s.recv(10) == b"hello"
-        s.close()
-        return ok
-    except OSError:
-        return False
+from hvptest import T, Proxy, Server, echo_handler, free_port, \
+    echo_port_ok, wait_for, HVPROXY
 
 
 t = T()
@@ -44,7 +32,7 @@ p = Proxy(t,
                  HVPROXY])
 ls.close()  # hvproxy holds the only copy now
 t.check("socket activation: READY=1 sent", True)
-t.check("socket activation: fd:3 relays", echo_ok(port))
+t.check("socket activation: fd:3 relays", echo_port_ok(port))
 t.check("READY=1 carries a STATUS and MAINPID",
         any("STATUS=" in m and f"MAINPID={p.pid}" in m for m in p.messages),
         str(p.messages))
@@ -112,13 +100,13 @@ else:
     groups = [ln for ln in status.splitlines() if ln.startswith("Groups:")]
     t.check("--user nobody: no supplementary groups of root",
             groups and "0" not in groups[0].split()[1:], str(groups))
-    t.check("--user nobody: still relays", echo_ok(port))
+    t.check("--user nobody: still relays", echo_port_ok(port))
     t.check("exit 0 on SIGTERM", p.stop() == 0)
 
 # ---- syslog: messages go to syslog, not to stderr.
 port = free_port()
 p = Proxy(t, ["-v", "--syslog", f"tcp:{port}", echo.addr])
-echo_ok(port)
+echo_port_ok(port)
 p.stop()
 t.check("--syslog: nothing on stderr", p.log() == "", p.log())
 t.done()

@@ -7,19 +7,8 @@ import time
 import socket
 
 from hvptest import T, Proxy, Server, echo_handler, silent_handler, \
-    free_port, connect, closed_within, metrics, metric, write_config
-
-
-def echo_ok(port):
-    try:
-        s = connect(port)
-        s.settimeout(5)
-        s.sendall(b"still here")
-        ok = s.recv(100) == b"still here"
-        s.close()
-        return ok
-    except OSError:
-        return False
+    free_port, connect, echo_port_ok, closed_within, metrics, metric, \
+    write_config
 
 
 t = T()
@@ -90,7 +79,7 @@ for name, port, bound, logpat in cases:
             p.wait_log(r"conn fwd=%s .*%s" % (name, logpat), 20),
             p.log()[-600:])
     t.check(f"{name}: the daemon keeps serving", p.alive() and
-            echo_ok(pg))
+            echo_port_ok(pg))
 
 # Many at once against the refused and black-hole targets.
 socks = [connect(pr) for _ in range(20)] + [connect(pb) for _ in range(20)]
@@ -98,7 +87,7 @@ closed = [closed_within(s, 5)[0] for s in socks]
 t.check("40 failing connections at once are all closed", all(closed))
 for s in socks:
     s.close()
-t.check("and the daemon still serves", echo_ok(pg))
+t.check("and the daemon still serves", echo_port_ok(pg))
 
 ms = metrics(mp)
 for name, n in (("refused", 21), ("unreachable", 1), ("blackhole", 21)):

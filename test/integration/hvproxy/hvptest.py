@@ -337,6 +337,37 @@ def connect(port, timeout=WAIT):
     return s
 
 
+def echo_ok(s, msg=b"ping", sent_before=b"", timeout=5):
+    """Send @msg on @s and read its echo, after the echo of @sent_before
+    (bytes sent earlier and not read yet); True if it all came back within
+    @timeout, False on a short answer, a close or an error."""
+    want = sent_before + msg
+    got = b""
+    try:
+        s.settimeout(timeout)
+        s.sendall(msg)
+        while len(got) < len(want):
+            b = s.recv(len(want) - len(got))
+            if not b:
+                break
+            got += b
+    except OSError:
+        return False
+    return got == want
+
+
+def echo_port_ok(port, msg=b"ping", timeout=5):
+    """echo_ok() on a new connection to @port, closed after."""
+    try:
+        s = connect(port)
+    except OSError:
+        return False
+    try:
+        return echo_ok(s, msg, timeout=timeout)
+    finally:
+        s.close()
+
+
 def closed_within(s, secs):
     """True if the peer closes (EOF or reset) within secs; the time taken."""
     t0 = time.monotonic()
