@@ -114,6 +114,17 @@ tcp_listener(int backlog, hvs_addr_t *a)
 	return s;
 }
 
+/* @ls holds the connection @s made: accept it, then close both ends. */
+static void
+accept_and_close(int ls, hvs_sock_t s)
+{
+	int as = accept(ls, NULL, NULL);
+
+	assert_true(as >= 0);
+	close(as);
+	hvs_close(s);
+}
+
 static void
 test_success_tcp(void **state)
 {
@@ -122,7 +133,7 @@ test_success_tcp(void **state)
 	hvs_connect_req_t *req;
 	hvs_addr_t a, peer;
 	hvs_sockopts_t o;
-	int ls, as;
+	int ls;
 
 	(void)state;
 	ls = tcp_listener(8, &a);
@@ -136,10 +147,7 @@ test_success_tcp(void **state)
 	assert_int_equal(r.err, 0);
 	assert_int_equal(hvs_sock_peer_addr(r.sock, &peer), 0);
 	assert_true(hvs_addr_equal(&peer, &a));
-	as = accept(ls, NULL, NULL);
-	assert_true(as >= 0);
-	close(as);
-	hvs_close(r.sock);
+	accept_and_close(ls, r.sock);
 	close(ls);
 	event_base_free(base);
 }
@@ -521,7 +529,7 @@ test_name_off_loop(void **state)
 	struct event *opener = evtimer_new(base, on_open_gate, NULL);
 	struct result r = {0};
 	hvs_addr_t target, name;
-	int ls, as;
+	int ls;
 
 	(void)state;
 	ls = tcp_listener(8, &target);
@@ -535,10 +543,7 @@ test_name_off_loop(void **state)
 	run_until_called(base, &r);
 	assert_int_equal(r.err, 0);
 	assert_int_equal(atomic_load(&hook_calls), 1);
-	as = accept(ls, NULL, NULL);
-	assert_true(as >= 0);
-	close(as);
-	hvs_close(r.sock);
+	accept_and_close(ls, r.sock);
 	hook_done();
 	event_free(opener);
 	close(ls);
@@ -566,38 +571,46 @@ test_needs_lookup(void **state)
 	}
 }
 
-/* localhost is resolved in place (/etc/hosts); IPv4 only here. */
+/*
+ * Connect to @host (IPv4) where a listener waits on 127.0.0.1: resolved in
+ * place, or by a worker's real getaddrinfo() if @looked_up.
+ */
 static void
-test_name_localhost(void **state)
+connect_by_host(const char *host, int looked_up)
 {
 	struct event_base *base = event_base_new();
 	struct result r = {0};
 	hvs_sockopts_t o;
 	hvs_addr_t target, name;
-	char spec[64];
-	int ls, as;
+	char spec[200];
+	int ls;
 
-	(void)state;
 	ls = tcp_listener(8, &target);
-	snprintf(spec, sizeof(spec), "tcp:localhost:%u",
+	snprintf(spec, sizeof(spec), "tcp:%s:%u", host,
 	    (unsigned)target.u.tcp.port);
 	name = parse(spec, HVS_ROLE_CONNECT);
-	assert_false(hvs__addr_needs_lookup(&name));
+	assert_int_equal(hvs__addr_needs_lookup(&name), looked_up);
 	hvs_sockopts_init(&o);
 	o.flags |= HVS_SOCK_IPV4_ONLY;
 	o.timeout_ms = LIVENESS_S * 1000;
 	assert_int_equal(hvs_connect_async(NULL, base, &name, &o, on_connect,
 			     &r),
 	    0);
+	assert_int_equal(r.calls, 0);
 	run_until_called(base, &r);
 	assert_int_equal(r.err, 0);
-	as = accept(ls, NULL, NULL);
-	assert_true(as >= 0);
-	close(as);
-	hvs_close(r.sock);
+	accept_and_close(ls, r.sock);
 	hook_done();
 	close(ls);
 	event_base_free(base);
+}
+
+/* localhost is resolved in place (/etc/hosts). */
+static void
+test_name_localhost(void **state)
+{
+	(void)state;
+	connect_by_host("localhost", 0);
 }
 
 /* A name /etc/hosts maps to 127.0.0.1 other than localhost, or 0. */
@@ -634,39 +647,13 @@ hosts_alias(char *name, size_t size)
 static void
 test_name_hosts_file(void **state)
 {
-	struct event_base *base;
-	struct result r = {0};
-	hvs_sockopts_t o;
-	hvs_addr_t target, name;
-	char alias[128], spec[200];
-	int ls, as;
+	char alias[128];
 
 	(void)state;
 	if (!hosts_alias(alias, sizeof(alias))) {
 		skip(); /* no such line: nothing to look up without a network */
 	}
-	base = event_base_new();
-	ls = tcp_listener(8, &target);
-	snprintf(spec, sizeof(spec), "tcp:%s:%u", alias,
-	    (unsigned)target.u.tcp.port);
-	name = parse(spec, HVS_ROLE_CONNECT);
-	assert_true(hvs__addr_needs_lookup(&name));
-	hvs_sockopts_init(&o);
-	o.flags |= HVS_SOCK_IPV4_ONLY;
-	o.timeout_ms = LIVENESS_S * 1000;
-	assert_int_equal(hvs_connect_async(NULL, base, &name, &o, on_connect,
-			     &r),
-	    0);
-	assert_int_equal(r.calls, 0);
-	run_until_called(base, &r);
-	assert_int_equal(r.err, 0);
-	as = accept(ls, NULL, NULL);
-	assert_true(as >= 0);
-	close(as);
-	hvs_close(r.sock);
-	hook_done();
-	close(ls);
-	event_base_free(base);
+	connect_by_host(alias, 1);
 }
 
 /* A name that does not resolve: the callback says so, from the loop. */
@@ -752,7 +739,7 @@ test_name_burst(void **state)
 	struct event_base *base = event_base_new();
 	struct result r[N];
 	hvs_addr_t target, name;
-	int ls, as, i, done = 0;
+	int ls, i;
 
 	(void)state;
 	memset(r, 0, sizeof(r));
@@ -769,13 +756,8 @@ test_name_burst(void **state)
 		assert_int_equal(r[i].err, 0);
 	}
 	for (i = 0; i < N; i++) {
-		as = accept(ls, NULL, NULL);
-		assert_true(as >= 0);
-		close(as);
-		hvs_close(r[i].sock);
-		done++;
+		accept_and_close(ls, r[i].sock);
 	}
-	assert_int_equal(done, N);
 	assert_int_equal(atomic_load(&hook_calls), N);
 	hook_done();
 	close(ls);
