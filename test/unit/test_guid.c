@@ -510,11 +510,20 @@ test_wsl_parse_vmid(void **state)
 	s = "\xEF\xBB\xBF  12345678-ABCD-EFAB-CDEF-0123456789AB\r\n";
 	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), 0);
 	assert_true(hvs_guid_equal(&g, &want));
+	s = "\xEF\xBB\xBF"
+	    "12345678-abcd-efab-cdef-0123456789ab";
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), 0);
+	assert_true(hvs_guid_equal(&g, &want));
 	/* The first GUID word after other words. */
 	s = "VM id:\t{12345678-abcd-efab-cdef-0123456789ab} (WSL 2.3)\n";
 	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), 0);
 	assert_true(hvs_guid_equal(&g, &want));
-	/* Not a word of its own, all zeros, cut short, or nothing at all. */
+	/*
+	 * An error message, not a word of its own, all zeros, cut short, or
+	 * nothing at all.
+	 */
+	s = "wslinfo: unknown option --vm-id\n";
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL_VMID);
 	s = "id=12345678-abcd-efab-cdef-0123456789ab";
 	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL_VMID);
 	s = "00000000-0000-0000-0000-000000000000\n";
@@ -522,7 +531,7 @@ test_wsl_parse_vmid(void **state)
 	s = "12345678-abcd-efab-cdef-0123456789a";
 	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL_VMID);
 	assert_int_equal(hvs_wsl_parse_vmid("", 0, &g), HVS_EWSL_VMID);
-	assert_int_equal(hvs_wsl_parse_vmid("\r\n \t", 5, &g), HVS_EWSL_VMID);
+	assert_int_equal(hvs_wsl_parse_vmid("\r\n \t", 4, &g), HVS_EWSL_VMID);
 	/* A word longer than any GUID, then a good one. */
 	memset(long_word, 'a', sizeof(long_word));
 	memcpy(long_word + 150, " 12345678-abcd-efab-cdef-0123456789ab", 37);

@@ -189,74 +189,6 @@ test_allow_vsock(void **state)
 }
 
 static void
-test_wsl_vmid(void **state)
-{
-	static const char utf16[] = "\xff\xfe{\0"
-				    "6\0"
-				    "f\0"
-				    "9\0"
-				    "a\0"
-				    "0\0"
-				    "a\0"
-				    "8\0"
-				    "e\0"
-				    "-\0"
-				    "5\0"
-				    "1\0"
-				    "e\0"
-				    "4\0"
-				    "-\0"
-				    "4\0"
-				    "b\0"
-				    "5\0"
-				    "e\0"
-				    "-\0"
-				    "8\0"
-				    "f\0"
-				    "5\0"
-				    "5\0"
-				    "-\0"
-				    "5\0"
-				    "b\0"
-				    "0\0"
-				    "f\0"
-				    "7\0"
-				    "d\0"
-				    "1\0"
-				    "c\0"
-				    "2\0"
-				    "a\0"
-				    "3\0"
-				    "b\0"
-				    "}\0"
-				    "\r\0"
-				    "\n\0";
-	hvs_guid_t g, want;
-	const char *s;
-
-	assert_int_equal(hvs_guid_parse(&want,
-			     "6f9a0a8e-51e4-4b5e-8f55-5b0f7d1c2a3b", 36),
-	    0);
-	s = "{6f9a0a8e-51e4-4b5e-8f55-5b0f7d1c2a3b}\n";
-	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), 0);
-	assert_true(hvs_guid_equal(&g, &want));
-	s = "  6F9A0A8E-51E4-4B5E-8F55-5B0F7D1C2A3B\r\n";
-	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), 0);
-	assert_true(hvs_guid_equal(&g, &want));
-	s = "\xEF\xBB\xBF"
-	    "6f9a0a8e-51e4-4b5e-8f55-5b0f7d1c2a3b";
-	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), 0);
-	assert_true(hvs_guid_equal(&g, &want));
-	assert_int_equal(hvs_wsl_parse_vmid(utf16, sizeof(utf16) - 1, &g), 0);
-	assert_true(hvs_guid_equal(&g, &want));
-	s = "wslinfo: unknown option --vm-id\n";
-	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL_VMID);
-	assert_int_equal(hvs_wsl_parse_vmid("", 0, &g), HVS_EWSL_VMID);
-	s = "6f9a0a8e-51e4-4b5e-8f55-5b0f7d1c2a3";
-	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL_VMID);
-}
-
-static void
 test_wsl_running(void **state)
 {
 	static const char utf16[] = "\xff\xfeU\0b\0u\0n\0t\0u\0\r\0\n\0";
@@ -356,7 +288,6 @@ main(void)
 	    cmocka_unit_test(test_size),
 	    cmocka_unit_test(test_allow_ip),
 	    cmocka_unit_test(test_allow_vsock),
-	    cmocka_unit_test(test_wsl_vmid),
 	    cmocka_unit_test(test_wsl_running),
 	    cmocka_unit_test(test_config_perms),
 	    cmocka_unit_test(test_config_text),
