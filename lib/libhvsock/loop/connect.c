@@ -24,6 +24,7 @@
 #include "internal.h"
 #include "loop/debug.h"
 #include "loop/lookup.h"
+#include "loop/timeval.h"
 
 /* Addresses of one name tried at most (getaddrinfo rarely gives more). */
 #define MAX_ADDRS HVS__LOOKUP_MAX
@@ -198,8 +199,7 @@ req_attempt(hvs_connect_req_t *req)
 		} else {
 			left = req->deadline - now;
 			share = left / (uint64_t)(req->n - req->next + 1);
-			tv.tv_sec = (time_t)(share / 1000);
-			tv.tv_usec = (suseconds_t)(share % 1000) * 1000;
+			tv = hvs__ms_timeval(share);
 			rc = event_add(&req->ev, &tv);
 		}
 		if (rc == 0) {
@@ -355,8 +355,7 @@ connect_by_name(hvs_connect_req_t **out, struct event_base *base,
 	}
 	event_assign(&req->ev, base, -1, 0, on_event, req);
 	if (req->timeout_ms >= 0) {
-		tv.tv_sec = req->timeout_ms / 1000;
-		tv.tv_usec = (suseconds_t)(req->timeout_ms % 1000) * 1000;
+		tv = hvs__ms_timeval((uint64_t)req->timeout_ms);
 		if (event_add(&req->ev, &tv) != 0) {
 			free(req);
 			return HVS_ENOMEM;

@@ -20,6 +20,7 @@
 
 #include "internal.h"
 #include "loop/debug.h"
+#include "loop/timeval.h"
 
 /* Connections taken per wake-up: fair to the rest of the loop. */
 #define ACCEPT_BATCH 64
@@ -84,8 +85,7 @@ listener_backoff(hvs_listener_t *l, int err)
 
 	event_del(&l->ev);
 	l->backoff = 1;
-	tv.tv_sec = l->pause_ms / 1000;
-	tv.tv_usec = (l->pause_ms % 1000) * 1000;
+	tv = hvs__ms_timeval((uint64_t)l->pause_ms);
 	evtimer_add(&l->pause, &tv);
 	hvs__log(HVS_LOG_WARN, "listener: accept: %s; pausing for %d ms",
 	    hvs_strerror(err), l->pause_ms);

@@ -41,8 +41,7 @@
 struct job {
 	struct job *next; /* in the queue */
 	int refs; /* the loop side's and the queue's/worker's */
-	int wfd; /* write end: the worker closes it when done */
-	int done; /* n, gai_err and addrs are set (under the lock) */
+	int wfd; /* write end: closed once n, gai_err and addrs are set */
 	hvs_addr_t addr;
 	unsigned flags;
 	int n; /* addresses found, or a negative HVS_E* code */
@@ -154,7 +153,6 @@ job_run(struct job *job)
 	pthread_mutex_lock(&pool.lock);
 	job->n = n;
 	job->gai_err = gai;
-	job->done = 1;
 	pthread_mutex_unlock(&pool.lock);
 	close(job->wfd);
 	job->wfd = -1;
@@ -249,17 +247,19 @@ on_done(evutil_socket_t fd, short what, void *arg)
 {
 	hvs__lookup_t *l = arg;
 	struct job *job = l->job;
-	int n, done;
+	int n, gai;
 
 	(void)fd;
 	(void)what;
+	/*
+	 * EOF: the worker has set the answer and closed its end (the lock
+	 * makes what it wrote visible here).
+	 */
 	pthread_mutex_lock(&pool.lock);
-	done = job->done;
-	n = done ? job->n : HVS_EIO; /* EOF without an answer: cannot be */
+	n = job->n;
+	gai = job->gai_err;
 	pthread_mutex_unlock(&pool.lock);
-	if (done) {
-		hvs__log_lookup_failure(&job->addr, job->gai_err);
-	}
+	hvs__log_lookup_failure(&job->addr, gai);
 	l->cb(n, n > 0 ? job->addrs : NULL, l->userdata);
 	close(l->rfd);
 	job_unref(job);

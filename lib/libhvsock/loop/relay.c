@@ -46,6 +46,7 @@
 
 #include "internal.h"
 #include "loop/debug.h"
+#include "loop/timeval.h"
 #include "loop/zcopy.h"
 
 #ifndef MSG_NOSIGNAL
@@ -1046,8 +1047,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		idle = (uint64_t)r->idle_ms - idle;
-		tv.tv_sec = (time_t)(idle / 1000);
-		tv.tv_usec = (suseconds_t)(idle % 1000) * 1000;
+		tv = hvs__ms_timeval(idle);
 		event_add(&r->tev, &tv);
 	}
 	relay_settle(r);
@@ -1126,8 +1126,7 @@ relay_create(hvs_relay_t **out, struct event_base *base, int a_in, int a_out,
 	r->start_ms = hvs__os_now_ms();
 	r->last_ms = r->start_ms;
 	if (r->idle_ms > 0) {
-		tv.tv_sec = r->idle_ms / 1000;
-		tv.tv_usec = (r->idle_ms % 1000) * 1000;
+		tv = hvs__ms_timeval((uint64_t)r->idle_ms);
 		if (event_add(&r->tev, &tv) < 0) {
 			rc = HVS_ENOMEM;
 			goto unprobe_b;
