@@ -155,7 +155,6 @@ job_run(struct job *job)
 	job->gai_err = gai;
 	pthread_mutex_unlock(&pool.lock);
 	close(job->wfd);
-	job->wfd = -1;
 	job_unref(job);
 }
 
@@ -228,15 +227,14 @@ job_submit(struct job *job)
 	 * worker is left to take the job, look it up here: late, but never
 	 * lost.
 	 */
-	hvs__log(HVS_LOG_WARN,
-	    "cannot start a name-lookup thread: resolving %s in place",
-	    job->addr.u.tcp.host);
 	pthread_mutex_lock(&pool.lock);
 	pool.workers--;
 	if (pool.workers > 0 || !queue_remove_locked(job)) {
 		job = NULL;
 	}
 	pthread_mutex_unlock(&pool.lock);
+	hvs__log(HVS_LOG_WARN, "cannot start a name-lookup thread%s",
+	    job != NULL ? ": looking the name up in place" : "");
 	if (job != NULL) {
 		job_run(job);
 	}
