@@ -6,6 +6,7 @@
  *   [global]                      ; optional; keys before any section too
  *   max-conns = 4096              ; all forwards together
  *   max-conns-per-forward = 0     ; default for each forward, 0 = none
+ *   max-conns-per-peer = 0        ; default for each forward, 0 = none
  *   connect-timeout = 5s
  *   idle-timeout = 0              ; 0 = none
  *   buffer = 1m                   ; bytes queued per direction
@@ -21,6 +22,7 @@
  *   target = vsock:8080
  *   allow = 127.0.0.1, 10.0.0.0/8 ; peer CIDs, VM ids or IP networks
  *   max-conns = 100
+ *   max-conns-per-peer = 10       ; one CID / VM / IP / local user
  *   connect-timeout = 2s
  *   idle-timeout = 10m
  *   buffer = 1m
@@ -767,6 +769,8 @@ fwd_setting(struct loader *L, struct hvp_fwd_defaults *d, unsigned *set,
 	if (strcmp(name, is_global ? "max-conns-per-forward" : "max-conns") ==
 	    0) {
 		bit = HVP_SET_MAX_CONNS;
+	} else if (strcmp(name, "max-conns-per-peer") == 0) {
+		bit = HVP_SET_MAX_CONNS_PEER;
 	} else if (strcmp(name, "connect-timeout") == 0) {
 		bit = HVP_SET_CONNECT_TIMEOUT;
 	} else if (strcmp(name, "idle-timeout") == 0) {
@@ -790,6 +794,15 @@ fwd_setting(struct loader *L, struct hvp_fwd_defaults *d, unsigned *set,
 			    value, why, HVP_MAX_CONNS_LIMIT);
 		} else {
 			d->max_conns = (unsigned)v;
+		}
+		break;
+	case HVP_SET_MAX_CONNS_PEER:
+		if (hvp_parse_uint(value, 0, HVP_MAX_CONNS_LIMIT, &v, &why) !=
+		    0) {
+			file_error(L, L->line, "%s = %s: %s (0 to %u)", key,
+			    value, why, HVP_MAX_CONNS_LIMIT);
+		} else {
+			d->max_conns_peer = (unsigned)v;
 		}
 		break;
 	case HVP_SET_CONNECT_TIMEOUT:
@@ -908,7 +921,8 @@ global_key(struct loader *L, const char *name, const char *value)
 		file_error(L, L->line,
 		    "unknown key '%s' in [global] "
 		    "(expected max-conns, max-conns-per-forward, "
-		    "connect-timeout, idle-timeout, buffer, drain-timeout, "
+		    "max-conns-per-peer, connect-timeout, idle-timeout, "
+		    "buffer, drain-timeout, "
 		    "log-level, syslog, metrics, user, pidfile or wsl-poll)",
 		    name);
 	}
@@ -957,8 +971,8 @@ forward_key(struct loader *L, const char *name, const char *value)
 	}
 	file_error(L, L->line,
 	    "unknown key '%s' in [forward %s] (expected "
-	    "listen, target, allow, max-conns, connect-timeout, "
-	    "idle-timeout or buffer)",
+	    "listen, target, allow, max-conns, max-conns-per-peer, "
+	    "connect-timeout, idle-timeout or buffer)",
 	    name, fc->name);
 }
 
@@ -1371,6 +1385,9 @@ merge_globals(struct hvp_globals *dst, const struct hvp_globals *src)
 	if (src->fwd_set & HVP_SET_MAX_CONNS) {
 		dst->fwd.max_conns = src->fwd.max_conns;
 	}
+	if (src->fwd_set & HVP_SET_MAX_CONNS_PEER) {
+		dst->fwd.max_conns_peer = src->fwd.max_conns_peer;
+	}
 	if (src->fwd_set & HVP_SET_CONNECT_TIMEOUT) {
 		dst->fwd.connect_timeout_ms = src->fwd.connect_timeout_ms;
 	}
@@ -1389,6 +1406,9 @@ fill_fwd_defaults(struct hvp_fwd_conf *fc, const struct hvp_fwd_defaults *d)
 {
 	if (!(fc->set & HVP_SET_MAX_CONNS)) {
 		fc->lim.max_conns = d->max_conns;
+	}
+	if (!(fc->set & HVP_SET_MAX_CONNS_PEER)) {
+		fc->lim.max_conns_peer = d->max_conns_peer;
 	}
 	if (!(fc->set & HVP_SET_CONNECT_TIMEOUT)) {
 		fc->lim.connect_timeout_ms = d->connect_timeout_ms;

@@ -3,8 +3,8 @@
  *
  * One event loop carries everything. A connection is admitted by the
  * listener's peer filter (the allowlist, before anything is allocated),
- * then by the limits (global and per forward: excess connections are
- * closed at once, never queued), then the target is connected to
+ * then by the limits (global, per forward and per peer within the
+ * forward: excess connections are closed at once, never queued), then the target is connected to
  * asynchronously within the connect timeout, and the library's relay
  * engine moves the bytes (half-close, high watermark, idle timeout).
  *
@@ -39,6 +39,8 @@ struct conn {
 	uint64_t start_ms;
 	int drained; /* hvs_relay_drain() was called */
 	int splice; /* its relay may take splice pipes (counted in nsplice) */
+	int counted; /* counted under @pkey in its forward's peers */
+	struct hvp_peer_key pkey;
 };
 
 struct fwd {
@@ -50,6 +52,9 @@ struct fwd {
 	int unlink_path; /* a unix socket file we created */
 	struct conn *conns;
 	unsigned nconns;
+	/* Open connections per peer, whatever the limit: a reload that sets
+	 * max-conns-per-peer finds the connections already open counted. */
+	struct hvp_peers peers;
 	struct hvp_fwd_stats st; /* counters of ended connections */
 	int retired;
 };
@@ -95,6 +100,7 @@ end_name(hvs_relay_end_t reason)
 static void
 fwd_free(struct fwd *f)
 {
+	hvp_peers_clear(&f->peers);
 	hvp_fwd_conf_unref(f->conf);
 	free(f);
 }
@@ -116,6 +122,9 @@ conn_free(struct conn *c)
 	}
 	f->nconns--;
 	d->nconns--;
+	if (c->counted) {
+		hvp_peers_remove(&f->peers, &c->pkey);
+	}
 	if (c->splice) {
 		d->nsplice--;
 	}
@@ -281,8 +290,9 @@ on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer,
 	struct hvp_daemon *d = f->d;
 	struct hvp_fwd_conf *fc = f->conf;
 	hvs_sockopts_t so;
+	struct hvp_peer_key pkey;
 	struct conn *c;
-	int r;
+	int counted, r;
 
 	if (d->draining || f->retired) {
 		hvs_close(sock);
@@ -304,8 +314,33 @@ on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer,
 		hvs_close(sock);
 		return;
 	}
+	counted = hvp_peer_key(peer, sock, &pkey);
+	if (counted && fc->lim.max_conns_peer != 0 &&
+	    hvp_peers_count(&f->peers, &pkey) >= fc->lim.max_conns_peer) {
+		f->st.refused_peer++;
+		if (hvp_log_on(HVP_LOG_INFO)) {
+			char *p = peer_str(peer);
+			char who[96];
+
+			if (hvp_peer_key_format(&pkey, who, sizeof(who)) != 0) {
+				snprintf(who, sizeof(who), "-");
+			}
+			hvp_info("conn fwd=%s peer=%s end=refused "
+				 "reason=max-conns-per-peer limit=%u "
+				 "who=\"%s\"",
+			    fc->name, p != NULL ? p : "-",
+			    fc->lim.max_conns_peer, who);
+			free(p);
+		}
+		hvs_close(sock);
+		return;
+	}
 	c = calloc(1, sizeof(*c));
-	if (c == NULL || (c->peer = peer_str(peer)) == NULL) {
+	if (c == NULL || (c->peer = peer_str(peer)) == NULL ||
+	    (counted && hvp_peers_add(&f->peers, &pkey) != 0)) {
+		if (c != NULL) {
+			free(c->peer);
+		}
 		free(c);
 		f->st.err_relay++;
 		hvp_warn("forward %s: out of memory: connection closed",
@@ -315,6 +350,8 @@ on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer,
 	}
 	c->fwd = f;
 	c->conf = hvp_fwd_conf_ref(fc);
+	c->counted = counted;
+	c->pkey = pkey;
 	c->client = sock;
 	c->start_ms = hvp_now_ms();
 	c->next = f->conns;
@@ -847,6 +884,7 @@ fwd_snapshot(const struct fwd *f, struct hvp_fwd_stats *st)
 	st->listen = f->conf->listen_str;
 	st->target = f->conf->target_str;
 	st->open = f->nconns;
+	st->peers = (unsigned)hvp_peers_size(&f->peers);
 	/* Bytes of open connections count as they move. */
 	for (const struct conn *c = f->conns; c != NULL; c = c->next) {
 		hvs_relay_stats_t rs;

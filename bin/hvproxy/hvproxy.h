@@ -7,6 +7,7 @@
  *               validation, every number through one bounded parser
  *   forward.c   listeners, admission (limits, allowlists), async connect,
  *               relays, drain, reload
+ *   peers.c     open connections per peer (max-conns-per-peer)
  *   metrics.c   the Prometheus endpoint (evhttp)
  *   log.c       stderr / journal / syslog, with levels
  *   systemd.c   socket activation and readiness notification
@@ -91,6 +92,7 @@ struct hvp_allow {
  * sets them itself. */
 struct hvp_fwd_defaults {
 	unsigned max_conns; /* per forward, 0 = only the global limit */
+	unsigned max_conns_peer; /* per peer within a forward, 0 = none */
 	int connect_timeout_ms; /* > 0 */
 	int idle_timeout_ms; /* 0 = none */
 	size_t buffer; /* relay high watermark per direction */
@@ -128,6 +130,7 @@ struct hvp_fwd_conf {
 #define HVP_SET_PIDFILE 0x200u
 #define HVP_SET_MAX_CONNS_TOTAL 0x400u
 #define HVP_SET_WSL_POLL 0x800u
+#define HVP_SET_MAX_CONNS_PEER 0x1000u
 
 /* Global settings: built-in defaults < [global] < command line. */
 struct hvp_globals {
@@ -235,6 +238,7 @@ struct hvp_fwd_stats {
 	const char *listen;
 	const char *target;
 	unsigned open;
+	unsigned peers; /* distinct peers with connections open */
 	uint64_t total; /* admitted connections */
 	uint64_t bytes_up; /* client -> target */
 	uint64_t bytes_down; /* target -> client */
@@ -242,6 +246,7 @@ struct hvp_fwd_stats {
 	uint64_t err_relay; /* read/write error or reset */
 	uint64_t idle_timeouts;
 	uint64_t refused_limit; /* --max-conns */
+	uint64_t refused_peer; /* --max-conns-per-peer */
 	uint64_t refused_allow; /* allowlist */
 	int listening; /* 0 once removed by a reload */
 };
@@ -271,6 +276,51 @@ void hvp_daemon_foreach(const struct hvp_daemon *d,
 void hvp_daemon_totals(const struct hvp_daemon *d, unsigned *open,
     unsigned *max_conns, uint64_t *reloads, uint64_t *reload_failures);
 void hvp_daemon_count_reload(struct hvp_daemon *d, int ok);
+
+/* ---- peers.c ---------------------------------------------------------- */
+
+/* Who a peer is, for max-conns-per-peer (peers.c says what counts). */
+enum hvp_peer_kind {
+	HVP_PEER_NONE = 0,
+	HVP_PEER_CID, /* vsock: the CID */
+	HVP_PEER_VMID, /* Hyper-V: the VM id */
+	HVP_PEER_IP4, /* tcp: the address, IPv4-mapped IPv6 included */
+	HVP_PEER_IP6,
+	HVP_PEER_UID, /* unix: the user id (SO_PEERCRED) */
+};
+
+struct hvp_peer_key {
+	uint8_t kind; /* enum hvp_peer_kind */
+	uint8_t id[16];
+};
+
+struct hvp_peer_slot {
+	struct hvp_peer_key key;
+	unsigned count; /* 0 = empty slot */
+};
+
+/* Open connections per peer. Zeroed = empty; hvp_peers_clear() frees. */
+struct hvp_peers {
+	struct hvp_peer_slot *slots;
+	size_t cap; /* a power of two, or 0 */
+	size_t used;
+};
+
+/* The identity of @peer, accepted as @sock: 1 and @k set, or 0 if the
+ * peer cannot be told apart from others (it is then not counted). */
+int hvp_peer_key(const hvs_addr_t *peer, hvs_sock_t sock,
+    struct hvp_peer_key *k);
+/* "cid 3", "vm GUID", "10.0.0.1", "fd00::1", "uid 1000"; 0 or -1. */
+int hvp_peer_key_format(const struct hvp_peer_key *k, char *buf, size_t size);
+unsigned hvp_peers_count(const struct hvp_peers *t,
+    const struct hvp_peer_key *k);
+/* One more connection of @k: 0, or -1 when out of memory. */
+int hvp_peers_add(struct hvp_peers *t, const struct hvp_peer_key *k);
+/* One fewer; the entry goes with the last. */
+void hvp_peers_remove(struct hvp_peers *t, const struct hvp_peer_key *k);
+/* Distinct peers with connections open. */
+size_t hvp_peers_size(const struct hvp_peers *t);
+void hvp_peers_clear(struct hvp_peers *t);
 
 /* ---- metrics.c -------------------------------------------------------- */
 

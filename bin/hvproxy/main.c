@@ -34,8 +34,9 @@ static const char usage_text[] =
     "               [--connect-timeout time] [--drain-timeout time]\n"
     "               [--idle-timeout time] [--max-conns n] "
     "[--max-conns-per-forward n]\n"
-    "               [--metrics address] [--pidfile file] [--syslog]\n"
-    "               [-u user[:group]] [--wsl-poll time] "
+    "               [--max-conns-per-peer n] [--metrics address] "
+    "[--pidfile file]\n"
+    "               [--syslog] [-u user[:group]] [--wsl-poll time] "
     "[listen target ...]\n";
 
 static const char help_text[] =
@@ -68,6 +69,10 @@ static const char help_text[] =
     "                           descriptor limit)\n"
     "      --max-conns-per-forward N  open connections per forward (0 = "
     "none)\n"
+    "      --max-conns-per-peer N  open connections of one peer (CID, VM "
+    "id,\n"
+    "                           IP address, local user) per forward "
+    "(0 = none)\n"
     "      --metrics ADDR       serve Prometheus metrics on ADDR\n"
     "                           (HOST:PORT, PORT or unix:PATH)\n"
     "      --pidfile FILE       write the process id to FILE\n"
@@ -94,6 +99,7 @@ enum {
 	OPT_IDLE_TIMEOUT,
 	OPT_MAX_CONNS,
 	OPT_MAX_CONNS_FWD,
+	OPT_MAX_CONNS_PEER,
 	OPT_METRICS,
 	OPT_PIDFILE,
 	OPT_SYSLOG,
@@ -110,6 +116,7 @@ static const struct option long_opts[] = {
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
     {"max-conns-per-forward", required_argument, NULL, OPT_MAX_CONNS_FWD},
+    {"max-conns-per-peer", required_argument, NULL, OPT_MAX_CONNS_PEER},
     {"metrics", required_argument, NULL, OPT_METRICS},
     {"pidfile", required_argument, NULL, OPT_PIDFILE},
     {"syslog", no_argument, NULL, OPT_SYSLOG},
@@ -456,6 +463,11 @@ parse_options(struct app *a, int argc, char **argv, int *check)
 			g->fwd.max_conns =
 			    parse_count("max-conns-per-forward", optarg);
 			g->fwd_set |= HVP_SET_MAX_CONNS;
+			break;
+		case OPT_MAX_CONNS_PEER:
+			g->fwd.max_conns_peer =
+			    parse_count("max-conns-per-peer", optarg);
+			g->fwd_set |= HVP_SET_MAX_CONNS_PEER;
 			break;
 		case OPT_METRICS:
 			g->metrics = optarg;

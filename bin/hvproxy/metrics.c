@@ -142,6 +142,13 @@ render(struct hvp_metrics *m, struct evbuffer *b)
 		sample(b, "hvproxy_connections_open", s.st[i].name, NULL,
 		    s.st[i].open);
 	}
+	family(b, "hvproxy_peers_open", "gauge",
+	    "Distinct peers (CIDs, VM ids, IP addresses, local users) with "
+	    "connections open now.");
+	for (i = 0; i < s.n; i++) {
+		sample(b, "hvproxy_peers_open", s.st[i].name, NULL,
+		    s.st[i].peers);
+	}
 	family(b, "hvproxy_connections_total", "counter",
 	    "Connections admitted (not refused).");
 	for (i = 0; i < s.n; i++) {
@@ -183,6 +190,9 @@ render(struct hvp_metrics *m, struct evbuffer *b)
 		sample(b, "hvproxy_refusals_total", s.st[i].name,
 		    "reason=\"allowlist\"",
 		    (unsigned long long)s.st[i].refused_allow);
+		sample(b, "hvproxy_refusals_total", s.st[i].name,
+		    "reason=\"max-conns-per-peer\"",
+		    (unsigned long long)s.st[i].refused_peer);
 	}
 	family(b, "hvproxy_relay_pipes", "gauge",
 	    "Zero-copy pipes of the relay engine, in use and pooled.");

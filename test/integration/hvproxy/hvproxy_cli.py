@@ -34,6 +34,10 @@ usage = [
     (["--buffer", "1", "tcp:1", "tcp:2"], "--buffer 1: size out of range"),
     (["--max-conns", "-3", "tcp:1", "tcp:2"], "--max-conns -3: expected a "
      "whole number"),
+    (["--max-conns-per-peer", "x", "tcp:1", "tcp:2"],
+     "--max-conns-per-peer x: expected a whole number"),
+    (["--max-conns-per-peer", "1000001", "tcp:1", "tcp:2"],
+     "--max-conns-per-peer 1000001: number is too large (0 to 1000000)"),
     (["-q", "-v", "tcp:1", "tcp:2"], "cannot use -q and -v"),
     (["--bogus", "tcp:1", "tcp:2"], "bogus"),
     (["--allow", "cid:3", "tcp:1", "tcp:2"], "is a CID, which can never "

@@ -1,6 +1,7 @@
 /*
  * hvproxy-units: the parts of hvproxy that need no sockets: the bounded
- * number parsers, allowlist matching, and the parsing of wsl.exe's output
+ * number parsers, allowlist matching, the per-peer connection counts, the
+ * config file's per-forward settings, and the parsing of wsl.exe's output
  * (so the Windows-only re-listening code rests on tested ground).
  */
 #include <setjmp.h>
@@ -8,7 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -279,6 +284,214 @@ test_config_text(void **state)
 	hvp_errors_free(&e);
 }
 
+static void
+tcp_peer(hvs_addr_t *a, const char *host, uint16_t port)
+{
+	memset(a, 0, sizeof(*a));
+	a->kind = HVS_ADDR_TCP;
+	snprintf(a->u.tcp.host, sizeof(a->u.tcp.host), "%s", host);
+	a->u.tcp.port = port;
+}
+
+/* Who counts as one peer: the source port never matters, an IPv4-mapped
+ * IPv6 address is its IPv4 address, a unix peer is its user. */
+static void
+test_peer_key(void **state)
+{
+	struct hvp_peer_key k1, k2;
+	hvs_addr_t a;
+	char buf[96];
+	int sv[2];
+
+	hvs_addr_vsock(&a, 3, 1000);
+	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k1), 1);
+	hvs_addr_vsock(&a, 3, 2000);
+	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k2), 1);
+	assert_memory_equal(&k1, &k2, sizeof(k1));
+	assert_int_equal(hvp_peer_key_format(&k1, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "cid 3");
+	hvs_addr_vsock(&a, 4, 1000);
+	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k2), 1);
+	assert_memory_not_equal(&k1, &k2, sizeof(k1));
+
+	tcp_peer(&a, "10.1.2.3", 40000);
+	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k1), 1);
+	tcp_peer(&a, "::ffff:10.1.2.3", 40001);
+	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k2), 1);
+	assert_memory_equal(&k1, &k2, sizeof(k1));
+	assert_int_equal(hvp_peer_key_format(&k2, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "10.1.2.3");
+	tcp_peer(&a, "fd00::1", 1);
+	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k2), 1);
+	assert_memory_not_equal(&k1, &k2, sizeof(k1));
+	assert_int_equal(hvp_peer_key_format(&k2, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "fd00::1");
+	/* Cut short: a buffer too small is an error, not a cut string. */
+	assert_int_equal(hvp_peer_key_format(&k2, buf, 4), -1);
+	tcp_peer(&a, "not-an-address", 1);
+	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k2), 0);
+
+	memset(&a, 0, sizeof(a));
+	a.kind = HVS_ADDR_HVSOCK;
+	assert_int_equal(hvs_guid_parse(&a.u.hvsock.vm_id,
+			     "6f9a0a8e-51e4-4b5e-8f55-5b0f7d1c2a3b", 36),
+	    0);
+	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k1), 1);
+	assert_int_equal(hvp_peer_key_format(&k1, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "vm 6f9a0a8e-51e4-4b5e-8f55-5b0f7d1c2a3b");
+
+	/* A unix peer is the user the kernel names for the socket. */
+	memset(&a, 0, sizeof(a));
+	a.kind = HVS_ADDR_UNIX;
+	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k1), 0);
+#ifdef SO_PEERCRED
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(hvp_peer_key(&a, sv[0], &k1), 1);
+	assert_int_equal(hvp_peer_key_format(&k1, buf, sizeof(buf)), 0);
+	snprintf(buf + 64, 32, "uid %lu", (unsigned long)getuid());
+	assert_string_equal(buf, buf + 64);
+	close(sv[0]);
+	close(sv[1]);
+#else
+	(void)sv;
+#endif
+	assert_int_equal(hvp_peer_key(NULL, HVS_INVALID_SOCK, &k1), 0);
+}
+
+/* The table against a plain array of counts: 3000 peers (the table grows
+ * eight times), up to 3 connections each, added and removed in a shuffled
+ * order, so that removals shift runs that wrap around the table's end. */
+#define NPEERS 3000
+static void
+test_peers_table(void **state)
+{
+	static unsigned want[NPEERS];
+	static uint32_t order[3 * NPEERS];
+	struct hvp_peers t;
+	struct hvp_peer_key k;
+	hvs_addr_t a;
+	size_t n = 0, distinct = 0;
+	uint32_t rnd = 12345;
+
+	memset(&t, 0, sizeof(t));
+	memset(want, 0, sizeof(want));
+	hvs_addr_vsock(&a, 77, 1);
+	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k), 1);
+	assert_int_equal(hvp_peers_count(&t, &k), 0);
+	hvp_peers_remove(&t, &k); /* nothing there: no harm */
+	assert_int_equal(hvp_peers_size(&t), 0);
+
+	for (uint32_t i = 0; i < NPEERS; i++) {
+		for (uint32_t j = 0; j <= i % 3; j++) {
+			order[n++] = i;
+		}
+	}
+	for (size_t i = n - 1; i > 0; i--) {
+		size_t j;
+		uint32_t tmp;
+
+		rnd = rnd * 1103515245u + 12345u;
+		j = (rnd >> 8) % (i + 1);
+		tmp = order[i];
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	for (size_t i = 0; i < n; i++) {
+		hvs_addr_vsock(&a, 1000 + order[i], 1);
+		assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k), 1);
+		assert_int_equal(hvp_peers_add(&t, &k), 0);
+		distinct += want[order[i]]++ == 0;
+		assert_int_equal(hvp_peers_count(&t, &k), want[order[i]]);
+		assert_int_equal(hvp_peers_size(&t), distinct);
+	}
+	/* Remove in another shuffled order, checking every count now and
+	 * then (all of them after each of the first 50 removals). */
+	for (size_t i = n - 1; i > 0; i--) {
+		size_t j;
+		uint32_t tmp;
+
+		rnd = rnd * 1103515245u + 12345u;
+		j = (rnd >> 8) % (i + 1);
+		tmp = order[i];
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	for (size_t i = 0; i < n; i++) {
+		hvs_addr_vsock(&a, 1000 + order[i], 1);
+		assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k), 1);
+		hvp_peers_remove(&t, &k);
+		distinct -= --want[order[i]] == 0;
+		assert_int_equal(hvp_peers_size(&t), distinct);
+		if (i < 50 || i % 500 == 0) {
+			for (uint32_t p = 0; p < NPEERS; p++) {
+				hvs_addr_vsock(&a, 1000 + p, 1);
+				hvp_peer_key(&a, HVS_INVALID_SOCK, &k);
+				assert_int_equal(hvp_peers_count(&t, &k),
+				    want[p]);
+			}
+		}
+	}
+	assert_int_equal(hvp_peers_size(&t), 0);
+	hvp_peers_clear(&t);
+	assert_null(t.slots);
+}
+
+/* max-conns-per-peer: in [global] (the forwards' default), per forward,
+ * bounded like every count, and named in the unknown-key messages. */
+static void
+test_config_per_peer(void **state)
+{
+	static const char text[] =
+	    "[global]\nmax-conns-per-peer = 4\n"
+	    "[forward a]\nlisten = tcp:8080\n"
+	    "target = vsock:8080\n"
+	    "[forward b]\nlisten = tcp:8081\n"
+	    "target = vsock:8081\nmax-conns-per-peer = 0\n"
+	    "[forward c]\nlisten = tcp:8082\n"
+	    "target = vsock:8082\nmax-conns-per-peer = 9\n";
+	static const char bad[] = "[forward a]\nlisten = tcp:8080\n"
+				  "target = vsock:8080\n"
+				  "max-conns-per-peer = -1\n";
+	static const char twice[] = "[forward a]\nlisten = tcp:8080\n"
+				    "target = vsock:8080\n"
+				    "max-conns-per-peer = 1\n"
+				    "max-conns-per-peer = 2\n";
+	static const char typo[] = "[forward a]\nlisten = tcp:8080\n"
+				   "target = vsock:8080\n"
+				   "max-conn-per-peer = 1\n";
+	struct hvp_errors e;
+	struct hvp_config *c;
+
+	c = load_text(text, sizeof(text) - 1, &e);
+	assert_non_null(c);
+	assert_int_equal(c->nfwds, 3);
+	assert_int_equal(c->fwds[0]->lim.max_conns_peer, 4);
+	assert_int_equal(c->fwds[1]->lim.max_conns_peer, 0);
+	assert_int_equal(c->fwds[2]->lim.max_conns_peer, 9);
+	hvp_config_free(c);
+	hvp_errors_free(&e);
+
+	c = load_text(bad, sizeof(bad) - 1, &e);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_non_null(strstr(e.msg[0], "t.conf:4: max-conns-per-peer = -1"));
+	hvp_errors_free(&e);
+
+	c = load_text(twice, sizeof(twice) - 1, &e);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_non_null(strstr(e.msg[0],
+	    "t.conf:5: max-conns-per-peer is "
+	    "given twice"));
+	hvp_errors_free(&e);
+
+	c = load_text(typo, sizeof(typo) - 1, &e);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_non_null(strstr(e.msg[0], "max-conns-per-peer"));
+	hvp_errors_free(&e);
+}
+
 int
 main(void)
 {
@@ -291,6 +504,9 @@ main(void)
 	    cmocka_unit_test(test_wsl_running),
 	    cmocka_unit_test(test_config_perms),
 	    cmocka_unit_test(test_config_text),
+	    cmocka_unit_test(test_peer_key),
+	    cmocka_unit_test(test_peers_table),
+	    cmocka_unit_test(test_config_per_peer),
 	};
 
 	hvp_log_init(-1); /* quiet: errors are expected here */

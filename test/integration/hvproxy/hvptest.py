@@ -332,8 +332,12 @@ def silent_handler(c):
         pass
 
 
-def connect(port, timeout=WAIT):
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def connect(port, timeout=WAIT, source=None):
+    """A TCP connection to 127.0.0.1:@port, from the loopback address
+    @source (e.g. "127.0.0.2": another peer for hvproxy) if given."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                 source_address=(source, 0) if source
+                                 else None)
     return s
 
 
