@@ -6,8 +6,9 @@
 # with sha256 checks both ways and half-close; real HTTP (curl) through the
 # chain; independent peers on one end (socat VSOCK-LISTEN as hvproxy's
 # target, ncat --vsock and python AF_VSOCK as clients of hvproxy's vsock
-# listener); the vsock allowlist (peer CIDs); the metrics of the vsock
-# forward; a connect timeout against a vsock CID that never answers.
+# listener); the vsock allowlist (peer CIDs); max-conns-per-peer by CID;
+# the metrics of the vsock forward; a connect timeout against a vsock CID
+# that never answers.
 #
 #   run-vm.sh --out DIR jobs/hvproxy-chain.sh /path/to/hvproxy
 HVS_PORT_BASE=31000
@@ -118,6 +119,53 @@ hvp hvp-allow --allow cid:1,cid:2 "vsock:$V6" "tcp:127.0.0.1:$P_SHA"
 out=$(printf hello | run allow-client 60 socat -t 20 STDIO "VSOCK-CONNECT:1:$V6" | cut -d' ' -f1)
 [ "$out" = "$(printf hello | sha256sum | cut -d' ' -f1)" ] &&
     t_pass "--allow cid:1,cid:2 admits CID 1" || { t_fail "--allow cid:1 admits" "got '$out'"; show hvp-allow; }
+
+# 5b. max-conns-per-peer on a vsock listener: the peer is its CID (here 1,
+#     whatever the source port): python's AF_VSOCK holds one relayed
+#     connection, its second is closed at once, the first still relays.
+tcp_port; P_ECHO=$PORT
+bg echo-server 400 socat -t 30 "TCP-LISTEN:$P_ECHO,bind=127.0.0.1,reuseaddr,fork" EXEC:cat
+tcp_wait "$P_ECHO" || t_fail "echo server listens"
+next_port; V7=$PORT
+hvp hvp-peer --max-conns-per-peer 1 "vsock:$V7" "tcp:127.0.0.1:$P_ECHO"
+out=$(run peer-client 60 "$PY" -c '
+import socket, sys
+
+port = int(sys.argv[1])
+
+
+def conn():
+    s = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
+    s.settimeout(20)
+    s.connect((1, port))
+    return s
+
+
+def echo(s, msg):
+    s.sendall(msg)
+    got = b""
+    while len(got) < len(msg):
+        d = s.recv(len(msg) - len(got))
+        if not d:
+            break
+        got += d
+    return got == msg
+
+
+a = conn()
+first = echo(a, b"ping")
+b = conn()
+try:
+    closed = b.recv(1) == b""
+except ConnectionResetError:
+    closed = True
+print("first=%s second-closed=%s first-still=%s" % (first, closed,
+                                                   echo(a, b"pong")))
+' "$V7")
+[ "$out" = "first=True second-closed=True first-still=True" ] &&
+    grep -q 'end=refused reason=max-conns-per-peer limit=1 who="cid 1"' "$LOGS/hvp-peer.log" &&
+    t_pass "--max-conns-per-peer 1: CID 1's second vsock connection is closed, its first relays" ||
+    { t_fail "--max-conns-per-peer over vsock" "got '$out'"; show peer-client; show hvp-peer; }
 
 # 6. The vsock forward's metrics count what went through it.
 m=$(curl -s --max-time 5 "http://127.0.0.1:$((P_A + 500))/metrics")
