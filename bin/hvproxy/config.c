@@ -788,19 +788,13 @@ fwd_setting(struct loader *L, struct hvp_fwd_defaults *d, unsigned *set,
 	*set |= bit;
 	switch (bit) {
 	case HVP_SET_MAX_CONNS:
-		if (hvp_parse_uint(value, 0, HVP_MAX_CONNS_LIMIT, &v, &why) !=
-		    0) {
-			file_error(L, L->line, "%s = %s: %s (0 to %u)", key,
-			    value, why, HVP_MAX_CONNS_LIMIT);
-		} else {
-			d->max_conns = (unsigned)v;
-		}
-		break;
 	case HVP_SET_MAX_CONNS_PEER:
 		if (hvp_parse_uint(value, 0, HVP_MAX_CONNS_LIMIT, &v, &why) !=
 		    0) {
 			file_error(L, L->line, "%s = %s: %s (0 to %u)", key,
 			    value, why, HVP_MAX_CONNS_LIMIT);
+		} else if (bit == HVP_SET_MAX_CONNS) {
+			d->max_conns = (unsigned)v;
 		} else {
 			d->max_conns_peer = (unsigned)v;
 		}

@@ -358,6 +358,22 @@ test_peer_key(void **state)
 	assert_int_equal(hvp_peer_key(NULL, HVS_INVALID_SOCK, &k1), 0);
 }
 
+/* Fisher-Yates with a fixed LCG: the same order on every run. */
+static void
+shuffle(uint32_t *v, size_t n, uint32_t *rnd)
+{
+	for (size_t i = n - 1; i > 0; i--) {
+		size_t j;
+		uint32_t tmp;
+
+		*rnd = *rnd * 1103515245u + 12345u;
+		j = (*rnd >> 8) % (i + 1);
+		tmp = v[i];
+		v[i] = v[j];
+		v[j] = tmp;
+	}
+}
+
 /* The table against a plain array of counts: 3000 peers (the table grows
  * eight times), up to 3 connections each, added and removed in a shuffled
  * order, so that removals shift runs that wrap around the table's end. */
@@ -386,16 +402,7 @@ test_peers_table(void **state)
 			order[n++] = i;
 		}
 	}
-	for (size_t i = n - 1; i > 0; i--) {
-		size_t j;
-		uint32_t tmp;
-
-		rnd = rnd * 1103515245u + 12345u;
-		j = (rnd >> 8) % (i + 1);
-		tmp = order[i];
-		order[i] = order[j];
-		order[j] = tmp;
-	}
+	shuffle(order, n, &rnd);
 	for (size_t i = 0; i < n; i++) {
 		hvs_addr_vsock(&a, 1000 + order[i], 1);
 		assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k), 1);
@@ -406,16 +413,7 @@ test_peers_table(void **state)
 	}
 	/* Remove in another shuffled order, checking every count now and
 	 * then (all of them after each of the first 50 removals). */
-	for (size_t i = n - 1; i > 0; i--) {
-		size_t j;
-		uint32_t tmp;
-
-		rnd = rnd * 1103515245u + 12345u;
-		j = (rnd >> 8) % (i + 1);
-		tmp = order[i];
-		order[i] = order[j];
-		order[j] = tmp;
-	}
+	shuffle(order, n, &rnd);
 	for (size_t i = 0; i < n; i++) {
 		hvs_addr_vsock(&a, 1000 + order[i], 1);
 		assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k), 1);
