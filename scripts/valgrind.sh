@@ -51,7 +51,7 @@ done
 # the parsers, the socket layer, every path of the relay engine (unit
 # relay), hvproxy's config/limits/drain/reload code and hvcat's pump.
 CI_UNIT="error guid addr socket sysfault listener connect relay header-check hvproxy-units"
-CI_INTEGRATION="hvproxy-cli hvproxy-forwards hvproxy-targets hvproxy-reload hvproxy-drain hvproxy-limits hvcat-exec hvcat-probe hvcat-copy"
+CI_INTEGRATION="hvproxy-cli hvproxy-forwards hvproxy-targets hvproxy-reload hvproxy-drain hvproxy-limits hvproxy-peers hvcat-exec hvcat-probe hvcat-copy"
 
 command -v valgrind >/dev/null 2>&1 || {
 	echo "valgrind.sh: valgrind is not installed (apt-get install valgrind)" >&2
