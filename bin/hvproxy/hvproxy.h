@@ -5,6 +5,7 @@
  *   main.c      options, start-up order, signals, the event loop
  *   config.c    the command line's forwards and the config file (inih),
  *               validation, every number through one bounded parser
+ *   describe.c  the merged configuration as text (--check)
  *   forward.c   listeners, admission (limits, allowlists), async connect,
  *               relays, drain, reload
  *   peers.c     open connections per peer (max-conns-per-peer)
@@ -22,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <hvsock/hvsock.h>
 #include <hvsock/loop.h>
@@ -229,6 +231,18 @@ int hvp_parse_bool(const char *s, int *out, const char **why);
 /* After --drain-timeout, relays still open get this long to write out
  * what they have read before they are closed. */
 #define HVP_FLUSH_GRACE_MS 5000
+
+/* ---- describe.c ------------------------------------------------------- */
+
+/* --check: every forward with the settings it gets after merging, and the
+ * global ones. */
+void hvp_config_describe(const struct hvp_config *c, FILE *out);
+/* Values written the way the file takes them ("500ms", "10m", "1h"; "64k",
+ * "1m"); 0, or -1 if @buf is too small. */
+int hvp_format_duration(int ms, char *buf, size_t size);
+int hvp_format_size(size_t bytes, char *buf, size_t size);
+/* An allowlist entry: "cid:3", a GUID, "10.0.0.0/8". */
+int hvp_format_allow(const struct hvp_allow *a, char *buf, size_t size);
 
 /* ---- forward.c -------------------------------------------------------- */
 

@@ -563,13 +563,7 @@ main(int argc, char **argv)
 		return HVP_EXIT_USAGE;
 	}
 	if (check) {
-		printf("%s: configuration OK, %zu forward%s\n",
-		    cfg->file != NULL ? cfg->file : "command line", cfg->nfwds,
-		    cfg->nfwds == 1 ? "" : "s");
-		for (size_t i = 0; i < cfg->nfwds; i++) {
-			printf("  %s: %s -> %s\n", cfg->fwds[i]->name,
-			    cfg->fwds[i]->listen_str, cfg->fwds[i]->target_str);
-		}
+		hvp_config_describe(cfg, stdout);
 		hvp_config_free(cfg);
 		return HVP_EXIT_OK;
 	}

@@ -91,6 +91,24 @@ rc, out, err = run(["--check", "-c", good])
 t.check("--check -c good.conf: exit 0, 2 forwards", rc == 0 and
         "configuration OK, 2 forwards" in out and
         "web: tcp:127.0.0.1:8080 -> vsock:2:8080" in out, out + err)
+t.check("--check shows what each forward gets after the merge",
+        "  web: tcp:127.0.0.1:8080 -> vsock:2:8080\n"
+        "      max-conns 10, max-conns-per-peer 0 (none)\n"
+        "      connect-timeout 500ms, idle-timeout 10m, buffer 1m\n"
+        "      allow: 127.0.0.1/32, ::1/128, 10.0.0.0/8\n" in out and
+        "  guest-ssh: vsock:any:2222 -> tcp:127.0.0.1:22\n"
+        "      max-conns 0 (only the global limit), "
+        "max-conns-per-peer 0 (none)\n"
+        "      connect-timeout 2s, idle-timeout 10m, buffer 1m\n"
+        "      allow: cid:2, cid:3, 12345678-1234-1234-1234-123456789abc\n"
+        in out and
+        "  global: max-conns 100, drain-timeout 0\n"
+        "      log-level info, syslog no, metrics -\n" in out, out)
+rc, out, err = run(["--check", "-c", good, "--idle-timeout", "90s",
+                    "--max-conns-per-peer", "5"])
+t.check("--check: the command line overrides [global] for every forward",
+        rc == 0 and out.count("max-conns-per-peer 5\n") == 2 and
+        out.count("idle-timeout 90s,") == 2, out + err)
 
 bad = t.path("bad.conf")
 write_config(bad, """[global]

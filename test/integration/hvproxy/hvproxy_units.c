@@ -490,6 +490,98 @@ test_config_per_peer(void **state)
 	hvp_errors_free(&e);
 }
 
+/* What --check prints reads back as the same value (the man page says a
+ * line can be copied into a file). */
+static void
+test_format_values(void **state)
+{
+	static const int ms[] = {0, 1, 250, 999, 1000, 1500, 30000, 60000,
+	    90000, 120000, 3600000, 5400000, 7200000, 86400000};
+	static const size_t sizes[] = {4096, 65536, 100000, 262144, 1048576,
+	    1572864, 67108864};
+	char buf[32];
+	const char *why;
+	int back;
+	size_t sback;
+
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+		assert_int_equal(hvp_format_duration(ms[i], buf, sizeof(buf)),
+		    0);
+		assert_int_equal(hvp_parse_duration(buf, 1, &back, &why), 0);
+		assert_int_equal(back, ms[i]);
+	}
+	hvp_format_duration(7200000, buf, sizeof(buf));
+	assert_string_equal(buf, "2h");
+	hvp_format_duration(90000, buf, sizeof(buf));
+	assert_string_equal(buf, "90s");
+	hvp_format_duration(250, buf, sizeof(buf));
+	assert_string_equal(buf, "250ms");
+	assert_int_equal(hvp_format_duration(250, buf, 3), -1);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		assert_int_equal(hvp_format_size(sizes[i], buf, sizeof(buf)),
+		    0);
+		assert_int_equal(hvp_parse_size(buf, 1, SIZE_MAX, &sback, &why),
+		    0);
+		assert_int_equal(sback, sizes[i]);
+	}
+	hvp_format_size(1572864, buf, sizeof(buf));
+	assert_string_equal(buf, "1536k");
+	hvp_format_size(100000, buf, sizeof(buf));
+	assert_string_equal(buf, "100000");
+}
+
+/* --check describes each forward with the settings it gets after the
+ * merge: [global] defaults, the forward's own keys, the allowlist. */
+static void
+test_config_describe(void **state)
+{
+	static const char text[] =
+	    "[global]\nidle-timeout = 10m\nmax-conns-per-peer = 4\n"
+	    "metrics = 127.0.0.1:9101\n"
+	    "[forward web]\nlisten = tcp:8080\ntarget = vsock:8080\n"
+	    "allow = 127.0.0.1, fd00::/8\nmax-conns = 10\n"
+	    "[forward ssh]\nlisten = vsock:2222\ntarget = tcp:22\n"
+	    "allow = cid:2, 12345678-1234-1234-1234-123456789abc\n"
+	    "connect-timeout = 2s\nbuffer = 64k\nmax-conns-per-peer = 0\n";
+	struct hvp_errors e;
+	struct hvp_config *c;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	c = load_text(text, sizeof(text) - 1, &e);
+	assert_non_null(c);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	hvp_config_describe(c, f);
+	fclose(f);
+	assert_non_null(strstr(out,
+	    "t.conf: configuration OK, 2 forwards\n"
+	    "  web: tcp:127.0.0.1:8080 -> "
+	    "vsock:2:8080\n"
+	    "      max-conns 10, max-conns-per-peer 4\n"
+	    "      connect-timeout 5s, idle-timeout 10m, "
+	    "buffer 1m\n"
+	    "      allow: 127.0.0.1/32, fd00::/8\n"));
+	assert_non_null(strstr(out,
+	    "  ssh: vsock:any:2222 -> "
+	    "tcp:localhost:22\n"
+	    "      max-conns 0 (only the global limit), "
+	    "max-conns-per-peer 0 (none)\n"
+	    "      connect-timeout 2s, idle-timeout 10m, "
+	    "buffer 64k\n"
+	    "      allow: cid:2, "
+	    "12345678-1234-1234-1234-123456789abc\n"));
+	assert_non_null(strstr(out,
+	    "  global: max-conns 0 (fit the "
+	    "descriptor limit), drain-timeout 30s\n"
+	    "      log-level warning, syslog no, "
+	    "metrics 127.0.0.1:9101\n"));
+	free(out);
+	hvp_config_free(c);
+	hvp_errors_free(&e);
+}
+
 int
 main(void)
 {
@@ -505,6 +597,8 @@ main(void)
 	    cmocka_unit_test(test_peer_key),
 	    cmocka_unit_test(test_peers_table),
 	    cmocka_unit_test(test_config_per_peer),
+	    cmocka_unit_test(test_format_values),
+	    cmocka_unit_test(test_config_describe),
 	};
 
 	hvp_log_init(-1); /* quiet: errors are expected here */
