@@ -10,8 +10,10 @@ AF_VSOCK socket on the host. Every wait is bounded.
     t.done()                      # TAP plan; exit 1 if anything failed
 """
 import atexit
+import fcntl
 import hashlib
 import os
+import random
 import re
 import selectors
 import signal
@@ -82,7 +84,65 @@ class T:
         sys.exit(1 if self.failed else 0)
 
 
+def _port_range():
+    """Ports below the kernel's ephemeral range: no client socket and no
+    bind() to port 0, of any process, is given one of them."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return (max(1024, low - 12000), low - 1) if low > 3072 else (None, None)
+
+
+_PORTS_DIR = os.path.join(tempfile.gettempdir(), "hvptest-ports")
+_port_locks = {}  # port -> the open, locked file that reserves it
+_port_rng = random.Random()  # its own: a test may seed the shared one
+
+
+def _reserve(port):
+    """Hold an flock on a file named after @port until this process ends,
+    so that tests running beside this one never pick it."""
+    try:
+        if not os.path.isdir(_PORTS_DIR):
+            os.makedirs(_PORTS_DIR, exist_ok=True)
+            os.chmod(_PORTS_DIR, 0o1777)  # any user's tests may share it
+        fd = os.open(os.path.join(_PORTS_DIR, str(port)),
+                     os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError:
+        return True  # no shared folder: the other checks still hold
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    _port_locks[port] = fd
+    return True
+
+
 def free_port():
+    """A loopback TCP port for a listener that hvproxy (or a test server)
+    binds later. Picking it with bind(port 0) and closing is racy: the
+    kernel may hand the same port to the next bind(0) of this or another
+    test, or to a client socket, before the listener takes it (two forwards
+    of one test once got the same port). So the port is taken outside the
+    kernel's ephemeral range, never twice in this process, reserved against
+    the other test processes by a lock file, and checked free by a bind."""
+    lo, hi = _port_range()
+    for _ in range(2000 if lo is not None else 0):
+        port = _port_rng.randint(lo, hi)
+        if port in _port_locks or not _reserve(port):
+            continue
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue  # in use by something else: keep it reserved, skip it
+        finally:
+            s.close()
+    # No room below the ephemeral range: the old way.
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
