@@ -129,7 +129,8 @@ hvp_config_describe(const struct hvp_config *c, FILE *out)
 	for (size_t i = 0; i < c->nfwds; i++) {
 		describe_fwd(c->fwds[i], out);
 	}
-	fprintf(out, "  global: max-conns %u%s, drain-timeout %s\n", g->max_conns,
+	fprintf(out, "  global: max-conns %u%s, drain-timeout %s\n",
+	    g->max_conns,
 	    g->max_conns == 0 ? " (fit the descriptor limit)" : "", dt);
 	fprintf(out, "      log-level %s, syslog %s, metrics %s\n",
 	    level_name(g->log_level), g->use_syslog ? "yes" : "no",
