@@ -442,20 +442,14 @@ int
 hvp_allow_match(const struct hvp_fwd_conf *fc, const hvs_addr_t *peer)
 {
 	uint8_t ip4[4], ip6[16];
-	int is4 = 0, is6 = 0;
+	int is4, is6, fam;
 
 	if (!fc->has_allow) {
 		return 1;
 	}
-	if (peer->kind == HVS_ADDR_TCP) {
-		is4 = inet_pton(AF_INET, peer->u.tcp.host, ip4) == 1;
-		is6 = !is4 && inet_pton(AF_INET6, peer->u.tcp.host, ip6) == 1;
-		/* A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d. */
-		if (is6 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)ip6)) {
-			memcpy(ip4, ip6 + 12, 4);
-			is4 = 1;
-		}
-	}
+	fam = hvp_tcp_peer_ip(peer, ip4, ip6);
+	is4 = (fam & HVP_IP_V4) != 0;
+	is6 = (fam & HVP_IP_V6) != 0;
 	for (size_t i = 0; i < fc->nallow; i++) {
 		const struct hvp_allow *a = &fc->allow[i];
 

@@ -76,15 +76,6 @@ hvp_format_allow(const struct hvp_allow *a, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-static const char *
-level_name(int level)
-{
-	static const char *const names[] = {"error", "warning", "info",
-	    "debug"};
-
-	return level >= 0 && level < 4 ? names[level] : "?";
-}
-
 static void
 describe_fwd(const struct hvp_fwd_conf *fc, FILE *out)
 {
@@ -133,7 +124,7 @@ hvp_config_describe(const struct hvp_config *c, FILE *out)
 	    g->max_conns,
 	    g->max_conns == 0 ? " (fit the descriptor limit)" : "", dt);
 	fprintf(out, "      log-level %s, syslog %s, metrics %s\n",
-	    level_name(g->log_level), g->use_syslog ? "yes" : "no",
+	    hvp_log_level_name(g->log_level), g->use_syslog ? "yes" : "no",
 	    g->metrics != NULL ? g->metrics : "-");
 	fprintf(out, "      user %s, pidfile %s, wsl-poll %s\n",
 	    g->user != NULL ? g->user : "-",

@@ -4,8 +4,9 @@
  * One event loop carries everything. A connection is admitted by the
  * listener's peer filter (the allowlist, before anything is allocated),
  * then by the limits (global, per forward and per peer within the
- * forward: excess connections are closed at once, never queued), then the target is connected to
- * asynchronously within the connect timeout, and the library's relay
+ * forward: excess connections are closed at once, never queued), then
+ * the target is connected to asynchronously within the connect timeout,
+ * and the library's relay
  * engine moves the bytes (half-close, high watermark, idle timeout).
  *
  * Bookkeeping in the manner of relayd: every connection hangs off its
@@ -16,6 +17,7 @@
  * its last connection ends.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,6 +284,30 @@ peer_str(const hvs_addr_t *peer)
 	return strdup(buf);
 }
 
+/* With -v: "conn fwd=F peer=P end=refused " and why (@fmt). */
+static void log_refused(const struct hvp_fwd_conf *fc, const hvs_addr_t *peer,
+    const char *fmt, ...) HVP_PRINTF(3, 4);
+
+static void
+log_refused(const struct hvp_fwd_conf *fc, const hvs_addr_t *peer,
+    const char *fmt, ...)
+{
+	char why[256];
+	char *p;
+	va_list ap;
+
+	if (!hvp_log_on(HVP_LOG_INFO)) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	p = peer_str(peer);
+	hvp_info("conn fwd=%s peer=%s end=refused %s", fc->name,
+	    p != NULL ? p : "-", why);
+	free(p);
+}
+
 static void
 on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer,
     void *userdata)
@@ -301,37 +327,24 @@ on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer,
 	if (d->nconns >= d->max_conns ||
 	    (fc->lim.max_conns != 0 && f->nconns >= fc->lim.max_conns)) {
 		f->st.refused_limit++;
-		if (hvp_log_on(HVP_LOG_INFO)) {
-			char *p = peer_str(peer);
-
-			hvp_info("conn fwd=%s peer=%s end=refused "
-				 "reason=max-conns limit=%u",
-			    fc->name, p != NULL ? p : "-",
-			    d->nconns >= d->max_conns ? d->max_conns
-						      : fc->lim.max_conns);
-			free(p);
-		}
+		log_refused(fc, peer, "reason=max-conns limit=%u",
+		    d->nconns >= d->max_conns ? d->max_conns
+					      : fc->lim.max_conns);
 		hvs_close(sock);
 		return;
 	}
 	counted = hvp_peer_key(peer, sock, &pkey);
 	if (counted && fc->lim.max_conns_peer != 0 &&
 	    hvp_peers_count(&f->peers, &pkey) >= fc->lim.max_conns_peer) {
-		f->st.refused_peer++;
-		if (hvp_log_on(HVP_LOG_INFO)) {
-			char *p = peer_str(peer);
-			char who[96];
+		char who[96];
 
-			if (hvp_peer_key_format(&pkey, who, sizeof(who)) != 0) {
-				snprintf(who, sizeof(who), "-");
-			}
-			hvp_info("conn fwd=%s peer=%s end=refused "
-				 "reason=max-conns-per-peer limit=%u "
-				 "who=\"%s\"",
-			    fc->name, p != NULL ? p : "-",
-			    fc->lim.max_conns_peer, who);
-			free(p);
+		f->st.refused_peer++;
+		if (hvp_peer_key_format(&pkey, who, sizeof(who)) != 0) {
+			snprintf(who, sizeof(who), "-");
 		}
+		log_refused(fc, peer,
+		    "reason=max-conns-per-peer limit=%u who=\"%s\"",
+		    fc->lim.max_conns_peer, who);
 		hvs_close(sock);
 		return;
 	}
@@ -385,13 +398,7 @@ on_filter(const hvs_addr_t *peer, void *userdata)
 		return 1;
 	}
 	f->st.refused_allow++;
-	if (hvp_log_on(HVP_LOG_INFO)) {
-		char *p = peer_str(peer);
-
-		hvp_info("conn fwd=%s peer=%s end=refused reason=allowlist",
-		    f->conf->name, p != NULL ? p : "-");
-		free(p);
-	}
+	log_refused(f->conf, peer, "reason=allowlist");
 	return 0;
 }
 

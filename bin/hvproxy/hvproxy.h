@@ -64,8 +64,9 @@ void hvp_log_route_library(void);
 void hvp_log(int level, const char *fmt, ...) HVP_PRINTF(2, 3);
 /* 1 if a message at @level would be written. */
 int hvp_log_on(int level);
-/* "error", "warning", "info", "debug" <-> level; -1 if unknown. */
+/* "error", "warning", "info", "debug" <-> level; -1 if unknown, "?". */
 int hvp_log_level_parse(const char *s);
+const char *hvp_log_level_name(int level);
 
 #define hvp_err(...) hvp_log(HVP_LOG_ERROR, __VA_ARGS__)
 #define hvp_warn(...) hvp_log(HVP_LOG_WARN, __VA_ARGS__)
@@ -319,6 +320,15 @@ struct hvp_peers {
 	size_t cap; /* a power of two, or 0 */
 	size_t used;
 };
+
+/*
+ * A tcp peer's numeric address: HVP_IP_V4 with @ip4 set, HVP_IP_V6 with
+ * @ip6 set, both for an IPv4-mapped IPv6 address (::ffff:a.b.c.d, what a
+ * dual-stack listener sees), 0 for anything else.
+ */
+#define HVP_IP_V4 1
+#define HVP_IP_V6 2
+int hvp_tcp_peer_ip(const hvs_addr_t *peer, uint8_t ip4[4], uint8_t ip6[16]);
 
 /* The identity of @peer, accepted as @sock: 1 and @k set, or 0 if the
  * peer cannot be told apart from others (it is then not counted). */

@@ -67,6 +67,15 @@ hvp_log_on(int level)
 	return level <= log_level;
 }
 
+const char *
+hvp_log_level_name(int level)
+{
+	return level >= 0 &&
+		(size_t)level < sizeof(level_names) / sizeof(level_names[0])
+	    ? level_names[level]
+	    : "?";
+}
+
 int
 hvp_log_level_parse(const char *s)
 {

@@ -46,9 +46,30 @@ key_equal(const struct hvp_peer_key *a, const struct hvp_peer_key *b)
 }
 
 int
+hvp_tcp_peer_ip(const hvs_addr_t *peer, uint8_t ip4[4], uint8_t ip6[16])
+{
+	if (peer == NULL || peer->kind != HVS_ADDR_TCP) {
+		return 0;
+	}
+	if (inet_pton(AF_INET, peer->u.tcp.host, ip4) == 1) {
+		return HVP_IP_V4;
+	}
+	if (inet_pton(AF_INET6, peer->u.tcp.host, ip6) != 1) {
+		return 0;
+	}
+	/* A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d. */
+	if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)ip6)) {
+		memcpy(ip4, ip6 + 12, 4);
+		return HVP_IP_V4 | HVP_IP_V6;
+	}
+	return HVP_IP_V6;
+}
+
+int
 hvp_peer_key(const hvs_addr_t *peer, hvs_sock_t sock, struct hvp_peer_key *k)
 {
-	uint8_t ip6[16];
+	uint8_t ip4[4], ip6[16];
+	int fam;
 
 	memset(k, 0, sizeof(*k));
 	if (peer == NULL) {
@@ -65,21 +86,15 @@ hvp_peer_key(const hvs_addr_t *peer, hvs_sock_t sock, struct hvp_peer_key *k)
 		    sizeof(peer->u.hvsock.vm_id));
 		return 1;
 	case HVS_ADDR_TCP:
-		if (inet_pton(AF_INET, peer->u.tcp.host, k->id) == 1) {
+		fam = hvp_tcp_peer_ip(peer, ip4, ip6);
+		if (fam & HVP_IP_V4) {
 			k->kind = HVP_PEER_IP4;
-			return 1;
-		}
-		if (inet_pton(AF_INET6, peer->u.tcp.host, ip6) != 1) {
-			return 0;
-		}
-		if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)ip6)) {
-			k->kind = HVP_PEER_IP4;
-			memcpy(k->id, ip6 + 12, 4);
-		} else {
+			memcpy(k->id, ip4, sizeof(ip4));
+		} else if (fam & HVP_IP_V6) {
 			k->kind = HVP_PEER_IP6;
 			memcpy(k->id, ip6, sizeof(ip6));
 		}
-		return 1;
+		return fam != 0;
 	case HVS_ADDR_UNIX:
 #ifdef SO_PEERCRED
 	{
