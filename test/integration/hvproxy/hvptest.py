@@ -96,7 +96,7 @@ def _port_range():
 
 
 _PORTS_DIR = os.path.join(tempfile.gettempdir(), "hvptest-ports")
-_port_locks = {}  # port -> the open, locked file that reserves it
+_port_locks = {}  # port -> the locked file that reserves it (or None)
 _port_rng = random.Random()  # its own: a test may seed the shared one
 
 
@@ -110,7 +110,10 @@ def _reserve(port):
         fd = os.open(os.path.join(_PORTS_DIR, str(port)),
                      os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
     except OSError:
-        return True  # no shared folder: the other checks still hold
+        # No shared folder: the other checks still hold, and the port is
+        # still never given twice in this process.
+        _port_locks[port] = None
+        return True
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
