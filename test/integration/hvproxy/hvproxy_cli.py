@@ -6,9 +6,10 @@ import os
 import re
 import socket
 
-from hvptest import T, run, free_port, write_config, connect
+from hvtest import Tap, free_port, write_config
+from hvtest.hvproxy import run
 
-t = T()
+t = Tap()
 
 rc, out, err = run(["--help"])
 t.check("--help: exit 0, synopsis on stdout", rc == 0 and

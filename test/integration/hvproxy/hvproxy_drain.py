@@ -9,11 +9,12 @@ import socket
 import threading
 import time
 
-from hvptest import T, Proxy, HashServer, free_port, connect, sha, \
-    recv_all, wait_for
+from hvtest import Tap, free_port, sha256_bytes, wait_for
+from hvtest.hvproxy import Proxy
+from hvtest.net import HashServer, connect, recv_all
 
-t = T()
-hs = HashServer(t)
+t = Tap()
+hs = HashServer()
 
 # ---- 1. a transfer in flight completes during the drain.
 port = free_port()
@@ -59,7 +60,7 @@ t.check("hvproxy is still running while the transfer goes on",
         p.alive() and progress[0] < len(data))
 th.join(60)
 t.check("the transfer in flight arrived whole (sha256 at the target)",
-        answer == [f"{sha(data)} {len(data)}"], repr(answer))
+        answer == [f"{sha256_bytes(data)} {len(data)}"], repr(answer))
 rc = p.wait(10)
 t.check("hvproxy exits 0 once the last connection is done", rc == 0,
         f"rc={rc}\n{p.log()[-600:]}")
@@ -82,7 +83,7 @@ t.check("with --drain-timeout 1s, hvproxy exits 0 after about 1 s",
 got = wait_for(lambda: [r for r in hs.resets if r[1] == len(part)], 20)
 t.check("every byte hvproxy had read reached the target, then a reset "
         "(the client never ended its stream: no clean EOF)",
-        got and got[0][0] == sha(part),
+        got and got[0][0] == sha256_bytes(part),
         f"resets {hs.resets[-1:]} clean EOFs {hs.results[-1:]} "
         f"vs {len(part)}")
 t.check("log: end=drained",

@@ -5,13 +5,15 @@ import os
 import socket
 import threading
 
-from hvptest import T, Proxy, HashServer, Server, echo_handler, free_port, \
-    sha, hash_roundtrip, recv_all, write_config
+from hvtest import Tap, free_port, sha256_bytes, write_config
+from hvtest.hvproxy import Proxy
+from hvtest.net import (HashServer, Server, echo_handler, hash_roundtrip,
+                        recv_all)
 
-t = T()
-hs = HashServer(t)
-hs_unix = HashServer(t, unix=t.path("hash.sock"))
-echo = Server(t, echo_handler)
+t = Tap()
+hs = HashServer()
+hs_unix = HashServer(unix=t.path("hash.sock"))
+echo = Server(echo_handler)
 
 data = [os.urandom(2 * 1024 * 1024 + i) for i in range(3)]
 
@@ -28,6 +30,11 @@ def unix_hash_roundtrip(path, payload):
     th.join(30)
     s.close()
     return got[0] if got else None
+
+
+def answer(payload):
+    """What the HashServer answers to @payload."""
+    return f"{sha256_bytes(payload)} {len(payload)}"
 
 
 def exercise(label, p1, p2, upath):
@@ -51,17 +58,17 @@ def exercise(label, p1, p2, upath):
     for th in ths:
         th.join(60)
     t.check(f"{label}: tcp -> tcp, 2 MiB up, hash back",
-            results.get("tcp->tcp") == f"{sha(data[0])} {len(data[0])}",
+            results.get("tcp->tcp") == answer(data[0]),
             repr(results.get("tcp->tcp")))
     t.check(f"{label}: second connection on the same forward",
-            results.get("tcp->tcp #2") == f"{sha(data[1])} {len(data[1])}",
+            results.get("tcp->tcp #2") == answer(data[1]),
             repr(results.get("tcp->tcp #2")))
     t.check(f"{label}: tcp -> unix, 2 MiB up, hash back",
-            results.get("tcp->unix") == f"{sha(data[1])} {len(data[1])}",
+            results.get("tcp->unix") == answer(data[1]),
             repr(results.get("tcp->unix")))
     r = results.get("unix->tcp echo")
     t.check(f"{label}: unix -> tcp echo, 2 MiB both ways at once",
-            isinstance(r, bytes) and sha(r) == sha(data[2]),
+            isinstance(r, bytes) and sha256_bytes(r) == sha256_bytes(data[2]),
             repr(r)[:100] if not isinstance(r, bytes) else f"{len(r)} bytes")
 
 
@@ -105,9 +112,9 @@ exercise("config file", p1, p2, upath)
 # the client's EOF went through the relay.
 r = hash_roundtrip(p1, b"x")
 t.check("1-byte request, response after half-close",
-        r == f"{sha(b'x')} 1", repr(r))
+        r == f"{sha256_bytes(b'x')} 1", repr(r))
 r = hash_roundtrip(p1, b"")
 t.check("empty request (immediate half-close), response still arrives",
-        r == f"{sha(b'')} 0", repr(r))
+        r == f"{sha256_bytes(b'')} 0", repr(r))
 t.check("exit 0 on SIGTERM", p.stop() == 0, p.log())
 t.done()

@@ -6,10 +6,11 @@ import shutil
 import subprocess
 import sys
 
-from hvptest import T, Proxy, free_port, metrics, metric, sha, wait_for, \
-    connect
+from hvtest import Daemon, Tap, free_port, sha256_bytes, wait_for
+from hvtest.hvproxy import Proxy, metric, metrics
+from hvtest.net import connect
 
-t = T()
+t = Tap()
 if shutil.which("curl") is None:
     t.skip("curl through hvproxy", "curl is not installed")
     t.done()
@@ -23,10 +24,9 @@ with open(os.path.join(root, "hello.txt"), "w") as f:
     f.write("hello through hvproxy\n")
 
 web_port = free_port()
-web = subprocess.Popen([sys.executable, "-m", "http.server", str(web_port),
-                        "--bind", "127.0.0.1", "--directory", root,
-                        "--protocol", "HTTP/1.1"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+web = Daemon([sys.executable, "-m", "http.server", str(web_port),
+              "--bind", "127.0.0.1", "--directory", root,
+              "--protocol", "HTTP/1.1"], t.path("http.server.log"))
 
 
 def listening(port):
@@ -48,7 +48,8 @@ r = subprocess.run(["curl", "-sS", "--max-time", "20", f"{url}/big.bin"],
                    capture_output=True, timeout=30)
 t.check("curl big.bin through hvproxy: exit 0", r.returncode == 0,
         r.stderr.decode())
-t.check("big.bin arrives byte-exact (sha256)", sha(r.stdout) == sha(big),
+t.check("big.bin arrives byte-exact (sha256)",
+        sha256_bytes(r.stdout) == sha256_bytes(big),
         f"{len(r.stdout)} bytes, expected {len(big)}")
 
 r = subprocess.run(["curl", "-sS", "--max-time", "10", f"{url}/hello.txt"],
@@ -67,7 +68,7 @@ procs = [subprocess.Popen(["curl", "-sS", "--max-time", "30",
                           stderr=subprocess.PIPE) for _ in range(8)]
 outs = [q.communicate(timeout=40)[0] for q in procs]
 t.check("8 parallel downloads, all byte-exact",
-        all(sha(o) == sha(big) for o in outs),
+        all(sha256_bytes(o) == sha256_bytes(big) for o in outs),
         str([len(o) for o in outs]))
 
 # Keep-alive: two requests on one connection (an HTTP/1.1 server).
@@ -97,6 +98,5 @@ t.check("metrics: bytes down cover the 9 copies of big.bin plus headers",
         down is not None and 9 * len(big) < down < 9 * len(big) + 20000,
         str(down))
 t.check("hvproxy exits 0 on SIGTERM", p.stop() == 0, p.log()[-1000:])
-web.terminate()
-web.wait(5)
+web.stop(5)
 t.done()

@@ -1,15 +1,15 @@
 """hvproxy-limits: max-conns per forward and global (excess connections
 are closed at once, and counted), the idle timeout, and allowlists of IP
 networks; the metrics count every refusal."""
-import socket
 import time
 
-from hvptest import T, Proxy, Server, echo_handler, free_port, connect, \
-    echo_ok, closed_within, metrics, metric, wait_for, write_config
+from hvtest import Tap, free_port, wait_for, write_config
+from hvtest.hvproxy import Proxy, metric, metrics
+from hvtest.net import Server, closed_within, connect, echo_handler, echo_ok
 
 
-t = T()
-echo = Server(t, echo_handler)
+t = Tap()
+echo = Server(echo_handler)
 pa, pb, pc, pd, pi, mp = (free_port() for _ in range(6))
 conf = t.path("limits.conf")
 write_config(conf, f"""[global]

@@ -9,16 +9,17 @@ by a clock. Then the gate opens and the held connection is relayed too; a
 name that does not resolve ends its connection with a logged reason."""
 import os
 
-from hvptest import T, Proxy, Server, echo_handler, free_port, connect, \
-    echo_ok, closed_within, metrics, metric, wait_for, write_config
+from hvtest import Tap, free_port, wait_for, write_config
+from hvtest.hvproxy import Proxy, metric, metrics
+from hvtest.net import Server, closed_within, connect, echo_handler, echo_ok
 
 
-t = T()
+t = Tap()
 shim = os.environ.get("SLOWDNS", "")
 if not t.check("the stand-in name service is built", os.path.exists(shim),
                repr(shim)):
     t.done()
-echo_srv = Server(t, echo_handler)
+echo_srv = Server(echo_handler)
 eport = echo_srv.port
 gate = t.path("gate")
 ps, pn, pf, pbad, mp = (free_port() for _ in range(5))

@@ -7,11 +7,11 @@ import socket
 import threading
 import time
 
-from hvptest import T, Proxy, free_port, metrics, metric, wait_for, \
-    raise_nofile
+from hvtest import Tap, free_port, raise_nofile, wait_for
+from hvtest.hvproxy import Proxy, metric, metrics
 
 N = 2000
-t = T()
+t = Tap()
 limit = raise_nofile(2 * N + 200)
 if limit < 2 * N + 100:
     t.skip(f"{N} connections", f"the descriptor limit is {limit}")

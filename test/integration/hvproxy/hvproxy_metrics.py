@@ -6,11 +6,12 @@ import socket
 import urllib.error
 import urllib.request
 
-from hvptest import T, Proxy, HashServer, free_port, connect, metrics, \
-    metric, hash_roundtrip, sha, wait_for, write_config
+from hvtest import Tap, free_port, sha256_bytes, wait_for, write_config
+from hvtest.hvproxy import Proxy, metric, metrics
+from hvtest.net import HashServer, connect, hash_roundtrip
 
-t = T()
-hs = HashServer(t)
+t = Tap()
+hs = HashServer()
 p1, p2, pr, mp = (free_port() for _ in range(4))
 conf = t.path("m.conf")
 write_config(conf, f"""[global]
@@ -82,7 +83,8 @@ t.check("errors{one, relay} = 0", metric(
 live.shutdown(socket.SHUT_WR)
 ans = live.recv(100).decode().strip()
 live.close()
-t.check("the live connection completes", ans == f"{sha(b'z' * 12345)} 12345")
+t.check("the live connection completes",
+        ans == f"{sha256_bytes(b'z' * 12345)} 12345")
 
 with urllib.request.urlopen(f"http://127.0.0.1:{mp}/metrics") as r:
     ctype = r.headers.get("Content-Type")

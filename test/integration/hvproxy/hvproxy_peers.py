@@ -8,14 +8,15 @@ import os
 import signal
 import socket
 
-from hvptest import T, Proxy, Server, echo_handler, free_port, connect, \
-    echo_ok, closed_within, metrics, metric, wait_for, write_config
+from hvtest import Tap, free_port, wait_for, write_config
+from hvtest.hvproxy import Proxy, metric, metrics
+from hvtest.net import Server, closed_within, connect, echo_handler, echo_ok
 
 
-t = T()
-echo = Server(t, echo_handler)
+t = Tap()
+echo = Server(echo_handler)
 pa, pb, pr, mp = (free_port() for _ in range(4))
-abstract = f"hvptest-peers-{os.getpid()}"
+abstract = f"hvtest-peers-{os.getpid()}"
 conf = t.path("peers.conf")
 
 

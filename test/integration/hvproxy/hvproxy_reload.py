@@ -3,10 +3,10 @@ removed and changed while connections through them stay alive; a config
 with errors is refused (file:line in the log) and the one in force stays."""
 import signal
 import socket
-import time
 
-from hvptest import T, Proxy, Server, echo_handler, free_port, connect, \
-    echo_ok, metrics, metric, wait_for, write_config
+from hvtest import Tap, free_port, wait_for, write_config
+from hvtest.hvproxy import Proxy, metric, metrics
+from hvtest.net import Server, connect, echo_handler, echo_ok
 
 
 def fresh_ok(port):
@@ -27,9 +27,9 @@ def refused(port):
         return True
 
 
-t = T()
-echo = Server(t, echo_handler)
-echo2 = Server(t, echo_handler)
+t = Tap()
+echo = Server(echo_handler)
+echo2 = Server(echo_handler)
 pa, pb, pc, mp = (free_port() for _ in range(4))
 conf = t.path("reload.conf")
 

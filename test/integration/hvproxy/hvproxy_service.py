@@ -4,15 +4,15 @@ fd:3), readiness and watchdog notification (NOTIFY_SOCKET), --pidfile
 root after binding, when run as root), and logging to syslog."""
 import os
 import pwd
-import signal
 import socket
 
-from hvptest import T, Proxy, Server, echo_handler, free_port, \
-    echo_port_ok, wait_for, HVPROXY
+from hvtest import Tap, free_port
+from hvtest.hvproxy import HVPROXY, Proxy
+from hvtest.net import Server, echo_handler, echo_port_ok
 
 
-t = T()
-echo = Server(t, echo_handler)
+t = Tap()
+echo = Server(echo_handler)
 
 # ---- socket activation: the listening socket arrives as fd 3.
 ls = socket.socket()

@@ -6,14 +6,15 @@ failure is logged and counted, and the daemon keeps serving."""
 import time
 import socket
 
-from hvptest import T, Proxy, Server, echo_handler, silent_handler, \
-    free_port, connect, echo_port_ok, closed_within, metrics, metric, \
-    write_config
+from hvtest import Tap, free_port, write_config
+from hvtest.hvproxy import Proxy, metric, metrics
+from hvtest.net import (Server, closed_within, connect, echo_handler,
+                        echo_port_ok, silent_handler)
 
 
-t = T()
-echo = Server(t, echo_handler)
-silent = Server(t, silent_handler)
+t = Tap()
+echo = Server(echo_handler)
+silent = Server(silent_handler)
 
 # A listener with a backlog of 0 and one connection waiting in it: the
 # kernel drops further SYNs, so connecting to it times out.
