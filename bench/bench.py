@@ -683,7 +683,8 @@ def ratio(res, metric, a, b):
 
 
 def targets(res, ctx):
-    """(target, measured, required, verdict) rows from the issue."""
+    """(target, measured, required, verdict) rows: the figures hvproxy
+    is held to."""
     out = []
 
     def rel(label, metric, a, b, need, higher=True, digits=2):
@@ -828,7 +829,7 @@ def report(ctx, res):
     L.append("")
     L += table(res, ROWS[:-1] + hold_rows(c["hold_n"]) + ROWS[-1:], TOOLS)
     L.append("")
-    L.append("## Targets (issue 6), hvproxy, medians of this run")
+    L.append("## Targets, hvproxy, medians of this run")
     L.append("")
     L.append("| target | measured | required | |")
     L.append("|---|---|---|---|")

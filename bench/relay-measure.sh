@@ -1,6 +1,6 @@
 #!/bin/sh
-# relay-measure.sh - figures of the relay engine on loopback, for the
-# closing note of issue 3 (measured, never asserted):
+# relay-measure.sh - figures of the relay engine itself on loopback,
+# through the example daemon (measured, never asserted):
 #
 #   1. 64 MiB through examples/hvs-expose (tcp -> relay -> tcp), on the
 #      splice path and on the copy path (-c): the time of REPS transfers

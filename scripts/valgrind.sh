@@ -1,5 +1,5 @@
 #!/bin/sh
-# Valgrind memcheck runs of the test suite (issue 7; figures in SECURITY.md).
+# Valgrind memcheck runs of the test suite (figures in SECURITY.md).
 #
 #   scripts/valgrind.sh [--ci] [--hardening] [TEST...]
 #

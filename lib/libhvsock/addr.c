@@ -1,7 +1,8 @@
 /*
  * Addresses: the one grammar shared by the library and the tools (see
- * <hvsock/hvsock.h> and DESIGN.md section 1), parsed strictly and formatted
- * canonically so that hvs_addr_format() output always parses back.
+ * <hvsock/hvsock.h> and the README's "Addresses"), parsed strictly and
+ * formatted canonically so that hvs_addr_format() output always parses
+ * back.
  *
  * The parser never trusts the input to be NUL-terminated and never reads
  * outside [str, str + len). Every error names the part of the input that

@@ -987,7 +987,11 @@ test_number_edges(void **state)
 	}
 }
 
-/* The mapping vectors of DESIGN.md, through the address grammar. */
+/*
+ * Service ids of vsock ports (PORT-facb-11e6-bd58-64006a7986d3, the
+ * template GUID of the Windows SDK and the Linux and FreeBSD drivers),
+ * through the address grammar, up to the largest port it allows.
+ */
 static void
 test_hvsock_mapping(void **state)
 {

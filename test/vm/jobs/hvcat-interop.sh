@@ -111,8 +111,8 @@ hv_client socat "1 PORT" 'socat -t 30 VSOCK-LISTEN:$PORT SYSTEM:"cat >$REQ; cat 
 hv_client python "hvsock:parent:PORT" "$PEER listen \$PORT --recv \$REQ --send \$B"
 
 # ncat does not pass a half-close on in its exec mode (it ends the
-# connection at the first EOF, DESIGN.md section 5), so against ncat -l
-# each direction gets a connection of its own.
+# connection at the first EOF), so against ncat -l each direction gets a
+# connection of its own.
 next_port
 rm -f "$WORK/n.req" "$WORK/n.resp"
 bg ncat-sink 120 sh -c "exec ncat --vsock -l --recv-only $PORT >$WORK/n.req"
