@@ -15,7 +15,8 @@ import subprocess
 import threading
 import time
 
-from hvctest import (HVCAT, Listener, Tap, mkrand, run, sha, stop)
+from hvtest import Tap, mkrand, run, sha256_file, stop
+from hvtest.hvcat import HVCAT, Listener
 
 t = Tap()
 sizes = [0, 1, 1 << 20, 64 << 20]
@@ -39,8 +40,8 @@ def duplex(size):
     out_a, out_b = t.path("out_a"), t.path("out_b")
     with open(b, "rb") as lin, open(out_a, "wb") as lout:
         lst = Listener(t, [], stdin=lin, stdout=lout)
-        if not t.ok(lst.port, f"{human(size)} duplex: listener up",
-                    lst.stderr()):
+        if not t.check(f"{human(size)} duplex: listener up",
+                       lst.port, lst.log()):
             lst.close()
             return
         start = time.monotonic()
@@ -49,16 +50,18 @@ def duplex(size):
                     timeout=bound(size))
         lrc = lst.wait(timeout=bound(size))
         secs = time.monotonic() - start
-    t.ok(r.returncode == 0 and lrc == 0,
-         f"{human(size)} duplex: both exit 0 ({secs:.2f} s)",
-         f"client {r.returncode}: {r.stderr!r}\n"
-         f"listener {lrc}: {lst.stderr()}")
-    t.ok(sha(a) == sha(out_a), f"{human(size)} client -> listener (file "
-         f"stdin, file stdout) sha256 equal",
-         f"{os.path.getsize(out_a)} of {size} bytes arrived")
-    t.ok(sha(b) == sha(out_b), f"{human(size)} listener -> client (file "
-         f"stdin, file stdout) sha256 equal",
-         f"{os.path.getsize(out_b)} of {size} bytes arrived")
+    t.check(f"{human(size)} duplex: both exit 0 ({secs:.2f} s)",
+            r.returncode == 0 and lrc == 0,
+            f"client {r.returncode}: {r.stderr!r}\n"
+            f"listener {lrc}: {lst.log()}")
+    t.check(f"{human(size)} client -> listener (file "
+            f"stdin, file stdout) sha256 equal",
+            sha256_file(a) == sha256_file(out_a),
+            f"{os.path.getsize(out_a)} of {size} bytes arrived")
+    t.check(f"{human(size)} listener -> client (file "
+            f"stdin, file stdout) sha256 equal",
+            sha256_file(b) == sha256_file(out_b),
+            f"{os.path.getsize(out_b)} of {size} bytes arrived")
     lst.close()
     for p in (a, b, out_a, out_b):
         os.unlink(p)
@@ -72,8 +75,8 @@ def piped(size):
         sink = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=fout)
         lst = Listener(t, [], stdout=sink.stdin)
         sink.stdin.close()
-        if not t.ok(lst.port, f"{human(size)} piped: listener up",
-                    lst.stderr()):
+        if not t.check(f"{human(size)} piped: listener up",
+                       lst.port, lst.log()):
             lst.close()
             stop(sink)
             return
@@ -86,10 +89,11 @@ def piped(size):
             sink.wait(timeout=bound(size))
         except subprocess.TimeoutExpired:
             stop(sink)
-    t.ok(r.returncode == 0 and lrc == 0 and sha(a) == sha(out),
-         f"{human(size)} cat | hvcat -> hvcat -l | cat: sha256 equal",
-         f"client {r.returncode} {r.stderr!r}; listener {lrc} "
-         f"{lst.stderr()}; {os.path.getsize(out)} of {size} bytes")
+    t.check(f"{human(size)} cat | hvcat -> hvcat -l | cat: sha256 equal",
+            r.returncode == 0 and lrc == 0 and
+            sha256_file(a) == sha256_file(out),
+            f"client {r.returncode} {r.stderr!r}; listener {lrc} "
+            f"{lst.log()}; {os.path.getsize(out)} of {size} bytes")
     lst.close()
     os.unlink(a)
     os.unlink(out)
@@ -102,20 +106,21 @@ def unix_reverse(size):
     sock = t.path("s.sock")
     with open(a, "rb") as fin:
         lst = Listener(t, [], addr=f"unix:{sock}", stdin=fin)
-    if not t.ok(lst.addr, f"{human(size)} unix: listener up", lst.stderr()):
+    if not t.check(f"{human(size)} unix: listener up", lst.addr, lst.log()):
         lst.close()
         return
     with open(out, "wb") as fout:
         r = run([HVCAT, "--recv-only", f"unix:{sock}"], stdout=fout,
                 timeout=bound(size))
     lrc = lst.wait(timeout=bound(size))
-    t.ok(r.returncode == 0 and lrc == 0 and sha(a) == sha(out),
-         f"{human(size)} hvcat -l unix: <file -> hvcat --recv-only: "
-         f"sha256 equal",
-         f"client {r.returncode} {r.stderr!r}; listener {lrc} "
-         f"{lst.stderr()}; {os.path.getsize(out)} of {size} bytes")
-    t.ok(not os.path.exists(sock), f"{human(size)} unix: listener removed "
-         f"its socket file")
+    t.check(f"{human(size)} hvcat -l unix: <file -> hvcat --recv-only: "
+            f"sha256 equal",
+            r.returncode == 0 and lrc == 0 and
+            sha256_file(a) == sha256_file(out),
+            f"client {r.returncode} {r.stderr!r}; listener {lrc} "
+            f"{lst.log()}; {os.path.getsize(out)} of {size} bytes")
+    t.check(f"{human(size)} unix: listener removed "
+            f"its socket file", not os.path.exists(sock))
     lst.close()
     os.unlink(a)
     os.unlink(out)
@@ -169,8 +174,8 @@ class Drain(threading.Thread):
 def streamed(size):
     """Both directions at once through pipes, nothing on disk."""
     lst = Listener(t, [], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    if not t.ok(lst.port, f"{human(size)} streamed: listener up",
-                lst.stderr()):
+    if not t.check(f"{human(size)} streamed: listener up",
+                   lst.port, lst.log()):
         lst.close()
         return
     start = time.monotonic()
@@ -187,17 +192,17 @@ def streamed(size):
         crc = "timeout"
     lrc = lst.wait()
     secs = time.monotonic() - start
-    t.ok(crc == 0 and lrc == 0 and not feeds[0].error and
-         not feeds[1].error,
-         f"{human(size)} each way at once through pipes: both exit 0 "
-         f"({secs:.2f} s, {2 * size / secs / (1 << 20):.0f} MiB/s)",
-         f"{crc} {lrc} {feeds[0].error} {feeds[1].error} {lst.stderr()}")
-    t.ok(drains[0].h.hexdigest() == feeds[0].h.hexdigest(),
-         f"{human(size)} streamed client -> listener: sha256 equal",
-         f"{drains[0].n} of {size} bytes")
-    t.ok(drains[1].h.hexdigest() == feeds[1].h.hexdigest(),
-         f"{human(size)} streamed listener -> client: sha256 equal",
-         f"{drains[1].n} of {size} bytes")
+    t.check(f"{human(size)} each way at once through pipes: both exit 0 "
+            f"({secs:.2f} s, {2 * size / secs / (1 << 20):.0f} MiB/s)",
+            crc == 0 and lrc == 0 and not feeds[0].error and
+            not feeds[1].error,
+            f"{crc} {lrc} {feeds[0].error} {feeds[1].error} {lst.log()}")
+    t.check(f"{human(size)} streamed client -> listener: sha256 equal",
+            drains[0].h.hexdigest() == feeds[0].h.hexdigest(),
+            f"{drains[0].n} of {size} bytes")
+    t.check(f"{human(size)} streamed listener -> client: sha256 equal",
+            drains[1].h.hexdigest() == feeds[1].h.hexdigest(),
+            f"{drains[1].n} of {size} bytes")
     lst.close()
 
 

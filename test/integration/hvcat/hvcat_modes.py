@@ -6,7 +6,6 @@ server), -q, -N, --no-shutdown, --recv-only, --send-only, -w idle timeout,
 SIGINT/SIGTERM (clean end, socket file removed, bytes flushed), -k with
 clients in turn, --allow, --progress on stderr only, -v lines.
 """
-import hashlib
 import os
 import signal
 import socket
@@ -14,8 +13,8 @@ import subprocess
 import threading
 import time
 
-from hvctest import (HVCAT, QUICK, Listener, Tap, err_text, hvcat, stop,
-                     wait_for)
+from hvtest import Tap, sha256_bytes, stop, wait_for
+from hvtest.hvcat import HVCAT, QUICK, Listener, err_text, hvcat
 
 t = Tap()
 
@@ -68,20 +67,20 @@ def read_all(s):
 def answer_after_eof(s):
     """Request/response: read to EOF, then answer with the sha256."""
     req = read_all(s)
-    s.sendall(hashlib.sha256(req).hexdigest().encode() + b"\n")
+    s.sendall(sha256_bytes(req).encode() + b"\n")
     return req
 
 
 REQ = os.urandom(300000)
-REQ_SHA = hashlib.sha256(REQ).hexdigest()
+REQ_SHA = sha256_bytes(REQ)
 
 # ---- half-close: hvcat as the client --------------------------------
 p = Peer(answer_after_eof)
 r = hvcat(f"tcp:127.0.0.1:{p.port}", input=REQ)
-t.ok(r.returncode == 0 and r.stdout.decode().strip() == REQ_SHA and
-     p.get() == REQ,
-     "client: request, EOF passed on, whole answer read (half-close)",
-     f"rc {r.returncode} out {r.stdout!r} err {err_text(r)} peer {p.error}")
+t.check("client: request, EOF passed on, whole answer read (half-close)",
+        r.returncode == 0 and r.stdout.decode().strip() == REQ_SHA and
+        p.get() == REQ,
+        f"rc {r.returncode} out {r.stdout!r} err {err_text(r)} peer {p.error}")
 
 # ---- half-close: hvcat as the server --------------------------------
 reply = os.urandom(200000)
@@ -104,10 +103,10 @@ got = p.get()
 lrc = lst.wait()
 with open(out, "rb") as f:
     req = f.read()
-t.ok(lrc == 0 and got == reply and req == REQ,
-     "server: peer's EOF passed to stdout, our reply sent whole after it",
-     f"rc {lrc} got {len(got or b'')} req {len(req)} {lst.stderr()} "
-     f"{p.error}")
+t.check("server: peer's EOF passed to stdout, our reply sent whole after it",
+        lrc == 0 and got == reply and req == REQ,
+        f"rc {lrc} got {len(got or b'')} req {len(req)} {lst.log()} "
+        f"{p.error}")
 lst.close()
 
 
@@ -152,14 +151,12 @@ def timed_open_stdin(args, peer_fn, hold=20.0, data=b""):
 
 
 rc, o, e, secs, p = timed_open_stdin([], greet_then_wait, hold=1.5)
-t.ok(rc == ("waited", 0) and o == b"greeting\n",
-     "default: the peer's close alone does not end hvcat (stdin open)",
-     f"{rc} {o!r} {e!r}")
+t.check("default: the peer's close alone does not end hvcat (stdin open)",
+        rc == ("waited", 0) and o == b"greeting\n", f"{rc} {o!r} {e!r}")
 
 rc, o, e, secs, p = timed_open_stdin(["-N"], greet_then_wait, data=b"x")
-t.ok(rc == 0 and o == b"greeting\n",
-     f"-N: quits when the peer closes, stdin still open ({secs:.2f} s)",
-     f"{rc} {o!r} {e!r}")
+t.check(f"-N: quits when the peer closes, stdin still open ({secs:.2f} s)",
+        rc == 0 and o == b"greeting\n", f"{rc} {o!r} {e!r}")
 
 def take3_then_greet(s):
     """Read the client's 3 bytes (no EOF will come), answer, close."""
@@ -175,15 +172,17 @@ def take3_then_greet(s):
 
 rc, o, e, secs, p = timed_open_stdin(["--no-shutdown"], take3_then_greet,
                                      data=b"abc")
-t.ok(rc == 0 and o == b"greeting\n" and p.get() == b"abc",
-     f"--no-shutdown: quits when the peer closes; sent bytes arrive "
-     f"({secs:.2f} s)", f"{rc} {o!r} {e!r} {p.result!r} {p.error}")
+t.check(f"--no-shutdown: quits when the peer closes; sent bytes arrive "
+        f"({secs:.2f} s)",
+        rc == 0 and o == b"greeting\n" and p.get() == b"abc",
+        f"{rc} {o!r} {e!r} {p.result!r} {p.error}")
 
 rc, o, e, secs, p = timed_open_stdin(["--recv-only"], greet_then_wait,
                                      data=b"never sent")
-t.ok(rc == 0 and o == b"greeting\n" and p.get() == b"",
-     f"--recv-only: stdin never read, quits when the peer closes "
-     f"({secs:.2f} s)", f"{rc} {o!r} {e!r} {p.result!r} {p.error}")
+t.check(f"--recv-only: stdin never read, quits when the peer closes "
+        f"({secs:.2f} s)",
+        rc == 0 and o == b"greeting\n" and p.get() == b"",
+        f"{rc} {o!r} {e!r} {p.result!r} {p.error}")
 
 
 # Set once hvcat has ended: until then the peer below holds its end open,
@@ -218,9 +217,9 @@ def _recv_until_timeout(s):
 
 r = hvcat("--no-shutdown", "-q", "1.5", f"tcp:127.0.0.1:{p.port}",
           input=b"data")
-t.ok(p.get() == (b"data", "open") and r.returncode == 0,
-     "--no-shutdown: the peer sees no EOF after stdin EOF (-q ends it)",
-     f"{p.result!r} {r.returncode} {err_text(r)} {p.error}")
+t.check("--no-shutdown: the peer sees no EOF after stdin EOF (-q ends it)",
+        p.get() == (b"data", "open") and r.returncode == 0,
+        f"{p.result!r} {r.returncode} {err_text(r)} {p.error}")
 
 hvcat_ended.clear()
 p = Peer(no_eof_peer)
@@ -228,10 +227,10 @@ start = time.monotonic()
 r = hvcat("-q", "0.3", f"tcp:127.0.0.1:{p.port}", input=REQ)
 secs = time.monotonic() - start
 hvcat_ended.set()
-t.ok(r.returncode == 0 and secs > 0.25 and p.get() == REQ,
-     f"-q 0.3: quits 0.3 s after stdin EOF while the peer stays open, all "
-     f"of stdin delivered ({secs:.2f} s)",
-     f"{r.returncode} {err_text(r)} {p.error}")
+t.check(f"-q 0.3: quits 0.3 s after stdin EOF while the peer stays open, all "
+        f"of stdin delivered ({secs:.2f} s)",
+        r.returncode == 0 and secs > 0.25 and p.get() == REQ,
+        f"{r.returncode} {err_text(r)} {p.error}")
 
 hvcat_ended.clear()
 p = Peer(no_eof_peer)
@@ -239,15 +238,15 @@ big = os.urandom(8 << 20)
 r = hvcat("-q", "0", f"tcp:127.0.0.1:{p.port}", input=big, timeout=20)
 hvcat_ended.set()
 got = p.get()
-t.ok(r.returncode == 0 and got == big,
-     "-q 0: quits at stdin EOF, yet all 8 MiB of stdin were delivered",
-     f"{r.returncode} {err_text(r)} got {len(got or b'')} {p.error}")
+t.check("-q 0: quits at stdin EOF, yet all 8 MiB of stdin were delivered",
+        r.returncode == 0 and got == big,
+        f"{r.returncode} {err_text(r)} got {len(got or b'')} {p.error}")
 
 p = Peer(answer_after_eof)
 r = hvcat("--send-only", f"tcp:127.0.0.1:{p.port}", input=REQ)
-t.ok(r.returncode == 0 and r.stdout == b"" and p.get() == REQ,
-     "--send-only: sends all, discards the answer, exits 0",
-     f"{r.returncode} {r.stdout!r} {err_text(r)}")
+t.check("--send-only: sends all, discards the answer, exits 0",
+        r.returncode == 0 and r.stdout == b"" and p.get() == REQ,
+        f"{r.returncode} {r.stdout!r} {err_text(r)}")
 
 # ---- -w idle timeout ------------------------------------------------
 hvcat_ended.clear()
@@ -264,10 +263,10 @@ except subprocess.TimeoutExpired:
 secs = time.monotonic() - start
 hvcat_ended.set()
 e = e.decode()
-t.ok(proc.returncode == 1 and "timed out" in e and
-     f"127.0.0.1:{p.port}" in e and e.count("\n") == 1,
-     f"-w 0.5: idle connection closed, exit 1, one line ({secs:.2f} s)",
-     f"rc {proc.returncode} {e!r}")
+t.check(f"-w 0.5: idle connection closed, exit 1, one line ({secs:.2f} s)",
+        proc.returncode == 1 and "timed out" in e and
+        f"127.0.0.1:{p.port}" in e and e.count("\n") == 1,
+        f"rc {proc.returncode} {e!r}")
 
 # ---- signals --------------------------------------------------------
 for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
@@ -276,10 +275,10 @@ for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
     ok_up = os.path.exists(sock)
     lst.proc.send_signal(sig)
     rc = lst.wait()
-    t.ok(ok_up and rc == -sig and not os.path.exists(sock),
-         f"{sig.name} while listening: dies by the signal (shell status "
-         f"{code}), socket file removed",
-         f"rc {rc} exists {os.path.exists(sock)} {lst.stderr()}")
+    t.check(f"{sig.name} while listening: dies by the signal (shell status "
+            f"{code}), socket file removed",
+            ok_up and rc == -sig and not os.path.exists(sock),
+            f"rc {rc} exists {os.path.exists(sock)} {lst.log()}")
     lst.close()
 
 # SIGTERM mid-transfer: what was received is on stdout.
@@ -295,9 +294,10 @@ with open(out, "wb") as fout:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
         stop(proc)
-t.ok(proc.returncode == -signal.SIGTERM and os.path.getsize(out) == 100000,
-     "SIGTERM mid-session: ends within the drain bound, received bytes "
-     "kept", f"rc {proc.returncode} size {os.path.getsize(out)}")
+t.check("SIGTERM mid-session: ends within the drain bound, received bytes "
+        "kept",
+        proc.returncode == -signal.SIGTERM and os.path.getsize(out) == 100000,
+        f"rc {proc.returncode} size {os.path.getsize(out)}")
 
 # ---- -k: clients one after another ---------------------------------
 outk = t.path("k.out")
@@ -305,31 +305,31 @@ with open(outk, "wb") as fout:
     lst = Listener(t, ["-k"], stdout=fout)
     for i in range(3):
         r = hvcat(lst.tcp, input=f"client {i}\n".encode())
-        t.ok(r.returncode == 0, f"-k: client {i} served", err_text(r))
+        t.check(f"-k: client {i} served", r.returncode == 0, err_text(r))
     ok = wait_for(lambda: open(outk, "rb").read().count(b"\n") == 3,
                   timeout=5)
     lst.proc.send_signal(signal.SIGTERM)
     lrc = lst.wait()
 with open(outk, "rb") as f:
     data = f.read()
-t.ok(data == b"client 0\nclient 1\nclient 2\n" and lrc == -signal.SIGTERM,
-     "-k: three clients in turn, in order, listener still up until SIGTERM",
-     f"{data!r} {lrc} {lst.stderr()}")
+t.check("-k: three clients in turn, in order, listener still up until SIGTERM",
+        data == b"client 0\nclient 1\nclient 2\n" and lrc == -signal.SIGTERM,
+        f"{data!r} {lrc} {lst.log()}")
 lst.close()
 
 # ---- --allow --------------------------------------------------------
 lst = Listener(t, ["--allow", "10.0.0.0/8,192.168.1.1"])
 r = hvcat(lst.tcp, input=b"x")
 lrc = lst.proc.poll()
-t.ok(lrc is None and "not allowed by --allow" in lst.stderr(),
-     "--allow 10.0.0.0/8: a 127.0.0.1 peer is refused, listener goes on",
-     f"{lrc} {lst.stderr()}")
+t.check("--allow 10.0.0.0/8: a 127.0.0.1 peer is refused, listener goes on",
+        lrc is None and "not allowed by --allow" in lst.log(),
+        f"{lrc} {lst.log()}")
 lst.close()
 lst = Listener(t, ["--allow", "127.0.0.0/8"], stdout=subprocess.PIPE)
 r = hvcat(lst.tcp, input=b"hello")
 o = lst.proc.stdout.read()
-t.ok(lst.wait() == 0 and o == b"hello",
-     "--allow 127.0.0.0/8: a 127.0.0.1 peer is served", lst.stderr())
+t.check("--allow 127.0.0.0/8: a 127.0.0.1 peer is served",
+        lst.wait() == 0 and o == b"hello", lst.log())
 lst.close()
 
 # ---- --progress -----------------------------------------------------
@@ -337,14 +337,15 @@ lst = Listener(t, [])
 data = os.urandom(3 << 20)
 r = hvcat("--progress=always", lst.tcp, input=data)
 e = err_text(r)
-t.ok(r.returncode == 0 and "sent 3.0 MiB" in e and "(done)" in e and
-     r.stdout == b"", "--progress=always: meter on stderr, final line, "
-     "stdout untouched", f"{r.returncode} {e!r} {r.stdout[:80]!r}")
+t.check("--progress=always: meter on stderr, final line, "
+        "stdout untouched",
+        r.returncode == 0 and "sent 3.0 MiB" in e and "(done)" in e and
+        r.stdout == b"", f"{r.returncode} {e!r} {r.stdout[:80]!r}")
 lst.close()
 lst = Listener(t, [])
 r = hvcat("--progress", lst.tcp, input=b"x")
-t.ok(r.returncode == 0 and err_text(r) == "",
-     "--progress: silent when stderr is not a terminal", err_text(r))
+t.check("--progress: silent when stderr is not a terminal",
+        r.returncode == 0 and err_text(r) == "", err_text(r))
 lst.close()
 
 # ---- -v -------------------------------------------------------------
@@ -352,9 +353,10 @@ lst = Listener(t, [])
 r = hvcat("-v", lst.tcp, input=b"x")
 e = err_text(r)
 lst.wait()
-t.ok(r.returncode == 0 and f"connected to {lst.tcp}" in e and
-     "sent 1 bytes" in e and "connection from tcp:127.0.0.1:" in
-     lst.stderr(), "-v: both sides say who they talk to and what moved", e)
+t.check("-v: both sides say who they talk to and what moved",
+        r.returncode == 0 and f"connected to {lst.tcp}" in e and
+        "sent 1 bytes" in e and "connection from tcp:127.0.0.1:" in
+        lst.log(), e)
 lst.close()
 
 t.done()

@@ -7,21 +7,23 @@ import shutil
 import socket
 import time
 
-from hvctest import HVCAT, Listener, Tap, err_text, hvcat, one_line, run
+from hvtest import Tap, run
+from hvtest.hvcat import HVCAT, Listener, err_text, hvcat, one_line
 
 t = Tap()
 
 lst = Listener(t, [])
 r = hvcat("-z", lst.tcp)
-t.ok(r.returncode == 0 and r.stdout == b"" and err_text(r) == "",
-     "-z to a listener: exit 0, silent", err_text(r))
-t.ok(lst.wait() == 0, "-z: the listener saw a connection that sent nothing")
+t.check("-z to a listener: exit 0, silent",
+        r.returncode == 0 and r.stdout == b"" and err_text(r) == "",
+        err_text(r))
+t.check("-z: the listener saw a connection that sent nothing", lst.wait() == 0)
 lst.close()
 
 lst = Listener(t, [])
 r = hvcat("-z", "-v", lst.tcp)
-t.ok(r.returncode == 0 and "succeeded" in err_text(r),
-     "-z -v: says it succeeded", err_text(r))
+t.check("-z -v: says it succeeded",
+        r.returncode == 0 and "succeeded" in err_text(r), err_text(r))
 lst.close()
 
 # A port nobody listens on: bind one, never listen.
@@ -30,24 +32,24 @@ s.bind(("127.0.0.1", 0))
 dead = s.getsockname()[1]
 r = hvcat("-z", f"tcp:127.0.0.1:{dead}")
 e = err_text(r)
-t.ok(r.returncode == 1 and one_line(e) and "connection refused" in e and
-     f"tcp:127.0.0.1:{dead}" in e,
-     "-z to a closed port: exit 1, one line with the address and "
-     "'connection refused'", e)
+t.check("-z to a closed port: exit 1, one line with the address and "
+        "'connection refused'",
+        r.returncode == 1 and one_line(e) and "connection refused" in e and
+        f"tcp:127.0.0.1:{dead}" in e, e)
 r = hvcat(f"tcp:127.0.0.1:{dead}", input=b"x")
 e = err_text(r)
-t.ok(r.returncode == 1 and one_line(e) and "refused" in e,
-     "connect to a closed port: exit 1, one line", e)
+t.check("connect to a closed port: exit 1, one line",
+        r.returncode == 1 and one_line(e) and "refused" in e, e)
 s.close()
 
 r = hvcat("-z", "unix:" + t.path("nothing.sock"))
 e = err_text(r)
-t.ok(r.returncode == 1 and one_line(e) and "no such socket file" in e,
-     "unix: path that does not exist: 'no such socket file'", e)
+t.check("unix: path that does not exist: 'no such socket file'",
+        r.returncode == 1 and one_line(e) and "no such socket file" in e, e)
 
 r = hvcat("-z", "-n", "tcp:localhost:80")
-t.ok(r.returncode == 2 and "host name" in err_text(r),
-     "-n with a host name: usage error", err_text(r))
+t.check("-n with a host name: usage error",
+        r.returncode == 2 and "host name" in err_text(r), err_text(r))
 
 # A connect that gets no answer: a listener whose queue is full drops
 # further SYNs, so the connect hangs until -w.
@@ -70,15 +72,15 @@ if r.returncode == 0:
     t.skip("-z -w 0.7 against a full listen queue", "the kernel answered "
            "the connect (no SYN drop here)")
 else:
-    t.ok(r.returncode == 1 and one_line(e) and "timed out after 0.700 s"
-         in e and secs > 0.6,
-         f"-z -w 0.7: no answer -> exit 1, 'timed out' ({secs:.2f} s)", e)
+    t.check(f"-z -w 0.7: no answer -> exit 1, 'timed out' ({secs:.2f} s)",
+            r.returncode == 1 and one_line(e) and "timed out after 0.700 s"
+            in e and secs > 0.6, e)
 start = time.monotonic()
 r = hvcat("-w", "0.5", f"tcp:127.0.0.1:{port}", input=b"x")
 secs = time.monotonic() - start
 if r.returncode != 0:
-    t.ok(r.returncode == 1 and "timed out" in err_text(r),
-         f"-w 0.5 connect: timed out ({secs:.2f} s)", err_text(r))
+    t.check(f"-w 0.5 connect: timed out ({secs:.2f} s)",
+            r.returncode == 1 and "timed out" in err_text(r), err_text(r))
 for c in fillers:
     c.close()
 ls.close()
@@ -96,9 +98,9 @@ if r is None or r.returncode == 126:
     t.skip("listen on port 1 unprivileged", "cannot drop root here")
 else:
     e = err_text(r)
-    t.ok(r.returncode == 1 and one_line(e) and "permission denied" in e and
-         "1024" in e,
-         "listen on port 1 unprivileged: exit 1 with the port hint", e)
+    t.check("listen on port 1 unprivileged: exit 1 with the port hint",
+            r.returncode == 1 and one_line(e) and "permission denied" in e and
+            "1024" in e, e)
 
 # IPv6 loopback, -4 and -6 (numeric only: no name lookup leaves the host).
 try:
@@ -111,19 +113,19 @@ except OSError:
 if have6:
     lst = Listener(t, [], addr="tcp:[::1]:0")
     r = hvcat("-6", "-z", f"tcp:[::1]:{lst.port}")
-    t.ok(lst.port and r.returncode == 0, "-6 -z tcp:[::1]:PORT: exit 0",
-         err_text(r) + lst.stderr())
+    t.check("-6 -z tcp:[::1]:PORT: exit 0",
+            lst.port and r.returncode == 0, err_text(r) + lst.log())
     lst.close()
     r = hvcat("-4", "-z", "tcp:[::1]:1")
-    t.ok(r.returncode == 2 and one_line(err_text(r)),
-         "-4 with an IPv6 address: exit 2", err_text(r))
+    t.check("-4 with an IPv6 address: exit 2",
+            r.returncode == 2 and one_line(err_text(r)), err_text(r))
     r = hvcat("-6", "-z", "tcp:127.0.0.1:1")
-    t.ok(r.returncode == 2 and one_line(err_text(r)),
-         "-6 with an IPv4 address: exit 2", err_text(r))
+    t.check("-6 with an IPv4 address: exit 2",
+            r.returncode == 2 and one_line(err_text(r)), err_text(r))
     lst = Listener(t, ["--allow", "::1"], addr="tcp:[::1]:0")
     r = hvcat("-z", f"tcp:[::1]:{lst.port}")
-    t.ok(r.returncode == 0 and lst.wait() == 0,
-         "--allow ::1: an IPv6 loopback peer is served", lst.stderr())
+    t.check("--allow ::1: an IPv6 loopback peer is served",
+            r.returncode == 0 and lst.wait() == 0, lst.log())
     lst.close()
 else:
     t.skip("IPv6 loopback cases", "no ::1 here")
@@ -132,8 +134,8 @@ else:
 lst = Listener(t, [])
 r = hvcat("-l", lst.tcp)
 e = err_text(r)
-t.ok(r.returncode == 1 and one_line(e) and "address already in use" in e,
-     "listen on a port in use: exit 1, one line", e)
+t.check("listen on a port in use: exit 1, one line",
+        r.returncode == 1 and one_line(e) and "address already in use" in e, e)
 lst.close()
 
 t.done()

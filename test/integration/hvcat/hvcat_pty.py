@@ -11,7 +11,8 @@ import signal
 import sys
 import time
 
-from hvctest import HVCAT, Listener, Tap, Term, exited
+from hvtest import Tap
+from hvtest.hvcat import HVCAT, Listener, Term, exited
 
 t = Tap()
 PY = sys.executable or "/usr/bin/python3"
@@ -28,19 +29,19 @@ def remote_shell():
 lst = remote_shell()
 term = Term([HVCAT, lst.tcp])
 term.type("echo hello-$((6*7))\n")
-t.ok(term.expect("hello-42"), "typed command runs remotely, output shown",
-     term.buf)
+t.check("typed command runs remotely, output shown",
+        term.expect("hello-42"), term.buf)
 term.type("echo $((1+2))-three\n")
-t.ok(term.expect("3-three"), "a second command, same session", term.buf)
+t.check("a second command, same session", term.expect("3-three"), term.buf)
 term.type("exit\n")
-t.ok(lst.wait() == 0, "remote shell exited, the listener with it",
-     lst.stderr())
+t.check("remote shell exited, the listener with it",
+        lst.wait() == 0, lst.log())
 time.sleep(0.3)
-t.ok(term.wait(0.3) is None, "default: hvcat still reads the terminal "
-     "after the peer closed (half-close)")
+t.check("default: hvcat still reads the terminal "
+        "after the peer closed (half-close)", term.wait(0.3) is None)
 term.type("\x04")
 st = term.wait()
-t.ok(exited(st, 0), "Ctrl-D ends it: exit 0", f"status {st} {term.buf!r}")
+t.check("Ctrl-D ends it: exit 0", exited(st, 0), f"status {st} {term.buf!r}")
 term.close()
 lst.close()
 
@@ -51,8 +52,8 @@ term.type("echo rea''dy\n")  # the output differs from the echo
 term.expect("ready")
 term.type("exit\n")
 st = term.wait()
-t.ok(exited(st, 0), "-N: the peer's close ends hvcat, exit 0",
-     f"status {st} {term.buf!r}")
+t.check("-N: the peer's close ends hvcat, exit 0",
+        exited(st, 0), f"status {st} {term.buf!r}")
 term.close()
 lst.close()
 
@@ -63,9 +64,9 @@ term.type("echo rea''dy\n")  # the output differs from the echo
 term.expect("ready")
 term.type("\x03")
 st = term.wait()
-t.ok(st is not None and os.WIFSIGNALED(st) and
-     os.WTERMSIG(st) == signal.SIGINT, "Ctrl-C: hvcat ends by SIGINT",
-     f"status {st} {term.buf!r}")
+t.check("Ctrl-C: hvcat ends by SIGINT",
+        st is not None and os.WIFSIGNALED(st) and
+        os.WTERMSIG(st) == signal.SIGINT, f"status {st} {term.buf!r}")
 term.close()
 lst.close()
 
@@ -76,8 +77,8 @@ check = ("import fcntl, os; fl = fcntl.fcntl(0, fcntl.F_GETFL); "
          "print('NONBLOCK', fl & os.O_NONBLOCK)")
 term = Term(["/bin/sh", "-c", f"'{HVCAT}' -N {lst.tcp}; '{PY}' -c \"{check}\""])
 term.type("exit\n")
-t.ok(term.expect("NONBLOCK 0") and exited(term.wait(), 0),
-     "terminal left in blocking mode after hvcat", term.buf)
+t.check("terminal left in blocking mode after hvcat",
+        term.expect("NONBLOCK 0") and exited(term.wait(), 0), term.buf)
 term.close()
 lst.close()
 
@@ -87,9 +88,9 @@ term = Term(["/bin/sh", "-c",
              f"head -c 2097152 /dev/zero | '{HVCAT}' --progress {lst.tcp}"])
 st = term.wait()
 out = term.buf.decode("utf-8", "replace")
-t.ok(exited(st, 0) and "\rhvcat: sent 2.0 MiB" in out and "(done)" in out,
-     "--progress on a terminal: meter redrawn with \\r, final line",
-     repr(out))
+t.check("--progress on a terminal: meter redrawn with \\r, final line",
+        exited(st, 0) and "\rhvcat: sent 2.0 MiB" in out and "(done)" in out,
+        repr(out))
 term.close()
 lst.close()
 

@@ -12,26 +12,22 @@ Skipped when ssh, sshd or ssh-keygen is missing (Debian: openssh-client
 openssh-server). As root, sshd needs its privilege separation directory
 /run/sshd; it is created if missing, as the Debian service does.
 """
-import hashlib
 import os
 import pwd
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 
-from hvctest import (HVCAT, QUICK, Listener, Tap, Term, err_text, exited,
-                     run, stop, wait_for)
+from hvtest import Daemon, Tap, free_port, run, sha256_bytes, wait_for
+from hvtest.hvcat import HVCAT, QUICK, Listener, Term, err_text, exited
 
 t = Tap()
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 SSH = shutil.which("ssh")
 KEYGEN = shutil.which("ssh-keygen")
 if not (SSH and KEYGEN and os.access(SSHD, os.X_OK)):
-    print("1..0 # SKIP ssh, sshd or ssh-keygen not installed "
-          "(openssh-client, openssh-server)")
-    sys.exit(0)
+    t.skip_all("ssh, sshd or ssh-keygen not installed "
+               "(openssh-client, openssh-server)")
 if os.geteuid() == 0 and not os.path.isdir("/run/sshd"):
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
 
@@ -42,15 +38,12 @@ for name in ("host", "client"):
     r = run([KEYGEN, "-q", "-t", "ed25519", "-N", "", "-C", f"hvcat-{name}",
              "-f", f"{d}/{name}_key"])
     if r.returncode != 0:
-        t.ok(False, f"ssh-keygen {name} key", err_text(r))
+        t.check(f"ssh-keygen {name} key", False, err_text(r))
         t.done()
 shutil.copy(f"{d}/client_key.pub", f"{d}/authorized_keys")
 
 # A free loopback port for sshd.
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-port = s.getsockname()[1]
-s.close()
+port = free_port()
 
 with open(f"{d}/sshd_config", "w") as f:
     f.write(f"""Port {port}
@@ -73,13 +66,11 @@ with open(f"{d}/known_hosts", "w") as f:
     f.write(f"[127.0.0.1]:{port} {hostkey[0]} {hostkey[1]}\n")
     f.write(f"hvcat-vm {hostkey[0]} {hostkey[1]}\n")
 
-sshd_log = open(f"{d}/sshd.log", "wb")
-sshd = t.track(subprocess.Popen([SSHD, "-D", "-e", "-f", f"{d}/sshd_config"],
-                                stdout=sshd_log, stderr=sshd_log))
+sshd = Daemon([SSHD, "-D", "-e", "-f", f"{d}/sshd_config"], f"{d}/sshd.log")
 
 
 def sshd_up():
-    if sshd.poll() is not None:
+    if not sshd.alive():
         return "dead"
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -90,11 +81,9 @@ def sshd_up():
 
 state = wait_for(sshd_up, timeout=QUICK)
 if state != "up":
-    with open(f"{d}/sshd.log", "rb") as f:
-        log = f.read().decode("utf-8", "replace")
-    t.ok(False, "private sshd on 127.0.0.1 is up", log)
+    t.check("private sshd on 127.0.0.1 is up", False, sshd.log())
     t.done()
-t.ok(True, f"private sshd on 127.0.0.1:{port} is up")
+t.check(f"private sshd on 127.0.0.1:{port} is up", True)
 
 
 def ssh(proxy, cmd, host="127.0.0.1", input=None, timeout=30):
@@ -119,22 +108,23 @@ def transcript(args, r):
 proxy = f"{HVCAT} tcp:127.0.0.1:%p"
 args, r = ssh(proxy, "echo hello from $(whoami) over hvcat; uname -s")
 transcript(args, r)
-t.ok(r.returncode == 0 and
-     r.stdout.decode().startswith(f"hello from {user} over hvcat\n"),
-     "ssh -o ProxyCommand='hvcat tcp:127.0.0.1:%p': command runs",
-     f"{r.returncode} {r.stdout!r} {err_text(r)}")
+t.check("ssh -o ProxyCommand='hvcat tcp:127.0.0.1:%p': command runs",
+        r.returncode == 0 and
+        r.stdout.decode().startswith(f"hello from {user} over hvcat\n"),
+        f"{r.returncode} {r.stdout!r} {err_text(r)}")
 
 data = os.urandom(16 << 20)
-want = hashlib.sha256(data).hexdigest()
+want = sha256_bytes(data)
 args, r = ssh(proxy, "sha256sum", input=data, timeout=60)
-t.ok(r.returncode == 0 and r.stdout.decode().split()[:1] == [want],
-     "16 MiB up through ssh over hvcat: sha256 equal",
-     f"{r.returncode} {r.stdout!r} {err_text(r)}")
+t.check("16 MiB up through ssh over hvcat: sha256 equal",
+        r.returncode == 0 and r.stdout.decode().split()[:1] == [want],
+        f"{r.returncode} {r.stdout!r} {err_text(r)}")
 args, r = ssh(proxy, "head -c 16777216 /dev/urandom | tee /dev/stderr",
               timeout=60)
-t.ok(r.returncode == 0 and len(r.stdout) == 16 << 20 and
-     r.stdout == r.stderr, "16 MiB down through ssh over hvcat: stdout "
-     "equal to the copy on stderr", f"{r.returncode} {len(r.stdout)}")
+t.check("16 MiB down through ssh over hvcat: stdout "
+        "equal to the copy on stderr",
+        r.returncode == 0 and len(r.stdout) == 16 << 20 and
+        r.stdout == r.stderr, f"{r.returncode} {len(r.stdout)}")
 
 # An interactive login on a terminal: ssh -tt over hvcat, a remote shell
 # prompt, commands typed, exit.
@@ -149,29 +139,30 @@ term.type("echo $((6*7))-over-ssh\r")
 ok = ok and term.expect("42-over-ssh", timeout=10)
 term.type("exit\r")
 st = term.wait(timeout=20)
-t.ok(ok and exited(st, 0), "interactive ssh -tt session over hvcat: "
-     "prompt, command, exit", term.buf.decode("utf-8", "replace"))
+t.check("interactive ssh -tt session over hvcat: "
+        "prompt, command, exit",
+        ok and exited(st, 0), term.buf.decode("utf-8", "replace"))
 term.close()
 
 # A chain: unix listener in front of sshd, ProxyCommand on the unix side.
 sock = f"{d}/ssh.sock"
 front = Listener(t, ["-k", "-e", f"{HVCAT} tcp:127.0.0.1:{port}"],
                  addr=f"unix:{sock}")
-t.ok(front.addr == f"unix:{sock}", "hvcat -l -k unix: -e 'hvcat tcp:...' "
-     "in front of sshd", front.stderr())
+t.check("hvcat -l -k unix: -e 'hvcat tcp:...' "
+        "in front of sshd",
+        front.addr == f"unix:{sock}", front.log())
 for i in range(2):
     args, r = ssh(f"{HVCAT} unix:{sock}", f"echo login {i}",
                   host="hvcat-vm")
     if i == 0:
         transcript(args, r)
-    t.ok(r.returncode == 0 and r.stdout == f"login {i}\n".encode(),
-         f"ProxyCommand='hvcat unix:S' through the chain: login {i}",
-         f"{r.returncode} {r.stdout!r} {err_text(r)} {front.stderr()}")
+    t.check(f"ProxyCommand='hvcat unix:S' through the chain: login {i}",
+            r.returncode == 0 and r.stdout == f"login {i}\n".encode(),
+            f"{r.returncode} {r.stdout!r} {err_text(r)} {front.log()}")
 front.proc.send_signal(signal.SIGTERM)
-t.ok(front.wait() == -signal.SIGTERM and not os.path.exists(sock),
-     "chain front end: SIGTERM ends it, socket file removed")
+t.check("chain front end: SIGTERM ends it, socket file removed",
+        front.wait() == -signal.SIGTERM and not os.path.exists(sock))
 front.close()
 
-stop(sshd, signal.SIGTERM)
-sshd_log.close()
+sshd.stop()
 t.done()

@@ -15,8 +15,8 @@ import os
 import re
 import shutil
 
-from hvctest import (HVCAT, SOURCE_DIR, Tap, err_text, hvcat, one_line,
-                     run)
+from hvtest import Tap, run
+from hvtest.hvcat import HVCAT, SOURCE_DIR, err_text, hvcat, one_line
 
 t = Tap()
 
@@ -84,13 +84,13 @@ def check_bad(args, name, part=None, role=""):
     good = r.returncode == 2 and one_line(e) and r.stdout == b""
     if part is not None and good:
         good = f"'{part}'" in e
-    return t.ok(good, name, f"rc {r.returncode} stderr {e!r}")
+    return t.check(name, good, f"rc {r.returncode} stderr {e!r}")
 
 
 # ---- the unit table, both roles -----------------------------------------
 cases = unit_table()
-t.ok(len(cases) >= 100, f"read {len(cases)} bad addresses from "
-     f"test/unit/test_addr.c")
+t.check(f"read {len(cases)} bad addresses from "
+        f"test/unit/test_addr.c", len(cases) >= 100)
 skipped_nul = 0
 for addr, code, off, n in cases:
     if b"\0" in addr:
@@ -184,8 +184,8 @@ conflicts = [
 for args, name in conflicts:
     r = hvcat(*args)
     e = err_text(r)
-    t.ok(r.returncode == 2 and one_line(e),
-         f"{name}: exit 2, one line", f"rc {r.returncode} {e!r}")
+    t.check(f"{name}: exit 2, one line",
+            r.returncode == 2 and one_line(e), f"rc {r.returncode} {e!r}")
 
 unsupported = [["-u"], ["--udp"], ["--sctp"], ["--ssl"], ["-x"],
                ["--proxy=1.2.3.4:8080"], ["-s"], ["-t"], ["-C"], ["-T"],
@@ -194,63 +194,66 @@ unsupported = [["-u"], ["--udp"], ["--sctp"], ["--ssl"], ["-x"],
 for args in unsupported:
     r = hvcat(*args, "tcp:1")
     e = err_text(r)
-    t.ok(r.returncode == 2 and one_line(e) and
-         ("not supported" in e or "use " in e),
-         f"{args[0]}: refused with a reason, exit 2", f"{r.returncode} {e!r}")
+    t.check(f"{args[0]}: refused with a reason, exit 2",
+            r.returncode == 2 and one_line(e) and
+            ("not supported" in e or "use " in e), f"{r.returncode} {e!r}")
 r = hvcat("-u", "tcp:1")
-t.ok("UDP" in err_text(r), "-u: the message says UDP is not supported",
-     err_text(r))
+t.check("-u: the message says UDP is not supported",
+        "UDP" in err_text(r), err_text(r))
 
 # ---- helpers --------------------------------------------------------------
 r = hvcat("--service-id", "5000")
-t.ok(r.returncode == 0 and
-     r.stdout == b"00001388-facb-11e6-bd58-64006a7986d3\n",
-     "--service-id 5000", r.stdout)
+t.check("--service-id 5000",
+        r.returncode == 0 and
+        r.stdout == b"00001388-facb-11e6-bd58-64006a7986d3\n", r.stdout)
 r = hvcat("--service-id", "2147483647")
-t.ok(r.returncode == 0 and
-     r.stdout == b"7fffffff-facb-11e6-bd58-64006a7986d3\n",
-     "--service-id 2147483647 (largest)", r.stdout)
+t.check("--service-id 2147483647 (largest)",
+        r.returncode == 0 and
+        r.stdout == b"7fffffff-facb-11e6-bd58-64006a7986d3\n", r.stdout)
 r = hvcat("--service-id", "{00001388-FACB-11E6-BD58-64006A7986D3}")
-t.ok(r.returncode == 0 and r.stdout == b"5000\n",
-     "--service-id GUID (braces, upper case) -> port", r.stdout)
+t.check("--service-id GUID (braces, upper case) -> port",
+        r.returncode == 0 and r.stdout == b"5000\n", r.stdout)
 r = hvcat("--service-id", "a42e7cda-d03f-480c-9cc2-a4de20abb878")
 e = err_text(r)
-t.ok(r.returncode == 1 and one_line(e) and "not a vsock service GUID" in e,
-     "--service-id of a non-template GUID: exit 1, one line", e)
+t.check("--service-id of a non-template GUID: exit 1, one line",
+        r.returncode == 1 and one_line(e) and "not a vsock service GUID" in e,
+        e)
 for bad in ["2147483648", "-1", "0x10", "abc", "",
             "00001388-facb-11e6-bd58-64006a7986d"]:
     r = hvcat("--service-id", bad)
-    t.ok(r.returncode == 2 and one_line(err_text(r)),
-         f"--service-id '{bad}': exit 2, one line", err_text(r))
+    t.check(f"--service-id '{bad}': exit 2, one line",
+            r.returncode == 2 and one_line(err_text(r)), err_text(r))
 r = hvcat("--register-cmd", "5000")
 want = ("New-Item -Force -Path 'HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\"
         "CurrentVersion\\Virtualization\\GuestCommunicationServices\\"
         "00001388-facb-11e6-bd58-64006a7986d3' | New-ItemProperty -Force "
         "-Name ElementName -Value 'hvcat vsock port 5000' | Out-Null\n")
-t.ok(r.returncode == 0 and r.stdout.decode() == want,
-     "--register-cmd 5000: the exact PowerShell line", r.stdout)
+t.check("--register-cmd 5000: the exact PowerShell line",
+        r.returncode == 0 and r.stdout.decode() == want, r.stdout)
 r = hvcat("--register-cmd", "x")
-t.ok(r.returncode == 2, "--register-cmd x: exit 2", err_text(r))
+t.check("--register-cmd x: exit 2", r.returncode == 2, err_text(r))
 r = hvcat("--local-cid")
 e = err_text(r)
-t.ok((r.returncode == 0 and re.fullmatch(rb"\d+\n", r.stdout) and e == "")
-     or (r.returncode == 1 and one_line(e) and "no local CID" in e),
-     f"--local-cid: a number, or one line why not (rc {r.returncode})",
-     f"{r.stdout!r} {e!r}")
+t.check(f"--local-cid: a number, or one line why not (rc {r.returncode})",
+        (r.returncode == 0 and re.fullmatch(rb"\d+\n", r.stdout) and e == "")
+        or (r.returncode == 1 and one_line(e) and "no local CID" in e),
+        f"{r.stdout!r} {e!r}")
 
 # ---- --help, --version, the man page ------------------------------------
 r = hvcat("--help")
 helptext = r.stdout.decode()
-t.ok(r.returncode == 0 and helptext.startswith("usage: hvcat ") and
-     err_text(r) == "", "--help: synopsis on stdout, exit 0")
+t.check("--help: synopsis on stdout, exit 0",
+        r.returncode == 0 and helptext.startswith("usage: hvcat ") and
+        err_text(r) == "")
 r = hvcat("-h")
-t.ok(r.returncode == 0 and r.stdout.decode() == helptext, "-h = --help")
+t.check("-h = --help", r.returncode == 0 and r.stdout.decode() == helptext)
 r = hvcat("--version")
-t.ok(r.returncode == 0 and
-     re.fullmatch(rb"hvcat \d+\.\d+\.\d+ \(libhvsock \d+\.\d+\.\d+\)\n",
-                  r.stdout), "--version", r.stdout)
+t.check("--version",
+        r.returncode == 0 and
+        re.fullmatch(rb"hvcat \d+\.\d+\.\d+ \(libhvsock \d+\.\d+\.\d+\)\n",
+                     r.stdout), r.stdout)
 r = hvcat()
-t.ok(r.returncode == 2 and one_line(err_text(r)), "no arguments: exit 2")
+t.check("no arguments: exit 2", r.returncode == 2 and one_line(err_text(r)))
 
 man = os.path.join(SOURCE_DIR, "bin", "hvcat", "hvcat.1")
 with open(man, encoding="utf-8") as f:
@@ -258,23 +261,21 @@ with open(man, encoding="utf-8") as f:
 longs = sorted(set(re.findall(r"--([a-z][a-z-]+)", helptext)))
 missing = [o for o in longs if ("Fl \\-" + o.replace("-", "\\-"))
            not in mansrc]
-t.ok(len(longs) > 15 and not missing,
-     f"the man page documents all {len(longs)} long options of --help",
-     f"missing: {missing}")
+t.check(f"the man page documents all {len(longs)} long options of --help",
+        len(longs) > 15 and not missing, f"missing: {missing}")
 shorts = set(re.findall(r"^\s+-([A-Za-z0-9])\b", helptext, re.M))
 missing = [o for o in sorted(shorts) if f"Fl {o}" not in mansrc]
-t.ok(len(shorts) > 10 and not missing,
-     f"the man page documents all {len(shorts)} short options of --help",
-     f"missing: {missing}")
+t.check(f"the man page documents all {len(shorts)} short options of --help",
+        len(shorts) > 10 and not missing, f"missing: {missing}")
 if shutil.which("groff"):
     r = run(["groff", "-ww", "-z", "-mandoc", man])
-    t.ok(r.returncode == 0 and err_text(r) == "",
-         "hvcat.1 renders with groff -ww without a warning", err_text(r))
+    t.check("hvcat.1 renders with groff -ww without a warning",
+            r.returncode == 0 and err_text(r) == "", err_text(r))
 else:
     t.skip("hvcat.1 renders", "groff not installed")
 if shutil.which("mandoc"):
     r = run(["mandoc", "-Tlint", "-Wwarning", man])
-    t.ok(r.returncode == 0, "mandoc -Tlint: no warnings",
-         r.stdout.decode() + err_text(r))
+    t.check("mandoc -Tlint: no warnings",
+            r.returncode == 0, r.stdout.decode() + err_text(r))
 
 t.done()
