@@ -1,8 +1,8 @@
 /*
  * libFuzzer target: hvproxy's configuration file parser (bin/hvproxy/
- * config.c: inih, the [global] and [forward NAME] keys, numbers, sizes,
- * durations, addresses, allowlists, --user specs, the metrics address and
- * the checks across forwards).
+ * config.c: inih, the [global] and [forward NAME] keys, addresses, --user
+ * specs, the metrics address and the checks across forwards; the numbers,
+ * sizes, durations and allowlists of bin/common).
  *
  * The input is the file's content, arbitrary bytes (NULs included), parsed
  * by hvp_config_load() through the same reader as a real file (fmemopen()
@@ -88,18 +88,18 @@ check_config(const struct hvp_config *c)
 		CHECK(fc->lim.connect_timeout_ms > 0);
 		CHECK(fc->lim.idle_timeout_ms >= 0);
 		CHECK(fc->lim.buffer > 0);
-		for (size_t j = 0; j < fc->nallow; j++) {
-			enum hvp_allow_kind a = fc->allow[j].kind;
+		for (size_t j = 0; j < fc->allow.n; j++) {
+			enum hvc_allow_kind a = fc->allow.v[j].kind;
 
 			switch (fc->listen.kind) {
 			case HVS_ADDR_VSOCK:
 			case HVS_ADDR_HVSOCK:
 				CHECK(
-				    a == HVP_ALLOW_CID || a == HVP_ALLOW_VMID);
+				    a == HVC_ALLOW_CID || a == HVC_ALLOW_VMID);
 				break;
 			case HVS_ADDR_TCP:
 				CHECK(
-				    a == HVP_ALLOW_NET4 || a == HVP_ALLOW_NET6);
+				    a == HVC_ALLOW_NET4 || a == HVC_ALLOW_NET6);
 				break;
 			case HVS_ADDR_UNIX:
 				CHECK(!"an allowlist on a unix listener");

@@ -156,7 +156,7 @@ exec_spawn(const struct options *o, hvs_sock_t sock, const char *peer,
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (dup2(sock, STDIN_FILENO) < 0 ||
 		    dup2(sock, STDOUT_FILENO) < 0) {
-			fprintf(stderr, "%s: -e: dup2: %s\n", progname,
+			fprintf(stderr, "%s: -e: dup2: %s\n", hvc_progname,
 			    strerror(errno));
 			_exit(127);
 		}
@@ -171,7 +171,7 @@ exec_spawn(const struct options *o, hvs_sock_t sock, const char *peer,
 			setenv("HVCAT_LOCAL", local, 1);
 		}
 		execvp(o->exec_argv[0], o->exec_argv);
-		fprintf(stderr, "%s: cannot run '%s': %s\n", progname,
+		fprintf(stderr, "%s: cannot run '%s': %s\n", hvc_progname,
 		    o->exec_argv[0], strerror(errno));
 		_exit(127);
 	}

@@ -20,17 +20,17 @@
 static int
 port_or_guid(const char *opt, const char *arg, uint32_t *port, hvs_guid_t *guid)
 {
-	char q[400];
-	const char *errstr;
+	char q[HVC_QUOTE_SIZE], why[HVC_WHY_SIZE];
 	uint64_t v;
 
-	quote_bytes(arg, strlen(arg), q, sizeof(q));
+	hvc_quote(arg, strlen(arg), q, sizeof(q));
 	if (arg[0] >= '0' && arg[0] <= '9' && strlen(arg) < 20 &&
 	    strspn(arg, "0123456789") == strlen(arg)) {
-		if (num_uint(arg, 0, HVS_SERVICE_PORT_MAX, &v, &errstr) < 0) {
-			msg_usage("%s '%s': port %s (ports 0 to %u map to a "
+		if (hvc_parse_uint(arg, 0, HVS_SERVICE_PORT_MAX, &v, why,
+			sizeof(why)) != 0) {
+			msg_usage("%s '%s': bad port: %s (a port maps to a "
 				  "service GUID)",
-			    opt, q, errstr, HVS_SERVICE_PORT_MAX);
+			    opt, q, why);
 		}
 		*port = (uint32_t)v;
 		if (hvs_service_from_port(guid, *port) < 0) {

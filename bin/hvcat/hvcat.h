@@ -5,8 +5,6 @@
  *   main.c      options, usage, conflict checks, dispatch
  *   target.c    the address on the command line -> hvs_addr_t, and the
  *               one-line messages for bad addresses and failed sockets
- *   num.c       bounded number parsing (seconds, sizes, counts)
- *   allow.c     the --allow peer filter
  *   helpers.c   --service-id, --local-cid, --register-cmd, vsock facts
  *               for -v
  *   session.c   the event loop: connect or listen, relay stdio <-> socket,
@@ -16,6 +14,9 @@
  *   exec.c      -e / -c: a program with the connection as stdin/stdout
  *   progress.c  the --progress meter on stderr
  *   msg.c       messages to stderr (they step around the meter)
+ *
+ * Numbers, durations, sizes, the --allow list and the quoting of bad
+ * arguments come from bin/common (hvc_*), which hvproxy shares.
  */
 #ifndef HVCAT_H
 #define HVCAT_H
@@ -26,9 +27,13 @@
 #include <hvsock/hvsock.h>
 #include <hvsock/loop.h>
 
+#include "common/allow.h"
+#include "common/num.h"
+#include "common/util.h"
+
 struct event_base;
 
-/* Exit statuses (STYLE.md): runtime failure 1, usage error 2. */
+/* Exit statuses: runtime failure 1, usage error 2. */
 #define EXIT_OK 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
@@ -39,8 +44,6 @@ enum progress_when {
 	PROGRESS_AUTO, /* --progress: only if stderr is a terminal */
 	PROGRESS_ALWAYS, /* --progress=always */
 };
-
-struct allow;
 
 /* Everything the command line says, checked. */
 struct options {
@@ -62,13 +65,13 @@ struct options {
 	char **exec_argv; /* -e / -c: the program and its arguments */
 	const char *exec_desc; /* ... as given, for messages */
 	enum progress_when progress;
-	struct allow *allow; /* --allow, NULL = everyone */
+	struct hvc_allow allow; /* --allow; not given = everyone */
 	hvs_addr_t addr; /* the socket address */
 	char addr_str[HVS_ADDR_STRLEN]; /* ... formatted, for messages */
 };
 
 /* ---- msg.c ---- */
-extern const char *progname;
+/* Messages start with hvc_progname ("hvcat"), set from @argv0. */
 void msg_init(const char *argv0);
 void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_verbose(const struct options *o, int level, const char *fmt, ...)
@@ -80,20 +83,6 @@ _Noreturn void msg_usage(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 /* Route library log messages to stderr at -vv and above. */
 void msg_library_log(int verbose);
-
-/* ---- num.c ---- */
-/*
- * Bounded numbers, strtonum-style: return 0 with *out set, or -1 with
- * *errstr saying what is wrong ("not a number", "too large", ...).
- */
-int num_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out,
-    const char **errstr);
-/* Seconds with up to three decimals ("2", "0.5"), as milliseconds. */
-int num_seconds(const char *s, int min_ms, int max_ms, int *out_ms,
-    const char **errstr);
-/* A size in bytes with an optional binary suffix (K, M, G; KiB, ...). */
-int num_size(const char *s, uint64_t min, uint64_t max, uint64_t *out,
-    const char **errstr);
 
 /* ---- target.c ---- */
 /*
@@ -111,19 +100,6 @@ void target_parse_unix(struct options *o, const char *path);
  */
 void target_describe_error(const struct options *o, const char *what, int err,
     char *buf, size_t size);
-/* Write @len bytes of @s to @buf quoted for a one-line message. */
-void quote_bytes(const char *s, size_t len, char *buf, size_t size);
-
-/* ---- allow.c ---- */
-/* Parse one --allow argument (a comma-separated list) into *@list. */
-int allow_parse(struct allow **list, const char *arg, char *why,
-    size_t why_size);
-/* Check the list against the kind of the listening address: 0 or -1. */
-int allow_check_kind(const struct allow *list, hvs_addr_kind_t kind, char *why,
-    size_t why_size);
-/* 1 if @peer may connect. */
-int allow_match(const struct allow *list, const hvs_addr_t *peer);
-void allow_free(struct allow *list);
 
 /* ---- helpers.c ---- */
 int helper_service_id(const char *arg);

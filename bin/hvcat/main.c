@@ -13,18 +13,15 @@
 
 #include "hvcat.h"
 
-#define MAX_SECONDS_MS (24 * 3600 * 1000) /* timeouts up to a day */
-#define BUF_MIN 1024u
-#define BUF_MAX (64u * 1024 * 1024)
 #define MAX_CONNS_DEFAULT 100
 #define MAX_CONNS_MAX 10000
 
 static const char synopsis[] =
     "usage: hvcat [-46dklNnvz] [-b size] [-c command] [-e program] "
     "[-m max]\n"
-    "             [-p port] [-q seconds] [-U path] [-w seconds] "
+    "             [-p port] [-q time] [-U path] [-w time] "
     "[--allow list]\n"
-    "             [--idle-timeout seconds] [--no-shutdown] "
+    "             [--idle-timeout time] [--no-shutdown] "
     "[--progress[=when]]\n"
     "             [--recv-only] [--send-only] [CID PORT | PORT | "
     "address]\n"
@@ -51,7 +48,7 @@ static const char options_help[] =
     "  -c, --sh-exec CMD     the same with /bin/sh -c CMD\n"
     "  -m, --max-conns N     with -k and -e/-c: children at once "
     "(default 100)\n"
-    "  -q SECS               quit SECS after EOF on stdin (0: at once);\n"
+    "  -q TIME               quit TIME after EOF on stdin (0: at once);\n"
     "                        by default hvcat passes stdin EOF on and "
     "quits when\n"
     "                        the peer has closed too\n"
@@ -62,18 +59,18 @@ static const char options_help[] =
     "  -d, --recv-only       never read stdin; quit when the peer "
     "closes\n"
     "      --send-only       discard what the peer sends\n"
-    "  -w, --wait SECS       connect timeout, and idle timeout of the "
+    "  -w, --wait TIME       connect timeout, and idle timeout of the "
     "connection\n"
-    "      --idle-timeout SECS  idle timeout alone\n"
-    "  -b, --buffer-size SIZE  socket buffers and relay queue (e.g. "
-    "256K)\n"
+    "      --idle-timeout TIME  idle timeout alone (0: none)\n"
+    "  -b, --buffer-size SIZE  socket buffers and relay queue (4k to "
+    "64m)\n"
     "  -4, -6                tcp: IPv4 / IPv6 only\n"
     "  -n, --nodns           tcp: numeric addresses only, no DNS\n"
     "  -p PORT               with -l: the vsock port (nc -l -p PORT)\n"
     "  -U, --unixsock PATH   the unix socket PATH (nc -U)\n"
-    "      --allow LIST      with -l: accept only these peers (CIDs, IP "
-    "networks,\n"
-    "                        VM ids; comma-separated, repeatable)\n"
+    "      --allow LIST      with -l: accept only these peers: CIDs "
+    "(3, cid:3),\n"
+    "                        VM ids (GUID), IP networks (repeatable)\n"
     "  -v, --verbose         say what happens on stderr (-vv: more)\n"
     "      --progress[=WHEN] meter on stderr; WHEN: auto (stderr is a "
     "tty),\n"
@@ -86,6 +83,7 @@ static const char options_help[] =
     "                        service on a Windows host\n"
     "      --local-cid       this machine's vsock CID\n"
     "\n"
+    "Times: 30 (seconds), 0.5, 500ms, 2m, 1h. Sizes: 65536, 64k, 1m.\n"
     "Exit status: 0 success, 1 connection or runtime failure, 2 usage "
     "error.\n"
     "See hvcat(1).\n";
@@ -178,7 +176,7 @@ unsupported(int c, const char *name)
 	    {'x', "hex-dump", "hex dumps are not supported"},
 	    {'i', "delay",
 		"line-by-line delays are not supported (for an "
-		"idle timeout use --idle-timeout SECS)"},
+		"idle timeout use --idle-timeout TIME)"},
 	    {0, "lua-exec", "Lua is not supported (use -e or -c)"},
 	    {0, "deny", "--deny is not supported (use --allow)"},
 	    {'T', NULL,
@@ -218,19 +216,25 @@ usage_short(void)
 	exit(EXIT_USAGE);
 }
 
-static int
-seconds_arg(const char *opt, const char *arg, int min_ms)
+/* "OPT 'ARG': why" and exit 2, for a value bin/common refused. */
+static void
+bad_value(const char *opt, const char *arg, const char *why)
 {
-	const char *errstr;
-	char q[400];
+	char q[HVC_QUOTE_SIZE];
+
+	hvc_quote(arg, strlen(arg), q, sizeof(q));
+	msg_usage("%s '%s': %s", opt, q, why);
+}
+
+/* -q, -w, --idle-timeout: a duration (num.h), 0 allowed if @zero_ok. */
+static int
+duration_arg(const char *opt, const char *arg, int zero_ok)
+{
+	char why[HVC_WHY_SIZE];
 	int ms;
 
-	if (num_seconds(arg, min_ms, MAX_SECONDS_MS, &ms, &errstr) < 0) {
-		quote_bytes(arg, strlen(arg), q, sizeof(q));
-		msg_usage("%s '%s': %s (expected seconds, %s to %d, up to "
-			  "three decimals)",
-		    opt, q, errstr, min_ms == 0 ? "0" : "0.001",
-		    MAX_SECONDS_MS / 1000);
+	if (hvc_parse_duration(arg, zero_ok, &ms, why, sizeof(why)) != 0) {
+		bad_value(opt, arg, why);
 	}
 	return ms;
 }
@@ -252,8 +256,8 @@ main(int argc, char **argv)
 	const char *helper_arg = NULL;
 	int helper = 0;
 	const char *exec_prog = NULL, *exec_cmd = NULL, *unix_path = NULL;
-	const char *port_opt = NULL, *errstr;
-	char why[512], q[400];
+	const char *port_opt = NULL;
+	char why[512], q[HVC_QUOTE_SIZE];
 	int quit_given = 0, idle_given = 0, wait_given = 0, conns_given = 0;
 	int shutdown_opt = 0, progress_given = 0, ch;
 	uint64_t v;
@@ -278,15 +282,11 @@ main(int argc, char **argv)
 			o.family_flags |= HVS_SOCK_IPV6_ONLY;
 			break;
 		case 'b':
-			if (num_size(optarg, BUF_MIN, BUF_MAX, &v, &errstr) <
-			    0) {
-				quote_bytes(optarg, strlen(optarg), q,
-				    sizeof(q));
-				msg_usage("-b '%s': %s (expected %u bytes to "
-					  "%u MiB, e.g. 256K)",
-				    q, errstr, BUF_MIN, BUF_MAX >> 20);
+			if (hvc_parse_size(optarg, HVC_BUFFER_MIN,
+				HVC_BUFFER_MAX, &o.bufsize, why,
+				sizeof(why)) != 0) {
+				bad_value("-b", optarg, why);
 			}
-			o.bufsize = (size_t)v;
 			break;
 		case 'c':
 			exec_cmd = optarg;
@@ -309,12 +309,9 @@ main(int argc, char **argv)
 			o.listen = 1;
 			break;
 		case 'm':
-			if (num_uint(optarg, 1, MAX_CONNS_MAX, &v, &errstr) <
-			    0) {
-				quote_bytes(optarg, strlen(optarg), q,
-				    sizeof(q));
-				msg_usage("-m '%s': %s (expected 1 to %d)", q,
-				    errstr, MAX_CONNS_MAX);
+			if (hvc_parse_uint(optarg, 1, MAX_CONNS_MAX, &v, why,
+				sizeof(why)) != 0) {
+				bad_value("-m", optarg, why);
 			}
 			o.max_conns = (int)v;
 			conns_given = 1;
@@ -330,7 +327,7 @@ main(int argc, char **argv)
 			port_opt = optarg;
 			break;
 		case 'q':
-			o.quit_ms = seconds_arg("-q", optarg, 0);
+			o.quit_ms = duration_arg("-q", optarg, 1);
 			quit_given = 1;
 			break;
 		case 'U':
@@ -344,20 +341,20 @@ main(int argc, char **argv)
 			o.verbose++;
 			break;
 		case 'w':
-			o.connect_ms = seconds_arg("-w", optarg, 1);
+			o.connect_ms = duration_arg("-w", optarg, 0);
 			wait_given = 1;
 			break;
 		case 'z':
 			o.probe = 1;
 			break;
 		case OPT_ALLOW:
-			if (allow_parse(&o.allow, optarg, why, sizeof(why)) <
-			    0) {
+			if (hvc_allow_parse(&o.allow, optarg, why,
+				sizeof(why)) != 0) {
 				msg_usage("--allow: %s", why);
 			}
 			break;
 		case OPT_IDLE:
-			o.idle_ms = seconds_arg("--idle-timeout", optarg, 1);
+			o.idle_ms = duration_arg("--idle-timeout", optarg, 1);
 			idle_given = 1;
 			break;
 		case OPT_NO_SHUTDOWN:
@@ -376,8 +373,7 @@ main(int argc, char **argv)
 			} else if (strcmp(optarg, "never") == 0) {
 				o.progress = PROGRESS_NEVER;
 			} else {
-				quote_bytes(optarg, strlen(optarg), q,
-				    sizeof(q));
+				hvc_quote(optarg, strlen(optarg), q, sizeof(q));
 				msg_usage("--progress='%s': expected auto, "
 					  "always or never",
 				    q);
@@ -414,8 +410,8 @@ main(int argc, char **argv)
 				msg_usage("unknown option -%c (see --help)",
 				    optopt);
 			}
-			quote_bytes(argv[optind - 1], strlen(argv[optind - 1]),
-			    q, sizeof(q));
+			hvc_quote(argv[optind - 1], strlen(argv[optind - 1]), q,
+			    sizeof(q));
 			msg_usage("unknown option '%s' (see --help)", q);
 		default: {
 			const char *w = unsupported(ch, NULL);
@@ -474,7 +470,7 @@ main(int argc, char **argv)
 	if (shutdown_opt && o.no_shutdown) {
 		msg_usage("cannot use -N and --no-shutdown");
 	}
-	if (o.allow != NULL && !o.listen) {
+	if (o.allow.given && !o.listen) {
 		msg_usage("--allow needs -l (it filters who may connect)");
 	}
 	if (port_opt != NULL && !o.listen) {
@@ -530,7 +526,7 @@ main(int argc, char **argv)
 	} else if (port_opt != NULL) {
 		char *one[1] = {(char *)port_opt};
 		if (strspn(port_opt, "0123456789") != strlen(port_opt)) {
-			quote_bytes(port_opt, strlen(port_opt), q, sizeof(q));
+			hvc_quote(port_opt, strlen(port_opt), q, sizeof(q));
 			msg_usage("-p '%s': not a port number", q);
 		}
 		target_parse(&o, 1, one);
@@ -549,22 +545,31 @@ main(int argc, char **argv)
 		int v6 = inet_pton(AF_INET6, h, ip) == 1;
 		if (((o.family_flags & HVS_SOCK_IPV4_ONLY) && v6) ||
 		    ((o.family_flags & HVS_SOCK_IPV6_ONLY) && v4)) {
-			quote_bytes(h, strlen(h), q, sizeof(q));
+			hvc_quote(h, strlen(h), q, sizeof(q));
 			msg_usage("cannot use -%c with the IPv%c address '%s'",
 			    v6 ? '4' : '6', v6 ? '6' : '4', q);
 		}
 	}
 	if (o.numeric && o.addr.kind == HVS_ADDR_TCP &&
 	    !numeric_host(o.addr.u.tcp.host)) {
-		quote_bytes(o.addr.u.tcp.host, strlen(o.addr.u.tcp.host), q,
+		hvc_quote(o.addr.u.tcp.host, strlen(o.addr.u.tcp.host), q,
 		    sizeof(q));
 		msg_usage("-n: '%s' is a host name (expected a numeric IP "
 			  "address)",
 		    q);
 	}
-	if (o.allow != NULL &&
-	    allow_check_kind(o.allow, o.addr.kind, why, sizeof(why)) < 0) {
-		msg_usage("--allow: %s", why);
+	if (o.allow.given) {
+		/* fd:N: the peers are of the inherited socket's kind. */
+		hvs_addr_kind_t kind = o.addr.kind;
+
+		if (kind == HVS_ADDR_FD &&
+		    hvs_sock_kind(o.addr.u.fd.fd, &kind) != 0) {
+			kind = HVS_ADDR_NONE;
+		}
+		if (hvc_allow_check_kind(&o.allow, kind, why, sizeof(why)) !=
+		    0) {
+			msg_usage("--allow: %s", why);
+		}
 	}
 
 	/* ---- -e / -c ---- */
@@ -579,7 +584,7 @@ main(int argc, char **argv)
 			msg_usage("-e: no program given");
 		}
 		if (exec_check(o.exec_argv) < 0) {
-			quote_bytes(o.exec_argv[0], strlen(o.exec_argv[0]), q,
+			hvc_quote(o.exec_argv[0], strlen(o.exec_argv[0]), q,
 			    sizeof(q));
 			msg_usage("-%c '%s': no such program%s",
 			    exec_prog != NULL ? 'e' : 'c', q,
@@ -600,6 +605,6 @@ main(int argc, char **argv)
 
 	int status = session_run(&o);
 	exec_argv_free(o.exec_argv);
-	allow_free(o.allow);
+	hvc_allow_clear(&o.allow);
 	return status;
 }

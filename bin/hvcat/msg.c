@@ -9,18 +9,11 @@
 
 #include "hvcat.h"
 
-const char *progname = "hvcat";
-
 void
 msg_init(const char *argv0)
 {
-	const char *slash;
-
-	if (argv0 == NULL || *argv0 == '\0') {
-		return;
-	}
-	slash = strrchr(argv0, '/');
-	progname = slash != NULL ? slash + 1 : argv0;
+	hvc_progname = "hvcat";
+	hvc_set_progname(argv0);
 }
 
 static void vmsg(const char *fmt, va_list ap)
@@ -30,7 +23,7 @@ static void
 vmsg(const char *fmt, va_list ap)
 {
 	progress_hide();
-	fprintf(stderr, "%s: ", progname);
+	fprintf(stderr, "%s: ", hvc_progname);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	fflush(stderr);
@@ -90,7 +83,7 @@ library_log(hvs_log_level_t level, const char *msg, void *userdata)
 
 	(void)userdata;
 	progress_hide();
-	fprintf(stderr, "%s: libhvsock %s: %s\n", progname, name, msg);
+	fprintf(stderr, "%s: libhvsock %s: %s\n", hvc_progname, name, msg);
 }
 
 void

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -34,15 +33,6 @@ struct progress {
 /* The one meter of the process: messages must be able to erase it. */
 static struct progress *meter;
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void
 human(char *buf, size_t size, double v)
 {
@@ -64,7 +54,7 @@ static void
 draw(struct progress *p, const hvs_relay_stats_t *st, int final)
 {
 	char sent[32], recv[32], rate[32];
-	uint64_t el = now_ms() - p->start_ms;
+	uint64_t el = hvc_now_ms() - p->start_ms;
 	double r = p->rate;
 
 	if (final) {
@@ -75,7 +65,7 @@ draw(struct progress *p, const hvs_relay_stats_t *st, int final)
 	human(recv, sizeof(recv), (double)st->bytes_b_to_a);
 	human(rate, sizeof(rate), r);
 	fprintf(stderr, "%s%s: sent %s, received %s, %s/s, %u:%02u.%u%s%s",
-	    p->tty ? "\r" : "", progname, sent, recv, rate,
+	    p->tty ? "\r" : "", hvc_progname, sent, recv, rate,
 	    (unsigned)(el / 60000), (unsigned)(el / 1000 % 60),
 	    (unsigned)(el / 100 % 10), final ? " (done)" : "",
 	    p->tty ? "\033[K" : "\n");
@@ -91,7 +81,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct progress *p = arg;
 	hvs_relay_stats_t st;
-	uint64_t now = now_ms(), bytes;
+	uint64_t now = hvc_now_ms(), bytes;
 
 	(void)fd;
 	(void)what;
@@ -147,7 +137,7 @@ progress_attach(struct progress *p, const hvs_relay_t *relay)
 		return;
 	}
 	p->relay = relay;
-	p->start_ms = p->last_ms = now_ms();
+	p->start_ms = p->last_ms = hvc_now_ms();
 	p->last_bytes = 0;
 	p->rate = 0;
 }

@@ -701,7 +701,7 @@ on_filter(const hvs_addr_t *peer, void *arg)
 	struct app *a = arg;
 	char p[HVS_ADDR_STRLEN + 16];
 
-	if (allow_match(a->o->allow, peer)) {
+	if (hvc_allow_match(&a->o->allow, peer)) {
 		return 1;
 	}
 	addr_text(peer, p, sizeof(p));
@@ -752,7 +752,7 @@ start_listen(struct app *a)
 	int rc;
 
 	memset(&lo, 0, sizeof(lo));
-	lo.filter = o->allow != NULL ? on_filter : NULL;
+	lo.filter = o->allow.given ? on_filter : NULL;
 	lo.on_error = on_accept_error;
 	sockopts(o, &so);
 	rc = hvs_listener_new(&a->listener, a->base, &o->addr, &so, &lo,

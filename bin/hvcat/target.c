@@ -15,37 +15,6 @@
 
 #include "hvcat.h"
 
-/* How much of a bad argument a message quotes. */
-#define QUOTE_MAX 80
-
-void
-quote_bytes(const char *s, size_t len, char *buf, size_t size)
-{
-	size_t o = 0;
-	int cut = len > QUOTE_MAX;
-
-	if (size == 0) {
-		return;
-	}
-	if (cut) {
-		len = QUOTE_MAX;
-	}
-	/* Room for an escape (4), the ellipsis (3) and the NUL. */
-	for (size_t i = 0; i < len && o + 8 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c >= 0x7f) {
-			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-		} else {
-			buf[o++] = (char)c;
-		}
-	}
-	if (cut && o + 4 <= size) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-}
-
 static int
 all_digits(const char *s)
 {
@@ -64,11 +33,11 @@ static _Noreturn void
 bad_address(const char *label, const char *shown, const char *text, size_t base,
     const hvs_parse_error_t *pe, const char *hint)
 {
-	char whole[QUOTE_MAX * 4 + 8], part[QUOTE_MAX * 4 + 8];
+	char whole[HVC_QUOTE_SIZE], part[HVC_QUOTE_SIZE];
 	size_t off = pe->offset, len = pe->length, tlen = strlen(text);
 	const char *reason = hvs_strerror(pe->code);
 
-	quote_bytes(shown, strlen(shown), whole, sizeof(whole));
+	hvc_quote(shown, strlen(shown), whole, sizeof(whole));
 	if (off > tlen) {
 		off = tlen;
 	}
@@ -85,14 +54,14 @@ bad_address(const char *label, const char *shown, const char *text, size_t base,
 		    whole, reason, strlen(shown), HVS_ADDR_MAXLEN);
 	}
 	if (len > 0 && !(off == base && len == tlen - base)) {
-		quote_bytes(text + off, len, part, sizeof(part));
+		hvc_quote(text + off, len, part, sizeof(part));
 		msg_usage("bad %s '%s': '%s': %s%s", label, whole, part, reason,
 		    hint);
 	}
 	if (off == base) {
 		msg_usage("bad %s '%s': %s%s", label, whole, reason, hint);
 	}
-	quote_bytes(text + base, off - base, part, sizeof(part));
+	hvc_quote(text + base, off - base, part, sizeof(part));
 	msg_usage("bad %s '%s': after '%s': %s%s", label, whole, part, reason,
 	    hint);
 }
@@ -101,9 +70,9 @@ bad_address(const char *label, const char *shown, const char *text, size_t base,
 static void
 target_finish(struct options *o, const char *shown)
 {
-	char q[QUOTE_MAX * 4 + 8];
+	char q[HVC_QUOTE_SIZE];
 
-	quote_bytes(shown, strlen(shown), q, sizeof(q));
+	hvc_quote(shown, strlen(shown), q, sizeof(q));
 	switch (o->addr.kind) {
 	case HVS_ADDR_STDIO:
 		msg_usage("bad address '%s': hvcat's own side is always its "
@@ -141,14 +110,14 @@ void
 target_parse(struct options *o, int argc, char **argv)
 {
 	char buf[2 * HVS_ADDR_MAXLEN + 64];
-	char q[QUOTE_MAX * 4 + 8];
+	char q[HVC_QUOTE_SIZE];
 
 	if (argc == 0) {
 		msg_usage("no address given (e.g. 'hvcat 2 5000', 'hvcat -l "
 			  "5000' or 'hvcat tcp:localhost:22')");
 	}
 	if (argc > 2) {
-		quote_bytes(argv[2], strlen(argv[2]), q, sizeof(q));
+		hvc_quote(argv[2], strlen(argv[2]), q, sizeof(q));
 		msg_usage("too many arguments at '%s' (expected one address, "
 			  "or CID PORT)",
 		    q);
@@ -157,7 +126,7 @@ target_parse(struct options *o, int argc, char **argv)
 		const char *a = argv[0];
 		if (all_digits(a)) {
 			if (!o->listen) {
-				quote_bytes(a, strlen(a), q, sizeof(q));
+				hvc_quote(a, strlen(a), q, sizeof(q));
 				msg_usage("bad address '%s': a lone port "
 					  "number is only for -l; to connect "
 					  "give CID PORT (e.g. 'hvcat 2 %s') "
@@ -183,7 +152,7 @@ target_parse(struct options *o, int argc, char **argv)
 	char shown[2 * HVS_ADDR_MAXLEN + 8];
 	snprintf(shown, sizeof(shown), "%s %s", cid, port);
 	if (strchr(cid, ':') != NULL || strchr(port, ':') != NULL) {
-		quote_bytes(shown, strlen(shown), q, sizeof(q));
+		hvc_quote(shown, strlen(shown), q, sizeof(q));
 		msg_usage("bad CID PORT '%s': two arguments are a vsock CID "
 			  "and port; write any other address as one word "
 			  "(e.g. tcp:HOST:PORT)",

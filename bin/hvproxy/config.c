@@ -51,81 +51,25 @@
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static void HVP_NORETURN
-out_of_memory(void)
-{
-	fputs("hvproxy: out of memory\n", stderr);
-	abort();
-}
-
-void *
-hvp_calloc(size_t n, size_t size)
-{
-	void *p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size);
-
-	if (p == NULL) {
-		out_of_memory();
-	}
-	return p;
-}
-
-char *
-hvp_strdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL) {
-		out_of_memory();
-	}
-	return p;
-}
-
-static char *hvp_vasprintf(const char *fmt, va_list ap) HVP_PRINTF(1, 0);
-
-static char *
-hvp_vasprintf(const char *fmt, va_list ap)
-{
-	char *p = NULL;
-
-	if (vasprintf(&p, fmt, ap) < 0) {
-		out_of_memory();
-	}
-	return p;
-}
-
 char *
 hvp_addr_str(const hvs_addr_t *a)
 {
 	char buf[HVS_ADDR_STRLEN];
 
 	if (hvs_addr_format(a, buf, sizeof(buf)) < 0) {
-		return hvp_strdup("?");
+		return hvc_xstrdup("?");
 	}
-	return hvp_strdup(buf);
-}
-
-uint64_t
-hvp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return hvc_xstrdup(buf);
 }
 
 void
 hvp_errors_add(struct hvp_errors *e, const char *fmt, ...)
 {
 	va_list ap;
-	char **n;
 
-	n = realloc(e->msg, (e->n + 1) * sizeof(*n));
-	if (n == NULL) {
-		out_of_memory();
-	}
-	e->msg = n;
+	e->msg = hvc_xreallocarray(e->msg, e->n + 1, sizeof(*e->msg));
 	va_start(ap, fmt);
-	e->msg[e->n++] = hvp_vasprintf(fmt, ap);
+	e->msg[e->n++] = hvc_xvasprintf(fmt, ap);
 	va_end(ap);
 }
 
@@ -146,143 +90,6 @@ hvp_errors_free(struct hvp_errors *e)
 	free(e->msg);
 	e->msg = NULL;
 	e->n = 0;
-}
-
-/* ---- numbers: one bounded parser -------------------------------------- */
-
-int
-hvp_parse_uint(const char *s, unsigned long long min, unsigned long long max,
-    unsigned long long *out, const char **why)
-{
-	unsigned long long v = 0;
-
-	if (*s == '\0') {
-		*why = "a number is missing";
-		return -1;
-	}
-	for (const char *p = s; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9') {
-			*why = "expected a whole number";
-			return -1;
-		}
-		if (v > (max - (unsigned)(*p - '0')) / 10) {
-			*why = "number is too large";
-			return -1;
-		}
-		v = v * 10 + (unsigned)(*p - '0');
-	}
-	if (v < min) {
-		*why = "number is too small";
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Split "123unit" into the digits and the unit. */
-static int
-split_unit(const char *s, char *num, size_t numsize, const char **unit)
-{
-	size_t n = 0;
-
-	while (s[n] >= '0' && s[n] <= '9') {
-		n++;
-	}
-	if (n == 0 || n >= numsize) {
-		return -1;
-	}
-	memcpy(num, s, n);
-	num[n] = '\0';
-	*unit = s + n;
-	return 0;
-}
-
-int
-hvp_parse_duration(const char *s, int zero_ok, int *ms, const char **why)
-{
-	char num[24];
-	const char *unit;
-	unsigned long long v, mult, max = 0x7FFFFFFF;
-
-	if (split_unit(s, num, sizeof(num), &unit) != 0) {
-		*why = "expected a duration such as 30s, 500ms, 2m or 1h";
-		return -1;
-	}
-	if (*unit == '\0' || strcmp(unit, "s") == 0) {
-		mult = 1000;
-	} else if (strcmp(unit, "ms") == 0) {
-		mult = 1;
-	} else if (strcmp(unit, "m") == 0) {
-		mult = 60000;
-	} else if (strcmp(unit, "h") == 0) {
-		mult = 3600000;
-	} else {
-		*why = "unknown unit (expected ms, s, m or h)";
-		return -1;
-	}
-	if (hvp_parse_uint(num, 0, max / mult, &v, why) != 0) {
-		if (strcmp(*why, "number is too large") == 0) {
-			*why = "duration is too long (at most 24 days)";
-		}
-		return -1;
-	}
-	if (v == 0 && !zero_ok) {
-		*why = "duration must be more than 0";
-		return -1;
-	}
-	*ms = (int)(v * mult);
-	return 0;
-}
-
-int
-hvp_parse_size(const char *s, size_t min, size_t max, size_t *out,
-    const char **why)
-{
-	char num[24];
-	const char *unit;
-	unsigned long long v, mult;
-
-	if (split_unit(s, num, sizeof(num), &unit) != 0) {
-		*why = "expected a size such as 65536, 64k or 1m";
-		return -1;
-	}
-	if (*unit == '\0') {
-		mult = 1;
-	} else if (strcmp(unit, "k") == 0 || strcmp(unit, "K") == 0) {
-		mult = 1024;
-	} else if (strcmp(unit, "m") == 0 || strcmp(unit, "M") == 0) {
-		mult = 1024 * 1024;
-	} else {
-		*why = "unknown unit (expected k or m)";
-		return -1;
-	}
-	if (hvp_parse_uint(num, 0, max / mult, &v, why) != 0 ||
-	    v * mult < min) {
-		*why = "size out of range";
-		return -1;
-	}
-	*out = (size_t)(v * mult);
-	return 0;
-}
-
-int
-hvp_parse_bool(const char *s, int *out, const char **why)
-{
-	static const char *const yes[] = {"yes", "true", "on", "1"};
-	static const char *const no[] = {"no", "false", "off", "0"};
-
-	for (size_t i = 0; i < 4; i++) {
-		if (strcmp(s, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (strcmp(s, no[i]) == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
-	*why = "expected yes or no";
-	return -1;
 }
 
 /* ---- addresses -------------------------------------------------------- */
@@ -312,171 +119,16 @@ parse_addr(hvs_addr_t *out, const char *str, hvs_role_t role, char *msg,
 	return -1;
 }
 
-/* ---- allowlists -------------------------------------------------------- */
-
-static void
-net_mask(uint8_t *net, size_t bytes, unsigned prefix)
-{
-	for (size_t i = 0; i < bytes; i++) {
-		unsigned bits = prefix > i * 8 ? prefix - (unsigned)i * 8 : 0;
-
-		if (bits < 8) {
-			net[i] &= (uint8_t)(0xFF00u >> bits);
-		}
-	}
-}
-
-/* One allowlist entry. 0 or -1 with a message. */
-static int
-parse_allow_entry(const char *tok, struct hvp_allow *a, char *msg,
-    size_t msgsize)
-{
-	char buf[64];
-	const char *why;
-	const char *slash;
-	unsigned long long v;
-	size_t n = strlen(tok);
-
-	memset(a, 0, sizeof(*a));
-	if (strncmp(tok, "cid:", 4) == 0 || strspn(tok, "0123456789") == n) {
-		const char *c = strncmp(tok, "cid:", 4) == 0 ? tok + 4 : tok;
-
-		a->kind = HVP_ALLOW_CID;
-		if (strcmp(c, "host") == 0) {
-			a->cid = HVS_CID_HOST;
-		} else if (strcmp(c, "local") == 0) {
-			a->cid = HVS_CID_LOCAL;
-		} else if (strcmp(c, "hypervisor") == 0) {
-			a->cid = HVS_CID_HYPERVISOR;
-		} else if (hvp_parse_uint(c, 0, 0xFFFFFFFEu, &v, &why) == 0) {
-			a->cid = (uint32_t)v;
-		} else {
-			snprintf(msg, msgsize, "allow: bad CID '%s': %s", tok,
-			    why);
-			return -1;
-		}
-		return 0;
-	}
-	if (hvs_guid_parse(&a->vmid, tok, n) == 0) {
-		a->kind = HVP_ALLOW_VMID;
-		return 0;
-	}
-	slash = strchr(tok, '/');
-	if (slash != NULL ? (size_t)(slash - tok) >= sizeof(buf)
-			  : n >= sizeof(buf)) {
-		goto bad;
-	}
-	memcpy(buf, tok, slash != NULL ? (size_t)(slash - tok) : n);
-	buf[slash != NULL ? (size_t)(slash - tok) : n] = '\0';
-	if (inet_pton(AF_INET, buf, a->net) == 1) {
-		a->kind = HVP_ALLOW_NET4;
-		a->prefix = 32;
-	} else if (inet_pton(AF_INET6, buf, a->net) == 1) {
-		a->kind = HVP_ALLOW_NET6;
-		a->prefix = 128;
-	} else {
-		goto bad;
-	}
-	if (slash != NULL) {
-		if (hvp_parse_uint(slash + 1, 0, a->prefix, &v, &why) != 0) {
-			snprintf(msg, msgsize,
-			    "allow: bad prefix length in '%s' (expected 0 to "
-			    "%u)",
-			    tok, a->prefix);
-			return -1;
-		}
-		a->prefix = (unsigned)v;
-	}
-	net_mask(a->net, a->kind == HVP_ALLOW_NET4 ? 4 : 16, a->prefix);
-	return 0;
-bad:
-	snprintf(msg, msgsize,
-	    "allow: '%s' is not a CID (cid:N), a VM id (GUID) or an IP "
-	    "network (ADDRESS[/PREFIX])",
-	    tok);
-	return -1;
-}
-
-/* Append the entries of @list (separated by commas and/or blanks). */
+/* Add the entries of @list to @fc's allowlist (allow.h). */
 static int
 parse_allow_list(struct hvp_fwd_conf *fc, const char *list, char *msg,
     size_t msgsize)
 {
-	char *copy = hvp_strdup(list), *save = NULL, *tok;
-	int ret = 0;
+	char why[1200];
 
-	fc->has_allow = 1;
-	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
-	     tok = strtok_r(NULL, ", \t", &save)) {
-		struct hvp_allow a, *n;
-
-		if (parse_allow_entry(tok, &a, msg, msgsize) != 0) {
-			ret = -1;
-			break;
-		}
-		n = realloc(fc->allow, (fc->nallow + 1) * sizeof(*n));
-		if (n == NULL) {
-			out_of_memory();
-		}
-		fc->allow = n;
-		fc->allow[fc->nallow++] = a;
-	}
-	free(copy);
-	return ret;
-}
-
-/* @bytes is the length of @ip: 4 for IPv4, 16 for IPv6. Passing it in
- * (rather than deriving it from the rule) lets the compiler see that an
- * IPv4 buffer is never read past its 4 bytes. */
-static int
-net_match(const struct hvp_allow *a, const uint8_t *ip, size_t bytes)
-{
-	uint8_t tmp[16];
-
-	memcpy(tmp, ip, bytes);
-	net_mask(tmp, bytes, a->prefix);
-	return memcmp(tmp, a->net, bytes) == 0;
-}
-
-int
-hvp_allow_match(const struct hvp_fwd_conf *fc, const hvs_addr_t *peer)
-{
-	uint8_t ip4[4], ip6[16];
-	int is4, is6, fam;
-
-	if (!fc->has_allow) {
-		return 1;
-	}
-	fam = hvp_tcp_peer_ip(peer, ip4, ip6);
-	is4 = (fam & HVP_IP_V4) != 0;
-	is6 = (fam & HVP_IP_V6) != 0;
-	for (size_t i = 0; i < fc->nallow; i++) {
-		const struct hvp_allow *a = &fc->allow[i];
-
-		switch (a->kind) {
-		case HVP_ALLOW_CID:
-			if (peer->kind == HVS_ADDR_VSOCK &&
-			    peer->u.vsock.cid == a->cid) {
-				return 1;
-			}
-			break;
-		case HVP_ALLOW_VMID:
-			if (peer->kind == HVS_ADDR_HVSOCK &&
-			    hvs_guid_equal(&peer->u.hvsock.vm_id, &a->vmid)) {
-				return 1;
-			}
-			break;
-		case HVP_ALLOW_NET4:
-			if (is4 && net_match(a, ip4, sizeof(ip4))) {
-				return 1;
-			}
-			break;
-		case HVP_ALLOW_NET6:
-			if (is6 && net_match(a, ip6, sizeof(ip6))) {
-				return 1;
-			}
-			break;
-		}
+	if (hvc_allow_parse(&fc->allow, list, why, sizeof(why)) != 0) {
+		snprintf(msg, msgsize, "allow: %s", why);
+		return -1;
 	}
 	return 0;
 }
@@ -486,11 +138,11 @@ hvp_allow_match(const struct hvp_fwd_conf *fc, const hvs_addr_t *peer)
 static struct hvp_fwd_conf *
 fwd_conf_new(const char *name, const char *where, int line)
 {
-	struct hvp_fwd_conf *fc = hvp_calloc(1, sizeof(*fc));
+	struct hvp_fwd_conf *fc = hvc_xcalloc(1, sizeof(*fc));
 
 	fc->refs = 1;
-	fc->name = hvp_strdup(name);
-	fc->where = hvp_strdup(where);
+	fc->name = hvc_xstrdup(name);
+	fc->where = hvc_xstrdup(where);
 	fc->line = line;
 	return fc;
 }
@@ -512,20 +164,14 @@ hvp_fwd_conf_unref(struct hvp_fwd_conf *fc)
 	free(fc->where);
 	free(fc->listen_str);
 	free(fc->target_str);
-	free(fc->allow);
+	hvc_allow_clear(&fc->allow);
 	free(fc);
 }
 
 static void
 add_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc)
 {
-	struct hvp_fwd_conf **n;
-
-	n = realloc(c->fwds, (c->nfwds + 1) * sizeof(*n));
-	if (n == NULL) {
-		out_of_memory();
-	}
-	c->fwds = n;
+	c->fwds = hvc_xreallocarray(c->fwds, c->nfwds + 1, sizeof(*c->fwds));
 	c->fwds[c->nfwds++] = fc;
 }
 
@@ -594,17 +240,12 @@ static void file_error(struct loader *L, int line, const char *fmt, ...)
 static void
 file_error(struct loader *L, int line, const char *fmt, ...)
 {
-	struct file_error *n;
 	va_list ap;
 
-	n = realloc(L->errs, (L->nerrs + 1) * sizeof(*n));
-	if (n == NULL) {
-		out_of_memory();
-	}
-	L->errs = n;
+	L->errs = hvc_xreallocarray(L->errs, L->nerrs + 1, sizeof(*L->errs));
 	va_start(ap, fmt);
 	L->errs[L->nerrs].line = line;
-	L->errs[L->nerrs].msg = hvp_vasprintf(fmt, ap);
+	L->errs[L->nerrs].msg = hvc_xvasprintf(fmt, ap);
 	L->nerrs++;
 	va_end(ap);
 }
@@ -697,7 +338,7 @@ start_section(struct loader *L, const char *section)
 	    section[0] != '\0' && L->header_line > 0 ? L->header_line : L->line;
 
 	free(L->section);
-	L->section = hvp_strdup(section);
+	L->section = hvc_xstrdup(section);
 	L->cur = NULL;
 	if (section[0] == '\0' || strcmp(section, "global") == 0) {
 		L->kind = SEC_GLOBAL;
@@ -706,7 +347,6 @@ start_section(struct loader *L, const char *section)
 	if (strncmp(section, "forward", 7) == 0 &&
 	    (section[7] == ' ' || section[7] == '\t' || section[7] == '\0')) {
 		const char *name = section + 7;
-		struct fwd_lines *n;
 		char where[600];
 
 		while (*name == ' ' || *name == '\t') {
@@ -731,11 +371,8 @@ start_section(struct loader *L, const char *section)
 			}
 		}
 		snprintf(where, sizeof(where), "%s:%d", L->file, hl);
-		n = realloc(L->lines, (L->nlines + 1) * sizeof(*n));
-		if (n == NULL) {
-			out_of_memory();
-		}
-		L->lines = n;
+		L->lines = hvc_xreallocarray(L->lines, L->nlines + 1,
+		    sizeof(*L->lines));
 		L->cur = &L->lines[L->nlines++];
 		memset(L->cur, 0, sizeof(*L->cur));
 		L->cur->fc = fwd_conf_new(name, where, hl);
@@ -755,8 +392,8 @@ static int
 fwd_setting(struct loader *L, struct hvp_fwd_defaults *d, unsigned *set,
     const char *name, const char *value, int is_global)
 {
-	const char *why;
-	unsigned long long v;
+	char why[HVC_WHY_SIZE];
+	uint64_t v;
 	unsigned bit;
 	const char *key = name;
 
@@ -783,10 +420,9 @@ fwd_setting(struct loader *L, struct hvp_fwd_defaults *d, unsigned *set,
 	switch (bit) {
 	case HVP_SET_MAX_CONNS:
 	case HVP_SET_MAX_CONNS_PEER:
-		if (hvp_parse_uint(value, 0, HVP_MAX_CONNS_LIMIT, &v, &why) !=
-		    0) {
-			file_error(L, L->line, "%s = %s: %s (0 to %u)", key,
-			    value, why, HVP_MAX_CONNS_LIMIT);
+		if (hvc_parse_uint(value, 0, HVP_MAX_CONNS_LIMIT, &v, why,
+			sizeof(why)) != 0) {
+			file_error(L, L->line, "%s = %s: %s", key, value, why);
 		} else if (bit == HVP_SET_MAX_CONNS) {
 			d->max_conns = (unsigned)v;
 		} else {
@@ -794,22 +430,21 @@ fwd_setting(struct loader *L, struct hvp_fwd_defaults *d, unsigned *set,
 		}
 		break;
 	case HVP_SET_CONNECT_TIMEOUT:
-		if (hvp_parse_duration(value, 0, &d->connect_timeout_ms,
-			&why) != 0) {
+		if (hvc_parse_duration(value, 0, &d->connect_timeout_ms, why,
+			sizeof(why)) != 0) {
 			file_error(L, L->line, "%s = %s: %s", key, value, why);
 		}
 		break;
 	case HVP_SET_IDLE_TIMEOUT:
-		if (hvp_parse_duration(value, 1, &d->idle_timeout_ms, &why) !=
-		    0) {
+		if (hvc_parse_duration(value, 1, &d->idle_timeout_ms, why,
+			sizeof(why)) != 0) {
 			file_error(L, L->line, "%s = %s: %s", key, value, why);
 		}
 		break;
 	case HVP_SET_BUFFER:
-		if (hvp_parse_size(value, HVP_MIN_BUFFER, HVP_MAX_BUFFER,
-			&d->buffer, &why) != 0) {
-			file_error(L, L->line, "%s = %s: %s (4k to 64m)", key,
-			    value, why);
+		if (hvc_parse_size(value, HVC_BUFFER_MIN, HVC_BUFFER_MAX,
+			&d->buffer, why, sizeof(why)) != 0) {
+			file_error(L, L->line, "%s = %s: %s", key, value, why);
 		}
 		break;
 	}
@@ -825,15 +460,15 @@ set_string(struct loader *L, char **dst, unsigned *set, unsigned bit,
 		return;
 	}
 	*set |= bit;
-	*dst = hvp_strdup(value);
+	*dst = hvc_xstrdup(value);
 }
 
 static void
 global_key(struct loader *L, const char *name, const char *value)
 {
 	struct hvp_globals *g = &L->g;
-	const char *why;
-	unsigned long long v;
+	char why[HVC_WHY_SIZE];
+	uint64_t v;
 	int lvl;
 
 	if (fwd_setting(L, &g->fwd, &g->fwd_set, name, value, 1)) {
@@ -844,10 +479,10 @@ global_key(struct loader *L, const char *name, const char *value)
 			file_error(L, L->line,
 			    "max-conns is given twice in "
 			    "[global]");
-		} else if (hvp_parse_uint(value, 0, HVP_MAX_CONNS_LIMIT, &v,
-			       &why) != 0) {
-			file_error(L, L->line, "max-conns = %s: %s (0 to %u)",
-			    value, why, HVP_MAX_CONNS_LIMIT);
+		} else if (hvc_parse_uint(value, 0, HVP_MAX_CONNS_LIMIT, &v,
+			       why, sizeof(why)) != 0) {
+			file_error(L, L->line, "max-conns = %s: %s", value,
+			    why);
 		} else {
 			g->max_conns = (unsigned)v;
 		}
@@ -857,8 +492,8 @@ global_key(struct loader *L, const char *name, const char *value)
 			file_error(L, L->line,
 			    "drain-timeout is given twice "
 			    "in [global]");
-		} else if (hvp_parse_duration(value, 1, &g->drain_timeout_ms,
-			       &why) != 0) {
+		} else if (hvc_parse_duration(value, 1, &g->drain_timeout_ms,
+			       why, sizeof(why)) != 0) {
 			file_error(L, L->line, "drain-timeout = %s: %s", value,
 			    why);
 		}
@@ -868,8 +503,8 @@ global_key(struct loader *L, const char *name, const char *value)
 			file_error(L, L->line,
 			    "wsl-poll is given twice in "
 			    "[global]");
-		} else if (hvp_parse_duration(value, 0, &g->wsl_poll_ms,
-			       &why) != 0) {
+		} else if (hvc_parse_duration(value, 0, &g->wsl_poll_ms, why,
+			       sizeof(why)) != 0) {
 			file_error(L, L->line, "wsl-poll = %s: %s", value, why);
 		}
 		g->set |= HVP_SET_WSL_POLL;
@@ -893,7 +528,8 @@ global_key(struct loader *L, const char *name, const char *value)
 			file_error(L, L->line,
 			    "syslog is given twice in "
 			    "[global]");
-		} else if (hvp_parse_bool(value, &g->use_syslog, &why) != 0) {
+		} else if (hvc_parse_bool(value, &g->use_syslog, why,
+			       sizeof(why)) != 0) {
 			file_error(L, L->line, "syslog = %s: %s", value, why);
 		}
 		g->set |= HVP_SET_SYSLOG;
@@ -1093,8 +729,6 @@ load_file(struct hvp_config *c, struct hvp_globals *fileg, const char *file,
 	ini_allow_multiline = 0;
 #endif
 	for (;;) {
-		int *nb;
-
 		r = ini_parse_stream(read_line, &L, on_ini_key, &L);
 		if (ferror(L.fp)) {
 			file_error(&L, L.line, "read error: %s",
@@ -1115,11 +749,8 @@ load_file(struct hvp_config *c, struct hvp_globals *fileg, const char *file,
 		if (L.nblank >= 20) {
 			break;
 		}
-		nb = realloc(L.blank, (L.nblank + 1) * sizeof(*nb));
-		if (nb == NULL) {
-			out_of_memory();
-		}
-		L.blank = nb;
+		L.blank =
+		    hvc_xreallocarray(L.blank, L.nblank + 1, sizeof(*L.blank));
 		L.blank[L.nblank++] = r;
 		L.pass++;
 		L.line = 0;
@@ -1191,21 +822,6 @@ load_file(struct hvp_config *c, struct hvp_globals *fileg, const char *file,
 
 /* ---- validation -------------------------------------------------------- */
 
-static const char *
-allow_kind_name(enum hvp_allow_kind k)
-{
-	switch (k) {
-	case HVP_ALLOW_CID:
-		return "a CID";
-	case HVP_ALLOW_VMID:
-		return "a VM id";
-	case HVP_ALLOW_NET4:
-	case HVP_ALLOW_NET6:
-		return "an IP network";
-	}
-	return "?";
-}
-
 static void
 vfail(const struct vwhere *w, enum vline which, const char *fmt, ...)
 {
@@ -1228,6 +844,7 @@ validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
 {
 	hvs_addr_kind_t lkind = fc->listen.kind;
 	const char *why;
+	char msg[1200];
 
 	switch (fc->listen.kind) {
 	case HVS_ADDR_STDIO:
@@ -1285,40 +902,9 @@ validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
 		break;
 	}
 
-	for (size_t i = 0; i < fc->nallow; i++) {
-		const struct hvp_allow *a = &fc->allow[i];
-		int ok;
-
-		switch (lkind) {
-		case HVS_ADDR_VSOCK:
-		case HVS_ADDR_HVSOCK:
-			ok = a->kind == HVP_ALLOW_CID ||
-			    a->kind == HVP_ALLOW_VMID;
-			break;
-		case HVS_ADDR_TCP:
-			ok = a->kind == HVP_ALLOW_NET4 ||
-			    a->kind == HVP_ALLOW_NET6;
-			break;
-		case HVS_ADDR_UNIX:
-			vfail(w, V_ALLOW,
-			    "[forward %s] allow: a unix "
-			    "listener has no peer address to check (use the "
-			    "socket file's permissions)",
-			    fc->name);
-			return;
-		default:
-			ok = 1;
-			break;
-		}
-		if (!ok) {
-			vfail(w, V_ALLOW,
-			    "[forward %s] allow: entry %zu "
-			    "is %s, which can never match a peer of a %s "
-			    "listener",
-			    fc->name, i + 1, allow_kind_name(a->kind),
-			    hvs_addr_kind_name(lkind));
-			return;
-		}
+	if (hvc_allow_check_kind(&fc->allow, lkind, msg, sizeof(msg)) != 0) {
+		vfail(w, V_ALLOW, "[forward %s] allow: %s", fc->name, msg);
+		return;
 	}
 
 	/* Only forwards before this one: a clash is reported once. */
@@ -1360,15 +946,15 @@ merge_globals(struct hvp_globals *dst, const struct hvp_globals *src)
 	}
 	if (src->set & HVP_SET_METRICS) {
 		free(dst->metrics);
-		dst->metrics = hvp_strdup(src->metrics);
+		dst->metrics = hvc_xstrdup(src->metrics);
 	}
 	if (src->set & HVP_SET_USER) {
 		free(dst->user);
-		dst->user = hvp_strdup(src->user);
+		dst->user = hvc_xstrdup(src->user);
 	}
 	if (src->set & HVP_SET_PIDFILE) {
 		free(dst->pidfile);
-		dst->pidfile = hvp_strdup(src->pidfile);
+		dst->pidfile = hvc_xstrdup(src->pidfile);
 	}
 	if (src->fwd_set & HVP_SET_MAX_CONNS) {
 		dst->fwd.max_conns = src->fwd.max_conns;
@@ -1442,7 +1028,7 @@ parse_metrics_addr(const char *s, hvs_addr_t *out, char *msg, size_t size)
 struct hvp_config *
 hvp_config_load(const struct hvp_cmdline *cl, struct hvp_errors *errs)
 {
-	struct hvp_config *c = hvp_calloc(1, sizeof(*c));
+	struct hvp_config *c = hvc_xcalloc(1, sizeof(*c));
 	struct hvp_globals fileg;
 	size_t nerr0 = errs->n;
 	size_t nfile;
@@ -1456,7 +1042,7 @@ hvp_config_load(const struct hvp_cmdline *cl, struct hvp_errors *errs)
 	c->g.fwd.buffer = HVP_DEF_BUFFER;
 
 	if (cl->file != NULL) {
-		c->file = hvp_strdup(cl->file);
+		c->file = hvc_xstrdup(cl->file);
 		load_file(c, &fileg, cl->file, cl->text, cl->text_len, errs);
 		merge_globals(&c->g, &fileg);
 		free(fileg.metrics);
@@ -1490,10 +1076,13 @@ hvp_config_load(const struct hvp_cmdline *cl, struct hvp_errors *errs)
 			free(fc->name);
 			fc->name = hvp_addr_str(&fc->listen);
 		}
-		if (cl->allow != NULL &&
-		    parse_allow_list(fc, cl->allow, msg, sizeof(msg)) != 0) {
-			hvp_errors_add(errs, "--%s", msg);
-			bad = 1;
+		/* Each --allow adds up; the first bad one is reported. */
+		for (char **al = cl->allow; al != NULL && *al != NULL; al++) {
+			if (parse_allow_list(fc, *al, msg, sizeof(msg)) != 0) {
+				hvp_errors_add(errs, "--%s", msg);
+				bad = 1;
+				break;
+			}
 		}
 		add_fwd(c, fc);
 		if (bad) {

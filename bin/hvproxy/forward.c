@@ -153,7 +153,7 @@ conn_free(struct conn *c)
 static double
 secs_since(uint64_t start)
 {
-	return (double)(hvp_now_ms() - start) / 1000.0;
+	return (double)(hvc_now_ms() - start) / 1000.0;
 }
 
 /* A connection that never reached the relay: close the client now. */
@@ -366,7 +366,7 @@ on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer,
 	c->counted = counted;
 	c->pkey = pkey;
 	c->client = sock;
-	c->start_ms = hvp_now_ms();
+	c->start_ms = hvc_now_ms();
 	c->next = f->conns;
 	if (f->conns != NULL) {
 		f->conns->prev = c;
@@ -394,7 +394,7 @@ on_filter(const hvs_addr_t *peer, void *userdata)
 {
 	struct fwd *f = userdata;
 
-	if (hvp_allow_match(f->conf, peer)) {
+	if (hvc_allow_match(&f->conf->allow, peer)) {
 		return 1;
 	}
 	f->st.refused_allow++;

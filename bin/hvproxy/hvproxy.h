@@ -4,7 +4,7 @@
  *
  *   main.c      options, start-up order, signals, the event loop
  *   config.c    the command line's forwards and the config file (inih),
- *               validation, every number through one bounded parser
+ *               validation
  *   describe.c  the merged configuration as text (--check)
  *   forward.c   listeners, admission (limits, allowlists), async connect,
  *               relays, drain, reload
@@ -14,6 +14,10 @@
  *   systemd.c   socket activation and readiness notification
  *   privdrop.c  --user
  *   wsl.c       hvsock:wsl:PORT on a Windows host
+ *
+ * Numbers, durations, sizes, allowlists, the reading of a tcp peer's
+ * address and the allocation helpers come from bin/common (hvc_*), which
+ * hvcat shares.
  *
  * Helpers return 0 / -1 (or a negative HVS_E* code where they say so) and
  * leave exiting to main.c.
@@ -28,6 +32,11 @@
 #include <hvsock/hvsock.h>
 #include <hvsock/loop.h>
 
+#include "common/allow.h"
+#include "common/num.h"
+#include "common/peer.h"
+#include "common/util.h"
+
 struct event_base;
 
 #if defined(__GNUC__)
@@ -38,7 +47,7 @@ struct event_base;
 #define HVP_NORETURN
 #endif
 
-/* Exit codes (STYLE.md). */
+/* Exit codes: runtime failure 1, usage or configuration error 2. */
 #define HVP_EXIT_OK 0
 #define HVP_EXIT_FAIL 1
 #define HVP_EXIT_USAGE 2
@@ -75,22 +84,6 @@ const char *hvp_log_level_name(int level);
 
 /* ---- config.c --------------------------------------------------------- */
 
-/* One entry of a listener's allowlist. */
-enum hvp_allow_kind {
-	HVP_ALLOW_CID, /* a vsock peer's CID */
-	HVP_ALLOW_VMID, /* a Hyper-V peer's VM id */
-	HVP_ALLOW_NET4, /* an IPv4 network */
-	HVP_ALLOW_NET6, /* an IPv6 network */
-};
-
-struct hvp_allow {
-	enum hvp_allow_kind kind;
-	uint32_t cid;
-	hvs_guid_t vmid;
-	uint8_t net[16]; /* network address, host bits cleared */
-	unsigned prefix; /* bits */
-};
-
 /* Settings that a forward takes from [global] / the command line unless it
  * sets them itself. */
 struct hvp_fwd_defaults {
@@ -113,9 +106,7 @@ struct hvp_fwd_conf {
 	hvs_addr_t target;
 	char *listen_str; /* formatted, for logs and metrics */
 	char *target_str;
-	struct hvp_allow *allow;
-	size_t nallow;
-	int has_allow; /* an allowlist was given (it may be empty) */
+	struct hvc_allow allow; /* allow= lines or --allow (it may be empty) */
 	struct hvp_fwd_defaults lim;
 	unsigned set; /* HVP_SET_* given in the forward itself */
 	int line; /* where its first key was, for later errors */
@@ -162,7 +153,9 @@ struct hvp_config {
 /* What the command line said, kept for reloads. */
 struct hvp_cmdline {
 	struct hvp_globals g;
-	char *allow; /* --allow for the command-line forwards */
+	/* --allow for the command-line forwards, each given (they add
+	 * up), NULL-terminated; NULL = none */
+	char **allow;
 	char *file; /* -c */
 	/* Instead of reading @file, parse these bytes under its name (the
 	 * fuzz target fuzz/fuzz_config.c): NULs and all, no permission check */
@@ -205,28 +198,10 @@ int hvp_config_perm_check(const struct stat *st, unsigned long euid, char *why,
 struct hvp_fwd_conf *hvp_fwd_conf_ref(struct hvp_fwd_conf *fc);
 void hvp_fwd_conf_unref(struct hvp_fwd_conf *fc);
 
-/* 1 if @peer may connect through a listener with @fc's allowlist. */
-int hvp_allow_match(const struct hvp_fwd_conf *fc, const hvs_addr_t *peer);
-
-/*
- * The one bounded number parser. Each returns 0, or -1 with a static
- * description of what was expected in *@why.
- */
-int hvp_parse_uint(const char *s, unsigned long long min,
-    unsigned long long max, unsigned long long *out, const char **why);
-/* "30", "30s", "500ms", "2m", "1h"; 0 allowed when @zero_ok. */
-int hvp_parse_duration(const char *s, int zero_ok, int *ms, const char **why);
-/* "65536", "64k", "1m" (powers of 1024). */
-int hvp_parse_size(const char *s, size_t min, size_t max, size_t *out,
-    const char **why);
-int hvp_parse_bool(const char *s, int *out, const char **why);
-
 /* Built-in defaults, in one place for the man page and --help. */
 #define HVP_DEF_CONNECT_TIMEOUT_MS 5000
 #define HVP_DEF_DRAIN_TIMEOUT_MS 30000
 #define HVP_DEF_BUFFER (1024u * 1024u)
-#define HVP_MIN_BUFFER 4096u
-#define HVP_MAX_BUFFER (64u * 1024u * 1024u)
 #define HVP_DEF_WSL_POLL_MS 10000
 #define HVP_MAX_CONNS_LIMIT 1000000u
 /* After --drain-timeout, relays still open get this long to write out
@@ -238,12 +213,8 @@ int hvp_parse_bool(const char *s, int *out, const char **why);
 /* --check: every forward with the settings it gets after merging, and the
  * global ones. */
 void hvp_config_describe(const struct hvp_config *c, FILE *out);
-/* Values written the way the file takes them ("500ms", "10m", "1h"; "64k",
- * "1m"); 0, or -1 if @buf is too small. */
-int hvp_format_duration(int ms, char *buf, size_t size);
-int hvp_format_size(size_t bytes, char *buf, size_t size);
-/* An allowlist entry: "cid:3", a GUID, "10.0.0.0/8". */
-int hvp_format_allow(const struct hvp_allow *a, char *buf, size_t size);
+/* Values are written the way the file takes them (hvc_format_duration(),
+ * hvc_format_size(), hvc_allow_format()). */
 
 /* ---- forward.c -------------------------------------------------------- */
 
@@ -321,15 +292,6 @@ struct hvp_peers {
 	size_t used;
 };
 
-/*
- * A tcp peer's numeric address: HVP_IP_V4 with @ip4 set, HVP_IP_V6 with
- * @ip6 set, both for an IPv4-mapped IPv6 address (::ffff:a.b.c.d, what a
- * dual-stack listener sees), 0 for anything else.
- */
-#define HVP_IP_V4 1
-#define HVP_IP_V6 2
-int hvp_tcp_peer_ip(const hvs_addr_t *peer, uint8_t ip4[4], uint8_t ip6[16]);
-
 /* The identity of @peer, accepted as @sock: 1 and @k set, or 0 if the
  * peer cannot be told apart from others (it is then not counted). */
 int hvp_peer_key(const hvs_addr_t *peer, hvs_sock_t sock,
@@ -404,11 +366,7 @@ int hvp_wsl_parse_running(const char *buf, size_t len);
 
 /* ---- small helpers (config.c) ---------------------------------------- */
 
-char *hvp_strdup(const char *s);
-void *hvp_calloc(size_t n, size_t size);
 /* Format @a into a fresh string. */
 char *hvp_addr_str(const hvs_addr_t *a);
-/* Monotonic milliseconds. */
-uint64_t hvp_now_ms(void);
 
 #endif /* HVPROXY_H */

@@ -56,7 +56,7 @@ static const char help_text[] =
     "  -c, --config FILE        read forwards and settings from FILE\n"
     "      --check              validate the configuration and exit\n"
     "      --allow LIST         allowlist for the command-line forwards:\n"
-    "                           CIDs (cid:N), VM ids (GUID), IP "
+    "                           CIDs (3, cid:3), VM ids (GUID), IP "
     "networks\n"
     "      --buffer SIZE        bytes queued per direction (1m)\n"
     "      --connect-timeout T  give up connecting to a target after T "
@@ -84,7 +84,7 @@ static const char help_text[] =
     "  -h, --help               this text\n"
     "  -V, --version            print the version\n"
     "\n"
-    "Times: 30s, 500ms, 2m, 1h. Sizes: 65536, 64k, 1m.\n"
+    "Times: 30 (seconds), 0.5, 500ms, 2m, 1h. Sizes: 65536, 64k, 1m.\n"
     "Signals: TERM/INT drain and exit, HUP reloads the config file.\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration "
     "error.\n"
@@ -210,7 +210,7 @@ pidfile_create(struct app *a, const char *path)
 		return -1;
 	}
 	a->pidfile_fd = fd;
-	a->pidfile = hvp_strdup(path);
+	a->pidfile = hvc_xstrdup(path);
 	return 0;
 }
 
@@ -346,7 +346,7 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 			a->metrics = m;
 			free(a->metrics_str);
 			a->metrics_str = old->g.metrics != NULL
-			    ? hvp_strdup(old->g.metrics)
+			    ? hvc_xstrdup(old->g.metrics)
 			    : NULL;
 		}
 	}
@@ -380,14 +380,24 @@ raise_nofile(void)
 	}
 }
 
+/* "--OPT 'ARG': why" and exit 2, for a value bin/common refused. */
+static void HVP_NORETURN
+bad_value(const char *opt, const char *arg, const char *why)
+{
+	char q[HVC_QUOTE_SIZE];
+
+	hvc_quote(arg, strlen(arg), q, sizeof(q));
+	usage_error("--%s '%s': %s", opt, q, why);
+}
+
 static void
 set_duration(struct hvp_globals *g, int *dst, unsigned bit, int fwd,
     const char *opt, const char *arg, int zero_ok)
 {
-	const char *why;
+	char why[HVC_WHY_SIZE];
 
-	if (hvp_parse_duration(arg, zero_ok, dst, &why) != 0) {
-		usage_error("--%s %s: %s", opt, arg, why);
+	if (hvc_parse_duration(arg, zero_ok, dst, why, sizeof(why)) != 0) {
+		bad_value(opt, arg, why);
 	}
 	if (fwd) {
 		g->fwd_set |= bit;
@@ -399,12 +409,12 @@ set_duration(struct hvp_globals *g, int *dst, unsigned bit, int fwd,
 static unsigned
 parse_count(const char *opt, const char *arg)
 {
-	unsigned long long v;
-	const char *why;
+	char why[HVC_WHY_SIZE];
+	uint64_t v;
 
-	if (hvp_parse_uint(arg, 0, HVP_MAX_CONNS_LIMIT, &v, &why) != 0) {
-		usage_error("--%s %s: %s (0 to %u)", opt, arg, why,
-		    HVP_MAX_CONNS_LIMIT);
+	if (hvc_parse_uint(arg, 0, HVP_MAX_CONNS_LIMIT, &v, why, sizeof(why)) !=
+	    0) {
+		bad_value(opt, arg, why);
 	}
 	return (unsigned)v;
 }
@@ -414,7 +424,8 @@ parse_options(struct app *a, int argc, char **argv, int *check)
 {
 	struct hvp_cmdline *cl = &a->cl;
 	struct hvp_globals *g = &cl->g;
-	const char *why;
+	char why[HVC_WHY_SIZE];
+	size_t nallow = 0;
 	int ch, verbose = 0, quiet = 0;
 
 	while (
@@ -427,13 +438,17 @@ parse_options(struct app *a, int argc, char **argv, int *check)
 			*check = 1;
 			break;
 		case OPT_ALLOW:
-			cl->allow = optarg;
+			/* Several --allow add up, as allow= lines do. */
+			cl->allow = hvc_xreallocarray(cl->allow, nallow + 2,
+			    sizeof(*cl->allow));
+			cl->allow[nallow++] = optarg;
+			cl->allow[nallow] = NULL;
 			break;
 		case OPT_BUFFER:
-			if (hvp_parse_size(optarg, HVP_MIN_BUFFER,
-				HVP_MAX_BUFFER, &g->fwd.buffer, &why) != 0) {
-				usage_error("--buffer %s: %s (4k to 64m)",
-				    optarg, why);
+			if (hvc_parse_size(optarg, HVC_BUFFER_MIN,
+				HVC_BUFFER_MAX, &g->fwd.buffer, why,
+				sizeof(why)) != 0) {
+				bad_value("buffer", optarg, why);
 			}
 			g->fwd_set |= HVP_SET_BUFFER;
 			break;
@@ -544,6 +559,7 @@ main(int argc, char **argv)
 	size_t nfwds;
 
 	memset(&a, 0, sizeof(a));
+	hvc_progname = "hvproxy";
 	a.pidfile_fd = -1;
 	a.exit_code = HVP_EXIT_OK;
 	/* Writes to a closed peer must fail with EPIPE, not kill us. */
@@ -560,11 +576,13 @@ main(int argc, char **argv)
 	if (cfg == NULL) {
 		hvp_errors_print(&errs, HVP_LOG_ERROR);
 		hvp_errors_free(&errs);
+		free(a.cl.allow);
 		return HVP_EXIT_USAGE;
 	}
 	if (check) {
 		hvp_config_describe(cfg, stdout);
 		hvp_config_free(cfg);
+		free(a.cl.allow);
 		return HVP_EXIT_OK;
 	}
 	hvp_log_set_level(cfg->g.log_level);
@@ -577,14 +595,15 @@ main(int argc, char **argv)
 	if (a.base == NULL || hvp_daemon_new(&a.d, a.base) != 0) {
 		hvp_err("cannot set up the event loop");
 		hvp_config_free(cfg);
+		free(a.cl.allow);
 		return HVP_EXIT_FAIL;
 	}
 	nfwds = cfg->nfwds;
 	if (cfg->g.metrics != NULL) {
-		a.metrics_str = hvp_strdup(cfg->g.metrics);
+		a.metrics_str = hvc_xstrdup(cfg->g.metrics);
 	}
 	if (cfg->g.pidfile != NULL) {
-		pidpath = hvp_strdup(cfg->g.pidfile);
+		pidpath = hvc_xstrdup(cfg->g.pidfile);
 	}
 	/* Every listener or none. */
 	if (hvp_daemon_apply(a.d, cfg, 1) != 0) {
@@ -654,6 +673,7 @@ out:
 	pidfile_remove(&a);
 	free(a.metrics_str);
 	free(pidpath);
+	free(a.cl.allow);
 	if (a.base != NULL) {
 		event_base_free(a.base);
 	}

@@ -3,8 +3,9 @@
  *
  * A peer is who is on the other end, not which socket it used: a vsock
  * peer is its CID, a Hyper-V peer its VM id, a TCP peer its IP address
- * (an IPv4-mapped IPv6 address counts as the IPv4 one, as in the
- * allowlist), and a unix-socket peer the user id the kernel reports for it
+ * (read by hvc_peer_ip(), as the allowlist reads it: an IPv4-mapped IPv6
+ * address counts as the IPv4 one, a link-local one without its scope),
+ * and a unix-socket peer the user id the kernel reports for it
  * (SO_PEERCRED; where that is missing unix peers are not told apart and
  * not limited). The source port never matters: a guest that opens many
  * connections is one peer.
@@ -46,26 +47,6 @@ key_equal(const struct hvp_peer_key *a, const struct hvp_peer_key *b)
 }
 
 int
-hvp_tcp_peer_ip(const hvs_addr_t *peer, uint8_t ip4[4], uint8_t ip6[16])
-{
-	if (peer == NULL || peer->kind != HVS_ADDR_TCP) {
-		return 0;
-	}
-	if (inet_pton(AF_INET, peer->u.tcp.host, ip4) == 1) {
-		return HVP_IP_V4;
-	}
-	if (inet_pton(AF_INET6, peer->u.tcp.host, ip6) != 1) {
-		return 0;
-	}
-	/* A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d. */
-	if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)ip6)) {
-		memcpy(ip4, ip6 + 12, 4);
-		return HVP_IP_V4 | HVP_IP_V6;
-	}
-	return HVP_IP_V6;
-}
-
-int
 hvp_peer_key(const hvs_addr_t *peer, hvs_sock_t sock, struct hvp_peer_key *k)
 {
 	uint8_t ip4[4], ip6[16];
@@ -86,11 +67,11 @@ hvp_peer_key(const hvs_addr_t *peer, hvs_sock_t sock, struct hvp_peer_key *k)
 		    sizeof(peer->u.hvsock.vm_id));
 		return 1;
 	case HVS_ADDR_TCP:
-		fam = hvp_tcp_peer_ip(peer, ip4, ip6);
-		if (fam & HVP_IP_V4) {
+		fam = hvc_peer_ip(peer, ip4, ip6);
+		if (fam & HVC_IP_V4) {
 			k->kind = HVP_PEER_IP4;
 			memcpy(k->id, ip4, sizeof(ip4));
-		} else if (fam & HVP_IP_V6) {
+		} else if (fam & HVC_IP_V6) {
 			k->kind = HVP_PEER_IP6;
 			memcpy(k->id, ip6, sizeof(ip6));
 		}

@@ -28,8 +28,7 @@ resolve(const char *spec, struct who *w, char *why, size_t whysize)
 	const char *colon = strchr(spec, ':');
 	const char *group = colon != NULL ? colon + 1 : NULL;
 	size_t ulen = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
-	unsigned long long v;
-	const char *numwhy;
+	uint64_t v;
 	struct passwd *pw;
 	int have_gid = 0;
 
@@ -45,7 +44,7 @@ resolve(const char *spec, struct who *w, char *why, size_t whysize)
 	errno = 0;
 	pw = getpwnam(user);
 	if (pw == NULL &&
-	    hvp_parse_uint(user, 0, 0xFFFFFFFEu, &v, &numwhy) == 0) {
+	    hvc_parse_uint(user, 0, 0xFFFFFFFEu, &v, NULL, 0) == 0) {
 		pw = getpwuid((uid_t)v);
 		if (pw == NULL) {
 			w->uid = (uid_t)v;
@@ -74,7 +73,7 @@ resolve(const char *spec, struct who *w, char *why, size_t whysize)
 		gr = getgrnam(group);
 		if (gr != NULL) {
 			w->gid = gr->gr_gid;
-		} else if (hvp_parse_uint(group, 0, 0xFFFFFFFEu, &v, &numwhy) ==
+		} else if (hvc_parse_uint(group, 0, 0xFFFFFFFEu, &v, NULL, 0) ==
 		    0) {
 			w->gid = (gid_t)v;
 		} else {

@@ -45,10 +45,9 @@ static long long
 env_number(const char *name)
 {
 	const char *s = getenv(name);
-	unsigned long long v;
-	const char *why;
+	uint64_t v;
 
-	if (s == NULL || hvp_parse_uint(s, 0, 0x7FFFFFFF, &v, &why) != 0) {
+	if (s == NULL || hvc_parse_uint(s, 0, 0x7FFFFFFF, &v, NULL, 0) != 0) {
 		return -1;
 	}
 	return (long long)v;
@@ -215,10 +214,9 @@ hvp_sd_watchdog_start(struct event_base *base)
 #else
 	long long pid = env_number("WATCHDOG_PID");
 	const char *s = getenv("WATCHDOG_USEC");
-	unsigned long long v;
-	const char *why;
+	uint64_t v;
 
-	if (s == NULL || hvp_parse_uint(s, 1, UINT64_MAX, &v, &why) != 0 ||
+	if (s == NULL || hvc_parse_uint(s, 1, UINT64_MAX, &v, NULL, 0) != 0 ||
 	    (pid >= 0 && pid != (long long)getpid())) {
 		return;
 	}

@@ -141,7 +141,7 @@ child_start(struct child *c, const WCHAR *args)
 	CloseHandle(pi.hThread);
 	c->proc = pi.hProcess;
 	c->running = 1;
-	c->deadline = hvp_now_ms() + WSL_CHILD_TIMEOUT_MS;
+	c->deadline = hvc_now_ms() + WSL_CHILD_TIMEOUT_MS;
 	ret = 0;
 out:
 	if (attrs != NULL) {
@@ -209,7 +209,7 @@ child_poll(struct child *c, unsigned long *status)
 
 	child_read(c);
 	if (WaitForSingleObject(c->proc, 0) != WAIT_OBJECT_0) {
-		if (hvp_now_ms() > c->deadline) {
+		if (hvc_now_ms() > c->deadline) {
 			child_close(c);
 			return -1;
 		}

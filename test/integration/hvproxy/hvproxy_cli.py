@@ -28,17 +28,17 @@ usage = [
      "address 'vsock:host:x'"),
     (["stdio", "tcp:80"], "stdio cannot listen"),
     (["tcp:8080", "fd:3"], "fd cannot be a target"),
-    (["--idle-timeout", "5x", "tcp:1", "tcp:2"], "--idle-timeout 5x: "
+    (["--idle-timeout", "5x", "tcp:1", "tcp:2"], "--idle-timeout '5x': "
      "unknown unit"),
-    (["--connect-timeout", "0", "tcp:1", "tcp:2"], "--connect-timeout 0: "
+    (["--connect-timeout", "0", "tcp:1", "tcp:2"], "--connect-timeout '0': "
      "duration must be more than 0"),
-    (["--buffer", "1", "tcp:1", "tcp:2"], "--buffer 1: size out of range"),
-    (["--max-conns", "-3", "tcp:1", "tcp:2"], "--max-conns -3: expected a "
+    (["--buffer", "1", "tcp:1", "tcp:2"], "--buffer '1': size out of range"),
+    (["--max-conns", "-3", "tcp:1", "tcp:2"], "--max-conns '-3': expected a "
      "whole number"),
     (["--max-conns-per-peer", "x", "tcp:1", "tcp:2"],
-     "--max-conns-per-peer x: expected a whole number"),
+     "--max-conns-per-peer 'x': expected a whole number"),
     (["--max-conns-per-peer", "1000001", "tcp:1", "tcp:2"],
-     "--max-conns-per-peer 1000001: number is too large (0 to 1000000)"),
+     "--max-conns-per-peer '1000001': number is too large (0 to 1000000)"),
     (["-q", "-v", "tcp:1", "tcp:2"], "cannot use -q and -v"),
     (["--bogus", "tcp:1", "tcp:2"], "bogus"),
     (["--allow", "cid:3", "tcp:1", "tcp:2"], "is a CID, which can never "
@@ -154,8 +154,8 @@ expect = [
     (11, "[forward web] is defined twice (first at line 6)"),
     (14, "[forward ssh] has no listen="),
     (16, "syntax error"),
-    (21, "[forward vs] allow: entry 1 is an IP network, which can never "
-         "match a peer of a vsock listener"),
+    (21, "[forward vs] allow: '192.168.0.0/16' is an IP network, which can "
+         "never match a peer of a vsock listener"),
     (24, "[forward dup] listen: vsock:any:5000 is already the listen "
          "address of forward vs"),
     (27, "unknown section [nonsense]"),

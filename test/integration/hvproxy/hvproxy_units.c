@@ -1,8 +1,10 @@
 /*
- * hvproxy-units: the parts of hvproxy that need no sockets: the bounded
- * number parsers, allowlist matching, the per-peer connection counts, the
- * config file's per-forward settings, and the parsing of wsl.exe's output
- * (so the Windows-only re-listening code rests on tested ground).
+ * hvproxy-units: the parts of hvproxy that need no sockets: allowlists as
+ * the configuration loads them, the per-peer connection counts, the
+ * config file's per-forward settings, --check's description, and the
+ * parsing of wsl.exe's output (so the Windows-only re-listening code rests
+ * on tested ground). The parsers of numbers, sizes, durations and
+ * allowlist entries themselves are bin/common's: test/integration/common.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,97 +21,18 @@
 
 #include "hvproxy.h"
 
-static void
-test_uint(void **state)
-{
-	unsigned long long v;
-	const char *why;
-
-	assert_int_equal(hvp_parse_uint("0", 0, 10, &v, &why), 0);
-	assert_int_equal(v, 0);
-	assert_int_equal(hvp_parse_uint("10", 0, 10, &v, &why), 0);
-	assert_int_equal(v, 10);
-	assert_int_equal(hvp_parse_uint("11", 0, 10, &v, &why), -1);
-	assert_string_equal(why, "number is too large");
-	assert_int_equal(hvp_parse_uint("18446744073709551616", 0, UINT64_MAX,
-			     &v, &why),
-	    -1);
-	assert_int_equal(hvp_parse_uint("18446744073709551615", 0, UINT64_MAX,
-			     &v, &why),
-	    0);
-	assert_true(v == UINT64_MAX);
-	assert_int_equal(hvp_parse_uint("", 0, 10, &v, &why), -1);
-	assert_int_equal(hvp_parse_uint("-1", 0, 10, &v, &why), -1);
-	assert_int_equal(hvp_parse_uint("+1", 0, 10, &v, &why), -1);
-	assert_int_equal(hvp_parse_uint(" 1", 0, 10, &v, &why), -1);
-	assert_int_equal(hvp_parse_uint("1 ", 0, 10, &v, &why), -1);
-	assert_int_equal(hvp_parse_uint("0x10", 0, 100, &v, &why), -1);
-	assert_int_equal(hvp_parse_uint("2", 3, 10, &v, &why), -1);
-	assert_string_equal(why, "number is too small");
-}
-
-static void
-test_duration(void **state)
-{
-	const char *why;
-	int ms;
-
-	assert_int_equal(hvp_parse_duration("30", 0, &ms, &why), 0);
-	assert_int_equal(ms, 30000);
-	assert_int_equal(hvp_parse_duration("30s", 0, &ms, &why), 0);
-	assert_int_equal(ms, 30000);
-	assert_int_equal(hvp_parse_duration("250ms", 0, &ms, &why), 0);
-	assert_int_equal(ms, 250);
-	assert_int_equal(hvp_parse_duration("2m", 0, &ms, &why), 0);
-	assert_int_equal(ms, 120000);
-	assert_int_equal(hvp_parse_duration("1h", 0, &ms, &why), 0);
-	assert_int_equal(ms, 3600000);
-	assert_int_equal(hvp_parse_duration("0", 1, &ms, &why), 0);
-	assert_int_equal(ms, 0);
-	assert_int_equal(hvp_parse_duration("0", 0, &ms, &why), -1);
-	assert_int_equal(hvp_parse_duration("596h", 0, &ms, &why), 0);
-	assert_int_equal(hvp_parse_duration("597h", 0, &ms, &why), -1);
-	assert_int_equal(hvp_parse_duration("2147483647ms", 0, &ms, &why), 0);
-	assert_int_equal(hvp_parse_duration("2147483648ms", 0, &ms, &why), -1);
-	assert_int_equal(hvp_parse_duration("5x", 0, &ms, &why), -1);
-	assert_int_equal(hvp_parse_duration("s", 0, &ms, &why), -1);
-	assert_int_equal(hvp_parse_duration("1.5s", 0, &ms, &why), -1);
-	assert_int_equal(hvp_parse_duration("-1s", 0, &ms, &why), -1);
-	assert_int_equal(hvp_parse_duration("99999999999999999999s", 0, &ms,
-			     &why),
-	    -1);
-}
-
-static void
-test_size(void **state)
-{
-	const char *why;
-	size_t n;
-
-	assert_int_equal(hvp_parse_size("65536", 4096, 1 << 26, &n, &why), 0);
-	assert_int_equal(n, 65536);
-	assert_int_equal(hvp_parse_size("64k", 4096, 1 << 26, &n, &why), 0);
-	assert_int_equal(n, 65536);
-	assert_int_equal(hvp_parse_size("1M", 4096, 1 << 26, &n, &why), 0);
-	assert_int_equal(n, 1 << 20);
-	assert_int_equal(hvp_parse_size("64m", 4096, 1 << 26, &n, &why), 0);
-	assert_int_equal(hvp_parse_size("65m", 4096, 1 << 26, &n, &why), -1);
-	assert_int_equal(hvp_parse_size("1k", 4096, 1 << 26, &n, &why), -1);
-	assert_int_equal(hvp_parse_size("1g", 4096, 1 << 26, &n, &why), -1);
-	assert_int_equal(hvp_parse_size("k", 4096, 1 << 26, &n, &why), -1);
-}
-
 /* A forward whose --allow is @list, loaded as the command line would. */
 static struct hvp_config *
 load_allow(const char *listen, const char *list)
 {
 	char *pairs[2] = {(char *)listen, (char *)"tcp:127.0.0.1:9"};
+	char *allow[2] = {(char *)list, NULL};
 	struct hvp_cmdline cl;
 	struct hvp_errors errs = {NULL, 0};
 	struct hvp_config *c;
 
 	memset(&cl, 0, sizeof(cl));
-	cl.allow = (char *)list;
+	cl.allow = allow;
 	cl.pairs = pairs;
 	cl.npairs = 2;
 	c = hvp_config_load(&cl, &errs);
@@ -126,7 +49,7 @@ tcp_peer_allowed(const struct hvp_config *c, const char *host)
 	a.kind = HVS_ADDR_TCP;
 	strcpy(a.u.tcp.host, host);
 	a.u.tcp.port = 1234;
-	return hvp_allow_match(c->fwds[0], &a);
+	return hvc_allow_match(&c->fwds[0]->allow, &a);
 }
 
 static void
@@ -173,21 +96,21 @@ test_allow_vsock(void **state)
 
 	assert_non_null(c);
 	hvs_addr_vsock(&a, 3, 1000);
-	assert_true(hvp_allow_match(c->fwds[0], &a));
+	assert_true(hvc_allow_match(&c->fwds[0]->allow, &a));
 	hvs_addr_vsock(&a, 4, 1000);
-	assert_true(hvp_allow_match(c->fwds[0], &a));
+	assert_true(hvc_allow_match(&c->fwds[0]->allow, &a));
 	hvs_addr_vsock(&a, 2, 1000);
-	assert_true(hvp_allow_match(c->fwds[0], &a));
+	assert_true(hvc_allow_match(&c->fwds[0]->allow, &a));
 	hvs_addr_vsock(&a, 5, 1000);
-	assert_false(hvp_allow_match(c->fwds[0], &a));
+	assert_false(hvc_allow_match(&c->fwds[0]->allow, &a));
 	memset(&a, 0, sizeof(a));
 	a.kind = HVS_ADDR_HVSOCK;
 	assert_int_equal(hvs_guid_parse(&a.u.hvsock.vm_id,
 			     "6F9A0A8E-51E4-4B5E-8F55-5B0F7D1C2A3B", 36),
 	    0);
-	assert_true(hvp_allow_match(c->fwds[0], &a));
+	assert_true(hvc_allow_match(&c->fwds[0]->allow, &a));
 	a.u.hvsock.vm_id.data1 ^= 1;
-	assert_false(hvp_allow_match(c->fwds[0], &a));
+	assert_false(hvc_allow_match(&c->fwds[0]->allow, &a));
 	hvp_config_free(c);
 	assert_null(load_allow("vsock:5000", "127.0.0.1"));
 	assert_null(load_allow("vsock:5000", "cid:4294967295"));
@@ -490,46 +413,6 @@ test_config_per_peer(void **state)
 	hvp_errors_free(&e);
 }
 
-/* What --check prints reads back as the same value (the man page says a
- * line can be copied into a file). */
-static void
-test_format_values(void **state)
-{
-	static const int ms[] = {0, 1, 250, 999, 1000, 1500, 30000, 60000,
-	    90000, 120000, 3600000, 5400000, 7200000, 86400000};
-	static const size_t sizes[] = {4096, 65536, 100000, 262144, 1048576,
-	    1572864, 67108864};
-	char buf[32];
-	const char *why;
-	int back;
-	size_t sback;
-
-	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
-		assert_int_equal(hvp_format_duration(ms[i], buf, sizeof(buf)),
-		    0);
-		assert_int_equal(hvp_parse_duration(buf, 1, &back, &why), 0);
-		assert_int_equal(back, ms[i]);
-	}
-	hvp_format_duration(7200000, buf, sizeof(buf));
-	assert_string_equal(buf, "2h");
-	hvp_format_duration(90000, buf, sizeof(buf));
-	assert_string_equal(buf, "90s");
-	hvp_format_duration(250, buf, sizeof(buf));
-	assert_string_equal(buf, "250ms");
-	assert_int_equal(hvp_format_duration(250, buf, 3), -1);
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		assert_int_equal(hvp_format_size(sizes[i], buf, sizeof(buf)),
-		    0);
-		assert_int_equal(hvp_parse_size(buf, 1, SIZE_MAX, &sback, &why),
-		    0);
-		assert_int_equal(sback, sizes[i]);
-	}
-	hvp_format_size(1572864, buf, sizeof(buf));
-	assert_string_equal(buf, "1536k");
-	hvp_format_size(100000, buf, sizeof(buf));
-	assert_string_equal(buf, "100000");
-}
-
 /* --check describes each forward with the settings it gets after the
  * merge: [global] defaults, the forward's own keys, the allowlist. */
 static void
@@ -586,9 +469,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_uint),
-	    cmocka_unit_test(test_duration),
-	    cmocka_unit_test(test_size),
 	    cmocka_unit_test(test_allow_ip),
 	    cmocka_unit_test(test_allow_vsock),
 	    cmocka_unit_test(test_wsl_running),
@@ -597,7 +477,6 @@ main(void)
 	    cmocka_unit_test(test_peer_key),
 	    cmocka_unit_test(test_peers_table),
 	    cmocka_unit_test(test_config_per_peer),
-	    cmocka_unit_test(test_format_values),
 	    cmocka_unit_test(test_config_describe),
 	};
 

@@ -1,0 +1,335 @@
+/*
+ * Allowlists (allow.h): the one parser of the entries both tools take,
+ * the check against the listener's kind and the match against a peer.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/allow.h"
+#include "common/num.h"
+#include "common/peer.h"
+#include "common/util.h"
+
+/* Longer than any entry can be ("[v6 with an IPv4 tail]/128", a GUID in
+ * braces). */
+#define ENTRY_MAX 128
+
+/* Zero the host bits so that 10.1.2.3/8 means 10.0.0.0/8. */
+static void
+net_mask(uint8_t *net, size_t bytes, unsigned prefix)
+{
+	for (size_t i = 0; i < bytes; i++) {
+		unsigned bits = prefix > i * 8 ? prefix - (unsigned)i * 8 : 0;
+
+		if (bits < 8) {
+			net[i] &= (uint8_t)(0xFF00u >> bits);
+		}
+	}
+}
+
+/* host, local, hypervisor: 1 and *@cid set, or 0. */
+static int
+cid_name(const char *s, uint32_t *cid)
+{
+	if (strcmp(s, "host") == 0) {
+		*cid = HVS_CID_HOST;
+	} else if (strcmp(s, "local") == 0) {
+		*cid = HVS_CID_LOCAL;
+	} else if (strcmp(s, "hypervisor") == 0) {
+		*cid = HVS_CID_HYPERVISOR;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/* One entry, the @len bytes at @s. 0, or -1 with a message. */
+static int
+parse_entry(struct hvc_allow_entry *e, const char *s, size_t len, char *why,
+    size_t size)
+{
+	char item[ENTRY_MAX], q[HVC_QUOTE_SIZE], num[HVC_WHY_SIZE];
+	const char *c, *slash;
+	char *host;
+	size_t hlen;
+	uint64_t v;
+	int digits;
+
+	memset(e, 0, sizeof(*e));
+	hvc_quote(s, len, q, sizeof(q));
+	if (len >= sizeof(item)) {
+		goto bad;
+	}
+	memcpy(item, s, len);
+	item[len] = '\0';
+
+	/* CIDs, with or without cid:. */
+	c = strncmp(item, "cid:", 4) == 0 ? item + 4 : item;
+	if (cid_name(c, &e->cid)) {
+		e->kind = HVC_ALLOW_CID;
+		return 0;
+	}
+	digits = *c != '\0' && strspn(c, "0123456789") == strlen(c);
+	if (c != item && !digits) {
+		snprintf(why, size,
+		    "'%s': bad CID (expected a number, host, local or "
+		    "hypervisor)",
+		    q);
+		return -1;
+	}
+	if (digits) {
+		if (hvc_parse_uint(c, 0, HVS_CID_ANY - 1, &v, num,
+			sizeof(num)) != 0) {
+			snprintf(why, size, "'%s': bad CID: %s", q, num);
+			return -1;
+		}
+		e->kind = HVC_ALLOW_CID;
+		e->cid = (uint32_t)v;
+		return 0;
+	}
+
+	if (hvs_guid_parse(&e->vmid, item, len) == 0) {
+		e->kind = HVC_ALLOW_VMID;
+		return 0;
+	}
+
+	/* ADDRESS[/PREFIX], an IPv6 address maybe in brackets. */
+	slash = strchr(item, '/');
+	hlen = slash != NULL ? (size_t)(slash - item) : len;
+	host = item;
+	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+		host[hlen - 1] = '\0';
+		host++;
+		if (inet_pton(AF_INET6, host, e->net) != 1) {
+			goto bad;
+		}
+		e->kind = HVC_ALLOW_NET6;
+		e->prefix = 128;
+	} else {
+		host[hlen] = '\0';
+		if (inet_pton(AF_INET, host, e->net) == 1) {
+			e->kind = HVC_ALLOW_NET4;
+			e->prefix = 32;
+		} else if (inet_pton(AF_INET6, host, e->net) == 1) {
+			e->kind = HVC_ALLOW_NET6;
+			e->prefix = 128;
+		} else {
+			goto bad;
+		}
+	}
+	if (slash != NULL) {
+		if (hvc_parse_uint(slash + 1, 0, e->prefix, &v, NULL, 0) != 0) {
+			snprintf(why, size,
+			    "'%s': bad prefix length (expected 0 to %u)", q,
+			    e->prefix);
+			return -1;
+		}
+		e->prefix = (unsigned)v;
+	}
+	net_mask(e->net, e->kind == HVC_ALLOW_NET4 ? 4 : 16, e->prefix);
+	return 0;
+bad:
+	snprintf(why, size,
+	    "'%s' is not a CID (3, cid:3, host), a VM id (GUID) or an IP "
+	    "network (10.0.0.0/8, fd00::/8, [::1])",
+	    q);
+	return -1;
+}
+
+int
+hvc_allow_parse(struct hvc_allow *a, const char *text, char *why, size_t size)
+{
+	static const char blanks[] = " \t";
+	const char *p = text + strspn(text, blanks);
+	size_t n0 = a->n;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, ", \t");
+		struct hvc_allow_entry e;
+
+		if (len == 0) {
+			goto empty; /* a comma where an entry belongs */
+		}
+		if (parse_entry(&e, p, len, why, size) != 0) {
+			a->n = n0;
+			return -1;
+		}
+		a->v = hvc_xreallocarray(a->v, a->n + 1, sizeof(*a->v));
+		a->v[a->n++] = e;
+		p += len;
+		p += strspn(p, blanks);
+		if (*p == ',') {
+			p++;
+			p += strspn(p, blanks);
+			if (*p == '\0' || *p == ',') {
+				goto empty;
+			}
+		}
+	}
+	a->given = 1;
+	return 0;
+empty : {
+	char q[HVC_QUOTE_SIZE];
+
+	hvc_quote(text, strlen(text), q, sizeof(q));
+	snprintf(why, size,
+	    "'%s': empty entry (entries are separated by a comma or blanks)",
+	    q);
+	a->n = n0;
+	return -1;
+}
+}
+
+static const char *
+kind_name(enum hvc_allow_kind k)
+{
+	switch (k) {
+	case HVC_ALLOW_CID:
+		return "a CID";
+	case HVC_ALLOW_VMID:
+		return "a VM id";
+	case HVC_ALLOW_NET4:
+	case HVC_ALLOW_NET6:
+		return "an IP network";
+	}
+	return "?";
+}
+
+int
+hvc_allow_check_kind(const struct hvc_allow *a, hvs_addr_kind_t kind, char *why,
+    size_t size)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		const struct hvc_allow_entry *e = &a->v[i];
+		char buf[HVS_GUID_STRLEN + 64];
+		int ok;
+
+		switch (kind) {
+		case HVS_ADDR_VSOCK:
+		case HVS_ADDR_HVSOCK:
+			ok = e->kind == HVC_ALLOW_CID ||
+			    e->kind == HVC_ALLOW_VMID;
+			break;
+		case HVS_ADDR_TCP:
+			ok = e->kind == HVC_ALLOW_NET4 ||
+			    e->kind == HVC_ALLOW_NET6;
+			break;
+		case HVS_ADDR_UNIX:
+			snprintf(why, size,
+			    "a unix listener has no peer address to check "
+			    "(use the socket file's permissions)");
+			return -1;
+		default:
+			ok = 1; /* fd: of an unknown kind */
+			break;
+		}
+		if (!ok) {
+			if (hvc_allow_format(e, buf, sizeof(buf)) != 0) {
+				snprintf(buf, sizeof(buf), "?");
+			}
+			snprintf(why, size,
+			    "'%s' is %s, which can never match a peer of a %s "
+			    "listener",
+			    buf, kind_name(e->kind), hvs_addr_kind_name(kind));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* @bytes is the length of @ip: 4 for IPv4, 16 for IPv6. Passing it in
+ * (rather than deriving it from the entry) lets the compiler see that an
+ * IPv4 buffer is never read past its 4 bytes. */
+static int
+net_match(const struct hvc_allow_entry *e, const uint8_t *ip, size_t bytes)
+{
+	uint8_t tmp[16];
+
+	memcpy(tmp, ip, bytes);
+	net_mask(tmp, bytes, e->prefix);
+	return memcmp(tmp, e->net, bytes) == 0;
+}
+
+int
+hvc_allow_match(const struct hvc_allow *a, const hvs_addr_t *peer)
+{
+	uint8_t ip4[4], ip6[16];
+	int fam;
+
+	if (!a->given) {
+		return 1;
+	}
+	fam = hvc_peer_ip(peer, ip4, ip6);
+	for (size_t i = 0; i < a->n; i++) {
+		const struct hvc_allow_entry *e = &a->v[i];
+
+		switch (e->kind) {
+		case HVC_ALLOW_CID:
+			if (peer->kind == HVS_ADDR_VSOCK &&
+			    peer->u.vsock.cid == e->cid) {
+				return 1;
+			}
+			break;
+		case HVC_ALLOW_VMID:
+			if (peer->kind == HVS_ADDR_HVSOCK &&
+			    hvs_guid_equal(&peer->u.hvsock.vm_id, &e->vmid)) {
+				return 1;
+			}
+			break;
+		case HVC_ALLOW_NET4:
+			if ((fam & HVC_IP_V4) &&
+			    net_match(e, ip4, sizeof(ip4))) {
+				return 1;
+			}
+			break;
+		case HVC_ALLOW_NET6:
+			if ((fam & HVC_IP_V6) &&
+			    net_match(e, ip6, sizeof(ip6))) {
+				return 1;
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
+int
+hvc_allow_format(const struct hvc_allow_entry *e, char *buf, size_t size)
+{
+	char s[INET6_ADDRSTRLEN];
+	int n;
+
+	switch (e->kind) {
+	case HVC_ALLOW_CID:
+		n = snprintf(buf, size, "cid:%lu", (unsigned long)e->cid);
+		break;
+	case HVC_ALLOW_VMID:
+		if (size < HVS_GUID_STRLEN) {
+			return -1;
+		}
+		hvs_guid_format(&e->vmid, buf);
+		return 0;
+	case HVC_ALLOW_NET4:
+	case HVC_ALLOW_NET6:
+		if (inet_ntop(e->kind == HVC_ALLOW_NET4 ? AF_INET : AF_INET6,
+			e->net, s, sizeof(s)) == NULL) {
+			return -1;
+		}
+		n = snprintf(buf, size, "%s/%u", s, e->prefix);
+		break;
+	default:
+		return -1;
+	}
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+void
+hvc_allow_clear(struct hvc_allow *a)
+{
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}

@@ -1,0 +1,130 @@
+/*
+ * Helpers both tools use: see util.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/util.h"
+
+const char *hvc_progname = "hvsock";
+
+void
+hvc_set_progname(const char *argv0)
+{
+	const char *slash;
+
+	if (argv0 == NULL || *argv0 == '\0') {
+		return;
+	}
+	slash = strrchr(argv0, '/');
+	hvc_progname = slash != NULL && slash[1] != '\0' ? slash + 1 : argv0;
+}
+
+void
+hvc_out_of_memory(void)
+{
+	fprintf(stderr, "%s: out of memory\n", hvc_progname);
+	abort();
+}
+
+void *
+hvc_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size);
+
+	if (p == NULL) {
+		hvc_out_of_memory();
+	}
+	return p;
+}
+
+void *
+hvc_xreallocarray(void *p, size_t n, size_t size)
+{
+	void *q;
+
+	if (n == 0) {
+		n = 1;
+	}
+	if (size == 0) {
+		size = 1;
+	}
+	if (n > SIZE_MAX / size || (q = realloc(p, n * size)) == NULL) {
+		hvc_out_of_memory();
+	}
+	return q;
+}
+
+char *
+hvc_xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL) {
+		hvc_out_of_memory();
+	}
+	return p;
+}
+
+char *
+hvc_xvasprintf(const char *fmt, va_list ap)
+{
+	char *p = NULL;
+
+	if (vasprintf(&p, fmt, ap) < 0) {
+		hvc_out_of_memory();
+	}
+	return p;
+}
+
+char *
+hvc_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	p = hvc_xvasprintf(fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+void
+hvc_quote(const char *s, size_t len, char *buf, size_t size)
+{
+	size_t o = 0;
+	int cut = len > HVC_QUOTE_MAX;
+
+	if (size == 0) {
+		return;
+	}
+	if (cut) {
+		len = HVC_QUOTE_MAX;
+	}
+	/* Room for an escape (4), the ellipsis (3) and the NUL. */
+	for (size_t i = 0; i < len && o + 8 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c >= 0x7f) {
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+		} else {
+			buf[o++] = (char)c;
+		}
+	}
+	if (cut && o + 4 <= size) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+}
+
+uint64_t
+hvc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}

@@ -1,0 +1,49 @@
+/*
+ * Helpers both tools use (bin/common, prefix hvc_): allocation that cannot
+ * fail (it ends the program with one line), the program's name for that
+ * line, quoting of bytes for a one-line message, a monotonic clock.
+ */
+#ifndef HVC_UTIL_H
+#define HVC_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define HVC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define HVC_NORETURN __attribute__((noreturn))
+#else
+#define HVC_PRINTF(a, b)
+#define HVC_NORETURN
+#endif
+
+/* The name messages start with: "hvcat", "hvproxy". */
+extern const char *hvc_progname;
+/* Take the name from @argv0 (its last path component). */
+void hvc_set_progname(const char *argv0);
+
+/* "PROGNAME: out of memory" on stderr, then abort(). */
+HVC_NORETURN void hvc_out_of_memory(void);
+/* calloc(), realloc() of @n elements, strdup(), vasprintf() that never
+ * return NULL (a zero size is taken as one). */
+void *hvc_xcalloc(size_t n, size_t size);
+void *hvc_xreallocarray(void *p, size_t n, size_t size);
+char *hvc_xstrdup(const char *s);
+char *hvc_xasprintf(const char *fmt, ...) HVC_PRINTF(1, 2);
+char *hvc_xvasprintf(const char *fmt, va_list ap) HVC_PRINTF(1, 0);
+
+/* How much of a bad argument a message quotes, and a buffer that holds it
+ * whatever the bytes (each may take four characters, "\xNN"). */
+#define HVC_QUOTE_MAX 80
+#define HVC_QUOTE_SIZE (4 * HVC_QUOTE_MAX + 8)
+/*
+ * Write @len bytes of @s to @buf for a one-line message: printable ASCII
+ * as is, other bytes as \xNN, cut at HVC_QUOTE_MAX bytes with "...".
+ */
+void hvc_quote(const char *s, size_t len, char *buf, size_t size);
+
+/* Monotonic milliseconds. */
+uint64_t hvc_now_ms(void);
+
+#endif /* HVC_UTIL_H */
