@@ -1,0 +1,582 @@
+/*
+ * common-units: bin/common on its own: the bounded parsers of numbers,
+ * durations, sizes and yes/no and their formatters, the allowlist
+ * grammar, its check against a listener's kind and its match against
+ * peers, the reading of a tcp peer's address, and the quoting of bytes.
+ * The same forms through both tools: tools_agree.py.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/allow.h"
+#include "common/num.h"
+#include "common/peer.h"
+#include "common/util.h"
+
+static void
+test_uint(void **state)
+{
+	char why[HVC_WHY_SIZE];
+	uint64_t v;
+
+	assert_int_equal(hvc_parse_uint("0", 0, 10, &v, why, sizeof(why)), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(hvc_parse_uint("10", 0, 10, &v, why, sizeof(why)), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(hvc_parse_uint("007", 0, 10, &v, why, sizeof(why)), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(hvc_parse_uint("11", 0, 10, &v, why, sizeof(why)), -1);
+	assert_string_equal(why, "number is too large (0 to 10)");
+	assert_int_equal(hvc_parse_uint("2", 3, 10, &v, why, sizeof(why)), -1);
+	assert_string_equal(why, "number is too small (3 to 10)");
+	assert_int_equal(hvc_parse_uint("18446744073709551615", 0, UINT64_MAX,
+			     &v, why, sizeof(why)),
+	    0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(hvc_parse_uint("18446744073709551616", 0, UINT64_MAX,
+			     &v, why, sizeof(why)),
+	    -1);
+	assert_non_null(strstr(why, "number is too large"));
+	assert_int_equal(hvc_parse_uint("99999999999999999999999", 1, 5, &v,
+			     why, sizeof(why)),
+	    -1);
+	assert_string_equal(why, "number is too large (1 to 5)");
+	static const char *const bad[] = {"", "-1", "+1", " 1", "1 ", "0x10",
+	    "1.5", "1k", "x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(hvc_parse_uint(bad[i], 0, 100, &v, why,
+				     sizeof(why)),
+		    -1);
+		assert_string_equal(why, "expected a whole number (0 to 100)");
+	}
+	/* No room for a reason is fine. */
+	assert_int_equal(hvc_parse_uint("x", 0, 1, &v, NULL, 0), -1);
+}
+
+static void
+test_duration(void **state)
+{
+	static const struct {
+		const char *s;
+		int ms;
+	} good[] = {
+	    {"30", 30000},
+	    {"30s", 30000},
+	    {"0.5", 500},
+	    {".5", 500},
+	    {"1.25", 1250},
+	    {"0.001", 1},
+	    {"1.5s", 1500},
+	    {"500ms", 500},
+	    {"2m", 120000},
+	    {"1.5m", 90000},
+	    {"1h", 3600000},
+	    {"0.001h", 3600},
+	    {"007", 7000},
+	    {"596h", 596 * 3600000},
+	    {"2147483647ms", 2147483647},
+	    {"0", 0},
+	    {"0ms", 0},
+	};
+	static const struct {
+		const char *s;
+		const char *why;
+	} bad[] = {
+	    {"", "expected a duration such as 30, 0.5, 500ms, 2m or 1h"},
+	    {"x", "expected a duration such as 30, 0.5, 500ms, 2m or 1h"},
+	    {"-1", "expected a duration such as 30, 0.5, 500ms, 2m or 1h"},
+	    {" 1", "expected a duration such as 30, 0.5, 500ms, 2m or 1h"},
+	    {".", "expected a duration such as 30, 0.5, 500ms, 2m or 1h"},
+	    {"s", "expected a duration such as 30, 0.5, 500ms, 2m or 1h"},
+	    {"5x", "unknown unit (expected ms, s, m or h)"},
+	    {"1 ", "unknown unit (expected ms, s, m or h)"},
+	    {"30S", "unknown unit (expected ms, s, m or h)"},
+	    {"1h30m", "unknown unit (expected ms, s, m or h)"},
+	    {"1e3", "unknown unit (expected ms, s, m or h)"},
+	    {"1.", "expected at most three decimals (such as 0.5 or 1.25s)"},
+	    {"1.2345",
+		"expected at most three decimals (such as 0.5 or 1.25s)"},
+	    {"1.5ms", "expected whole milliseconds (such as 500ms)"},
+	    {"597h", "duration is too long (at most 24 days)"},
+	    {"2147483648ms", "duration is too long (at most 24 days)"},
+	    {"99999999999999999999999s",
+		"duration is too long (at most 24 days)"},
+	};
+	char why[HVC_WHY_SIZE];
+	int ms;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ms = -1;
+		assert_int_equal(hvc_parse_duration(good[i].s, 1, &ms, why,
+				     sizeof(why)),
+		    0);
+		assert_int_equal(ms, good[i].ms);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(hvc_parse_duration(bad[i].s, 1, &ms, why,
+				     sizeof(why)),
+		    -1);
+		assert_string_equal(why, bad[i].why);
+	}
+	assert_int_equal(hvc_parse_duration("0", 0, &ms, why, sizeof(why)), -1);
+	assert_string_equal(why, "duration must be more than 0");
+	assert_int_equal(hvc_parse_duration("0.000", 0, &ms, why, sizeof(why)),
+	    -1);
+	assert_int_equal(hvc_parse_duration("0.001", 0, &ms, why, sizeof(why)),
+	    0);
+}
+
+static void
+test_size(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t n;
+	} good[] = {
+	    {"4096", 4096},
+	    {"65536", 65536},
+	    {"4k", 4096},
+	    {"64k", 65536},
+	    {"64K", 65536},
+	    {"64KB", 65536},
+	    {"64KiB", 65536},
+	    {"1m", 1048576},
+	    {"1M", 1048576},
+	    {"1MiB", 1048576},
+	    {"64m", 67108864},
+	};
+	static const struct {
+		const char *s;
+		const char *why;
+	} bad[] = {
+	    {"", "expected a size such as 65536, 64k or 1m"},
+	    {"k", "expected a size such as 65536, 64k or 1m"},
+	    {"-1", "expected a size such as 65536, 64k or 1m"},
+	    {"1t", "unknown unit (expected k, m or g)"},
+	    {"64kb", "unknown unit (expected k, m or g)"},
+	    {"1.5m", "unknown unit (expected k, m or g)"},
+	    {"64 k", "unknown unit (expected k, m or g)"},
+	    {"1", "size out of range (4k to 64m)"},
+	    {"4095", "size out of range (4k to 64m)"},
+	    {"3k", "size out of range (4k to 64m)"},
+	    {"65m", "size out of range (4k to 64m)"},
+	    {"1g", "size out of range (4k to 64m)"},
+	    {"99999999999999999999999", "size out of range (4k to 64m)"},
+	    {"18014398509481984k", "size out of range (4k to 64m)"},
+	};
+	char why[HVC_WHY_SIZE];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(hvc_parse_size(good[i].s, HVC_BUFFER_MIN,
+				     HVC_BUFFER_MAX, &n, why, sizeof(why)),
+		    0);
+		assert_int_equal(n, good[i].n);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(hvc_parse_size(bad[i].s, HVC_BUFFER_MIN,
+				     HVC_BUFFER_MAX, &n, why, sizeof(why)),
+		    -1);
+		assert_string_equal(why, bad[i].why);
+	}
+	assert_int_equal(hvc_parse_size("2G", 1, SIZE_MAX, &n, why,
+			     sizeof(why)),
+	    0);
+	assert_true(n == (size_t)2 << 30);
+}
+
+static void
+test_bool(void **state)
+{
+	char why[HVC_WHY_SIZE];
+	int b;
+
+	assert_int_equal(hvc_parse_bool("yes", &b, why, sizeof(why)), 0);
+	assert_int_equal(b, 1);
+	assert_int_equal(hvc_parse_bool("off", &b, why, sizeof(why)), 0);
+	assert_int_equal(b, 0);
+	assert_int_equal(hvc_parse_bool("Yes", &b, why, sizeof(why)), -1);
+	assert_string_equal(why, "expected yes or no");
+}
+
+/* What the formatters write reads back as the same value. */
+static void
+test_format(void **state)
+{
+	static const int ms[] = {0, 1, 250, 999, 1000, 1500, 30000, 60000,
+	    90000, 120000, 3600000, 5400000, 7200000, 86400000, 2147483647};
+	static const size_t sizes[] = {4096, 65536, 100000, 262144, 1048576,
+	    1572864, 67108864, (size_t)3 << 30};
+	char buf[32], why[HVC_WHY_SIZE];
+	int back;
+	size_t sback;
+
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+		assert_int_equal(hvc_format_duration(ms[i], buf, sizeof(buf)),
+		    0);
+		assert_int_equal(hvc_parse_duration(buf, 1, &back, why,
+				     sizeof(why)),
+		    0);
+		assert_int_equal(back, ms[i]);
+	}
+	hvc_format_duration(7200000, buf, sizeof(buf));
+	assert_string_equal(buf, "2h");
+	hvc_format_duration(90000, buf, sizeof(buf));
+	assert_string_equal(buf, "90s");
+	hvc_format_duration(250, buf, sizeof(buf));
+	assert_string_equal(buf, "250ms");
+	assert_int_equal(hvc_format_duration(250, buf, 3), -1);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		assert_int_equal(hvc_format_size(sizes[i], buf, sizeof(buf)),
+		    0);
+		assert_int_equal(hvc_parse_size(buf, 1, SIZE_MAX, &sback, why,
+				     sizeof(why)),
+		    0);
+		assert_true(sback == sizes[i]);
+	}
+	hvc_format_size(1572864, buf, sizeof(buf));
+	assert_string_equal(buf, "1536k");
+	hvc_format_size(100000, buf, sizeof(buf));
+	assert_string_equal(buf, "100000");
+	hvc_format_size((size_t)3 << 30, buf, sizeof(buf));
+	assert_string_equal(buf, "3g");
+}
+
+/* @text parsed alone: 0 and its entries formatted, comma-separated, in
+ * @out; or -1 and the reason in @out. */
+static int
+allow_text(const char *text, char *out, size_t size)
+{
+	struct hvc_allow a;
+	size_t o = 0;
+
+	memset(&a, 0, sizeof(a));
+	if (hvc_allow_parse(&a, text, out, size) != 0) {
+		assert_int_equal(a.n, 0);
+		assert_false(a.given);
+		hvc_allow_clear(&a);
+		return -1;
+	}
+	assert_true(a.given);
+	out[0] = '\0';
+	for (size_t i = 0; i < a.n; i++) {
+		char e[64];
+
+		assert_int_equal(hvc_allow_format(&a.v[i], e, sizeof(e)), 0);
+		o += (size_t)snprintf(out + o, size - o, "%s%s",
+		    i > 0 ? "," : "", e);
+	}
+	hvc_allow_clear(&a);
+	return 0;
+}
+
+static void
+test_allow_forms(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} good[] = {
+	    {"3", "cid:3"},
+	    {"cid:3", "cid:3"},
+	    {"cid:007", "cid:7"},
+	    {"host", "cid:2"},
+	    {"cid:host", "cid:2"},
+	    {"local,cid:local", "cid:1,cid:1"},
+	    {"hypervisor", "cid:0"},
+	    {"4294967294", "cid:4294967294"},
+	    {"12345678-1234-1234-1234-123456789ABC",
+		"12345678-1234-1234-1234-123456789abc"},
+	    {"127.0.0.1", "127.0.0.1/32"},
+	    {"10.1.2.3/8", "10.0.0.0/8"},
+	    {"0.0.0.0/0", "0.0.0.0/0"},
+	    {"::1", "::1/128"},
+	    {"[::1]", "::1/128"},
+	    {"[fd00::1]/8", "fd00::/8"},
+	    {"fd00::/8", "fd00::/8"},
+	    {"10.0.0.0/08", "10.0.0.0/8"},
+	    {"1, 2 3\t,4", "cid:1,cid:2,cid:3,cid:4"},
+	    {"  10.0.0.0/8  ", "10.0.0.0/8"},
+	    {"", ""},
+	    {" \t ", ""},
+	};
+	static const struct {
+		const char *in, *why;
+	} bad[] = {
+	    {"1,,2",
+		"'1,,2': empty entry (entries are separated by a comma "
+		"or blanks)"},
+	    {",1",
+		"',1': empty entry (entries are separated by a comma or "
+		"blanks)"},
+	    {"1,",
+		"'1,': empty entry (entries are separated by a comma or "
+		"blanks)"},
+	    {"1 , ,2",
+		"'1 , ,2': empty entry (entries are separated by a "
+		"comma or blanks)"},
+	    {"nonsense",
+		"'nonsense' is not a CID (3, cid:3, host), a VM id "
+		"(GUID) or an IP network (10.0.0.0/8, fd00::/8, "
+		"[::1])"},
+	    {"cid:x",
+		"'cid:x': bad CID (expected a number, host, local or "
+		"hypervisor)"},
+	    {"cid:",
+		"'cid:': bad CID (expected a number, host, local or "
+		"hypervisor)"},
+	    {"cid:any",
+		"'cid:any': bad CID (expected a number, host, local "
+		"or hypervisor)"},
+	    {"4294967295",
+		"'4294967295': bad CID: number is too large (0 to "
+		"4294967294)"},
+	    {"10.0.0.0/33",
+		"'10.0.0.0/33': bad prefix length (expected 0 "
+		"to 32)"},
+	    {"::1/129", "'::1/129': bad prefix length (expected 0 to 128)"},
+	    {"10.0.0.0/",
+		"'10.0.0.0/': bad prefix length (expected 0 to "
+		"32)"},
+	    {"[10.0.0.1]",
+		"'[10.0.0.1]' is not a CID (3, cid:3, host), a VM "
+		"id (GUID) or an IP network (10.0.0.0/8, fd00::/8, "
+		"[::1])"},
+	    {"fe80::1%1",
+		"'fe80::1%1' is not a CID (3, cid:3, host), a VM "
+		"id (GUID) or an IP network (10.0.0.0/8, fd00::/8, "
+		"[::1])"},
+	    {"1\x01",
+		"'1\\x01' is not a CID (3, cid:3, host), a VM id "
+		"(GUID) or an IP network (10.0.0.0/8, fd00::/8, "
+		"[::1])"},
+	};
+	char out[512];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(allow_text(good[i].in, out, sizeof(out)), 0);
+		assert_string_equal(out, good[i].out);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(allow_text(bad[i].in, out, sizeof(out)), -1);
+		assert_string_equal(out, bad[i].why);
+	}
+}
+
+/* Several lists add up; a bad one leaves the list as it was. */
+static void
+test_allow_add_up(void **state)
+{
+	struct hvc_allow a;
+	char why[256];
+
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(hvc_allow_parse(&a, "1, 2", why, sizeof(why)), 0);
+	assert_int_equal(hvc_allow_parse(&a, "3", why, sizeof(why)), 0);
+	assert_int_equal(a.n, 3);
+	assert_int_equal(hvc_allow_parse(&a, "4, x", why, sizeof(why)), -1);
+	assert_int_equal(a.n, 3);
+	hvc_allow_clear(&a);
+	assert_int_equal(a.n, 0);
+	assert_null(a.v);
+}
+
+static void
+test_allow_kind(void **state)
+{
+	struct hvc_allow a;
+	char why[256];
+
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(hvc_allow_parse(&a,
+			     "3, 12345678-1234-1234-1234-"
+			     "123456789abc",
+			     why, sizeof(why)),
+	    0);
+	assert_int_equal(hvc_allow_check_kind(&a, HVS_ADDR_VSOCK, why,
+			     sizeof(why)),
+	    0);
+	assert_int_equal(hvc_allow_check_kind(&a, HVS_ADDR_HVSOCK, why,
+			     sizeof(why)),
+	    0);
+	assert_int_equal(hvc_allow_check_kind(&a, HVS_ADDR_NONE, why,
+			     sizeof(why)),
+	    0);
+	assert_int_equal(hvc_allow_check_kind(&a, HVS_ADDR_TCP, why,
+			     sizeof(why)),
+	    -1);
+	assert_string_equal(why,
+	    "'cid:3' is a CID, which can never match a "
+	    "peer of a tcp listener");
+	assert_int_equal(hvc_allow_check_kind(&a, HVS_ADDR_UNIX, why,
+			     sizeof(why)),
+	    -1);
+	assert_string_equal(why,
+	    "a unix listener has no peer address to "
+	    "check (use the socket file's permissions)");
+	hvc_allow_clear(&a);
+
+	assert_int_equal(hvc_allow_parse(&a, "[fd00::]/8", why, sizeof(why)),
+	    0);
+	assert_int_equal(hvc_allow_check_kind(&a, HVS_ADDR_TCP, why,
+			     sizeof(why)),
+	    0);
+	assert_int_equal(hvc_allow_check_kind(&a, HVS_ADDR_VSOCK, why,
+			     sizeof(why)),
+	    -1);
+	assert_string_equal(why,
+	    "'fd00::/8' is an IP network, which can "
+	    "never match a peer of a vsock listener");
+	hvc_allow_clear(&a);
+
+	/* An empty list admits no peer, and fits any listener. */
+	assert_int_equal(hvc_allow_parse(&a, "", why, sizeof(why)), 0);
+	assert_int_equal(hvc_allow_check_kind(&a, HVS_ADDR_UNIX, why,
+			     sizeof(why)),
+	    0);
+	hvc_allow_clear(&a);
+}
+
+static void
+tcp_peer(hvs_addr_t *a, const char *host)
+{
+	memset(a, 0, sizeof(*a));
+	a->kind = HVS_ADDR_TCP;
+	snprintf(a->u.tcp.host, sizeof(a->u.tcp.host), "%s", host);
+	a->u.tcp.port = 40000;
+}
+
+static int
+tcp_allowed(const struct hvc_allow *a, const char *host)
+{
+	hvs_addr_t p;
+
+	tcp_peer(&p, host);
+	return hvc_allow_match(a, &p);
+}
+
+static void
+test_allow_match(void **state)
+{
+	struct hvc_allow a;
+	hvs_addr_t p;
+	char why[256];
+
+	memset(&a, 0, sizeof(a));
+	/* No list: everyone. */
+	assert_true(tcp_allowed(&a, "192.0.2.1"));
+	assert_int_equal(hvc_allow_parse(&a,
+			     "10.0.0.0/8 192.168.1.7, [fd00::]/8 "
+			     "2001:db8::1/128 fe80::/10",
+			     why, sizeof(why)),
+	    0);
+	assert_true(tcp_allowed(&a, "10.1.2.3"));
+	assert_false(tcp_allowed(&a, "11.0.0.1"));
+	assert_true(tcp_allowed(&a, "192.168.1.7"));
+	assert_false(tcp_allowed(&a, "192.168.1.8"));
+	assert_true(tcp_allowed(&a, "fd12::1"));
+	assert_true(tcp_allowed(&a, "2001:db8::1"));
+	assert_false(tcp_allowed(&a, "2001:db8::2"));
+	/* A dual-stack listener sees IPv4 peers mapped. */
+	assert_true(tcp_allowed(&a, "::ffff:10.9.9.9"));
+	assert_false(tcp_allowed(&a, "::ffff:127.0.0.1"));
+	/* A link-local peer is matched without its scope. */
+	assert_true(tcp_allowed(&a, "fe80::1%2"));
+	assert_false(tcp_allowed(&a, "not-an-address"));
+	hvs_addr_vsock(&p, 3, 1000);
+	assert_false(hvc_allow_match(&a, &p));
+	hvc_allow_clear(&a);
+
+	assert_int_equal(hvc_allow_parse(&a,
+			     "cid:3 host 6f9a0a8e-51e4-4b5e-8f55-5b0f7d1c2a3b",
+			     why, sizeof(why)),
+	    0);
+	hvs_addr_vsock(&p, 3, 1000);
+	assert_true(hvc_allow_match(&a, &p));
+	hvs_addr_vsock(&p, 2, 1);
+	assert_true(hvc_allow_match(&a, &p));
+	hvs_addr_vsock(&p, 4, 1000);
+	assert_false(hvc_allow_match(&a, &p));
+	memset(&p, 0, sizeof(p));
+	p.kind = HVS_ADDR_HVSOCK;
+	assert_int_equal(hvs_guid_parse(&p.u.hvsock.vm_id,
+			     "6F9A0A8E-51E4-4B5E-8F55-5B0F7D1C2A3B", 36),
+	    0);
+	assert_true(hvc_allow_match(&a, &p));
+	p.u.hvsock.vm_id.data1 ^= 1;
+	assert_false(hvc_allow_match(&a, &p));
+	assert_false(tcp_allowed(&a, "127.0.0.1"));
+	hvc_allow_clear(&a);
+
+	/* Given but empty: no peer at all. */
+	assert_int_equal(hvc_allow_parse(&a, " ", why, sizeof(why)), 0);
+	assert_false(tcp_allowed(&a, "127.0.0.1"));
+	hvs_addr_vsock(&p, 2, 1);
+	assert_false(hvc_allow_match(&a, &p));
+	hvc_allow_clear(&a);
+}
+
+static void
+test_peer_ip(void **state)
+{
+	uint8_t ip4[4], ip6[16];
+	hvs_addr_t p;
+
+	tcp_peer(&p, "10.1.2.3");
+	assert_int_equal(hvc_peer_ip(&p, ip4, ip6), HVC_IP_V4);
+	assert_memory_equal(ip4, "\x0a\x01\x02\x03", 4);
+	tcp_peer(&p, "::ffff:10.1.2.3");
+	assert_int_equal(hvc_peer_ip(&p, ip4, ip6), HVC_IP_V4 | HVC_IP_V6);
+	assert_memory_equal(ip4, "\x0a\x01\x02\x03", 4);
+	tcp_peer(&p, "fd00::1");
+	assert_int_equal(hvc_peer_ip(&p, ip4, ip6), HVC_IP_V6);
+	assert_int_equal(ip6[0], 0xfd);
+	tcp_peer(&p, "fe80::1%2");
+	assert_int_equal(hvc_peer_ip(&p, ip4, ip6), HVC_IP_V6);
+	assert_int_equal(ip6[0], 0xfe);
+	assert_int_equal(ip6[15], 1);
+	tcp_peer(&p, "localhost");
+	assert_int_equal(hvc_peer_ip(&p, ip4, ip6), 0);
+	hvs_addr_vsock(&p, 3, 1);
+	assert_int_equal(hvc_peer_ip(&p, ip4, ip6), 0);
+	assert_int_equal(hvc_peer_ip(NULL, ip4, ip6), 0);
+}
+
+static void
+test_quote(void **state)
+{
+	char buf[HVC_QUOTE_SIZE], big[200];
+
+	hvc_quote("a\tb\xff", 4, buf, sizeof(buf));
+	assert_string_equal(buf, "a\\x09b\\xff");
+	memset(big, 'x', sizeof(big));
+	hvc_quote(big, sizeof(big), buf, sizeof(buf));
+	assert_int_equal(strlen(buf), HVC_QUOTE_MAX + 3);
+	assert_string_equal(buf + HVC_QUOTE_MAX, "...");
+	hvc_quote("abc", 3, buf, 0); /* no room: nothing written */
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_uint),
+	    cmocka_unit_test(test_duration),
+	    cmocka_unit_test(test_size),
+	    cmocka_unit_test(test_bool),
+	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_allow_forms),
+	    cmocka_unit_test(test_allow_add_up),
+	    cmocka_unit_test(test_allow_kind),
+	    cmocka_unit_test(test_allow_match),
+	    cmocka_unit_test(test_peer_ip),
+	    cmocka_unit_test(test_quote),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
