@@ -21,8 +21,11 @@ import socket
 import threading
 import time
 
-from hardlib import (T, Proxy, EchoServer, Deaf, free_port, metrics, metric,
-                     wait_for, cpu_share, fd_kinds, fd_count, read_outcome)
+from hvtest import Tap, free_port, wait_for
+from hvtest.hvproxy import Proxy, metric, metrics
+from hvtest.loopserver import Deaf, EchoServer
+from hvtest.net import read_outcome
+from hvtest.procinfo import cpu_share, fd_count, fd_kinds
 
 # Bugs this test found, fixed:
 METRICS_FIX = ("bin/hvproxy/metrics.c pauses evhttp's listener on an "
@@ -31,7 +34,7 @@ FDFIT_FIX = ("bin/hvproxy/forward.c fit_descriptors() keeps descriptors "
              "for the splice pipes of a bounded number of relays, the "
              "others copy; test/hardening/repro/fdfit_pipes.py")
 CPU_BOUND = 0.20
-t = T()
+t = Tap()
 echo = EchoServer()
 
 

@@ -17,14 +17,16 @@ import select
 import socket
 import time
 
-from hardlib import (T, Proxy, Firehose, Deaf, free_port, metrics, metric,
-                     wait_for, rss_kb, fd_count, fd_kinds, tcp_queues,
-                     base_kinds, fds_settled, under_asan)
+from hvtest import Tap, free_port, wait_for
+from hvtest.hvproxy import Proxy, fds_settled, metric, metrics
+from hvtest.loopserver import Deaf, Firehose
+from hvtest.net import tcp_queues
+from hvtest.procinfo import base_kinds, fd_kinds, rss_kb, under_asan
 
 N = int(os.environ.get("HARD_HALFOPEN_N", "40"))  # per kind
 HWM = 64 * 1024  # --buffer
 IDLE = 20        # --idle-timeout, seconds: longer than the set-up
-t = T()
+t = Tap()
 # Small socket buffers on the test's side keep the kernel's share of the
 # stalled bytes (and the time to fill it) small; hvproxy's own sockets
 # keep the system's defaults.

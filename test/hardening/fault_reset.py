@@ -15,12 +15,13 @@ import socket
 import threading
 import time
 
-from hardlib import (T, Proxy, LoopServer, free_port, metrics, metric,
-                     wait_for, sha, read_outcome, reset, fd_count,
-                     rss_kb, write_config, base_fds, base_kinds,
-                     fds_settled)
+from hvtest import Tap, free_port, sha256_bytes, wait_for, write_config
+from hvtest.hvproxy import Proxy, fds_settled, metric, metrics
+from hvtest.loopserver import LoopServer
+from hvtest.net import read_outcome, reset
+from hvtest.procinfo import base_fds, base_kinds, fd_count, rss_kb
 
-t = T()
+t = Tap()
 rng = random.Random(7)
 
 
@@ -224,7 +225,7 @@ class Hash(LoopServer):
         c.state.update(data)
 
     def on_eof(self, c):
-        h = c.state.hexdigest() if c.state else sha(b"")
+        h = c.state.hexdigest() if c.state else sha256_bytes(b"")
         self.send(c, f"{h} {c.received}\n".encode())
         self.shutdown_wr(c)
 
@@ -238,7 +239,7 @@ s.shutdown(socket.SHUT_WR)
 out, got = read_outcome(s, 10)
 s.close()
 t.check("6: after all that, 4 MiB still arrive exactly (sha256)",
-        got.decode().strip() == f"{sha(data)} {len(data)}", got[:80])
+        got.decode().strip() == f"{sha256_bytes(data)} {len(data)}", got[:80])
 t.check("exit 0", q.stop() == 0 and p.stop() == 0)
 hs.stop()
 rec.stop()

@@ -17,11 +17,13 @@ import socket
 import threading
 import time
 
-from hardlib import (T, Proxy, LoopServer, EchoServer, free_port, metrics,
-                     metric, wait_for, sha, read_outcome, write_config,
-                     base_kinds, fds_settled, rss_kb, NotifyDrain)
+from hvtest import Tap, free_port, sha256_bytes, wait_for, write_config
+from hvtest.hvproxy import NotifyDrain, Proxy, fds_settled, metric, metrics
+from hvtest.loopserver import EchoServer, LoopServer
+from hvtest.net import read_outcome
+from hvtest.procinfo import base_kinds, rss_kb
 
-t = T()
+t = Tap()
 
 
 class Hash(LoopServer):
@@ -30,7 +32,7 @@ class Hash(LoopServer):
         c.state.update(data)
 
     def on_eof(self, c):
-        h = c.state.hexdigest() if c.state else sha(b"")
+        h = c.state.hexdigest() if c.state else sha256_bytes(b"")
         self.send(c, f"{h} {c.received}\n".encode())
         self.shutdown_wr(c)
 
@@ -97,7 +99,7 @@ def worker(i):
             if kind == "up":
                 out, ans = read_outcome(s, 30)
                 ok = out == "eof" and ans.decode().strip() == \
-                    f"{sha(data)} {size}"
+                    f"{sha256_bytes(data)} {size}"
             else:
                 rd.join(30)
                 out, ans = got[0] if got else ("timeout", b"")

@@ -20,10 +20,12 @@ import socket
 import threading
 import time
 
-from hardlib import (T, Proxy, LoopServer, EchoServer, free_port, wait_for,
-                     sha, read_outcome)
+from hvtest import Tap, free_port, sha256_bytes, wait_for
+from hvtest.hvproxy import Proxy
+from hvtest.loopserver import EchoServer, LoopServer
+from hvtest.net import read_outcome
 
-t = T()
+t = Tap()
 N_UP, N_ECHO = 50, 50
 
 
@@ -33,7 +35,7 @@ class Hash(LoopServer):
         c.state.update(data)
 
     def on_eof(self, c):
-        h = c.state.hexdigest() if c.state else sha(b"")
+        h = c.state.hexdigest() if c.state else sha256_bytes(b"")
         self.send(c, f"{h} {c.received}\n".encode())
         self.shutdown_wr(c)
 
@@ -82,12 +84,12 @@ def client(i):
         if kind == "up":
             out, ans = read_outcome(s, 60)
             ok = out == "eof" and ans.decode().strip() == \
-                f"{sha(data)} {len(data)}"
+                f"{sha256_bytes(data)} {len(data)}"
             result[i] = True if ok else f"up: {out} {ans[:80]!r}"
         else:
             rd.join(60)
             out, back = got[0] if got else ("timeout", b"")
-            ok = out == "eof" and sha(back) == sha(data)
+            ok = out == "eof" and sha256_bytes(back) == sha256_bytes(data)
             result[i] = True if ok else \
                 f"echo: {out} {len(back)} of {len(data)} bytes"
         s.close()

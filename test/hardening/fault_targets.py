@@ -19,11 +19,13 @@ import random
 import socket
 import time
 
-from hardlib import (T, Proxy, LoopServer, Deaf, free_port, metrics, metric,
-                     wait_for, sha, read_outcome, base_kinds,
-                     fds_settled, write_config)
+from hvtest import Tap, free_port, sha256_bytes, wait_for, write_config
+from hvtest.hvproxy import Proxy, fds_settled, metric, metrics
+from hvtest.loopserver import Deaf, LoopServer
+from hvtest.net import read_outcome
+from hvtest.procinfo import base_kinds
 
-t = T()
+t = Tap()
 IDLE = 1.5  # seconds; written in ms
 
 
@@ -43,7 +45,7 @@ class Hash(LoopServer):
             self.pause_read(c)  # stuck: what comes next stays unread
 
     def on_eof(self, c):
-        h = c.state.hexdigest() if c.state else sha(b"")
+        h = c.state.hexdigest() if c.state else sha256_bytes(b"")
         self.send(c, f"{h} {c.received}\n".encode())
         self.shutdown_wr(c)
 
@@ -164,7 +166,7 @@ def good_transfers(port, n, rng):
         except OSError as e:
             bad.append(repr(e))
             continue
-        if out == "eof" and ans == f"{sha(data)} {len(data)}":
+        if out == "eof" and ans == f"{sha256_bytes(data)} {len(data)}":
             ok += 1
         else:
             bad.append(f"{out} {ans[:40]}")

@@ -4,6 +4,11 @@
     soak.py [--duration 600] [--clients 200] [--warmup S] [--max-size B]
             [--seed N] [--vsock PORT] [--json FILE] HVPROXY
 
+with the tests' library on the path (from the source tree):
+
+    PYTHONPATH=test/pylib test/hardening/soak.py --duration 600 \
+        BUILD/bin/hvproxy/hvproxy
+
 CLIENTS concurrent clients (one asyncio process) run transactions back to
 back, each on a fresh connection through hvproxy, for DURATION seconds,
 against targets in another process (one tcp, one unix socket, each behind
@@ -45,14 +50,12 @@ import os
 import random
 import re
 import signal
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hardlib import (T, Proxy, free_port, metrics, metric,  # noqa: E402
-                     wait_for, rss_kb, fd_kinds, fds_settled, NotifyDrain,
-                     under_asan)
-import hvptest  # noqa: E402  (on the path once hardlib is imported)
+from hvtest import Tap, free_port, wait_for
+from hvtest.hvproxy import (NotifyDrain, Proxy, fds_settled, metric, metrics,
+                            set_program)
+from hvtest.procinfo import fd_kinds, rss_kb, under_asan
 
 HDR = 64
 CHUNK = 64 * 1024
@@ -347,14 +350,14 @@ def main():
     ap.add_argument("hvproxy", nargs="?", default=os.environ.get("HVPROXY"))
     a = ap.parse_args()
     if a.hvproxy:
-        # hvptest takes the program from $HVPROXY or argv[1], which here
-        # may be an option (soak.py --duration 600 BUILD/.../hvproxy).
-        hvptest.HVPROXY = os.path.abspath(a.hvproxy)
+        # hvtest.hvproxy takes the program from $HVPROXY or argv[1],
+        # which here may be an option (soak.py --duration 600 .../hvproxy).
+        set_program(a.hvproxy)
     warm = a.warmup if a.warmup is not None else \
         max(5.0, min(60.0, a.duration / 10))
     assert a.max_size <= BLOCK_SIZE // 2
 
-    t = T()
+    t = Tap()
     if a.vsock is not None and not vsock_allowed():
         t.skip("soak over vsock", "only inside the test VM (run-vm.sh) "
                "or natively with vsock_loopback")

@@ -19,6 +19,10 @@
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 PEER="$PY $HVS_VM_DIR/peer.py"
+# The tests' Python library (test/pylib/hvtest) for the Python scripts a
+# job runs (test/hardening/soak.py): the source tree is the host's.
+PYTHONPATH="${HVS_SOURCE_DIR:-$HVS_VM_DIR/../..}/test/pylib${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH
 # Scratch space: the VM's /tmp is a fresh tmpfs; big files stay off 9p.
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hvsjob.XXXXXX")
 # Peer logs are kept in the results folder for post-mortems.

@@ -11,17 +11,17 @@ closed with a FIN its peer would take for a complete one"). Fix idea: in
 relay_end(), fd_abort() the destination of every direction whose source
 had not reached EOF (d->eof == 0) when the relay ends by drain or close.
 Exit 1 while the bug is there."""
-import os
 import signal
 import socket
 import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from hardlib import T, Proxy, LoopServer, free_port, wait_for  # noqa: E402
+from hvtest import Tap, free_port, wait_for
+from hvtest.hvproxy import Proxy
+from hvtest.loopserver import LoopServer
 
-t = T()
+t = Tap()
 srv = LoopServer()  # reads and counts; records how each stream ended
 port = free_port()
 p = Proxy(t, ["--drain-timeout", "1s", f"tcp:{port}", srv.addr])

@@ -11,16 +11,17 @@ clients wait in the backlog instead of being served or refused at once
 (man page: "none waits in a queue"). Fix ideas: count the pipes in the
 fit (e.g. (limit - reserve) / 4), or let the application cap the pipes
 in use (a relay without a pipe copies). Exit 1 while the bug is there."""
-import os
 import resource
 import socket
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from hardlib import T, Proxy, Deaf, free_port, metrics, metric, fd_kinds  # noqa: E402
+from hvtest import Tap, free_port
+from hvtest.hvproxy import Proxy, metric, metrics
+from hvtest.loopserver import Deaf
+from hvtest.procinfo import fd_kinds
 
-t = T()
+t = Tap()
 deaf = Deaf()
 port, mp = free_port(), free_port()
 p = Proxy(t, ["-v", "--metrics", f"127.0.0.1:{mp}", f"tcp:{port}",

@@ -10,16 +10,17 @@ instead: lib/libhvsock/loop/listener.c). Fix idea: evhttp_bound_socket_
 get_listener() + evconnlistener_set_error_cb() that disables the
 listener and re-enables it from a timer, as the library's listener does.
 Exit 1 while the bug is there."""
-import os
 import resource
 import socket
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from hardlib import T, Proxy, EchoServer, free_port, cpu_share, fd_kinds  # noqa: E402
+from hvtest import Tap, free_port
+from hvtest.hvproxy import Proxy
+from hvtest.loopserver import EchoServer
+from hvtest.procinfo import cpu_share, fd_kinds
 
-t = T()
+t = Tap()
 echo = EchoServer()
 port, mp = free_port(), free_port()
 p = Proxy(t, ["--metrics", f"127.0.0.1:{mp}", f"tcp:{port}", echo.addr])

@@ -8,17 +8,17 @@ and the event loop with it: no connection is relayed until the service
 manager reads again (here: never). Fix idea: send the notification from
 a non-blocking socket (MSG_DONTWAIT) and drop it, logged, on EAGAIN.
 Exit 1 while the bug is there."""
-import os
 import signal
 import socket
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from hardlib import (T, Proxy, EchoServer, free_port, read_outcome,  # noqa: E402
-                     write_config)
+from hvtest import Tap, free_port, write_config
+from hvtest.hvproxy import Proxy
+from hvtest.loopserver import EchoServer
+from hvtest.net import read_outcome
 
-t = T()
+t = Tap()
 echo = EchoServer()
 port = free_port()
 conf = t.path("p.conf")
