@@ -9,6 +9,9 @@ tool alike; then, optionally, the real-vsock part in the test VM
 (gnuplot) to the output folder.
 
 Loopback only: every address is 127.0.0.1. Every wait is bounded.
+
+It needs the tests' Python library (test/pylib), which bench/run.sh puts
+on PYTHONPATH; to run it by hand: PYTHONPATH=test/pylib bench/bench.py.
 """
 import argparse
 import datetime
@@ -18,11 +21,13 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
+
+from hvtest import Daemon, free_port, wait_for
+from hvtest.procinfo import memory_kb
 
 TOOLS = ["direct", "hvproxy", "socat", "socat-b256k", "ncat"]
 RELAYS = TOOLS[1:]
@@ -108,13 +113,9 @@ def tree_cpu(reaper):
 
 def pss_kib(pid):
     try:
-        with open("/proc/%d/smaps_rollup" % pid) as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
+        return memory_kb(pid)[1] or 0
     except OSError:
-        pass
-    return 0
+        return 0
 
 
 def tree_pss(reaper):
@@ -122,39 +123,6 @@ def tree_pss(reaper):
     their count."""
     desc, _ = descendants(reaper)
     return sum(pss_kib(p) for p in desc), len(desc)
-
-
-_given_ports = set()
-
-
-def free_port():
-    """A port for a listener started later, below the kernel's ephemeral
-    range (bind(0) and the churn clients' source ports come from that
-    range and could take a port picked there before its listener binds
-    it), never given twice in one run, and free now."""
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            low = int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 32768
-    for port in range(low - 1, max(1024, low - 12000), -1):
-        if port in _given_ports:
-            continue
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((HOST, port))
-        except OSError:
-            continue
-        finally:
-            s.close()
-        _given_ports.add(port)
-        return port
-    s = socket.socket()
-    s.bind((HOST, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def listening(port):
@@ -173,39 +141,27 @@ def listening(port):
 
 
 def wait_listen(port, secs=10):
-    end = time.time() + secs
-    while time.time() < end:
-        if listening(port):
-            return True
-        time.sleep(0.02)
-    return False
+    return wait_for(lambda: listening(port), secs)
 
 
-class Proc:
-    """A background process we started; stopped by its own pid only."""
+class Proc(Daemon):
+    """A background process we started (its stderr appended to @logpath,
+    stdout to /dev/null); stopped by its own pid only, with the processes
+    it forked if it does not end on SIGTERM."""
 
     def __init__(self, argv, logpath, stdin=subprocess.DEVNULL):
-        self.logf = open(logpath, "ab")
-        self.p = subprocess.Popen(argv, stdin=stdin,
-                                  stdout=subprocess.DEVNULL,
-                                  stderr=self.logf)
-        self.pid = self.p.pid
+        super().__init__(argv, logpath, stdin=stdin,
+                         stdout=subprocess.DEVNULL)
 
     def stop(self, secs=8):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(timeout=secs)
-            except subprocess.TimeoutExpired:
-                desc, _ = descendants(self.pid)
-                for d in desc:
-                    try:
-                        os.kill(d, signal.SIGKILL)
-                    except OSError:
-                        pass
-                self.p.kill()
-                self.p.wait(timeout=10)
-        self.logf.close()
+        if super().stop(secs) is None:
+            desc, _ = descendants(self.pid)
+            for d in desc:
+                try:
+                    os.kill(d, signal.SIGKILL)
+                except OSError:
+                    pass
+        self.close()
 
 
 def run_client(argv, timeout):
@@ -445,11 +401,8 @@ def hold_once(ctx, tool, n, target, tag):
                      "--ready", ready],
                     os.path.join(ctx.logdir, "hold.log"),
                     stdin=subprocess.PIPE)
-        end = time.time() + limit + 15
-        while not os.path.exists(ready) and time.time() < end:
-            if hold.p.poll() is not None:
-                break
-            time.sleep(0.05)
+        wait_for(lambda: os.path.exists(ready) or not hold.alive(),
+                 limit + 15, 0.05)
         if not os.path.exists(ready):
             hold.stop()
             ctx.errors.append("%s hold %d (%s): no result" % (tool, n, tag))
@@ -467,14 +420,12 @@ def hold_once(ctx, tool, n, target, tag):
             except (OSError, IndexError):
                 pass
         try:
-            hold.p.stdin.close()
+            hold.proc.stdin.close()
         except OSError:
             pass
-        try:
-            hold.p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        if hold.wait(30) is None:
             hold.stop()
-        hold.logf.close()
+        hold.close()
         ok = int(kv.get("ok", "0"))
         return {"ok": ok, "want": n, "failed": int(kv.get("failed", "0")),
                 "secs": float(kv.get("secs", "0")), "pss_kib": total,

@@ -65,9 +65,12 @@ if [ -n "$need" ]; then
 	fi
 fi
 
-# The Debian python: the harness needs nothing but its standard library.
+# The Debian python: the harness needs nothing but its standard library
+# and the tests' library (test/pylib: ports, waits, processes).
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
+PYTHONPATH="$src/test/pylib${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH
 
 if [ ! -f "$build/build.ninja" ]; then
 	echo "run.sh: setting up $build (release)" >&2
