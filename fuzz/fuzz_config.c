@@ -1,8 +1,8 @@
 /*
  * libFuzzer target: hvproxy's configuration file parser (bin/hvproxy/
- * config.c: inih, the [global] and [forward NAME] keys, addresses, --user
- * specs, the metrics address and the checks across forwards; the numbers,
- * sizes, durations and allowlists of bin/common).
+ * conf_file.c and config.c: inih, the [global] and [forward NAME] keys,
+ * addresses, --user specs, the metrics address and the checks across
+ * forwards; the numbers, sizes, durations and allowlists of bin/common).
  *
  * The input is the file's content, arbitrary bytes (NULs included), parsed
  * by hvp_config_load() through the same reader as a real file (fmemopen()

@@ -3,11 +3,13 @@
  * sockets. Private interface between its source files.
  *
  *   main.c      options, start-up order, signals, the event loop
- *   config.c    the command line's forwards and the config file (inih),
- *               validation
+ *   config.c    the configuration: forwards, the merge of the command
+ *               line, [global] and each forward's keys, validation
+ *   conf_file.c the configuration file (INI, read with inih)
  *   describe.c  the merged configuration as text (--check)
- *   forward.c   listeners, admission (limits, allowlists), async connect,
- *               relays, drain, reload
+ *   forward.c   one forward at run time: its listener, admission
+ *               (limits, allowlists), async connect, relays
+ *   daemon.c    the daemon: every forward, reload, drain, counters
  *   peers.c     open connections per peer (max-conns-per-peer)
  *   metrics.c   the Prometheus endpoint (evhttp)
  *   log.c       stderr / journal / syslog, with levels
@@ -82,7 +84,7 @@ const char *hvp_log_level_name(int level);
 #define hvp_info(...) hvp_log(HVP_LOG_INFO, __VA_ARGS__)
 #define hvp_debug(...) hvp_log(HVP_LOG_DEBUG, __VA_ARGS__)
 
-/* ---- config.c --------------------------------------------------------- */
+/* ---- config.c, conf_file.c -------------------------------------------- */
 
 /* Settings that a forward takes from [global] / the command line unless it
  * sets them itself. */
@@ -197,6 +199,47 @@ int hvp_config_perm_check(const struct stat *st, unsigned long euid, char *why,
 
 struct hvp_fwd_conf *hvp_fwd_conf_ref(struct hvp_fwd_conf *fc);
 void hvp_fwd_conf_unref(struct hvp_fwd_conf *fc);
+
+/* Between config.c (the model) and conf_file.c (the file). */
+
+/* A forward named @name, configured at @where ("FILE:LINE", "argument
+ * '...'"), line @line of the file or 0. */
+struct hvp_fwd_conf *hvp_fwd_conf_new(const char *name, const char *where,
+    int line);
+void hvp_config_add_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc);
+/* Parse @str for @role; 0, or -1 with a message naming the bad part. */
+int hvp_conf_parse_addr(hvs_addr_t *out, const char *str, hvs_role_t role,
+    char *msg, size_t msgsize);
+/* Add the entries of @list to @fc's allowlist; 0, or -1 with "allow: ..."
+ * in @msg. */
+int hvp_conf_add_allow(struct hvp_fwd_conf *fc, const char *list, char *msg,
+    size_t msgsize);
+
+/*
+ * Where a forward's problems are reported: in a file through @report, with
+ * the line of the key concerned (sorted with the file's other errors), or
+ * on the command line into @errs, after @at (the argument).
+ */
+enum hvp_vline { HVP_V_LISTEN, HVP_V_ALLOW, HVP_V_FWD };
+
+struct hvp_vwhere {
+	void (*report)(void *arg, int line, const char *msg);
+	void *arg;
+	int line[3];
+	const char *at[3];
+	struct hvp_errors *errs;
+};
+
+/* The checks of one forward that need the others or the machine: the
+ * listen and target kinds, the allowlist against the listener, a listen
+ * address taken twice. */
+void hvp_conf_validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
+    const struct hvp_vwhere *w);
+/* Read @file (or @text, @text_len bytes under its name) into @c's forwards
+ * and its [global] into *@fileg; every problem goes to @errs. */
+int hvp_conf_file_load(struct hvp_config *c, struct hvp_globals *fileg,
+    const char *file, const char *text, size_t text_len,
+    struct hvp_errors *errs);
 
 /* Built-in defaults, in one place for the man page and --help. */
 #define HVP_DEF_CONNECT_TIMEOUT_MS 5000
