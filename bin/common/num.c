@@ -213,6 +213,16 @@ hvc_parse_bool(const char *s, int *out, char *why, size_t size)
 	return -1;
 }
 
+void
+hvc_value_msg(char *buf, size_t size, const char *option, const char *value,
+    const char *why)
+{
+	char q[HVC_QUOTE_SIZE];
+
+	hvc_quote(value, strlen(value), q, sizeof(q));
+	snprintf(buf, size, "%s '%s': %s", option, q, why);
+}
+
 int
 hvc_format_duration(int ms, char *buf, size_t size)
 {

@@ -40,6 +40,13 @@ int hvc_parse_size(const char *s, size_t min, size_t max, size_t *out,
 int hvc_parse_bool(const char *s, int *out, char *why, size_t size);
 
 /*
+ * The one wording of a value refused on a command line, in both tools:
+ * "OPTION 'VALUE': why", the value quoted (hvc_quote()).
+ */
+void hvc_value_msg(char *buf, size_t size, const char *option,
+    const char *value, const char *why);
+
+/*
  * A value written the way the parsers read it back: "0", "500ms", "90s",
  * "10m", "2h"; "100000", "64k", "1m", "2g" (the largest unit that divides
  * it exactly). 0, or -1 if @buf is too small.

@@ -220,10 +220,10 @@ usage_short(void)
 static void
 bad_value(const char *opt, const char *arg, const char *why)
 {
-	char q[HVC_QUOTE_SIZE];
+	char m[HVC_QUOTE_SIZE + 2 * HVC_WHY_SIZE];
 
-	hvc_quote(arg, strlen(arg), q, sizeof(q));
-	msg_usage("%s '%s': %s", opt, q, why);
+	hvc_value_msg(m, sizeof(m), opt, arg, why);
+	msg_usage("%s", m);
 }
 
 /* -q, -w, --idle-timeout: a duration (num.h), 0 allowed if @zero_ok. */

@@ -41,13 +41,8 @@
 
 struct event_base;
 
-#if defined(__GNUC__)
-#define HVP_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#define HVP_NORETURN __attribute__((noreturn))
-#else
-#define HVP_PRINTF(a, b)
-#define HVP_NORETURN
-#endif
+#define HVP_PRINTF(a, b) HVC_PRINTF(a, b)
+#define HVP_NORETURN HVC_NORETURN
 
 /* Exit codes: runtime failure 1, usage or configuration error 2. */
 #define HVP_EXIT_OK 0

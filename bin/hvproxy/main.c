@@ -384,10 +384,11 @@ raise_nofile(void)
 static void HVP_NORETURN
 bad_value(const char *opt, const char *arg, const char *why)
 {
-	char q[HVC_QUOTE_SIZE];
+	char o[64], m[HVC_QUOTE_SIZE + 2 * HVC_WHY_SIZE];
 
-	hvc_quote(arg, strlen(arg), q, sizeof(q));
-	usage_error("--%s '%s': %s", opt, q, why);
+	snprintf(o, sizeof(o), "--%s", opt);
+	hvc_value_msg(m, sizeof(m), o, arg, why);
+	usage_error("%s", m);
 }
 
 static void

@@ -548,6 +548,18 @@ test_peer_ip(void **state)
 }
 
 static void
+test_value_msg(void **state)
+{
+	char m[HVC_QUOTE_SIZE + 2 * HVC_WHY_SIZE];
+
+	hvc_value_msg(m, sizeof(m), "--idle-timeout", "5\tx",
+	    "unknown unit (expected ms, s, m or h)");
+	assert_string_equal(m,
+	    "--idle-timeout '5\\x09x': unknown unit "
+	    "(expected ms, s, m or h)");
+}
+
+static void
 test_quote(void **state)
 {
 	char buf[HVC_QUOTE_SIZE], big[200];
@@ -575,6 +587,7 @@ main(void)
 	    cmocka_unit_test(test_allow_kind),
 	    cmocka_unit_test(test_allow_match),
 	    cmocka_unit_test(test_peer_ip),
+	    cmocka_unit_test(test_value_msg),
 	    cmocka_unit_test(test_quote),
 	};
 
