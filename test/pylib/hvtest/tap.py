@@ -29,7 +29,9 @@ class Tap:
 
     # ---- results
     def _diag(self, detail, tail=None):
-        lines = str(detail).rstrip().splitlines() if detail != "" else []
+        if detail is None or detail == "" or detail == b"":
+            return
+        lines = str(detail).rstrip().splitlines()
         for line in lines[-tail:] if tail else lines:
             print(f"#   {line}", flush=True)
 
