@@ -3,11 +3,15 @@
  * the check against the listener's kind and the match against a peer.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "common/allow.h"
 #include "common/num.h"
@@ -47,6 +51,89 @@ cid_name(const char *s, uint32_t *cid)
 	return 1;
 }
 
+/* The largest uid an entry takes: (uid_t)-1 is no user. */
+#define UID_MAX_ENTRY (UINT32_MAX - 1u)
+/* getpwnam_r()'s buffer grows up to this. */
+#define PW_BUF_MAX (1u << 20)
+
+/* The uid of user @name: 0, 1 if there is no such user, or -1 with the
+ * error in @err. */
+static int
+user_uid(const char *name, uint32_t *uid, int *err)
+{
+	long max = sysconf(_SC_GETPW_R_SIZE_MAX);
+	size_t size = max > 0 && max < (long)PW_BUF_MAX ? (size_t)max : 1024;
+
+	for (;;) {
+		struct passwd pw, *res = NULL;
+		char *buf = hvc_xcalloc(size, 1);
+		int r = getpwnam_r(name, &pw, buf, size, &res);
+
+		if (r == ERANGE && size < PW_BUF_MAX) {
+			free(buf);
+			size *= 2;
+			continue;
+		}
+		if (r == 0 && res != NULL) {
+			free(buf);
+			if ((uint64_t)pw.pw_uid > UID_MAX_ENTRY) {
+				*err = ERANGE;
+				return -1;
+			}
+			*uid = (uint32_t)pw.pw_uid;
+			return 0;
+		}
+		free(buf);
+		/* Not found is 0 (POSIX); some systems say ENOENT or ESRCH. */
+		if (r == 0 || r == ENOENT || r == ESRCH) {
+			return 1;
+		}
+		*err = r;
+		return -1;
+	}
+}
+
+/* uid:N and user:NAME, the @item @q quotes: 1 and @e set, 0 if @item is
+ * neither, -1 with a message. */
+static int
+parse_user(struct hvc_allow_entry *e, const char *item, const char *q,
+    char *why, size_t size)
+{
+	char num[HVC_WHY_SIZE];
+	uint64_t v;
+	int err = 0, r;
+
+	if (strncmp(item, "uid:", 4) == 0) {
+		if (hvc_parse_uint(item + 4, 0, UID_MAX_ENTRY, &v, num,
+			sizeof(num)) != 0) {
+			snprintf(why, size, "'%s': bad uid: %s", q, num);
+			return -1;
+		}
+		e->kind = HVC_ALLOW_UID;
+		e->uid = (uint32_t)v;
+		return 1;
+	}
+	if (strncmp(item, "user:", 5) != 0) {
+		return 0;
+	}
+	if (item[5] == '\0') {
+		snprintf(why, size, "'%s': bad user (expected a user name)", q);
+		return -1;
+	}
+	r = user_uid(item + 5, &e->uid, &err);
+	if (r == 1) {
+		snprintf(why, size, "'%s': no such user", q);
+		return -1;
+	}
+	if (r != 0) {
+		snprintf(why, size, "'%s': cannot look up the user: %s", q,
+		    strerror(err));
+		return -1;
+	}
+	e->kind = HVC_ALLOW_UID;
+	return 1;
+}
+
 /* One entry, the @len bytes at @s. 0, or -1 with a message. */
 static int
 parse_entry(struct hvc_allow_entry *e, const char *s, size_t len, char *why,
@@ -66,6 +153,16 @@ parse_entry(struct hvc_allow_entry *e, const char *s, size_t len, char *why,
 	}
 	memcpy(item, s, len);
 	item[len] = '\0';
+
+	/* Users of a unix peer. */
+	switch (parse_user(e, item, q, why, size)) {
+	case 1:
+		return 0;
+	case -1:
+		return -1;
+	default:
+		break;
+	}
 
 	/* CIDs, with or without cid:. */
 	c = strncmp(item, "cid:", 4) == 0 ? item + 4 : item;
@@ -134,8 +231,9 @@ parse_entry(struct hvc_allow_entry *e, const char *s, size_t len, char *why,
 	return 0;
 bad:
 	snprintf(why, size,
-	    "'%s' is not a CID (3, cid:3, host), a VM id (GUID) or an IP "
-	    "network (10.0.0.0/8, fd00::/8, [::1])",
+	    "'%s' is not a CID (3, cid:3, host), a VM id (GUID), an IP "
+	    "network (10.0.0.0/8, fd00::/8, [::1]) or a user (uid:0, "
+	    "user:root)",
 	    q);
 	return -1;
 }
@@ -195,6 +293,8 @@ kind_name(enum hvc_allow_kind k)
 	case HVC_ALLOW_NET4:
 	case HVC_ALLOW_NET6:
 		return "an IP network";
+	case HVC_ALLOW_UID:
+		return "a user id";
 	}
 	return "?";
 }
@@ -219,22 +319,31 @@ hvc_allow_check_kind(const struct hvc_allow *a, hvs_addr_kind_t kind, char *why,
 			    e->kind == HVC_ALLOW_NET6;
 			break;
 		case HVS_ADDR_UNIX:
-			snprintf(why, size,
-			    "a unix listener has no peer address to check "
-			    "(use the socket file's permissions)");
-			return -1;
+			ok = e->kind == HVC_ALLOW_UID;
+			break;
 		default:
 			ok = 1; /* fd: of an unknown kind */
 			break;
 		}
+		if (hvc_allow_format(e, buf, sizeof(buf)) != 0) {
+			snprintf(buf, sizeof(buf), "?");
+		}
 		if (!ok) {
-			if (hvc_allow_format(e, buf, sizeof(buf)) != 0) {
-				snprintf(buf, sizeof(buf), "?");
-			}
 			snprintf(why, size,
 			    "'%s' is %s, which can never match a peer of a %s "
-			    "listener",
-			    buf, kind_name(e->kind), hvs_addr_kind_name(kind));
+			    "listener%s",
+			    buf, kind_name(e->kind), hvs_addr_kind_name(kind),
+			    kind == HVS_ADDR_UNIX
+				? " (expected uid:N or user:NAME)"
+				: "");
+			return -1;
+		}
+		if (e->kind == HVC_ALLOW_UID && !hvc_peer_cred_supported()) {
+			snprintf(why, size,
+			    "'%s' cannot be checked: this system does not "
+			    "tell who a unix peer is (use the socket file's "
+			    "permissions)",
+			    buf);
 			return -1;
 		}
 	}
@@ -255,7 +364,8 @@ net_match(const struct hvc_allow_entry *e, const uint8_t *ip, size_t bytes)
 }
 
 int
-hvc_allow_match(const struct hvc_allow *a, const hvs_addr_t *peer)
+hvc_allow_match(const struct hvc_allow *a, const hvs_addr_t *peer,
+    const struct hvc_peer_cred *cred)
 {
 	uint8_t ip4[4], ip6[16];
 	int fam;
@@ -292,6 +402,11 @@ hvc_allow_match(const struct hvc_allow *a, const hvs_addr_t *peer)
 				return 1;
 			}
 			break;
+		case HVC_ALLOW_UID:
+			if (cred != NULL && cred->have && cred->uid == e->uid) {
+				return 1;
+			}
+			break;
 		}
 	}
 	return 0;
@@ -320,6 +435,9 @@ hvc_allow_format(const struct hvc_allow_entry *e, char *buf, size_t size)
 			return -1;
 		}
 		n = snprintf(buf, size, "%s/%u", s, e->prefix);
+		break;
+	case HVC_ALLOW_UID:
+		n = snprintf(buf, size, "uid:%lu", (unsigned long)e->uid);
 		break;
 	default:
 		return -1;

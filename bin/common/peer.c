@@ -1,10 +1,13 @@
 /*
- * A tcp peer's numeric address (peer.h).
+ * A tcp peer's numeric address, a unix peer's credentials (peer.h).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "common/peer.h"
 
@@ -38,4 +41,69 @@ hvc_peer_ip(const hvs_addr_t *peer, uint8_t ip4[4], uint8_t ip6[16])
 		return HVC_IP_V4 | HVC_IP_V6;
 	}
 	return HVC_IP_V6;
+}
+
+/* getpeereid() where it exists (the BSDs, macOS; musl has it too), else
+ * Linux's SO_PEERCRED (OpenBSD's SO_PEERCRED takes another struct, but
+ * OpenBSD has getpeereid()). */
+#if defined(HVC_HAVE_GETPEEREID)
+#define PEER_CRED 1
+#elif defined(SO_PEERCRED) && defined(__linux__)
+#define PEER_CRED 1
+#else
+#define PEER_CRED 0
+#endif
+
+int
+hvc_peer_cred_supported(void)
+{
+	return PEER_CRED;
+}
+
+/* The one place that asks the kernel: 0 with @uid and @gid set, or -1. */
+static int
+read_cred(hvs_sock_t sock, uint32_t *uid, uint32_t *gid)
+{
+#if defined(HVC_HAVE_GETPEEREID)
+	uid_t u;
+	gid_t g;
+
+	if (getpeereid(sock, &u, &g) != 0) {
+		return -1;
+	}
+	*uid = (uint32_t)u;
+	*gid = (uint32_t)g;
+	return 0;
+#elif PEER_CRED
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0 ||
+	    len != sizeof(uc)) {
+		return -1;
+	}
+	*uid = (uint32_t)uc.uid;
+	*gid = (uint32_t)uc.gid;
+	return 0;
+#else
+	(void)sock;
+	(void)uid;
+	(void)gid;
+	return -1;
+#endif
+}
+
+int
+hvc_peer_cred(const hvs_addr_t *peer, hvs_sock_t sock,
+    struct hvc_peer_cred *cred)
+{
+	memset(cred, 0, sizeof(*cred));
+	if (peer == NULL || peer->kind != HVS_ADDR_UNIX ||
+	    sock == HVS_INVALID_SOCK ||
+	    read_cred(sock, &cred->uid, &cred->gid) != 0) {
+		memset(cred, 0, sizeof(*cred));
+		return -1;
+	}
+	cred->have = 1;
+	return 0;
 }

@@ -1,6 +1,8 @@
 /*
- * A tcp peer's numeric address, read one way for everything that looks
- * at it: the allowlist match (allow.c) and hvproxy's per-peer key.
+ * Who a peer is, read one way for everything that looks at it (the
+ * allowlist match in allow.c, hvproxy's per-peer key): a tcp peer's
+ * numeric address, and a unix-socket peer's user as the kernel reports
+ * it.
  */
 #ifndef HVC_PEER_H
 #define HVC_PEER_H
@@ -21,5 +23,25 @@
  * without it, so fe80::1%2 matches fe80::/10 and counts as fe80::1.
  */
 int hvc_peer_ip(const hvs_addr_t *peer, uint8_t ip4[4], uint8_t ip6[16]);
+
+/* A unix-socket peer's credentials, as the kernel took them when the
+ * peer connected. */
+struct hvc_peer_cred {
+	int have; /* 0: none (not a unix peer, or they cannot be read) */
+	uint32_t uid; /* effective user id */
+	uint32_t gid; /* effective group id (no supplementary groups) */
+};
+
+/* 1 if this system can read a unix peer's credentials (SO_PEERCRED,
+ * getpeereid()), else 0. */
+int hvc_peer_cred_supported(void);
+/*
+ * The credentials of the peer of @sock, accepted from a listener with
+ * @peer as its address: read for a unix peer (@peer of kind unix), else
+ * @cred->have is 0. 0 with @cred set, or -1 with @cred->have 0 when the
+ * kernel does not say (no support, an error).
+ */
+int hvc_peer_cred(const hvs_addr_t *peer, hvs_sock_t sock,
+    struct hvc_peer_cred *cred);
 
 #endif /* HVC_PEER_H */

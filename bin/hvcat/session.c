@@ -33,6 +33,7 @@
 
 #include <event2/event.h>
 
+#include "common/peer.h"
 #include "hvcat.h"
 
 /* Connections accepted in one batch while a stdio session is busy. */
@@ -658,6 +659,41 @@ after_session(struct app *a)
 	}
 }
 
+/*
+ * --allow, checked here rather than in a listener filter: a unix peer is
+ * known by the credentials of the accepted socket. 1 if @peer may stay.
+ */
+static int
+allowed(struct app *a, hvs_sock_t sock, const hvs_addr_t *peer, const char *p)
+{
+	struct hvc_peer_cred cred;
+
+	if (!a->o->allow.given) {
+		return 1;
+	}
+	(void)hvc_peer_cred(peer, sock, &cred);
+	if (hvc_allow_match(&a->o->allow, peer, &cred)) {
+		return 1;
+	}
+	if (peer != NULL && peer->kind == HVS_ADDR_UNIX) {
+		char who[32];
+
+		if (cred.have) {
+			snprintf(who, sizeof(who), "uid %lu",
+			    (unsigned long)cred.uid);
+		} else {
+			snprintf(who, sizeof(who), "unknown user");
+		}
+		msg_verbose(a->o, 1,
+		    "refused connection from %s, %s (not allowed by --allow)",
+		    p, who);
+	} else {
+		msg_verbose(a->o, 1,
+		    "refused connection from %s (not allowed by --allow)", p);
+	}
+	return 0;
+}
+
 static void
 on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer, void *arg)
 {
@@ -665,7 +701,7 @@ on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer, void *arg)
 	char p[HVS_ADDR_STRLEN + 16];
 
 	addr_text(peer, p, sizeof(p));
-	if (a->signo != 0) {
+	if (a->signo != 0 || !allowed(a, sock, peer, p)) {
 		hvs_close(sock);
 		return;
 	}
@@ -693,23 +729,6 @@ on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer, void *arg)
 		hvs_listener_enable(a->listener, 0);
 	}
 	serve(a, sock, p);
-}
-
-static int
-on_filter(const hvs_addr_t *peer, void *arg)
-{
-	struct app *a = arg;
-	char p[HVS_ADDR_STRLEN + 16];
-
-	if (hvc_allow_match(&a->o->allow, peer)) {
-		return 1;
-	}
-	addr_text(peer, p, sizeof(p));
-	msg_verbose(a->o, 1,
-	    "refused connection from %s (not allowed by "
-	    "--allow)",
-	    p);
-	return 0;
 }
 
 static void
@@ -752,7 +771,6 @@ start_listen(struct app *a)
 	int rc;
 
 	memset(&lo, 0, sizeof(lo));
-	lo.filter = o->allow.given ? on_filter : NULL;
 	lo.on_error = on_accept_error;
 	sockopts(o, &so);
 	rc = hvs_listener_new(&a->listener, a->base, &o->addr, &so, &lo,

@@ -267,9 +267,31 @@ on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer,
 	struct hvp_fwd_conf *fc = f->conf;
 	hvs_sockopts_t so;
 	struct hvp_peer_key pkey;
+	struct hvc_peer_cred cred;
 	struct conn *c;
 	int counted, r;
 
+	/* A unix peer's user, read once: for allow= and the per-peer key.
+	 * allow= is checked here, not in a listener filter, since that is
+	 * where the accepted socket is. */
+	(void)hvc_peer_cred(peer, sock, &cred);
+	if (!hvc_allow_match(&fc->allow, peer, &cred)) {
+		f->st.refused_allow++;
+		if (peer != NULL && peer->kind == HVS_ADDR_UNIX) {
+			char who[32] = "-";
+
+			if (cred.have) {
+				snprintf(who, sizeof(who), "uid %lu",
+				    (unsigned long)cred.uid);
+			}
+			log_refused(fc, peer, "reason=allowlist who=\"%s\"",
+			    who);
+		} else {
+			log_refused(fc, peer, "reason=allowlist");
+		}
+		hvs_close(sock);
+		return;
+	}
 	if (d->draining || f->retired) {
 		hvs_close(sock);
 		return;
@@ -283,7 +305,7 @@ on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer,
 		hvs_close(sock);
 		return;
 	}
-	counted = hvp_peer_key(peer, sock, &pkey);
+	counted = hvp_peer_key(peer, &cred, &pkey);
 	if (counted && fc->lim.max_conns_peer != 0 &&
 	    hvp_peers_count(&f->peers, &pkey) >= fc->lim.max_conns_peer) {
 		char who[96];
@@ -339,19 +361,6 @@ on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer,
 	}
 }
 
-static int
-on_filter(const hvs_addr_t *peer, void *userdata)
-{
-	struct fwd *f = userdata;
-
-	if (hvc_allow_match(&f->conf->allow, peer)) {
-		return 1;
-	}
-	f->st.refused_allow++;
-	log_refused(f->conf, peer, "reason=allowlist");
-	return 0;
-}
-
 static void
 on_accept_error(hvs_listener_t *l, int err, void *userdata)
 {
@@ -383,7 +392,6 @@ hvp_fwd_bind(struct fwd *f)
 	int r;
 
 	memset(&lo, 0, sizeof(lo));
-	lo.filter = on_filter;
 	lo.on_error = on_accept_error;
 	hvs_sockopts_init(&so);
 	if (fc->listen.kind == HVS_ADDR_UNIX) {

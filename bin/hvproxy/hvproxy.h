@@ -310,7 +310,7 @@ enum hvp_peer_kind {
 	HVP_PEER_VMID, /* Hyper-V: the VM id */
 	HVP_PEER_IP4, /* tcp: the address, IPv4-mapped IPv6 included */
 	HVP_PEER_IP6,
-	HVP_PEER_UID, /* unix: the user id (SO_PEERCRED) */
+	HVP_PEER_UID, /* unix: the user id (hvc_peer_cred()) */
 };
 
 struct hvp_peer_key {
@@ -330,9 +330,10 @@ struct hvp_peers {
 	size_t used;
 };
 
-/* The identity of @peer, accepted as @sock: 1 and @k set, or 0 if the
- * peer cannot be told apart from others (it is then not counted). */
-int hvp_peer_key(const hvs_addr_t *peer, hvs_sock_t sock,
+/* The identity of @peer, a unix peer by its credentials @cred
+ * (hvc_peer_cred(), or NULL): 1 and @k set, or 0 if the peer cannot be
+ * told apart from others (it is then not counted). */
+int hvp_peer_key(const hvs_addr_t *peer, const struct hvc_peer_cred *cred,
     struct hvp_peer_key *k);
 /* "cid 3", "vm GUID", "10.0.0.1", "fd00::1", "uid 1000"; 0 or -1. */
 int hvp_peer_key_format(const struct hvp_peer_key *k, char *buf, size_t size);

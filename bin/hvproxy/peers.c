@@ -6,9 +6,9 @@
  * (read by hvc_peer_ip(), as the allowlist reads it: an IPv4-mapped IPv6
  * address counts as the IPv4 one, a link-local one without its scope),
  * and a unix-socket peer the user id the kernel reports for it
- * (SO_PEERCRED; where that is missing unix peers are not told apart and
- * not limited). The source port never matters: a guest that opens many
- * connections is one peer.
+ * (hvc_peer_cred(); where the system cannot say, unix peers are not told
+ * apart and not limited). The source port never matters: a guest that
+ * opens many connections is one peer.
  *
  * Each forward keeps its own table: open addressing with linear probing,
  * deleted by shifting back (no tombstones), grown at 1/2 full and never
@@ -47,7 +47,8 @@ key_equal(const struct hvp_peer_key *a, const struct hvp_peer_key *b)
 }
 
 int
-hvp_peer_key(const hvs_addr_t *peer, hvs_sock_t sock, struct hvp_peer_key *k)
+hvp_peer_key(const hvs_addr_t *peer, const struct hvc_peer_cred *cred,
+    struct hvp_peer_key *k)
 {
 	uint8_t ip4[4], ip6[16];
 	int fam;
@@ -77,25 +78,12 @@ hvp_peer_key(const hvs_addr_t *peer, hvs_sock_t sock, struct hvp_peer_key *k)
 		}
 		return fam != 0;
 	case HVS_ADDR_UNIX:
-#ifdef SO_PEERCRED
-	{
-		struct ucred cred;
-		socklen_t len = sizeof(cred);
-
-		if (sock == HVS_INVALID_SOCK ||
-		    getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) !=
-			0 ||
-		    len != sizeof(cred)) {
+		if (cred == NULL || !cred->have) {
 			return 0;
 		}
 		k->kind = HVP_PEER_UID;
-		memcpy(k->id, &cred.uid, sizeof(cred.uid));
+		memcpy(k->id, &cred->uid, sizeof(cred->uid));
 		return 1;
-	}
-#else
-		(void)sock;
-		return 0;
-#endif
 	default:
 		return 0;
 	}

@@ -2,7 +2,8 @@
  * common-units: bin/common on its own: the bounded parsers of numbers,
  * durations, sizes and yes/no and their formatters, the allowlist
  * grammar, its check against a listener's kind and its match against
- * peers, the reading of a tcp peer's address, and the quoting of bytes.
+ * peers, the reading of a tcp peer's address and of a unix peer's
+ * credentials, and the quoting of bytes.
  * The same forms through both tools: tools_agree.py.
  */
 #include <setjmp.h>
@@ -11,6 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -304,6 +308,10 @@ test_allow_forms(void **state)
 	    {"  10.0.0.0/8  ", "10.0.0.0/8"},
 	    {"", ""},
 	    {" \t ", ""},
+	    {"uid:0", "uid:0"},
+	    {"uid:1000, uid:007", "uid:1000,uid:7"},
+	    {"uid:4294967294", "uid:4294967294"},
+	    {"user:root", "uid:0"},
 	};
 	static const struct {
 		const char *in, *why;
@@ -322,8 +330,8 @@ test_allow_forms(void **state)
 		"comma or blanks)"},
 	    {"nonsense",
 		"'nonsense' is not a CID (3, cid:3, host), a VM id "
-		"(GUID) or an IP network (10.0.0.0/8, fd00::/8, "
-		"[::1])"},
+		"(GUID), an IP network (10.0.0.0/8, fd00::/8, "
+		"[::1]) or a user (uid:0, user:root)"},
 	    {"cid:x",
 		"'cid:x': bad CID (expected a number, host, local or "
 		"hypervisor)"},
@@ -345,16 +353,33 @@ test_allow_forms(void **state)
 		"32)"},
 	    {"[10.0.0.1]",
 		"'[10.0.0.1]' is not a CID (3, cid:3, host), a VM "
-		"id (GUID) or an IP network (10.0.0.0/8, fd00::/8, "
-		"[::1])"},
+		"id (GUID), an IP network (10.0.0.0/8, fd00::/8, "
+		"[::1]) or a user (uid:0, user:root)"},
 	    {"fe80::1%1",
 		"'fe80::1%1' is not a CID (3, cid:3, host), a VM "
-		"id (GUID) or an IP network (10.0.0.0/8, fd00::/8, "
-		"[::1])"},
+		"id (GUID), an IP network (10.0.0.0/8, fd00::/8, "
+		"[::1]) or a user (uid:0, user:root)"},
+	    {"uid:",
+		"'uid:': bad uid: expected a whole number (0 to "
+		"4294967294)"},
+	    {"uid:x",
+		"'uid:x': bad uid: expected a whole number (0 to "
+		"4294967294)"},
+	    {"uid:-1",
+		"'uid:-1': bad uid: expected a whole number (0 to "
+		"4294967294)"},
+	    {"uid:4294967295",
+		"'uid:4294967295': bad uid: number is too large (0 to "
+		"4294967294)"},
+	    {"user:", "'user:': bad user (expected a user name)"},
+	    {"user:no-such-user-hvsock",
+		"'user:no-such-user-hvsock': no such user"},
+	    {"uid:0,user:no-such-user-hvsock",
+		"'user:no-such-user-hvsock': no such user"},
 	    {"1\x01",
 		"'1\\x01' is not a CID (3, cid:3, host), a VM id "
-		"(GUID) or an IP network (10.0.0.0/8, fd00::/8, "
-		"[::1])"},
+		"(GUID), an IP network (10.0.0.0/8, fd00::/8, "
+		"[::1]) or a user (uid:0, user:root)"},
 	};
 	char out[512];
 
@@ -417,8 +442,52 @@ test_allow_kind(void **state)
 			     sizeof(why)),
 	    -1);
 	assert_string_equal(why,
-	    "a unix listener has no peer address to "
-	    "check (use the socket file's permissions)");
+	    "'cid:3' is a CID, which can never match a "
+	    "peer of a unix listener (expected uid:N or user:NAME)");
+	hvc_allow_clear(&a);
+
+	/* Users: unix listeners only (and fd: of an unknown kind). */
+	assert_int_equal(hvc_allow_parse(&a, "uid:1000 user:root", why,
+			     sizeof(why)),
+	    0);
+	if (hvc_peer_cred_supported()) {
+		assert_int_equal(hvc_allow_check_kind(&a, HVS_ADDR_UNIX, why,
+				     sizeof(why)),
+		    0);
+		assert_int_equal(hvc_allow_check_kind(&a, HVS_ADDR_NONE, why,
+				     sizeof(why)),
+		    0);
+	} else {
+		assert_int_equal(hvc_allow_check_kind(&a, HVS_ADDR_UNIX, why,
+				     sizeof(why)),
+		    -1);
+		assert_string_equal(why,
+		    "'uid:1000' cannot be checked: this system does not "
+		    "tell who a unix peer is (use the socket file's "
+		    "permissions)");
+	}
+	assert_int_equal(hvc_allow_check_kind(&a, HVS_ADDR_TCP, why,
+			     sizeof(why)),
+	    -1);
+	assert_string_equal(why,
+	    "'uid:1000' is a user id, which can never match a peer of a tcp "
+	    "listener");
+	assert_int_equal(hvc_allow_check_kind(&a, HVS_ADDR_VSOCK, why,
+			     sizeof(why)),
+	    -1);
+	assert_string_equal(why,
+	    "'uid:1000' is a user id, which can never match a peer of a vsock "
+	    "listener");
+	hvc_allow_clear(&a);
+	assert_int_equal(hvc_allow_parse(&a, "uid:0 10.0.0.0/8", why,
+			     sizeof(why)),
+	    0);
+	assert_int_equal(hvc_allow_check_kind(&a, HVS_ADDR_UNIX, why,
+			     sizeof(why)),
+	    -1);
+	assert_string_equal(why,
+	    "'10.0.0.0/8' is an IP network, which can never match a peer of "
+	    "a unix listener (expected uid:N or user:NAME)");
 	hvc_allow_clear(&a);
 
 	assert_int_equal(hvc_allow_parse(&a, "[fd00::]/8", why, sizeof(why)),
@@ -457,7 +526,7 @@ tcp_allowed(const struct hvc_allow *a, const char *host)
 	hvs_addr_t p;
 
 	tcp_peer(&p, host);
-	return hvc_allow_match(a, &p);
+	return hvc_allow_match(a, &p, NULL);
 }
 
 static void
@@ -489,7 +558,7 @@ test_allow_match(void **state)
 	assert_true(tcp_allowed(&a, "fe80::1%2"));
 	assert_false(tcp_allowed(&a, "not-an-address"));
 	hvs_addr_vsock(&p, 3, 1000);
-	assert_false(hvc_allow_match(&a, &p));
+	assert_false(hvc_allow_match(&a, &p, NULL));
 	hvc_allow_clear(&a);
 
 	assert_int_equal(hvc_allow_parse(&a,
@@ -497,19 +566,19 @@ test_allow_match(void **state)
 			     why, sizeof(why)),
 	    0);
 	hvs_addr_vsock(&p, 3, 1000);
-	assert_true(hvc_allow_match(&a, &p));
+	assert_true(hvc_allow_match(&a, &p, NULL));
 	hvs_addr_vsock(&p, 2, 1);
-	assert_true(hvc_allow_match(&a, &p));
+	assert_true(hvc_allow_match(&a, &p, NULL));
 	hvs_addr_vsock(&p, 4, 1000);
-	assert_false(hvc_allow_match(&a, &p));
+	assert_false(hvc_allow_match(&a, &p, NULL));
 	memset(&p, 0, sizeof(p));
 	p.kind = HVS_ADDR_HVSOCK;
 	assert_int_equal(hvs_guid_parse(&p.u.hvsock.vm_id,
 			     "6F9A0A8E-51E4-4B5E-8F55-5B0F7D1C2A3B", 36),
 	    0);
-	assert_true(hvc_allow_match(&a, &p));
+	assert_true(hvc_allow_match(&a, &p, NULL));
 	p.u.hvsock.vm_id.data1 ^= 1;
-	assert_false(hvc_allow_match(&a, &p));
+	assert_false(hvc_allow_match(&a, &p, NULL));
 	assert_false(tcp_allowed(&a, "127.0.0.1"));
 	hvc_allow_clear(&a);
 
@@ -517,8 +586,89 @@ test_allow_match(void **state)
 	assert_int_equal(hvc_allow_parse(&a, " ", why, sizeof(why)), 0);
 	assert_false(tcp_allowed(&a, "127.0.0.1"));
 	hvs_addr_vsock(&p, 2, 1);
-	assert_false(hvc_allow_match(&a, &p));
+	assert_false(hvc_allow_match(&a, &p, NULL));
 	hvc_allow_clear(&a);
+}
+
+/* A unix peer is matched by the uid of its credentials, and only by it. */
+static void
+test_allow_match_cred(void **state)
+{
+	struct hvc_allow a;
+	struct hvc_peer_cred cred = {1, 1000, 100};
+	hvs_addr_t p;
+	char why[256];
+
+	memset(&a, 0, sizeof(a));
+	memset(&p, 0, sizeof(p));
+	p.kind = HVS_ADDR_UNIX;
+	/* No list: everyone, credentials or not. */
+	assert_true(hvc_allow_match(&a, &p, NULL));
+	assert_true(hvc_allow_match(&a, &p, &cred));
+	assert_int_equal(hvc_allow_parse(&a, "uid:0, uid:1000", why,
+			     sizeof(why)),
+	    0);
+	assert_true(hvc_allow_match(&a, &p, &cred));
+	cred.uid = 0;
+	assert_true(hvc_allow_match(&a, &p, &cred));
+	cred.uid = 1001;
+	assert_false(hvc_allow_match(&a, &p, &cred));
+	/* The gid does not count: uid 1001 with gid 1000 stays out. */
+	cred.gid = 1000;
+	assert_false(hvc_allow_match(&a, &p, &cred));
+	/* Credentials that could not be read match nothing. */
+	cred.uid = 1000;
+	cred.have = 0;
+	assert_false(hvc_allow_match(&a, &p, &cred));
+	assert_false(hvc_allow_match(&a, &p, NULL));
+	/* A user entry does not match a tcp or vsock peer. */
+	assert_false(tcp_allowed(&a, "127.0.0.1"));
+	hvs_addr_vsock(&p, 0, 1000);
+	assert_false(hvc_allow_match(&a, &p, NULL));
+	hvc_allow_clear(&a);
+
+	/* user:NAME is kept as its uid. */
+	assert_int_equal(hvc_allow_parse(&a, "user:root", why, sizeof(why)), 0);
+	memset(&p, 0, sizeof(p));
+	p.kind = HVS_ADDR_UNIX;
+	cred.have = 1;
+	cred.uid = 0;
+	assert_true(hvc_allow_match(&a, &p, &cred));
+	cred.uid = 65534;
+	assert_false(hvc_allow_match(&a, &p, &cred));
+	hvc_allow_clear(&a);
+}
+
+/* The credentials of a real unix socket's peer: this process. */
+static void
+test_peer_cred(void **state)
+{
+	struct hvc_peer_cred cred;
+	hvs_addr_t p;
+	int sv[2];
+
+	memset(&p, 0, sizeof(p));
+	p.kind = HVS_ADDR_UNIX;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	if (hvc_peer_cred_supported()) {
+		assert_int_equal(hvc_peer_cred(&p, sv[0], &cred), 0);
+		assert_true(cred.have);
+		assert_int_equal(cred.uid, (uint32_t)geteuid());
+		assert_int_equal(cred.gid, (uint32_t)getegid());
+	} else {
+		assert_int_equal(hvc_peer_cred(&p, sv[0], &cred), -1);
+		assert_false(cred.have);
+	}
+	/* Not a unix peer, no socket: nothing read. */
+	hvs_addr_vsock(&p, 3, 1000);
+	assert_int_equal(hvc_peer_cred(&p, sv[0], &cred), -1);
+	assert_false(cred.have);
+	p.kind = HVS_ADDR_UNIX;
+	assert_int_equal(hvc_peer_cred(&p, HVS_INVALID_SOCK, &cred), -1);
+	assert_false(cred.have);
+	assert_int_equal(hvc_peer_cred(NULL, sv[0], &cred), -1);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 static void
@@ -586,6 +736,8 @@ main(void)
 	    cmocka_unit_test(test_allow_add_up),
 	    cmocka_unit_test(test_allow_kind),
 	    cmocka_unit_test(test_allow_match),
+	    cmocka_unit_test(test_allow_match_cred),
+	    cmocka_unit_test(test_peer_cred),
 	    cmocka_unit_test(test_peer_ip),
 	    cmocka_unit_test(test_value_msg),
 	    cmocka_unit_test(test_quote),

@@ -65,8 +65,10 @@ LISTEN = {
 }
 
 GUID = "12345678-1234-1234-1234-123456789abc"
-NOT_ENTRY = ("is not a CID (3, cid:3, host), a VM id (GUID) or an IP "
-             "network (10.0.0.0/8, fd00::/8, [::1])")
+NOT_ENTRY = ("is not a CID (3, cid:3, host), a VM id (GUID), an IP "
+             "network (10.0.0.0/8, fd00::/8, [::1]) or a user (uid:0, "
+             "user:root)")
+UNIX_ONLY = "(expected uid:N or user:NAME)"
 
 # (listener kind, list, taken?, a part of the reason when refused)
 ALLOW = [
@@ -101,6 +103,11 @@ ALLOW = [
     ("vsock", "{" + GUID + "}", True, None),
     ("vsock", f"3, host {GUID}", True, None),
     ("unix", "", True, None),
+    ("unix", "uid:0", True, None),
+    ("unix", "uid:1000, uid:007", True, None),
+    ("unix", "uid:4294967294", True, None),
+    ("unix", "user:root", True, None),
+    ("unix", "user:root uid:65534", True, None),
     # the grammar
     ("tcp", "1,,2", False, "'1,,2': empty entry"),
     ("tcp", ",1", False, "empty entry"),
@@ -128,6 +135,19 @@ ALLOW = [
      "'4294967295': bad CID: number is too large (0 to 4294967294)"),
     ("vsock", "cid:99999999999999999999999", False, "number is too large"),
     ("vsock", GUID + "0", False, NOT_ENTRY),
+    ("unix", "uid:", False,
+     "'uid:': bad uid: expected a whole number (0 to 4294967294)"),
+    ("unix", "uid:x", False, "'uid:x': bad uid: expected a whole number"),
+    ("unix", "uid:-1", False, "bad uid: expected a whole number"),
+    ("unix", "uid:4294967295", False,
+     "'uid:4294967295': bad uid: number is too large (0 to 4294967294)"),
+    ("unix", "uid:99999999999999999999999", False, "number is too large"),
+    ("unix", "user:", False, "'user:': bad user (expected a user name)"),
+    ("unix", "user:no-such-user-hvsock", False,
+     "'user:no-such-user-hvsock': no such user"),
+    ("unix", "uid:0, user:no-such-user-hvsock", False, "no such user"),
+    ("unix", "root", False, "'root' " + NOT_ENTRY),
+    ("unix", "gid:0", False, "'gid:0' " + NOT_ENTRY),
     # entries that can never match the listener's peers
     ("tcp", "3", False, "'cid:3' is a CID, which can never match a peer "
      "of a tcp listener"),
@@ -136,9 +156,19 @@ ALLOW = [
     ("vsock", "127.0.0.1", False, "'127.0.0.1/32' is an IP network, which "
      "can never match a peer of a vsock listener"),
     ("vsock", "3, ::1", False, "'::1/128' is an IP network"),
-    ("unix", "127.0.0.1", False, "a unix listener has no peer address to "
-     "check (use the socket file's permissions)"),
-    ("unix", "3", False, "a unix listener has no peer address"),
+    ("unix", "127.0.0.1", False, "'127.0.0.1/32' is an IP network, which "
+     "can never match a peer of a unix listener " + UNIX_ONLY),
+    ("unix", "3", False, "'cid:3' is a CID, which can never match a peer "
+     "of a unix listener " + UNIX_ONLY),
+    ("unix", GUID, False, f"'{GUID}' is a VM id, which can never match"),
+    ("unix", "uid:0, 10.0.0.0/8", False, "'10.0.0.0/8' is an IP network"),
+    ("tcp", "uid:0", False, "'uid:0' is a user id, which can never match "
+     "a peer of a tcp listener"),
+    ("tcp", "user:root", False, "'uid:0' is a user id"),
+    ("tcp", "127.0.0.1, uid:1000", False, "'uid:1000' is a user id"),
+    ("vsock", "uid:0", False, "'uid:0' is a user id, which can never match "
+     "a peer of a vsock listener"),
+    ("vsock", "user:root", False, "'uid:0' is a user id"),
 ]
 
 

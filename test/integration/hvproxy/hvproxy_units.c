@@ -49,7 +49,7 @@ tcp_peer_allowed(const struct hvp_config *c, const char *host)
 	a.kind = HVS_ADDR_TCP;
 	strcpy(a.u.tcp.host, host);
 	a.u.tcp.port = 1234;
-	return hvc_allow_match(&c->fwds[0]->allow, &a);
+	return hvc_allow_match(&c->fwds[0]->allow, &a, NULL);
 }
 
 static void
@@ -96,21 +96,21 @@ test_allow_vsock(void **state)
 
 	assert_non_null(c);
 	hvs_addr_vsock(&a, 3, 1000);
-	assert_true(hvc_allow_match(&c->fwds[0]->allow, &a));
+	assert_true(hvc_allow_match(&c->fwds[0]->allow, &a, NULL));
 	hvs_addr_vsock(&a, 4, 1000);
-	assert_true(hvc_allow_match(&c->fwds[0]->allow, &a));
+	assert_true(hvc_allow_match(&c->fwds[0]->allow, &a, NULL));
 	hvs_addr_vsock(&a, 2, 1000);
-	assert_true(hvc_allow_match(&c->fwds[0]->allow, &a));
+	assert_true(hvc_allow_match(&c->fwds[0]->allow, &a, NULL));
 	hvs_addr_vsock(&a, 5, 1000);
-	assert_false(hvc_allow_match(&c->fwds[0]->allow, &a));
+	assert_false(hvc_allow_match(&c->fwds[0]->allow, &a, NULL));
 	memset(&a, 0, sizeof(a));
 	a.kind = HVS_ADDR_HVSOCK;
 	assert_int_equal(hvs_guid_parse(&a.u.hvsock.vm_id,
 			     "6F9A0A8E-51E4-4B5E-8F55-5B0F7D1C2A3B", 36),
 	    0);
-	assert_true(hvc_allow_match(&c->fwds[0]->allow, &a));
+	assert_true(hvc_allow_match(&c->fwds[0]->allow, &a, NULL));
 	a.u.hvsock.vm_id.data1 ^= 1;
-	assert_false(hvc_allow_match(&c->fwds[0]->allow, &a));
+	assert_false(hvc_allow_match(&c->fwds[0]->allow, &a, NULL));
 	hvp_config_free(c);
 	assert_null(load_allow("vsock:5000", "127.0.0.1"));
 	assert_null(load_allow("vsock:5000", "cid:4294967295"));
@@ -222,63 +222,65 @@ static void
 test_peer_key(void **state)
 {
 	struct hvp_peer_key k1, k2;
+	struct hvc_peer_cred cred;
 	hvs_addr_t a;
 	char buf[96];
 	int sv[2];
 
 	hvs_addr_vsock(&a, 3, 1000);
-	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k1), 1);
+	assert_int_equal(hvp_peer_key(&a, NULL, &k1), 1);
 	hvs_addr_vsock(&a, 3, 2000);
-	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k2), 1);
+	assert_int_equal(hvp_peer_key(&a, NULL, &k2), 1);
 	assert_memory_equal(&k1, &k2, sizeof(k1));
 	assert_int_equal(hvp_peer_key_format(&k1, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "cid 3");
 	hvs_addr_vsock(&a, 4, 1000);
-	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k2), 1);
+	assert_int_equal(hvp_peer_key(&a, NULL, &k2), 1);
 	assert_memory_not_equal(&k1, &k2, sizeof(k1));
 
 	tcp_peer(&a, "10.1.2.3", 40000);
-	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k1), 1);
+	assert_int_equal(hvp_peer_key(&a, NULL, &k1), 1);
 	tcp_peer(&a, "::ffff:10.1.2.3", 40001);
-	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k2), 1);
+	assert_int_equal(hvp_peer_key(&a, NULL, &k2), 1);
 	assert_memory_equal(&k1, &k2, sizeof(k1));
 	assert_int_equal(hvp_peer_key_format(&k2, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "10.1.2.3");
 	tcp_peer(&a, "fd00::1", 1);
-	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k2), 1);
+	assert_int_equal(hvp_peer_key(&a, NULL, &k2), 1);
 	assert_memory_not_equal(&k1, &k2, sizeof(k1));
 	assert_int_equal(hvp_peer_key_format(&k2, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "fd00::1");
 	/* Cut short: a buffer too small is an error, not a cut string. */
 	assert_int_equal(hvp_peer_key_format(&k2, buf, 4), -1);
 	tcp_peer(&a, "not-an-address", 1);
-	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k2), 0);
+	assert_int_equal(hvp_peer_key(&a, NULL, &k2), 0);
 
 	memset(&a, 0, sizeof(a));
 	a.kind = HVS_ADDR_HVSOCK;
 	assert_int_equal(hvs_guid_parse(&a.u.hvsock.vm_id,
 			     "6f9a0a8e-51e4-4b5e-8f55-5b0f7d1c2a3b", 36),
 	    0);
-	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k1), 1);
+	assert_int_equal(hvp_peer_key(&a, NULL, &k1), 1);
 	assert_int_equal(hvp_peer_key_format(&k1, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "vm 6f9a0a8e-51e4-4b5e-8f55-5b0f7d1c2a3b");
 
 	/* A unix peer is the user the kernel names for the socket. */
 	memset(&a, 0, sizeof(a));
 	a.kind = HVS_ADDR_UNIX;
-	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k1), 0);
-#ifdef SO_PEERCRED
+	assert_int_equal(hvp_peer_key(&a, NULL, &k1), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(hvp_peer_key(&a, sv[0], &k1), 1);
-	assert_int_equal(hvp_peer_key_format(&k1, buf, sizeof(buf)), 0);
-	snprintf(buf + 64, 32, "uid %lu", (unsigned long)getuid());
-	assert_string_equal(buf, buf + 64);
+	if (hvc_peer_cred(&a, sv[0], &cred) == 0) {
+		assert_int_equal(hvp_peer_key(&a, &cred, &k1), 1);
+		assert_int_equal(hvp_peer_key_format(&k1, buf, sizeof(buf)), 0);
+		snprintf(buf + 64, 32, "uid %lu", (unsigned long)getuid());
+		assert_string_equal(buf, buf + 64);
+	} else {
+		assert_false(hvc_peer_cred_supported());
+		assert_int_equal(hvp_peer_key(&a, &cred, &k1), 0);
+	}
 	close(sv[0]);
 	close(sv[1]);
-#else
-	(void)sv;
-#endif
-	assert_int_equal(hvp_peer_key(NULL, HVS_INVALID_SOCK, &k1), 0);
+	assert_int_equal(hvp_peer_key(NULL, NULL, &k1), 0);
 }
 
 /* Fisher-Yates with a fixed LCG: the same order on every run. */
@@ -315,7 +317,7 @@ test_peers_table(void **state)
 	memset(&t, 0, sizeof(t));
 	memset(want, 0, sizeof(want));
 	hvs_addr_vsock(&a, 77, 1);
-	assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k), 1);
+	assert_int_equal(hvp_peer_key(&a, NULL, &k), 1);
 	assert_int_equal(hvp_peers_count(&t, &k), 0);
 	hvp_peers_remove(&t, &k); /* nothing there: no harm */
 	assert_int_equal(hvp_peers_size(&t), 0);
@@ -328,7 +330,7 @@ test_peers_table(void **state)
 	shuffle(order, n, &rnd);
 	for (size_t i = 0; i < n; i++) {
 		hvs_addr_vsock(&a, 1000 + order[i], 1);
-		assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k), 1);
+		assert_int_equal(hvp_peer_key(&a, NULL, &k), 1);
 		assert_int_equal(hvp_peers_add(&t, &k), 0);
 		distinct += want[order[i]]++ == 0;
 		assert_int_equal(hvp_peers_count(&t, &k), want[order[i]]);
@@ -339,14 +341,14 @@ test_peers_table(void **state)
 	shuffle(order, n, &rnd);
 	for (size_t i = 0; i < n; i++) {
 		hvs_addr_vsock(&a, 1000 + order[i], 1);
-		assert_int_equal(hvp_peer_key(&a, HVS_INVALID_SOCK, &k), 1);
+		assert_int_equal(hvp_peer_key(&a, NULL, &k), 1);
 		hvp_peers_remove(&t, &k);
 		distinct -= --want[order[i]] == 0;
 		assert_int_equal(hvp_peers_size(&t), distinct);
 		if (i < 50 || i % 500 == 0) {
 			for (uint32_t p = 0; p < NPEERS; p++) {
 				hvs_addr_vsock(&a, 1000 + p, 1);
-				hvp_peer_key(&a, HVS_INVALID_SOCK, &k);
+				hvp_peer_key(&a, NULL, &k);
 				assert_int_equal(hvp_peers_count(&t, &k),
 				    want[p]);
 			}
