@@ -4,16 +4,18 @@
 Half-close both ways (request/response with hvcat as client and as
 server), -q, -N, --no-shutdown, --recv-only, --send-only, -w idle timeout,
 SIGINT/SIGTERM (clean end, socket file removed, bytes flushed), -k with
-clients in turn, --allow, --progress on stderr only, -v lines.
+clients in turn, --allow (by address, and by user on a unix listener),
+--progress on stderr only, -v lines.
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import threading
 import time
 
-from hvtest import Tap, sha256_bytes, stop, wait_for
+from hvtest import Tap, run, sha256_bytes, stop, wait_for
 from hvtest.hvcat import HVCAT, QUICK, Listener, err_text, hvcat
 
 t = Tap()
@@ -330,6 +332,35 @@ r = hvcat(lst.tcp, input=b"hello")
 o = lst.proc.stdout.read()
 t.check("--allow 127.0.0.0/8: a 127.0.0.1 peer is served",
         lst.wait() == 0 and o == b"hello", lst.log())
+lst.close()
+
+# A unix listener's peers are users (the kernel's peer credentials).
+me = os.getuid()
+uaddr = f"unix:@hvtest-modes-allow-{os.getpid()}"
+lst = Listener(t, ["--allow", "uid:4294967294"], addr=uaddr + "-a")
+r = hvcat(uaddr + "-a", input=b"x")
+t.check(f"--allow uid:4294967294: this user (uid {me}) is refused, "
+        "listener goes on",
+        lst.proc.poll() is None and
+        wait_for(lambda: f", uid {me} (not allowed by --allow)" in
+                 lst.log(), QUICK), lst.log())
+lst.close()
+lst = Listener(t, ["--allow", f"uid:{me}"], addr=uaddr + "-b",
+               stdout=subprocess.PIPE)
+if me == 0 and shutil.which("setpriv"):
+    r = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             HVCAT, uaddr + "-b"], input=b"nobody", timeout=QUICK)
+    t.check("--allow uid:0: uid 65534 is refused, listener goes on",
+            r.returncode != 126 and lst.proc.poll() is None and
+            wait_for(lambda: ", uid 65534 (not allowed by --allow)" in
+                     lst.log(), QUICK), f"{r.returncode} {lst.log()}")
+else:
+    t.skip("--allow uid:0: uid 65534 is refused, listener goes on",
+           "needs root (and setpriv) to become another user")
+r = hvcat(uaddr + "-b", input=b"hello")
+o = lst.proc.stdout.read()
+t.check(f"--allow uid:{me}: this user is served, only its bytes arrive",
+        lst.wait() == 0 and o == b"hello", f"{o!r} {lst.log()}")
 lst.close()
 
 # ---- --progress -----------------------------------------------------

@@ -3,7 +3,9 @@ source port, a local user on a unix socket) cannot take more than its share
 of a forward: its next connection is closed at once and counted, while
 other peers are still admitted; a slot comes back when one of its
 connections ends; a reload that sets the limit counts the connections
-already open; the command line's --max-conns-per-peer works too."""
+already open; the command line's --max-conns-per-peer works too. A unix
+listener's allowlist names users (allow = uid:N): the user this test runs
+as is admitted, another one (nobody, when running as root) refused."""
 import os
 import signal
 import socket
@@ -33,6 +35,11 @@ target = {echo.addr}
 listen = unix:@{abstract}
 target = {echo.addr}
 max-conns-per-peer = 1
+
+[forward mine]
+listen = unix:@{abstract}-mine
+target = {echo.addr}
+allow = uid:{os.getuid()}
 
 [forward r]
 listen = tcp:{pr}
@@ -105,16 +112,17 @@ t.check("all of forward a closed: 0 peers",
 
 
 # ---- unix: a peer is the local user (SO_PEERCRED); 1 per user.
-def unix_connect():
+def unix_connect(name=abstract):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(20)
-    s.connect("\0" + abstract)
+    s.connect("\0" + name)
     return s
 
 
-def connect_as_nobody():
-    """A child that becomes uid 65534 connects, proves the echo, and holds
-    the connection until told to stop: exit 0 if it was relayed."""
+def connect_as_nobody(name=abstract, probe=echo_ok):
+    """A child that becomes uid 65534 connects to @name, reports
+    probe(socket) (the echo by default), and holds the connection until
+    told to stop."""
     r, w = os.pipe()
     go_r, go_w = os.pipe()
     pid = os.fork()
@@ -124,8 +132,8 @@ def connect_as_nobody():
             os.close(go_w)
             os.setgid(65534)
             os.setuid(65534)
-            s = unix_connect()
-            ok = echo_ok(s)
+            s = unix_connect(name)
+            ok = probe(s)
             os.write(w, b"1" if ok else b"0")
             os.read(go_r, 1)
             s.close()
@@ -158,13 +166,38 @@ else:
            "needs root to become another user")
 u1.close()
 
+# ---- unix: allow = uid:N admits that user only.
+t.check(f"allow = uid:{os.getuid()}: this user is admitted",
+        echo_ok(unix_connect(abstract + "-mine")))
+if os.getuid() == 0:
+    pid, r, go = connect_as_nobody(abstract + "-mine", refused_at_once)
+    got = os.read(r, 1)
+    t.check("allow = uid:0: uid 65534 is closed at once", got == b"1",
+            repr(got))
+    os.write(go, b"x")
+    os.waitpid(pid, 0)
+    os.close(r)
+    os.close(go)
+    t.check("log names the refusal and the user",
+            p.wait_log(r"conn fwd=mine peer=\S+ end=refused "
+                       r"reason=allowlist who=\"uid 65534\"", 20),
+            p.log()[-800:])
+    t.check("metrics: refusals{mine, allowlist} = 1",
+            metric(metrics(mp), "hvproxy_refusals_total", forward="mine",
+                   reason="allowlist") == 1)
+else:
+    for name in ["allow = uid:0: uid 65534 is closed at once",
+                 "log names the refusal and the user",
+                 "metrics: refusals{mine, allowlist} = 1"]:
+        t.skip(name, "needs root to become another user")
+
 # ---- a reload that sets a limit counts the connections already open.
 r1, r2, r3 = (connect(pr) for _ in range(3))
 t.check("forward r, no limit: 3 connections from 127.0.0.1",
         echo_ok(r1) and echo_ok(r2) and echo_ok(r3))
 config(2)
 p.signal(signal.SIGHUP)
-t.check("reloaded", p.wait_log(r"reloaded .*3 forwards", 20),
+t.check("reloaded", p.wait_log(r"reloaded .*4 forwards", 20),
         p.log()[-800:])
 t.check("after the reload (limit 2, 3 open): a 4th is closed at once",
         refused_at_once(connect(pr)))
