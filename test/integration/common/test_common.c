@@ -479,7 +479,7 @@ test_allow_kind(void **state)
 	    "'uid:1000' is a user id, which can never match a peer of a vsock "
 	    "listener");
 	hvc_allow_clear(&a);
-	assert_int_equal(hvc_allow_parse(&a, "uid:0 10.0.0.0/8", why,
+	assert_int_equal(hvc_allow_parse(&a, "10.0.0.0/8 uid:0", why,
 			     sizeof(why)),
 	    0);
 	assert_int_equal(hvc_allow_check_kind(&a, HVS_ADDR_UNIX, why,

@@ -161,7 +161,7 @@ ALLOW = [
     ("unix", "3", False, "'cid:3' is a CID, which can never match a peer "
      "of a unix listener " + UNIX_ONLY),
     ("unix", GUID, False, f"'{GUID}' is a VM id, which can never match"),
-    ("unix", "uid:0, 10.0.0.0/8", False, "'10.0.0.0/8' is an IP network"),
+    ("unix", "10.0.0.0/8, uid:0", False, "'10.0.0.0/8' is an IP network"),
     ("tcp", "uid:0", False, "'uid:0' is a user id, which can never match "
      "a peer of a tcp listener"),
     ("tcp", "user:root", False, "'uid:0' is a user id"),
