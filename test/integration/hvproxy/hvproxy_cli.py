@@ -105,6 +105,10 @@ t.check("--check shows what each forward gets after the merge",
         in out and
         "  global: max-conns 100, drain-timeout 0\n"
         "      log-level info, syslog no, metrics -\n" in out, out)
+rc, out, err = run(["--check", "--allow", "user:root, uid:1000",
+                    "unix:/nonexistent/hvproxy-cli.sock", "tcp:127.0.0.1:9"])
+t.check("--check shows a unix listener's users as uids (user:root: uid:0)",
+        rc == 0 and "      allow: uid:0, uid:1000\n" in out, out + err)
 rc, out, err = run(["--check", "-c", good, "--idle-timeout", "90s",
                     "--max-conns-per-peer", "5"])
 t.check("--check: the command line overrides [global] for every forward",
