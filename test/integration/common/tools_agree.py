@@ -12,38 +12,29 @@ SIZES sections are the same text.
 No socket is opened: hvproxy runs with --check, and every hvcat command
 also names a program that does not exist (-e), a usage error hvcat
 reports only after it has read and checked every value and the
-allowlist against the listening address. Output is TAP.
+allowlist against the listening address. Output is TAP, through the
+tests' library (test/pylib on PYTHONPATH, as meson sets it).
 """
 import os
 import re
 import subprocess
 import sys
-import tempfile
+
+from hvtest.proc import run as run_bounded
+from hvtest.tap import Tap
 
 HVCAT, HVPROXY = sys.argv[1], sys.argv[2]
 SRC = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(
     __file__)), "..", "..", ".."))
 NO_PROGRAM = "/nonexistent/hvsock-test-no-such-program"
 
-results = []
-
-
-def ok(cond, name, diag=""):
-    results.append(bool(cond))
-    print(f"{'ok' if cond else 'not ok'} {len(results)} - {name}")
-    if not cond and diag:
-        for line in str(diag).splitlines():
-            print(f"#   {line}")
-    sys.stdout.flush()
+t = Tap(prefix="tools-agree.")
 
 
 def run(argv):
     """(exit status, first line of stderr, all of stderr)."""
-    try:
-        r = subprocess.run(argv, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=30)
-    except subprocess.TimeoutExpired:
+    r = run_bounded(argv, stdin=subprocess.DEVNULL, timeout=30)
+    if r.returncode == "timeout":
         return None, "(timed out)", ""
     err = r.stderr.decode("utf-8", "replace")
     lines = err.splitlines()
@@ -207,27 +198,27 @@ def hvproxy_allow_file(kind, text, tmp):
     return rc, m.group(1) if m else first
 
 
-with tempfile.TemporaryDirectory(prefix="tools-agree-") as tmp:
-    for kind, text, good, part in ALLOW:
-        name = f"--allow '{show(text)}' on a {kind} listener"
-        crc, cwhy = hvcat_allow(kind, text)
-        prc, pwhy = hvproxy_allow(kind, text)
-        diag = f"hvcat rc={crc}: {cwhy}\nhvproxy rc={prc}: {pwhy}"
-        if good:
-            ok(cwhy is None and pwhy is None,
-               f"{name}: taken by both", diag)
-        else:
-            ok(cwhy is not None and crc == 2 and prc == 2 and
-               cwhy == pwhy and part in cwhy,
-               f"{name}: refused by both, the same reason", diag)
-        # inih trims a value and ends it at " ;" or " #": the file
-        # carries the lists that survive that unchanged.
-        if text == text.strip() and not re.search(r"[;#]", text):
-            frc, fwhy = hvproxy_allow_file(kind, text, tmp)
-            ok(fwhy == cwhy and (frc == 0) == good,
-               f"allow = {show(text)} in a file, {kind} listener: as "
-               f"on the command line",
-               f"file rc={frc}: {fwhy}\nhvcat: {cwhy}")
+tmp = t.tmp
+for kind, text, good, part in ALLOW:
+    name = f"--allow '{show(text)}' on a {kind} listener"
+    crc, cwhy = hvcat_allow(kind, text)
+    prc, pwhy = hvproxy_allow(kind, text)
+    diag = f"hvcat rc={crc}: {cwhy}\nhvproxy rc={prc}: {pwhy}"
+    if good:
+        t.check(f"{name}: taken by both",
+                cwhy is None and pwhy is None, diag)
+    else:
+        t.check(f"{name}: refused by both, the same reason",
+                cwhy is not None and crc == 2 and prc == 2 and
+                cwhy == pwhy and part in cwhy, diag)
+    # inih trims a value and ends it at " ;" or " #": the file
+    # carries the lists that survive that unchanged.
+    if text == text.strip() and not re.search(r"[;#]", text):
+        frc, fwhy = hvproxy_allow_file(kind, text, tmp)
+        t.check(f"allow = {show(text)} in a file, {kind} listener: "
+                f"as on the command line",
+                fwhy == cwhy and (frc == 0) == good,
+                f"file rc={frc}: {fwhy}\nhvcat: {cwhy}")
 
 # Several --allow add up in both.
 for args, good in [(["--allow", "127.0.0.1", "--allow", "::1"], True),
@@ -237,9 +228,9 @@ for args, good in [(["--allow", "127.0.0.1", "--allow", "::1"], True),
     rc2, first2, _ = run([HVPROXY, "--check"] + args +
                          [LISTEN["tcp"][1], "tcp:127.0.0.1:9"])
     taken1 = "no such program" in first1
-    ok(taken1 == good and (rc2 == 0) == good,
-       f"{' '.join(args)}: {'taken' if good else 'refused'} by both",
-       f"hvcat: {first1}\nhvproxy: {first2}")
+    t.check(f"{' '.join(args)}: {'taken' if good else 'refused'} by both",
+            taken1 == good and (rc2 == 0) == good,
+            f"hvcat: {first1}\nhvproxy: {first2}")
 
 
 # ---- numbers, durations, sizes -------------------------------------------
@@ -303,9 +294,9 @@ for copt, popt, goods, bads, same_range in VALUES:
     for v in goods:
         crc, cline = hvcat_value(copt, v)
         prc, pline = hvproxy_value(popt, v)
-        ok(cline is None and pline is None,
-           f"{copt} / {popt} '{show(v)}': taken by both",
-           f"hvcat: {cline}\nhvproxy: {pline}")
+        t.check(f"{copt} / {popt} '{show(v)}': taken by both",
+                cline is None and pline is None,
+                f"hvcat: {cline}\nhvproxy: {pline}")
     for v in bads:
         crc, cline = hvcat_value(copt, v)
         prc, pline = hvproxy_value(popt, v)
@@ -315,31 +306,29 @@ for copt, popt, goods, bads, same_range in VALUES:
         good = cwhy is not None and crc == 2 and prc == 2 and cwhy == pwhy
         if copt == popt:
             good = good and cline == pline
-        ok(good, f"{copt} / {popt} '{show(v)}': refused by both, the same "
-           f"reason", f"hvcat: {cline}\nhvproxy: {pline}")
+        t.check(f"{copt} / {popt} '{show(v)}': refused by both, the same "
+                f"reason", good, f"hvcat: {cline}\nhvproxy: {pline}")
 
 # The file takes the same values: hvproxy's keys against hvcat's options.
 FILE_KEYS = [("idle-timeout", "--idle-timeout", DURATION_GOOD[:6],
               DURATION_BAD[:6]),
              ("buffer", "-b", SIZE_GOOD[:6], SIZE_BAD[:6])]
-with tempfile.TemporaryDirectory(prefix="tools-agree-") as tmp:
-    path = os.path.join(tmp, "v.conf")
-    for key, copt, goods, bads in FILE_KEYS:
-        for v in goods + bads:
-            if v != v.strip() or v == "":
-                continue  # inih trims values; an empty one is no value
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(f"[forward t]\nlisten = tcp:127.0.0.1:19\n"
-                        f"target = tcp:127.0.0.1:9\n{key} = {v}\n")
-            os.chmod(path, 0o644)
-            rc, first, _ = run([HVPROXY, "--check", "-c", path])
-            m = re.match(r"hvproxy: error: .*v\.conf:4: " + re.escape(key) +
-                         " = " + re.escape(v) + ": (.*)$", first)
-            fwhy = m.group(1) if m else (None if rc == 0 else first)
-            crc, cline = hvcat_value(copt, v)
-            ok(fwhy == why_of(cline),
-               f"{key} = {show(v)} in a file: as hvcat {copt} takes it",
-               f"file: {fwhy}\nhvcat: {cline}")
+path = os.path.join(tmp, "v.conf")
+for key, copt, goods, bads in FILE_KEYS:
+    for v in goods + bads:
+        if v != v.strip() or v == "":
+            continue  # inih trims values; an empty one is no value
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(f"[forward t]\nlisten = tcp:127.0.0.1:19\n"
+                    f"target = tcp:127.0.0.1:9\n{key} = {v}\n")
+        os.chmod(path, 0o644)
+        rc, first, _ = run([HVPROXY, "--check", "-c", path])
+        m = re.match(r"hvproxy: error: .*v\.conf:4: " + re.escape(key) +
+                     " = " + re.escape(v) + ": (.*)$", first)
+        fwhy = m.group(1) if m else (None if rc == 0 else first)
+        crc, cline = hvcat_value(copt, v)
+        t.check(f"{key} = {show(v)} in a file: as hvcat {copt} takes it",
+                fwhy == why_of(cline), f"file: {fwhy}\nhvcat: {cline}")
 
 
 # ---- the man pages ----------------------------------------------------------
@@ -356,11 +345,7 @@ HVCAT_1 = os.path.join(SRC, "bin", "hvcat", "hvcat.1")
 HVPROXY_8 = os.path.join(SRC, "bin", "hvproxy", "hvproxy.8")
 for title in ["ALLOWLISTS", "TIMES AND SIZES"]:
     a, b = section(HVCAT_1, title), section(HVPROXY_8, title)
-    ok(a is not None and a == b,
-       f"hvcat.1 and hvproxy.8 describe {title} with the same text",
-       f"hvcat.1: {a!r}\nhvproxy.8: {b!r}")
+    t.check(f"hvcat.1 and hvproxy.8 describe {title} with the same text",
+            a is not None and a == b, f"hvcat.1: {a!r}\nhvproxy.8: {b!r}")
 
-failed = results.count(False)
-print(f"1..{len(results)}")
-print(f"# {len(results) - failed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+t.done()
