@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Cross-build libhvsock for 64-bit Windows with mingw-w64 and check that
 # the DLL, its import library and the static library come out, with every
 # warning an error.

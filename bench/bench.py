@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """bench.py - the benchmark behind bench/run.sh (see bench/README.md).
 
 Runs direct (no relay), hvproxy, socat (default and -b 262144, fork) and

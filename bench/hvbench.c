@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hvbench: load generator and verifying servers for bench/run.sh.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nosplice.so - an experiment for bench/ (LD_PRELOAD), not part of the
  * library: makes splice(2) fail with EINVAL, which the relay engine takes

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # profile.sh BUILD HVBENCH OUTDIR - where hvproxy's time goes (run it as
 # `bench/run.sh --profile`; needs linux-perf). Loopback only; every run
 # bounded. Writes OUTDIR/summary.txt (also printed) and the raw perf files.

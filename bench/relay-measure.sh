@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # relay-measure.sh - figures of the relay engine itself on loopback,
 # through the example daemon (measured, never asserted):
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # bench/run.sh - hvproxy against direct, socat and ncat on loopback, and
 # hvcat/hvproxy against socat/ncat over real AF_VSOCK in the test VM.
 # See bench/README.md.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hvs-expose — expose a local TCP service on a vsock port.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * End-to-end test of the hvs-expose example as a tcp -> tcp forwarder on
  * loopback (no vsock needed): a request/response with half-close, bytes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: hvs_addr_parse() and hvs_addr_format().
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: hvproxy's configuration file parser (bin/hvproxy/
  * conf_file.c and config.c: inih, the [global] and [forward NAME] keys,

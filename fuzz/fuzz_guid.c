@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: hvs_guid_parse(), hvs_guid_format() and the vsock
  * port <-> service GUID mapping.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Build the libFuzzer targets with clang, ASan and UBSan, and run them one
 # after another (one core), each on a scratch copy of its seed corpus so
 # that fuzz/corpus/ is never written to.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Sum meson's test logs (testlog.json) of all runs into one closing line,
 "N passed, N failed", and fail if nothing ran at all.
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The live demo: install what is missing, build, and run the main job end
 # to end through real AF_VSOCK inside a throw-away QEMU VM (test/vm/):
 #

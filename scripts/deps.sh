@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Install what building and testing libhvsock needs on Debian 12, and
 # nothing when it is all there already. Run as root (CI is).
 set -eu

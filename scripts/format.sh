@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Format the C sources with the checked-in .clang-format, or with --check
 # only report files that differ (CI).
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The check to run before a commit: build (./build-quick, set up on first
 # use) and run the unit suite, which takes a minute or two, not the half
 # hour of scripts/test.sh.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The whole test suite, as CI runs it (.ci/run calls this):
 #   1. gcc, -Dwerror=true: every suite (unit, integration, vm)
 #   2. clang, -Dwerror=true: every suite but the VM one
@@ -8,7 +9,7 @@
 #   6. valgrind memcheck of the unit tests and of hvproxy/hvcat under a
 #      subset of the integration tests (scripts/valgrind.sh --ci, ~2 min)
 #   7. a smoke run of the benchmark (bench/run.sh --quick, no times judged)
-#   8. formatting check
+#   8. formatting check, and the SPDX license line of every source file
 # and ends with one line "N passed, N failed" counted from meson's test
 # logs of all runs together. Build trees go to ./build-ci-*.
 set -eu
@@ -86,6 +87,12 @@ fi
 echo "=== clang-format check"
 if ! sh scripts/format.sh --check; then
 	echo "=== format check FAILED"
+	status=1
+fi
+
+echo "=== SPDX license line check"
+if ! sh scripts/spdx.sh --check; then
+	echo "=== SPDX check FAILED"
 	status=1
 fi
 

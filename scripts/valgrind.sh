@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Valgrind memcheck runs of the test suite (figures in SECURITY.md).
 #
 #   scripts/valgrind.sh [--ci] [--hardening] [TEST...]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Allowlists (allow.h): the one parser of the entries both tools take,
  * the check against the listener's kind and the match against a peer.

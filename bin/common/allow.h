@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Allowlists: which peers a listener accepts, one grammar for hvcat's
  * --allow and hvproxy's --allow and allow=.

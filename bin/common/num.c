@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The one bounded parser of numbers, durations and sizes (num.h), in the
  * spirit of OpenBSD's strtonum(3): explicit bounds, no sign, no blanks,

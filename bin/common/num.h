@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Numbers, durations, sizes and yes/no as both tools read them from the
  * command line and hvproxy from its file: one grammar, one set of bounds

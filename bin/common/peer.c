@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A tcp peer's numeric address, a unix peer's credentials (peer.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Who a peer is, read one way for everything that looks at it (the
  * allowlist match in allow.c, hvproxy's per-peer key): a tcp peer's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Helpers both tools use (bin/common, prefix hvc_): allocation that cannot
  * fail (it ends the program with one line), the program's name for that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * -e PROG / -c CMD: a program talks to the peer directly, the connection
  * as its standard input and output (stderr stays hvcat's). Like ncat:

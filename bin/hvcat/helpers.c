@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The helpers that answer a question and exit: --service-id, --local-cid,
  * --register-cmd; and the vsock facts that -v prints.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hvcat - netcat for host<->guest sockets. Private interface between the
  * files of the tool:

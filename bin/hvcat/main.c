@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hvcat - netcat for host<->guest sockets (vsock, Hyper-V sockets, and
  * tcp/unix to bridge them). Options are read here, in one getopt switch,

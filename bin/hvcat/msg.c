@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Messages to stderr, one line each, prefixed with the program's name.
  * The progress meter shares stderr: every message erases it first.

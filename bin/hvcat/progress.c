@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The --progress meter: bytes each way, the current rate and the elapsed
  * time, redrawn in place on stderr twice a second, and a final line with

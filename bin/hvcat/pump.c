@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A pump copies one descriptor into another on the event loop and says
  * when the source has ended. hvcat puts pumps around the relay only for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The running tool: connect or listen, then either relay standard input
  * and output to the connection or hand the connection to a program (-e,

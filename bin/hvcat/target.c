@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The address on the command line, and what to say when it is wrong or
  * when a socket on it fails.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The configuration file: an INI file read with inih (Debian's libinih)
  * into the model of config.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The configuration as hvproxy holds it: the forwards (immutable, shared
  * by reference with the connections they admitted), the merge of the

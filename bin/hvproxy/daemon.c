@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The daemon: every forward of the configuration in force, and the
  * forwards a reload removed while their connections go on ("retired").

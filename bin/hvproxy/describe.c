@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The configuration in force, as text: what `hvproxy --check` prints after
  * the file, [global] and the command line have been merged, so that a user

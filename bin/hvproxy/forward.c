@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * One forward at run time: listener -> admission -> async connect ->
  * relay (the daemon that holds every forward is daemon.c).

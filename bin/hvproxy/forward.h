@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * One forward at run time and the daemon that holds them: the objects
  * forward.c (a forward's listener and connections) and daemon.c (every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hvproxy — a port forwarder for Hyper-V sockets, vsock, tcp and unix
  * sockets. Private interface between its source files.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hvproxy — forward connections between vsock, Hyper-V sockets, tcp and
  * unix sockets. One process, one event loop, the libhvsock relay engine.

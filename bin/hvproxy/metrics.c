@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The metrics endpoint: GET /metrics in Prometheus' text format (0.0.4),
  * served by libevent's evhttp on the daemon's own event loop.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Open connections per peer, for max-conns-per-peer.
  *

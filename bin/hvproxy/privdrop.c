@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * --user USER[:GROUP]: give up root once every listener is bound.
  *

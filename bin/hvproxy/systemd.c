@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * systemd integration: socket activation (LISTEN_FDS) and readiness /
  * reload / stop notification (NOTIFY_SOCKET), plus watchdog pings.

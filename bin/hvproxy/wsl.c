@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hvsock:wsl:PORT on a Windows host: listen on the WSL2 utility VM's id
  * and follow it when WSL restarts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libhvsock — one socket API for Hyper-V sockets and vsock.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libhvsock event loop: listener, async connect and the relay engine.
  *

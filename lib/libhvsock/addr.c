@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Addresses: the one grammar shared by the library and the tools (see
  * <hvsock/hvsock.h> and the README's "Addresses"), parsed strictly and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * errno -> HVS_E*: one table for every platform's C runtime (the POSIX
  * layer uses it for everything, the Windows one for CRT errors beside its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Error codes: names, messages and the translation of system errors. All
  * three come from HVS_ERRNO_MAP so that they cannot drift apart.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * GUIDs: text form, the vsock port <-> service GUID mapping, and the
  * well-known Hyper-V VM ids.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Private interface between the portable core of libhvsock and its
  * platform backends. Nothing here is exported.

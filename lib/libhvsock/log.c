@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The library never prints: messages go to the application's callback, or
  * nowhere.

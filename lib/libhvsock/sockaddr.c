@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Addresses <-> native socket addresses: tcp (name resolution), unix
  * (path and abstract names), and, through the platform backend, vsock and

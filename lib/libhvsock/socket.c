@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The socket calls of the public API: the same logic on every platform,
  * with the system calls behind hvs__os_* and the hypervisor family behind

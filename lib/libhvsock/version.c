@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include <hvsock/hvsock.h>
 
 const char *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The WSL2 VM id out of what `wsl.exe -- wslinfo --vm-id` printed. Portable
  * (no Windows call): the library's Windows backend runs wslinfo

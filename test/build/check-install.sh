@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The library as its users get it: `meson install` into a scratch DESTDIR,
 # then the README example compiled and linked with nothing but pkg-config
 # and the installed files; and libhvsock consumed as a meson subproject.

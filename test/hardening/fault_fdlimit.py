@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hardening-fdlimit: hvproxy out of file descriptors.
 
 A. Started under a low limit (prlimit --nofile=256:256 before exec):

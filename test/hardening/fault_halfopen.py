@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hardening-halfopen: peers that stop reading.
 
 N clients ask a "firehose" target for data and never read a byte; N more

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hardening-reset: peers that reset mid-stream (SO_LINGER 0, a TCP RST).
 
 A truncated stream must never look complete: when one side resets, the

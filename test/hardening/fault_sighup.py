@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hardening-sighup: SIGHUP under load.
 
 100 clients keep two forwards busy (uploads answered with the target's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hardening-sigterm: SIGTERM with 100 connections mid-transfer.
 
 1. 50 uploads (1-4 MiB, answered with the target's sha256 after the

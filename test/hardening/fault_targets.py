@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hardening-targets: targets that misbehave, en masse.
 
 1. 50 connections to a target that accepts and never answers (reads

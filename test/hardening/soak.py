@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """hardening-soak: hvproxy under steady mixed load, every byte verified.
 
     soak.py [--duration 600] [--clients 200] [--warmup S] [--max-size B]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Copy the C example of README.md (the ```c block after the line
 '<!-- example: hello.c -->') to a file, so the test suite compiles exactly
 what the README shows."""

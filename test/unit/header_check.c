@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The public headers stand alone and agree with the library's version. */
 #include <hvsock/hvsock.h>
 #ifdef HVS_HAVE_LOOP_H

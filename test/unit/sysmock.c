@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* See sysmock.h. */
 #include <errno.h>
 #include <poll.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Addresses: every branch of the parser, the role defaults, canonical
  * formatting and its round trip, equality, and hostile input.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Async connect tests on loopback TCP and unix sockets: success, refusal,
  * a timeout against an unresponsive listener (a backlog-0 listener whose

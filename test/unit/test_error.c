@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Error codes: every code of HVS_ERRNO_MAP has its own name and message,
  * the names are the X-macro's, and unknown codes are reported as such.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * GUIDs: text form, the port <-> service GUID mapping and the well-known
  * VM ids. The expected values are written out as text here, independently

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Listener tests on loopback TCP and unix sockets: accepting, the peer
  * filter, back-off on EMFILE (scripted through the sysmock seam and for

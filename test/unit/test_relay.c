@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Relay engine tests, on socketpairs and loopback TCP. Every case runs
  * twice: once on the zero-copy path (splice) and once on the copy path

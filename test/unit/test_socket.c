@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Socket calls against the real kernel, on loopback tcp and unix sockets
  * only. vsock addresses are converted but never connected here: on this

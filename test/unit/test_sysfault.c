@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Injected system-call failures (see sysmock.h): every error path of the
  * socket calls returns the translated code and leaves no descriptor open,

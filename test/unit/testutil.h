@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Small helpers shared by the unit tests (include <cmocka.h> first). */
 #ifndef HVS_TEST_TESTUTIL_H
 #define HVS_TEST_TESTUTIL_H

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # job-demo.sh HVCAT HVPROXY - the README's live demo, and a test: a guest
 # web server exposed over real AF_VSOCK and reached from "the host side",
 # then files sent with hvcat both ways, all checked by sha256.

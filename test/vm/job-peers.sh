@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # job-peers.sh - the harness proves itself: independent peers (socat, ncat,
 # python) exchange random files over real AF_VSOCK on CID 1, in both
 # directions with half-close, checked by sha256. No libhvsock code runs

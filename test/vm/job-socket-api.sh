@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # job-socket-api.sh VSOCK_API - libhvsock's public socket API over real
 # AF_VSOCK: the in-process checks of vsock_api, byte-exact transfers in
 # both directions with half-close against peer.py (an independent

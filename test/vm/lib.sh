@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # lib.sh - helpers for VM test jobs (POSIX sh). A job starts with
 #
 #     . "$HVS_VM_DIR/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """peer.py - an independent AF_VSOCK peer for the libhvsock VM tests.
 
     peer.py listen PORT  [options]     accept --count connections on any:PORT

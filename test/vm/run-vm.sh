@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # run-vm.sh - run one test job against real AF_VSOCK (vsock_loopback, CID 1)
 # inside a throw-away QEMU VM, and report its result.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vsock_api - libhvsock's public socket API over real AF_VSOCK, run inside
  * the test VM (vsock_loopback, CID 1) by test/vm/job-socket-api.sh.

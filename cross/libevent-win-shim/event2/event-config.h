@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * event-config.h for x86_64-w64-mingw32, so that hvproxy's Windows-only
  * code (bin/hvproxy/wsl.c) can be compiled (-fsyntax-only) against

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Hyper-V sockets on FreeBSD guests: AF_HYPERV (43), the hvsock driver
  * (sys/dev/hyperv/hvsock).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Linux: vsock:/hvsock: addresses are AF_VSOCK (<linux/vm_sockets.h>).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Zero-copy backend of the relay on Linux: splice(2) through pipes taken
  * from a process-wide pool (see loop/zcopy.h).

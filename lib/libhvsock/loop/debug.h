@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Internals of the event-loop objects that the unit tests reach (they link
  * the library's objects, so these hidden symbols are visible to them):

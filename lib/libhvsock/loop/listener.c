@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The listener: accept connections on any address kind from the event
  * loop.

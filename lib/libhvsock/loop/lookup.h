@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Host-name lookups on worker threads, answered through the event loop
  * (lookup.c). Used by hvs_connect_async() for names that are not numeric

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The relay engine: two endpoints, two directions, one event loop.
  *

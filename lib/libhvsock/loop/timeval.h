@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Milliseconds as the struct timeval that event_add() takes: the loop's
  * timers (connect timeout, accept pause, relay idle timeout) all count in

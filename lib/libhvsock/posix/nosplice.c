@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Zero-copy backend for systems without splice(2) (FreeBSD, macOS, ...):
  * there is none, so the relay always takes its read/write path. See

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The system-call layer for POSIX systems (Linux, FreeBSD): every call
  * retries EINTR, every descriptor is close-on-exec, and errno is translated

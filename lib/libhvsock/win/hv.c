@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Hyper-V sockets on Windows: AF_HYPERV (34), protocol HV_PROTOCOL_RAW,
  * addressed by SOCKADDR_HV = (VM id, service id), both GUIDs.

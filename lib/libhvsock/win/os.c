@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The system-call layer for Windows: Winsock 2 behind the hvs__os_*
  * interface of internal.h, mirroring posix/os.c.

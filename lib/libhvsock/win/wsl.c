@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Finding the WSL2 VM id: run `wsl.exe -- wslinfo --vm-id` and read the
  * GUID it prints.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The VM id of the WSL2 utility VM (Windows only; private to win/).
  */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """After the drain timeout, a cut-short stream ends with a FIN.
 
 hvproxy --drain-timeout 1s, a client that keeps sending and never

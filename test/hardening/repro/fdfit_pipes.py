@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The automatic max-conns does not account for splice pipes.
 
 bin/hvproxy/forward.c effective_max_conns() sets max-conns to

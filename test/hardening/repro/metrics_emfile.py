@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hvproxy out of descriptors + one connection waiting on the metrics port.
 
 bin/hvproxy/metrics.c hvp_metrics_new() hands the listening socket to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A NOTIFY_SOCKET nobody reads freezes hvproxy.
 
 bin/hvproxy/systemd.c hvp_sd_notify() calls sd_notify() (or, without

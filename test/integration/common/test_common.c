@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * common-units: bin/common on its own: the bounded parsers of numbers,
  * durations, sizes and yes/no and their formatters, the allowlist

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """common-tools-agree: hvcat and hvproxy read allowlists, numbers,
 durations and sizes with one parser (bin/common), so one table of good
 and bad inputs goes to both built binaries: each input is taken by both

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """hvcat-copy: files through hvcat in each direction, checked by sha256.
 
 Sizes 0 B, 1 B, 1 MiB and 64 MiB; HVCAT_TEST_BIG=1 adds 1 GiB of files.

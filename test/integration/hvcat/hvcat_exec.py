@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """hvcat-exec: -e PROG and -c CMD serve a connection; -k serves clients in
 turn, each with its own child; -m bounds the children; the child's status
 becomes hvcat's."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """hvcat-modes: how a stdio session ends, and what hvcat does meanwhile.
 
 Half-close both ways (request/response with hvcat as client and as

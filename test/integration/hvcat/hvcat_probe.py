@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """hvcat-probe: -z and connection failures: exit 0/1, one line naming the
 address and the reason (refused, timed out, no such socket file, host not
 found, permission), and -w bounding a connect that gets no answer."""

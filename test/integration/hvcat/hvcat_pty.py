@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """hvcat-pty: an interactive session on a terminal, as a user types it.
 
 A remote shell served by `hvcat -l -c 'exec sh 2>&1'`; the client hvcat

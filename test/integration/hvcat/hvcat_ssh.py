@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """hvcat-ssh: hvcat as an OpenSSH ProxyCommand, with a real ssh client and
 a private sshd on a loopback port (temporary host key and authorized_keys;
 nothing of the system's ssh setup is used or changed).

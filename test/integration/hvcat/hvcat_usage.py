@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """hvcat-usage: everything that must fail before a socket is opened.
 
 Every bad address of the parser's unit table (test/unit/test_addr.c,

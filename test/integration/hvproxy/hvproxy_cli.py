@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hvproxy-cli: --help, --version, usage errors (exit 2, naming the bad
 argument), --check, and config files with errors: every problem is
 reported as FILE:LINE: problem, nothing listens, exit 2; a listener that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hvproxy-drain: SIGTERM stops accepting at once and lets open connections
 finish: a transfer in flight arrives whole (sha256 on the far side), then
 hvproxy exits 0. With a short --drain-timeout, a connection that does not

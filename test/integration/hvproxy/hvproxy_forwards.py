@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hvproxy-forwards: several forwards at once, from the command line and
 from a config file: tcp -> tcp, tcp -> unix, unix -> tcp; transfers in both
 directions with half-close run concurrently and arrive byte-exact."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hvproxy-http: real HTTP through hvproxy: curl against python's
 http.server on loopback, one big file, parallel requests, a directory
 listing; the per-connection log lines and the metrics agree."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hvproxy-limits: max-conns per forward and global (excess connections
 are closed at once, and counted), the idle timeout, and allowlists of IP
 networks; the metrics count every refusal."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hvproxy-lookup: target host names are looked up off the event loop.
 
 A stand-in name service (slowdns.so, preloaded) holds every lookup of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hvproxy-many: 2,000 concurrent connections through one hvproxy process
 (one event loop): all admitted, each echoes its own message, all are
 counted in the metrics, and the memory hvproxy needs to hold them idle is

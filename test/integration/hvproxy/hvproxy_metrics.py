@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hvproxy-metrics: the Prometheus endpoint's numbers match what was sent:
 bytes up and down per forward (also while a connection is still open),
 connections open/total, errors and refusals; the text format parses."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hvproxy-peers: max-conns-per-peer. One peer (an IP address whatever its
 source port, a local user on a unix socket) cannot take more than its share
 of a forward: its next connection is closed at once and counted, while

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hvproxy-reload: SIGHUP re-reads the config file: forwards are added,
 removed and changed while connections through them stay alive; a config
 with errors is refused (file:line in the log) and the one in force stays."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hvproxy-service: running as a service. Socket activation (LISTEN_FDS,
 fd:3), readiness and watchdog notification (NOTIFY_SOCKET), --pidfile
 (written, locked against a second instance, removed on exit), --user (drops

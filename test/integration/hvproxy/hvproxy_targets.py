@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hvproxy-targets: targets that fail. Refused (nothing listens), unreachable
 (a unix path that does not exist), a black hole (a listener whose queue is
 full, so the connect times out) and one that accepts but never says a word

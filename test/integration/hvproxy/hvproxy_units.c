@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hvproxy-units: the parts of hvproxy that need no sockets: allowlists as
  * the configuration loads them, the per-peer connection counts, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slowdns.so - an LD_PRELOAD stand-in for a name service, for
  * hvproxy-lookup. getaddrinfo() of a name ending in

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # bench-vsock.sh - the real-AF_VSOCK part of bench/run.sh (vsock_loopback,
 # CID 1, inside the test VM): hvcat and hvproxy against socat and ncat.
 #

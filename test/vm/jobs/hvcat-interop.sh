@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # hvcat-interop.sh HVCAT - hvcat over real AF_VSOCK (vsock_loopback, CID 1)
 # against independent peers: socat VSOCK-LISTEN/VSOCK-CONNECT, ncat --vsock
 # and Python's socket.AF_VSOCK (peer.py), with hvcat in both roles. Every

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # hvcat-ssh.sh HVCAT - OpenSSH over real AF_VSOCK with hvcat as the
 # ProxyCommand, as a user would set it up for a VM:
 #

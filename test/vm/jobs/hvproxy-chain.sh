@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # hvproxy-chain.sh - hvproxy over real AF_VSOCK (vsock_loopback, CID 1):
 #
 #   client -tcp-> hvproxy A -vsock-> hvproxy B -tcp-> server

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # relay-vsock.sh - the relay engine over real AF_VSOCK (vsock_loopback,
 # CID 1), through examples/hvs-expose (public API only), in both
 # arrangements and on both of the relay's paths:

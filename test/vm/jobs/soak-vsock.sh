@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # soak-vsock.sh - the hardening soak (test/hardening/soak.py) with real
 # AF_VSOCK (vsock_loopback, CID 1) in the middle:
 #
