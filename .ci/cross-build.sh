@@ -96,7 +96,7 @@ x86_64-w64-mingw32-gcc -std=c11 -fsyntax-only -Werror -Wall -Wextra \
 	-Wold-style-definition -Wvla -Wpointer-arith -Wundef \
 	-Wno-unused-parameter -Wno-missing-field-initializers \
 	-D_WIN32_WINNT=0x0A00 -DWIN32_LEAN_AND_MEAN \
-	-Iinclude -I"$builddir/include" -I"$shim" -Ibin/hvproxy \
+	-Iinclude -I"$builddir/include" -I"$shim" -Ibin -Ibin/hvproxy \
 	bin/hvproxy/wsl.c
 echo "cross-build: bin/hvproxy/wsl.c compiles for Windows (syntax only)"
 echo "cross-build: ok ($builddir)"
