@@ -429,7 +429,10 @@ typedef int hvs_sock_t;
 #define HVS_SOCK_IPV4_ONLY 0x2u /* tcp: resolve to IPv4 only (-4) */
 #define HVS_SOCK_IPV6_ONLY 0x4u /* tcp: resolve to IPv6 only (-6) */
 #define HVS_SOCK_NO_REUSEADDR 0x8u /* tcp listen: no SO_REUSEADDR */
-#define HVS_SOCK_UNLINK 0x10u /* unix listen: remove a stale socket file */
+/* unix listen: remove a stale socket file first. Never a live one (a
+ * program listens on it: HVS_EADDRINUSE) nor a file that is not a socket
+ * (HVS_EEXIST). */
+#define HVS_SOCK_UNLINK 0x10u
 
 /**
  * Options applied when a socket is made, before connect() or listen() (the

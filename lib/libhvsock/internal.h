@@ -140,7 +140,8 @@ int hvs__os_sock_outq(hvs_sock_t s, size_t *out);
 /* Check that an inherited descriptor is a listening stream socket and
  * make it close-on-exec. */
 int hvs__os_adopt_listener(int fd, hvs_sock_t *out);
-/* Remove a stale unix socket file at @path (only if it is a socket). */
+/* Remove a stale unix socket file at @path: 0 (removed, or nothing there),
+ * HVS_EEXIST (not a socket), HVS_EADDRINUSE (a program listens on it). */
 int hvs__os_unlink_stale(const char *path);
 /* Milliseconds from a monotonic clock. */
 uint64_t hvs__os_now_ms(void);

@@ -232,6 +232,16 @@ test_unix_path_and_stale(void **state)
 	hvs_sockopts_init(&o);
 	o.flags = HVS_SOCK_UNLINK;
 	assert_int_equal(hvs_listen(&l2, &a, &o), 0);
+
+	/* A live socket is never removed: the second listen fails, the
+	 * file stays and the first listener still accepts. */
+	assert_int_equal(hvs_listen(&l, &a, &o), HVS_EADDRINUSE);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(hvs_connect(&c, &ca, NULL), 0);
+	assert_int_equal(hvs_accept(l2, &s, NULL, 0), 0);
+	hvs_close(s);
+	hvs_close(c);
 	hvs_close(l2);
 	unlink(path);
 

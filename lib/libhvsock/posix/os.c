@@ -16,7 +16,12 @@
 #include <unistd.h>
 
 #ifdef __linux__
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
 #include <linux/sockios.h>
+#include <linux/unix_diag.h>
+#include <sys/sysmacros.h>
 #endif
 
 #include "internal.h"
@@ -365,10 +370,213 @@ hvs__os_adopt_listener(int fd, hvs_sock_t *out)
 	return 0;
 }
 
+/*
+ * Is a unix socket file stale, or does a program listen on it? Removing a
+ * live one would leave its server running and unreachable, so the answer
+ * must never be "stale" by mistake; a wrong "live" only refuses to start.
+ *
+ * 1. Linux: the kernel's socket diagnostics (sock_diag, UNIX_DIAG_VFS)
+ *    list every listening unix socket with the device and inode of the
+ *    file it is bound to, so a match with lstat() of the path is exact and
+ *    costs the live server nothing. /proc/net/unix was weighed and not
+ *    taken: it gives the name passed to bind(), which may be relative to
+ *    another folder, belong to a file since renamed or removed, or hold a
+ *    newline that forges a whole line (any local user could then make a
+ *    stale file look live and stop a restart); and its inode column is the
+ *    socket's, not the file's.
+ * 2. Otherwise a connect() decides: ECONNREFUSED means nobody listens.
+ *    The diagnostics see only this network namespace, and sandboxes may
+ *    forbid netlink (systemd's RestrictAddressFamilies=) or lack the
+ *    unix_diag module, so their "none" is not proof: the connect() then
+ *    confirms it. A live server is reached only in that case, where the
+ *    diagnostics could not see it (or on FreeBSD, which has none); it
+ *    sees a connection that closes at once.
+ *
+ * The check and the unlink() are two steps: two programs starting on the
+ * same stale file at the same instant could still race. hvproxy's pid file
+ * lock keeps two of its instances apart before any of them gets here.
+ */
+#ifdef __linux__
+/* 1 if a listening unix socket is bound to the file @st describes, 0 if
+ * none in this network namespace is, < 0 if the kernel cannot tell. */
+static int
+unix_diag_listening(const struct stat *st)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct unix_diag_req req;
+	} q;
+	struct sockaddr_nl nl;
+	union {
+		struct nlmsghdr h;
+		char b[16384];
+	} buf;
+	int fd, rc = 0, done = 0;
+
+	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd < 0) {
+		return hvs__os_last_error();
+	}
+	memset(&q, 0, sizeof(q));
+	q.nlh.nlmsg_len = sizeof(q);
+	q.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	q.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	q.nlh.nlmsg_seq = 1;
+	q.req.sdiag_family = AF_UNIX;
+	q.req.udiag_states = 1u << 10; /* TCP_LISTEN */
+	q.req.udiag_show = UDIAG_SHOW_VFS;
+	memset(&nl, 0, sizeof(nl));
+	nl.nl_family = AF_NETLINK;
+	if (sendto(fd, &q, sizeof(q), 0, (const struct sockaddr *)&nl,
+		sizeof(nl)) != (ssize_t)sizeof(q)) {
+		rc = hvs__os_last_error();
+		goto out;
+	}
+	while (!done && rc == 0) {
+		ssize_t n = recv(fd, buf.b, sizeof(buf.b), 0);
+		size_t left, len;
+		const char *p = buf.b;
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			rc = n < 0 ? hvs__os_last_error() : HVS_EIO;
+			break;
+		}
+		for (left = (size_t)n; left >= sizeof(struct nlmsghdr);
+		     left -= len, p += len) {
+			struct nlmsghdr h;
+			const struct unix_diag_msg *m;
+			const struct rtattr *a;
+			size_t alen;
+
+			memcpy(&h, p, sizeof(h));
+			if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > left) {
+				rc = HVS_EIO;
+				break;
+			}
+			len = NLMSG_ALIGN(h.nlmsg_len) < left
+			    ? NLMSG_ALIGN(h.nlmsg_len)
+			    : left;
+			if (h.nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				break;
+			}
+			if (h.nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(p);
+
+				rc = h.nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) &&
+					e->error < 0
+				    ? hvs_translate_sys_error(-e->error)
+				    : HVS_EIO;
+				break;
+			}
+			if (h.nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+			    h.nlmsg_len < NLMSG_LENGTH(sizeof(*m))) {
+				continue;
+			}
+			m = NLMSG_DATA(p);
+			a = (const struct rtattr *)(const void *)(m + 1);
+			alen = h.nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+			while (alen >= sizeof(*a) && a->rta_len >= sizeof(*a) &&
+			    a->rta_len <= alen) {
+				struct unix_diag_vfs v;
+
+				if (a->rta_type == UNIX_DIAG_VFS &&
+				    RTA_PAYLOAD(a) >= sizeof(v)) {
+					memcpy(&v, RTA_DATA(a), sizeof(v));
+					/* The kernel's dev_t: 12 bits of major,
+					 * 20 of minor; the inode cut to 32. */
+					if (v.udiag_vfs_ino ==
+						(uint32_t)st->st_ino &&
+					    v.udiag_vfs_dev >> 20 ==
+						major(st->st_dev) &&
+					    (v.udiag_vfs_dev & 0xfffffu) ==
+						minor(st->st_dev)) {
+						close(fd);
+						return 1;
+					}
+				}
+				if (RTA_ALIGN(a->rta_len) >= alen) {
+					break;
+				}
+				alen -= RTA_ALIGN(a->rta_len);
+				a = (const struct rtattr *)(const void
+					*)((const char *)a +
+				    RTA_ALIGN(a->rta_len));
+			}
+		}
+	}
+out:
+	close(fd);
+	return rc;
+}
+#endif
+
+/* 1 if a program accepts connections on @path, 0 if the kernel refuses
+ * them (nobody listens), < 0 if the answer is something else. */
+static int
+unix_connect_listening(const char *path)
+{
+	struct sockaddr_un sun;
+	size_t len = strlen(path);
+	int fd, rc, e;
+
+	if (len >= sizeof(sun.sun_path)) {
+		return HVS_ENAMETOOLONG;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, len);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return hvs__os_last_error();
+	}
+	do {
+		rc = connect(fd, (const struct sockaddr *)&sun, sizeof(sun));
+	} while (rc < 0 && errno == EINTR);
+	e = errno;
+	close(fd);
+	if (rc == 0 || e == EAGAIN || e == EINPROGRESS) {
+		return 1; /* accepted, or a listener with a full backlog */
+	}
+	if (e == ECONNREFUSED || e == ENOENT) {
+		return 0;
+	}
+	return hvs_translate_sys_error(e);
+}
+
+static int
+unix_socket_live(const char *path, const struct stat *st)
+{
+#ifdef __linux__
+	int rc = unix_diag_listening(st);
+
+	if (rc == 1) {
+		hvs__log(HVS_LOG_DEBUG,
+		    "%s: a listening socket is bound to it (socket "
+		    "diagnostics)",
+		    path);
+		return 1;
+	}
+	if (rc < 0) {
+		hvs__log(HVS_LOG_DEBUG,
+		    "%s: socket diagnostics unavailable (%s); asking with a "
+		    "connect()",
+		    path, hvs_strerror(rc));
+	}
+#else
+	(void)st;
+#endif
+	return unix_connect_listening(path);
+}
+
 int
 hvs__os_unlink_stale(const char *path)
 {
 	struct stat st;
+	int live;
 
 	if (lstat(path, &st) < 0) {
 		return errno == ENOENT ? 0 : hvs__os_last_error();
@@ -377,9 +585,15 @@ hvs__os_unlink_stale(const char *path)
 		/* Never remove a regular file someone mistyped as a path. */
 		return HVS_EEXIST;
 	}
+	live = unix_socket_live(path, &st);
+	if (live != 0) {
+		/* A live socket, or no way to tell: leave it alone. */
+		return live > 0 ? HVS_EADDRINUSE : live;
+	}
 	if (unlink(path) < 0 && errno != ENOENT) {
 		return hvs__os_last_error();
 	}
+	hvs__log(HVS_LOG_DEBUG, "removed stale unix socket %s", path);
 	return 0;
 }
 
