@@ -142,6 +142,167 @@ fit_descriptors(const struct hvp_config *cfg, unsigned *max_conns,
 	    (unsigned)(pipe_fds / 4 > SPLICE_MAX ? SPLICE_MAX : pipe_fds / 4);
 }
 
+/* ---- reload: which forwards stay ----------------------------------- */
+
+static int
+cmp_num(unsigned long long x, unsigned long long y)
+{
+	return (x > y) - (x < y);
+}
+
+static int
+cmp_guid(const hvs_guid_t *a, const hvs_guid_t *b)
+{
+	int c = cmp_num(a->data1, b->data1);
+
+	if (c == 0) {
+		c = cmp_num(a->data2, b->data2);
+	}
+	if (c == 0) {
+		c = cmp_num(a->data3, b->data3);
+	}
+	if (c == 0) {
+		c = memcmp(a->data4, b->data4, sizeof(a->data4));
+	}
+	return c;
+}
+
+/*
+ * A total order on addresses over the fields hvs_addr_equal() compares,
+ * so that equal addresses sort next to each other (0 for every equal
+ * pair; the reverse need not hold, and matching asks hvs_addr_equal()).
+ */
+static int
+addr_cmp(const hvs_addr_t *a, const hvs_addr_t *b)
+{
+	int c = cmp_num(a->kind, b->kind);
+
+	if (c != 0) {
+		return c;
+	}
+	switch (a->kind) {
+	case HVS_ADDR_VSOCK:
+		c = cmp_num(a->u.vsock.cid, b->u.vsock.cid);
+		return c != 0 ? c : cmp_num(a->u.vsock.port, b->u.vsock.port);
+	case HVS_ADDR_HVSOCK: {
+		unsigned fa = a->u.hvsock.vm_flags & HVS_VMID_F_WSL;
+		unsigned fb = b->u.hvsock.vm_flags & HVS_VMID_F_WSL;
+
+		c = cmp_num(fa, fb);
+		if (c == 0) {
+			c = cmp_guid(&a->u.hvsock.service_id,
+			    &b->u.hvsock.service_id);
+		}
+		/* A WSL VM id is resolved when used: vm_id means nothing. */
+		if (c == 0 && fa == 0) {
+			c = cmp_guid(&a->u.hvsock.vm_id, &b->u.hvsock.vm_id);
+		}
+		return c;
+	}
+	case HVS_ADDR_TCP:
+		c = cmp_num(a->u.tcp.port, b->u.tcp.port);
+		return c != 0 ? c
+			      : strncmp(a->u.tcp.host, b->u.tcp.host,
+				    sizeof(a->u.tcp.host));
+	case HVS_ADDR_UNIX:
+		c = cmp_num(!!a->u.local.abstract, !!b->u.local.abstract);
+		if (c != 0) {
+			return c;
+		}
+		if (a->u.local.abstract) {
+			size_t n = a->u.local.len;
+
+			c = cmp_num(a->u.local.len, b->u.local.len);
+			if (c != 0) {
+				return c;
+			}
+			return memcmp(a->u.local.path, b->u.local.path,
+			    n < HVS_PATH_MAX ? n : HVS_PATH_MAX);
+		}
+		return strncmp(a->u.local.path, b->u.local.path, HVS_PATH_MAX);
+	case HVS_ADDR_FD:
+		return cmp_num((unsigned)a->u.fd.fd, (unsigned)b->u.fd.fd);
+	default:
+		return 0;
+	}
+}
+
+/* A forward, old or new, in the sorted lists that match them up. */
+struct slot {
+	const hvs_addr_t *addr;
+	size_t pos; /* in the list or the configuration: breaks ties */
+	struct fwd *f; /* the running forward (old slots only) */
+};
+
+static int
+slot_cmp(const void *x, const void *y)
+{
+	const struct slot *a = x, *b = y;
+	int c = addr_cmp(a->addr, b->addr);
+
+	return c != 0 ? c : cmp_num(a->pos, b->pos);
+}
+
+/*
+ * Set nf[i] to the running forward that keeps its listener for
+ * cfg->fwds[i]: one whose listen address is the same, each taken once,
+ * the first in list order for the first in configuration order. Both
+ * sides are sorted by address and walked once, so that a reload costs
+ * n log n whatever the number of forwards (matching each new forward
+ * against every old one made it cubic). -1 if out of memory.
+ */
+static int
+match_kept(const struct hvp_daemon *d, const struct hvp_config *cfg,
+    struct fwd **nf)
+{
+	struct slot *old, *new;
+	size_t nold = 0, i, j;
+
+	for (struct fwd *f = d->fwds; f != NULL; f = f->next) {
+		nold++;
+	}
+	if (nold == 0 || cfg->nfwds == 0) {
+		return 0;
+	}
+	old = calloc(nold, sizeof(*old));
+	new = calloc(cfg->nfwds, sizeof(*new));
+	if (old == NULL || new == NULL) {
+		free(old);
+		free(new);
+		return -1;
+	}
+	i = 0;
+	for (struct fwd *f = d->fwds; f != NULL; f = f->next, i++) {
+		old[i].addr = &f->conf->listen;
+		old[i].pos = i;
+		old[i].f = f;
+	}
+	for (i = 0; i < cfg->nfwds; i++) {
+		new[i].addr = &cfg->fwds[i]->listen;
+		new[i].pos = i;
+	}
+	qsort(old, nold, sizeof(*old), slot_cmp);
+	qsort(new, cfg->nfwds, sizeof(*new), slot_cmp);
+	for (i = 0, j = 0; i < nold && j < cfg->nfwds;) {
+		int c = addr_cmp(old[i].addr, new[j].addr);
+
+		if (c < 0) {
+			i++;
+		} else if (c > 0) {
+			j++;
+		} else {
+			if (hvs_addr_equal(old[i].addr, new[j].addr)) {
+				nf[new[j].pos] = old[i].f;
+			}
+			i++;
+			j++;
+		}
+	}
+	free(old);
+	free(new);
+	return 0;
+}
+
 int
 hvp_daemon_apply(struct hvp_daemon *d, struct hvp_config *cfg, int initial)
 {
@@ -151,26 +312,12 @@ hvp_daemon_apply(struct hvp_daemon *d, struct hvp_config *cfg, int initial)
 	int failed = 0;
 
 	nf = calloc(cfg->nfwds == 0 ? 1 : cfg->nfwds, sizeof(*nf));
-	if (nf == NULL) {
-		hvp_err("out of memory");
-		return -1;
-	}
 	/* A forward whose listen address stays keeps its listener (and its
 	 * counters), whatever its name or other settings become. */
-	for (size_t i = 0; i < cfg->nfwds; i++) {
-		for (f = d->fwds; f != NULL; f = f->next) {
-			int taken = 0;
-
-			for (size_t j = 0; j < i; j++) {
-				taken |= nf[j] == f;
-			}
-			if (!taken &&
-			    hvs_addr_equal(&f->conf->listen,
-				&cfg->fwds[i]->listen)) {
-				nf[i] = f;
-				break;
-			}
-		}
+	if (nf == NULL || match_kept(d, cfg, nf) != 0) {
+		free(nf);
+		hvp_err("out of memory");
+		return -1;
 	}
 	/* Bind every new listener before anything changes. */
 	for (size_t i = 0; i < cfg->nfwds && !failed; i++) {
