@@ -311,6 +311,11 @@ hvp_daemon_apply(struct hvp_daemon *d, struct hvp_config *cfg, int initial)
 	size_t kept = 0, added = 0, removed = 0;
 	int failed = 0;
 
+	if (d->draining) {
+		/* Nothing listens once a drain began: never bind again. */
+		hvp_err("reload refused: draining");
+		return -1;
+	}
 	nf = calloc(cfg->nfwds == 0 ? 1 : cfg->nfwds, sizeof(*nf));
 	/* A forward whose listen address stays keeps its listener (and its
 	 * counters), whatever its name or other settings become. */

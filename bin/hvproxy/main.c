@@ -141,6 +141,7 @@ struct app {
 	int pidfile_fd;
 	char *pidfile;
 	int exit_code;
+	int stopping; /* SIGTERM or SIGINT came: draining */
 };
 
 static void HVP_NORETURN usage_error(const char *fmt, ...) HVP_PRINTF(1, 2);
@@ -276,6 +277,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 {
 	struct app *a = arg;
 
+	a->stopping = 1;
 	hvp_sd_notify("STOPPING=1");
 	hvp_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	if (a->metrics != NULL) {
@@ -301,6 +303,18 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	struct hvp_config *cfg;
 	struct timespec ts;
 
+	/* Stopping: the listeners are closed for good, and a reload would
+	 * bind them (or new ones) again. */
+	if (a->stopping) {
+		unsigned left, max_conns;
+		uint64_t reloads, failures;
+
+		hvp_daemon_totals(a->d, &left, &max_conns, &reloads, &failures);
+		hvp_warn("SIGHUP: reload ignored: draining, %u connection%s "
+			 "left",
+		    left, left == 1 ? "" : "s");
+		return;
+	}
 	if (a->cl.file == NULL) {
 		hvp_warn("SIGHUP: no configuration file (-c) to reload");
 		return;
