@@ -2,10 +2,13 @@
 /*
  * Helpers both tools use: see util.h.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/util.h"
 
@@ -119,6 +122,48 @@ hvc_quote(const char *s, size_t len, char *buf, size_t size)
 		o += 3;
 	}
 	buf[o] = '\0';
+}
+
+static int stdio_closed;
+
+int
+hvc_reserve_stdio(int status)
+{
+	static const char *const name[] = {"input", "output", "error"};
+
+	for (int fd = 0; fd <= 2; fd++) {
+		int n, e;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) {
+			continue;
+		}
+		/* The lowest free number: @fd, as those below it are open.
+		 * Not close-on-exec: a child inherits it as that stream. */
+		n = open("/dev/null", O_RDWR);
+		if (n >= 0 && n != fd) {
+			int d = dup2(n, fd);
+
+			e = errno;
+			close(n);
+			errno = e;
+			n = d;
+		}
+		if (n < 0) {
+			fprintf(stderr,
+			    "%s: standard %s is closed and /dev/null cannot "
+			    "be opened in its place: %s\n",
+			    hvc_progname, name[fd], strerror(errno));
+			exit(status);
+		}
+		stdio_closed |= 1 << fd;
+	}
+	return stdio_closed;
+}
+
+int
+hvc_stdio_closed(void)
+{
+	return stdio_closed;
 }
 
 uint64_t

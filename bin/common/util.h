@@ -44,6 +44,19 @@ char *hvc_xvasprintf(const char *fmt, va_list ap) HVC_PRINTF(1, 0);
  */
 void hvc_quote(const char *s, size_t len, char *buf, size_t size);
 
+/*
+ * Make sure descriptors 0, 1 and 2 are open, before the program opens any
+ * other: each one that is closed gets /dev/null (read and write). Without
+ * this, the first descriptor the program opens (its event loop's, a log
+ * file, a socket) would take the number of a closed standard stream, and
+ * be read from, written to or duplicated as if it were that stream.
+ * If /dev/null cannot be opened, says so on stderr and exits with
+ * @status. Returns which were closed: bit N for descriptor N.
+ */
+int hvc_reserve_stdio(int status);
+/* What hvc_reserve_stdio() returned (0 before it ran). */
+int hvc_stdio_closed(void);
+
 /* Monotonic milliseconds. */
 uint64_t hvc_now_ms(void);
 

@@ -268,6 +268,8 @@ main(int argc, char **argv)
 	/* A peer that goes away must be an error, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
 	msg_init(argv[0]);
+	/* Before any descriptor is opened: see dup_stdio(). */
+	hvc_reserve_stdio(EXIT_FAIL);
 
 	memset(&o, 0, sizeof(o));
 	o.quit_ms = -1;

@@ -401,18 +401,36 @@ on_quit_timer(evutil_socket_t fd, short what, void *arg)
 	hvs_relay_drain(a->relay);
 }
 
-/* A copy of stdin/stdout for the relay, which closes what it is given;
- * a closed one reads as empty and writes to nowhere, as with nc. */
+/* A copy of stdin/stdout for the relay, which closes what it is given.
+ * Both are open: main() put /dev/null in place of a closed one
+ * (hvc_reserve_stdio()) before anything else took its number, the event
+ * loop's descriptor for one. */
 static int
 dup_stdio(int fd)
 {
-	int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	return fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
 
-	if (d < 0 && errno == EBADF) {
-		d = open("/dev/null",
-		    (fd == STDIN_FILENO ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+/* A closed stdin reads as empty and a closed stdout writes to nowhere,
+ * and says so once, with -v, as nothing else shows it. */
+static void
+note_closed_stdio(const struct options *o)
+{
+	static int noted;
+	int closed = hvc_stdio_closed();
+
+	if (noted) {
+		return;
 	}
-	return d;
+	noted = 1;
+	if ((closed & 1) != 0 && !o->recv_only) {
+		msg_verbose(o, 1, "standard input is closed: read as empty");
+	}
+	if ((closed & 2) != 0 && !o->send_only) {
+		msg_verbose(o, 1,
+		    "standard output is closed: what the peer sends is "
+		    "discarded");
+	}
 }
 
 static int
@@ -450,6 +468,7 @@ session_start(struct app *a, hvs_sock_t sock, const char *peer)
 	a->in_total = 0;
 	a->out_done = 0;
 	memset(&a->stats, 0, sizeof(a->stats));
+	note_closed_stdio(o);
 
 	if (o->recv_only || want_in_pump) {
 		if (pipe_cloexec(p) < 0) {

@@ -577,6 +577,9 @@ main(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	hvc_progname = "hvproxy";
+	/* Before any descriptor is opened (the loop's, a log, a listener):
+	 * none may take the number of a closed standard stream. */
+	hvc_reserve_stdio(HVP_EXIT_FAIL);
 	a.pidfile_fd = -1;
 	a.exit_code = HVP_EXIT_OK;
 	/* Writes to a closed peer must fail with EPIPE, not kill us. */
