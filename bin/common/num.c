@@ -179,12 +179,19 @@ hvc_parse_size(const char *s, size_t min, size_t max, size_t *out, char *why,
 			goto bad_unit;
 		}
 	}
-	if (big || v > (uint64_t)max / mult || v * mult < (uint64_t)min) {
-		if (hvc_format_size(min, lo, sizeof(lo)) != 0 ||
-		    hvc_format_size(max, hi, sizeof(hi)) != 0) {
-			lo[0] = hi[0] = '\0';
+	/* Too many digits for 64 bits is too large, not a small value. */
+	if (big || v > (uint64_t)max / mult) {
+		if (hvc_format_size(max, hi, sizeof(hi)) != 0) {
+			snprintf(hi, sizeof(hi), "%zu", max);
 		}
-		set_why(why, size, "size out of range (%s to %s)", lo, hi);
+		set_why(why, size, "size is too large (at most %s)", hi);
+		return -1;
+	}
+	if (v * mult < (uint64_t)min) {
+		if (hvc_format_size(min, lo, sizeof(lo)) != 0) {
+			snprintf(lo, sizeof(lo), "%zu", min);
+		}
+		set_why(why, size, "size is too small (at least %s)", lo);
 		return -1;
 	}
 	*out = (size_t)(v * mult);

@@ -331,6 +331,39 @@ for key, copt, goods, bads in FILE_KEYS:
         t.check(f"{key} = {show(v)} in a file: as hvcat {copt} takes it",
                 fwhy == why_of(cline), f"file: {fwhy}\nhvcat: {cline}")
 
+# What the reason says, in both tools and in the file: a value with more
+# digits than 64 bits hold is too large (never "too small", nor only "out
+# of range"), and a size out of its range says which bound it passed.
+WORDING = [
+    ("-b", "--buffer", "buffer", "99999999999999999999",
+     "size is too large (at most 64m)"),
+    ("-b", "--buffer", "buffer", "18446744073709551616k",
+     "size is too large (at most 64m)"),
+    ("-b", "--buffer", "buffer", "65m", "size is too large (at most 64m)"),
+    ("-b", "--buffer", "buffer", "4095", "size is too small (at least 4k)"),
+    ("-m", "--max-conns", None, "99999999999999999999",
+     "number is too large"),
+    ("--idle-timeout", "--idle-timeout", "idle-timeout",
+     "99999999999999999999",
+     "duration is too long (at most 24 days)"),
+]
+for copt, popt, key, v, want in WORDING:
+    crc, cline = hvcat_value(copt, v)
+    prc, pline = hvproxy_value(popt, v)
+    t.check(f"{copt} / {popt} '{v}': says '{want}'",
+            crc == 2 and prc == 2 and want in (why_of(cline) or "") and
+            want in (why_of(pline) or ""),
+            f"hvcat {crc}: {cline}\nhvproxy {prc}: {pline}")
+    if key is None:
+        continue
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"[forward t]\nlisten = tcp:127.0.0.1:19\n"
+                f"target = tcp:127.0.0.1:9\n{key} = {v}\n")
+    os.chmod(path, 0o644)
+    rc, first, _ = run([HVPROXY, "--check", "-c", path])
+    t.check(f"{key} = {v} in a file: says '{want}'",
+            rc == 2 and want in first, f"{rc}: {first}")
+
 
 # ---- the man pages ----------------------------------------------------------
 
