@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A tcp peer's numeric address, a unix peer's credentials (peer.h).
+ * A tcp peer's numeric address, a unix peer's credentials, the text the
+ * logs show (peer.h).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/peer.h"
+#include "common/util.h"
 
 int
 hvc_peer_ip(const hvs_addr_t *peer, uint8_t ip4[4], uint8_t ip6[16])
@@ -106,5 +109,57 @@ hvc_peer_cred(const hvs_addr_t *peer, hvs_sock_t sock,
 		return -1;
 	}
 	cred->have = 1;
+	return 0;
+}
+
+int
+hvc_peer_text(const hvs_addr_t *peer, char *buf, size_t size)
+{
+	char raw[HVS_ADDR_STRLEN];
+	size_t n;
+	int r;
+
+	if (size > 0) {
+		buf[0] = '\0';
+	}
+	if (peer == NULL || peer->kind == HVS_ADDR_NONE) {
+		return -1;
+	}
+	if (peer->kind != HVS_ADDR_UNIX) {
+		if ((r = hvs_addr_format(peer, raw, sizeof(raw))) < 0) {
+			return -1;
+		}
+		hvc_escape(raw, (size_t)r, buf, size);
+		return 0;
+	}
+	/*
+	 * A unix peer's name as the kernel gave it, also where the address
+	 * grammar has no way to write it (a NUL inside an abstract name, a
+	 * file name that starts with '@'): the escapes say it all.
+	 */
+	if (peer->u.local.abstract) {
+		n = peer->u.local.len;
+		if (n > sizeof(peer->u.local.path)) {
+			n = sizeof(peer->u.local.path);
+		}
+	} else {
+		n = strnlen(peer->u.local.path, sizeof(peer->u.local.path));
+	}
+	if (n == 0) {
+		return -1; /* unnamed */
+	}
+	r = snprintf(buf, size, "unix:%s", peer->u.local.abstract ? "@" : "");
+	if (r < 0 || (size_t)r >= size) {
+		return -1;
+	}
+	if (!peer->u.local.abstract && peer->u.local.path[0] == '@' &&
+	    (size_t)r + 5 <= size) {
+		/* Not to be read as an abstract name. */
+		r += snprintf(buf + r, size - (size_t)r, "\\x40");
+		hvc_escape(peer->u.local.path + 1, n - 1, buf + r,
+		    size - (size_t)r);
+		return 0;
+	}
+	hvc_escape(peer->u.local.path, n, buf + r, size - (size_t)r);
 	return 0;
 }

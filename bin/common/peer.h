@@ -3,11 +3,12 @@
  * Who a peer is, read one way for everything that looks at it (the
  * allowlist match in allow.c, hvproxy's per-peer key): a tcp peer's
  * numeric address, and a unix-socket peer's user as the kernel reports
- * it.
+ * it; and the peer's address as the logs show it, escaped.
  */
 #ifndef HVC_PEER_H
 #define HVC_PEER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <hvsock/hvsock.h>
@@ -44,5 +45,19 @@ int hvc_peer_cred_supported(void);
  */
 int hvc_peer_cred(const hvs_addr_t *peer, hvs_sock_t sock,
     struct hvc_peer_cred *cred);
+
+/* A buffer that always holds hvc_peer_text()'s text in full. */
+#define HVC_PEER_TEXT_SIZE (4 * HVS_ADDR_STRLEN)
+/*
+ * @peer's address as every log line and program environment shows it,
+ * through hvc_escape(), so that a name the peer chose (a unix client
+ * binds its socket to any path, newlines and terminal escapes included)
+ * stays one word on one line: hvs_addr_format()'s text, and for a unix
+ * peer "unix:" and its name as the kernel gave it, also where the address
+ * grammar cannot write it ("unix:/tmp/a\x0ab\x20c", "unix:@x\x00y"; a
+ * file name that starts with '@' as "unix:\x40..."). 0, or -1 with @buf
+ * empty when @peer has no name (NULL, an unnamed unix peer).
+ */
+int hvc_peer_text(const hvs_addr_t *peer, char *buf, size_t size);
 
 #endif /* HVC_PEER_H */

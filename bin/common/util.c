@@ -95,23 +95,46 @@ hvc_xasprintf(const char *fmt, ...)
 	return p;
 }
 
-void
-hvc_quote(const char *s, size_t len, char *buf, size_t size)
+/* A byte that hvc_quote() (@strict 0) or hvc_escape() (@strict 1) writes
+ * as \xNN. */
+static int
+needs_escape(unsigned char c, int strict)
 {
-	size_t o = 0;
-	int cut = len > HVC_QUOTE_MAX;
+	if (c < 0x20 || c >= 0x7f) {
+		return 1;
+	}
+	return strict && (c == ' ' || c == '"' || c == '\\');
+}
+
+/* @len bytes of @s, cut at @max bytes with "..." (@max 0: no limit), and
+ * where @size ends (with "..." too). */
+static void
+write_escaped(const char *s, size_t len, char *buf, size_t size, size_t max,
+    int strict)
+{
+	size_t o = 0, need = 0;
+	int cut = max != 0 && len > max;
 
 	if (size == 0) {
 		return;
 	}
 	if (cut) {
-		len = HVC_QUOTE_MAX;
+		len = max;
 	}
-	/* Room for an escape (4), the ellipsis (3) and the NUL. */
-	for (size_t i = 0; i < len && o + 8 < size; i++) {
+	for (size_t i = 0; i < len; i++) {
+		need += needs_escape((unsigned char)s[i], strict) ? 4 : 1;
+	}
+	if (need >= size) {
+		cut = 1;
+	}
+	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c < 0x20 || c >= 0x7f) {
+		/* Cut: keep room for an escape (4), "..." and the NUL. */
+		if (cut && o + 8 >= size) {
+			break;
+		}
+		if (needs_escape(c, strict)) {
 			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
 		} else {
 			buf[o++] = (char)c;
@@ -122,6 +145,18 @@ hvc_quote(const char *s, size_t len, char *buf, size_t size)
 		o += 3;
 	}
 	buf[o] = '\0';
+}
+
+void
+hvc_quote(const char *s, size_t len, char *buf, size_t size)
+{
+	write_escaped(s, len, buf, size, HVC_QUOTE_MAX, 0);
+}
+
+void
+hvc_escape(const char *s, size_t len, char *buf, size_t size)
+{
+	write_escaped(s, len, buf, size, 0, 1);
 }
 
 static int stdio_closed;

@@ -2,7 +2,8 @@
 /*
  * Helpers both tools use (bin/common, prefix hvc_): allocation that cannot
  * fail (it ends the program with one line), the program's name for that
- * line, quoting of bytes for a one-line message, a monotonic clock.
+ * line, quoting of bytes for a one-line message (a bad argument, a name a
+ * peer chose), a monotonic clock.
  */
 #ifndef HVC_UTIL_H
 #define HVC_UTIL_H
@@ -43,6 +44,19 @@ char *hvc_xvasprintf(const char *fmt, va_list ap) HVC_PRINTF(1, 0);
  * as is, other bytes as \xNN, cut at HVC_QUOTE_MAX bytes with "...".
  */
 void hvc_quote(const char *s, size_t len, char *buf, size_t size);
+
+/* A buffer that holds hvc_escape()'s text of @n bytes in full. */
+#define HVC_ESCAPE_SIZE(n) (4 * (n) + 1)
+/*
+ * Write @len bytes of @s to @buf for a log line or a program's
+ * environment when a peer chose them (a unix client names its own
+ * socket): printable ASCII as is, except the space, '"' and '\', and
+ * every other byte (NUL, control characters, ESC, non-ASCII) as \xNN.
+ * The text is one word on one line, with no terminal escape, and reads
+ * back to the bytes without ambiguity. Nothing is cut unless @size is
+ * below HVC_ESCAPE_SIZE(@len); then the text ends with "...".
+ */
+void hvc_escape(const char *s, size_t len, char *buf, size_t size);
 
 /*
  * Make sure descriptors 0, 1 and 2 are open, before the program opens any
