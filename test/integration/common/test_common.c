@@ -167,15 +167,21 @@ test_size(void **state)
 	    {"64kb", "unknown unit (expected k, m or g)"},
 	    {"1.5m", "unknown unit (expected k, m or g)"},
 	    {"64 k", "unknown unit (expected k, m or g)"},
-	    {"1", "size out of range (4k to 64m)"},
-	    {"4095", "size out of range (4k to 64m)"},
-	    {"3k", "size out of range (4k to 64m)"},
-	    {"65m", "size out of range (4k to 64m)"},
-	    {"1g", "size out of range (4k to 64m)"},
-	    {"99999999999999999999999", "size out of range (4k to 64m)"},
-	    {"18014398509481984k", "size out of range (4k to 64m)"},
+	    {"1", "size is too small (at least 4k)"},
+	    {"0", "size is too small (at least 4k)"},
+	    {"4095", "size is too small (at least 4k)"},
+	    {"3k", "size is too small (at least 4k)"},
+	    {"65m", "size is too large (at most 64m)"},
+	    {"67108865", "size is too large (at most 64m)"},
+	    {"1g", "size is too large (at most 64m)"},
+	    /* More digits than 64 bits hold: too large, never too small. */
+	    {"99999999999999999999", "size is too large (at most 64m)"},
+	    {"99999999999999999999999", "size is too large (at most 64m)"},
+	    {"99999999999999999999k", "size is too large (at most 64m)"},
+	    {"18446744073709551616", "size is too large (at most 64m)"},
+	    {"18014398509481984k", "size is too large (at most 64m)"},
 	};
-	char why[HVC_WHY_SIZE];
+	char why[HVC_WHY_SIZE], want[HVC_WHY_SIZE];
 	size_t n;
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -194,6 +200,17 @@ test_size(void **state)
 			     sizeof(why)),
 	    0);
 	assert_true(n == (size_t)2 << 30);
+	/* Past what 64 bits hold, whatever the bounds. */
+	assert_int_equal(hvc_parse_size("99999999999999999999", 1, SIZE_MAX, &n,
+			     why, sizeof(why)),
+	    -1);
+	snprintf(want, sizeof(want), "size is too large (at most %zu)",
+	    (size_t)SIZE_MAX);
+	assert_string_equal(why, want);
+	assert_int_equal(hvc_parse_size("99999999999999999999g", 1, SIZE_MAX,
+			     &n, why, sizeof(why)),
+	    -1);
+	assert_non_null(strstr(why, "size is too large"));
 }
 
 static void
