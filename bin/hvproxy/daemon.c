@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "forward.h"
+#include "metrics.h"
 
 /* ---- the daemon ------------------------------------------------------- */
 
@@ -92,7 +93,10 @@ hvp_daemon_config(const struct hvp_daemon *d)
  * sized together so that accept() never meets EMFILE below max-conns: the
  * listeners' accept() is then only refused by max-conns, at once.
  */
-#define FD_RESERVE 64 /* listeners, log, metrics, notify, resolver... */
+/* Listeners, log, notify, resolver...; and the metrics endpoint's own
+ * (its connections are capped: metrics.c), kept whether it is enabled or
+ * not, so that a reload that enables it finds them free. */
+#define FD_RESERVE (64 + HVP_METRICS_FDS)
 #define HVS_PIPES_MAX 512 /* IN_USE_MAX in lib/libhvsock/linux/splice.c */
 #define SPLICE_MAX (HVS_PIPES_MAX / 2)
 

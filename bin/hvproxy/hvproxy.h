@@ -12,7 +12,7 @@
  *               (limits, allowlists), async connect, relays
  *   daemon.c    the daemon: every forward, reload, drain, counters
  *   peers.c     open connections per peer (max-conns-per-peer)
- *   metrics.c   the Prometheus endpoint (evhttp)
+ *   metrics.c   the Prometheus endpoint (a small HTTP/1.x responder)
  *   log.c       stderr / journal / syslog, with levels
  *   systemd.c   socket activation and readiness notification
  *   privdrop.c  --user

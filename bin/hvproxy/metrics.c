@@ -1,44 +1,77 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The metrics endpoint: GET /metrics in Prometheus' text format (0.0.4),
- * served by libevent's evhttp on the daemon's own event loop.
+ * served on the daemon's own event loop by a small HTTP/1.x responder:
+ * one request per connection, answered with "Connection: close".
  *
  * Byte counters include the connections still open (read from their
  * relays at scrape time), so a scrape taken while a transfer runs is
  * already right.
+ *
+ * The endpoint never takes the descriptors the forwards were promised
+ * (daemon.c fit_descriptors() keeps HVP_METRICS_FDS of them for it):
+ *
+ * - At most HVP_METRICS_MAX_CONNS connections are open at once. One more
+ *   is closed as soon as it is accepted (the listener's filter), which
+ *   needs one descriptor for an instant, counted in HVP_METRICS_FDS.
+ *   Closing at once, rather than pausing the listener, tells the client
+ *   at once, leaves nothing queued in the kernel's backlog, and keeps the
+ *   loop's cost per surplus connection at an accept() and a close().
+ * - Each connection has a total deadline, HVP_METRICS_DEADLINE_MS from
+ *   its accept(), that bytes trickling in do not move: a client that
+ *   sends one byte at a time holds its slot that long at most (libevent's
+ *   own timeouts restart on every byte).
+ * - A request's line and headers are read up to METRICS_REQ_MAX bytes;
+ *   the answer is queued whole, then the write side is shut down and the
+ *   input discarded until the client closes (at most METRICS_LINGER_MS,
+ *   within the deadline), so that a client's unread bytes do not turn
+ *   the close into a reset that could destroy the answer.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <event2/listener.h>
+#include <event2/event_struct.h>
 
 #include "hvproxy.h"
+#include "metrics.h"
 
 /* Back-off after an accept() error such as EMFILE (as the forwards'
- * listeners do: lib/libhvsock/loop/listener.c). */
+ * listeners do). */
 #define ACCEPT_PAUSE_MS 1000
+/* The request line and headers, at most. */
+#define METRICS_REQ_MAX 8192
+/* Once the answer is written: how long the client has to close. */
+#define METRICS_LINGER_MS 1000
 
-struct hvp_metrics {
-	struct evhttp *http;
-	struct evconnlistener *lev; /* owned by http */
-	struct event *pause;
-	struct hvp_daemon *d;
-	time_t start;
-	unsigned long long accept_errors;
+struct mconn {
+	struct hvp_metrics *m;
+	struct bufferevent *bev; /* NULL: the slot is free */
+	struct event deadline;
+	uint64_t end_ms; /* the deadline, on now_ms()'s clock */
+	unsigned answered : 1; /* answer queued; input is discarded */
+	unsigned wr_shut : 1; /* answer written, write side shut down */
+	unsigned eof : 1; /* the client closed its side */
 };
 
-/*
- * The listener's error callback gets the evhttp (libevent sets its own
- * argument), not ours: the daemon serves one metrics endpoint.
- */
-static struct hvp_metrics *the_metrics;
+struct hvp_metrics {
+	struct event_base *base;
+	hvs_listener_t *l;
+	struct hvp_daemon *d;
+	time_t start;
+	unsigned nconns;
+	unsigned full_warned : 1; /* until no connection is open */
+	unsigned accept_failing : 1; /* until a connection is accepted */
+	unsigned long long refused; /* closed at once: over the limit */
+	unsigned long long timeouts; /* closed at the deadline, unanswered */
+	struct mconn conns[HVP_METRICS_MAX_CONNS];
+};
 
 struct snap {
 	struct hvp_fwd_stats *st;
@@ -63,7 +96,9 @@ collect(const struct hvp_fwd_stats *st, void *arg)
 	s->st[s->n++] = *st;
 }
 
-/* A label value with \, " and newlines escaped. */
+/* A label value with \, " and newlines escaped (the text format's
+ * rules), whoever chose it: forward names come from the command line
+ * (a unix path as the name) or the configuration. */
 static void
 label(struct evbuffer *b, const char *v)
 {
@@ -110,10 +145,11 @@ render(struct hvp_metrics *m, struct evbuffer *b)
 	hvs_relay_counters(&rc);
 
 	family(b, "hvproxy_info", "gauge", "Version of hvproxy and libhvsock.");
-	evbuffer_add_printf(b,
-	    "hvproxy_info{version=\"%s\",libhvsock=\"%s\"} "
-	    "1\n",
-	    HVS_VERSION, hvs_version());
+	evbuffer_add_printf(b, "hvproxy_info{version=\"");
+	label(b, HVS_VERSION);
+	evbuffer_add_printf(b, "\",libhvsock=\"");
+	label(b, hvs_version());
+	evbuffer_add_printf(b, "\"} 1\n");
 	family(b, "hvproxy_start_time_seconds", "gauge",
 	    "Start time of the process since the Unix epoch.");
 	evbuffer_add_printf(b, "hvproxy_start_time_seconds %lld\n",
@@ -202,72 +238,354 @@ render(struct hvp_metrics *m, struct evbuffer *b)
 	    "hvproxy_relay_pipes{state=\"pooled\"} %llu\n",
 	    (unsigned long long)rc.pipes_in_use,
 	    (unsigned long long)rc.pipes_pooled);
+	family(b, "hvproxy_metrics_refusals_total", "counter",
+	    "Connections to this endpoint closed at once: over its limit.");
+	evbuffer_add_printf(b, "hvproxy_metrics_refusals_total %llu\n",
+	    m->refused);
+	family(b, "hvproxy_metrics_timeouts_total", "counter",
+	    "Connections to this endpoint closed at their deadline, "
+	    "unanswered.");
+	evbuffer_add_printf(b, "hvproxy_metrics_timeouts_total %llu\n",
+	    m->timeouts);
 	free(s.st);
 }
 
-static void
-on_request(struct evhttp_request *req, void *arg)
+/* ---- connections ------------------------------------------------------ */
+
+static uint64_t
+now_ms(void)
 {
-	struct hvp_metrics *m = arg;
-	const char *path =
-	    evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+arm(struct mconn *c, uint64_t ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000),
+	    (suseconds_t)(ms % 1000) * 1000};
+
+	if (evtimer_add(&c->deadline, &tv) != 0) {
+		hvp_err("metrics: cannot arm a deadline timer");
+	}
+}
+
+static void
+conn_close(struct mconn *c)
+{
+	struct hvp_metrics *m = c->m;
+
+	event_del(&c->deadline);
+	bufferevent_free(c->bev); /* closes the socket */
+	c->bev = NULL;
+	m->nconns--;
+	if (m->nconns == 0) {
+		m->full_warned = 0;
+	}
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct mconn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (!c->wr_shut) {
+		c->m->timeouts++;
+		hvp_debug("metrics: a connection reached the %d s deadline "
+			  "unanswered; closed",
+		    HVP_METRICS_DEADLINE_MS / 1000);
+	}
+	conn_close(c);
+}
+
+/* Queue the whole answer; the connection ends once it is written. */
+static void
+respond(struct mconn *c, char minor, int code, const char *reason,
+    const char *ctype, const char *extra, struct evbuffer *body, int head)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	evbuffer_add_printf(out,
+	    "HTTP/1.%c %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "%s"
+	    "Connection: close\r\n\r\n",
+	    minor, code, reason, ctype, evbuffer_get_length(body),
+	    extra != NULL ? extra : "");
+	if (!head) {
+		evbuffer_add_buffer(out, body);
+	}
+	c->answered = 1;
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+static void
+respond_text(struct mconn *c, char minor, int code, const char *reason,
+    const char *extra, const char *text, int head)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL) {
+		conn_close(c);
+		return;
+	}
+	evbuffer_add_printf(b, "%d %s%s%s\n", code, reason,
+	    text != NULL ? ": " : "", text != NULL ? text : "");
+	respond(c, minor, code, reason, "text/plain; charset=utf-8", extra, b,
+	    head);
+	evbuffer_free(b);
+}
+
+/* Where the request line and headers end (just past the empty line), or
+ * 0 if they have not all come yet. */
+static size_t
+headers_end(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != '\n') {
+			continue;
+		}
+		if (i + 1 < n && p[i + 1] == '\n') {
+			return i + 2;
+		}
+		if (i + 2 < n && p[i + 1] == '\r' && p[i + 2] == '\n') {
+			return i + 3;
+		}
+	}
+	return 0;
+}
+
+static int
+word_is(const char *w, size_t n, const char *lit)
+{
+	return n == strlen(lit) && memcmp(w, lit, n) == 0;
+}
+
+/*
+ * Answer the request in p[0..n) (its line and headers, complete): 200
+ * for GET or HEAD of /metrics or /, 404 for other paths, 405 for other
+ * methods, 400 for what is not an HTTP/1.x request line. Headers are
+ * not looked at; a body is not read.
+ */
+static void
+handle(struct mconn *c, const char *p, size_t n)
+{
+	const char *line, *eol, *sp1, *sp2, *path, *q;
+	size_t len, plen;
+	char minor = '1';
+	int head;
 	struct evbuffer *b;
 
-	if (path == NULL ||
-	    (strcmp(path, "/metrics") != 0 && strcmp(path, "/") != 0)) {
-		evhttp_send_error(req, HTTP_NOTFOUND, "try /metrics");
+	line = p;
+	while (n > 0 && (*line == '\r' || *line == '\n')) {
+		line++;
+		n--;
+	}
+	eol = memchr(line, '\n', n);
+	len = eol != NULL ? (size_t)(eol - line) : n;
+	if (len > 0 && line[len - 1] == '\r') {
+		len--;
+	}
+	sp1 = memchr(line, ' ', len);
+	sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', len - (size_t)(sp1 + 1 - line))
+			  : NULL;
+	if (sp1 == NULL || sp1 == line || sp2 == NULL || sp2 == sp1 + 1 ||
+	    line + len - (sp2 + 1) != 8 || memcmp(sp2 + 1, "HTTP/1.", 7) != 0 ||
+	    (sp2[8] != '0' && sp2[8] != '1')) {
+		respond_text(c, '1', 400, "Bad Request", NULL,
+		    "expected GET /metrics HTTP/1.1", 0);
+		return;
+	}
+	minor = sp2[8];
+	head = word_is(line, (size_t)(sp1 - line), "HEAD");
+	if (!head && !word_is(line, (size_t)(sp1 - line), "GET")) {
+		respond_text(c, minor, 405, "Method Not Allowed",
+		    "Allow: GET, HEAD\r\n", "only GET and HEAD", 0);
+		return;
+	}
+	/* origin-form /path?query, or absolute-form http://host/path */
+	path = sp1 + 1;
+	plen = (size_t)(sp2 - path);
+	if (plen > 7 && strncasecmp(path, "http://", 7) == 0) {
+		q = memchr(path + 7, '/', plen - 7);
+		plen = q != NULL ? plen - (size_t)(q - path) : 1;
+		path = q != NULL ? q : "/";
+	}
+	for (size_t i = 0; i < plen; i++) {
+		if (path[i] == '?' || path[i] == '#') {
+			plen = i;
+			break;
+		}
+	}
+	if (!word_is(path, plen, "/metrics") && !word_is(path, plen, "/")) {
+		respond_text(c, minor, 404, "Not Found", NULL, "try /metrics",
+		    head);
 		return;
 	}
 	b = evbuffer_new();
 	if (b == NULL) {
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		respond_text(c, minor, 500, "Internal Server Error", NULL,
+		    "out of memory", head);
 		return;
 	}
-	render(m, b);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_send_reply(req, HTTP_OK, "OK", b);
+	render(c->m, b);
+	respond(c, minor, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
+	    NULL, b, head);
 	evbuffer_free(b);
 }
 
 static void
-on_pause_end(evutil_socket_t fd, short what, void *arg)
+on_read(struct bufferevent *bev, void *arg)
+{
+	struct mconn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len = evbuffer_get_length(in), n, end;
+	const char *p;
+
+	if (c->answered || len == 0) {
+		evbuffer_drain(in, len);
+		return;
+	}
+	n = len < METRICS_REQ_MAX ? len : METRICS_REQ_MAX;
+	p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+	if (p == NULL) {
+		conn_close(c);
+		return;
+	}
+	end = headers_end(p, n);
+	if (end != 0) {
+		handle(c, p, end);
+	} else if (len >= METRICS_REQ_MAX) {
+		respond_text(c, '1', 431, "Request Header Fields Too Large",
+		    NULL, "8 KiB at most", 0);
+	} else {
+		return; /* wait for the rest, until the deadline */
+	}
+	if (c->bev != NULL) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+	}
+}
+
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+	struct mconn *c = arg;
+	uint64_t now, left;
+
+	if (!c->answered || c->wr_shut ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+		return;
+	}
+	if (c->eof) {
+		conn_close(c);
+		return;
+	}
+	/* Written: send the FIN, then wait a little for the client's. */
+	hvs_shutdown((hvs_sock_t)bufferevent_getfd(bev), HVS_SHUT_WR);
+	c->wr_shut = 1;
+	now = now_ms();
+	left = c->end_ms > now ? c->end_ms - now : 0;
+	arm(c, left < METRICS_LINGER_MS ? left : METRICS_LINGER_MS);
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct mconn *c = arg;
+
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    c->answered && !c->wr_shut) {
+		/* The client is done sending; the answer still goes out. */
+		c->eof = 1;
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	conn_close(c);
+}
+
+/* The listener's filter, before anything is allocated: over the limit,
+ * the connection is closed at once. */
+static int
+admit(const hvs_addr_t *peer, void *arg)
 {
 	struct hvp_metrics *m = arg;
 
-	(void)fd;
-	(void)what;
-	if (evconnlistener_enable(m->lev) != 0) {
-		hvp_err("metrics: cannot watch the listening socket again");
+	(void)peer;
+	if (m->nconns < HVP_METRICS_MAX_CONNS) {
+		return 1;
+	}
+	m->refused++;
+	if (!m->full_warned) {
+		m->full_warned = 1;
+		hvp_warn("metrics: %d connections open, the limit: closing "
+			 "new ones at once until they end (at most %d s)",
+		    HVP_METRICS_MAX_CONNS, HVP_METRICS_DEADLINE_MS / 1000);
+	}
+	return 0;
+}
+
+static void
+on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer, void *arg)
+{
+	struct hvp_metrics *m = arg;
+	struct mconn *c = NULL;
+
+	(void)l;
+	(void)peer;
+	m->accept_failing = 0;
+	for (size_t i = 0; i < HVP_METRICS_MAX_CONNS; i++) {
+		if (m->conns[i].bev == NULL) {
+			c = &m->conns[i];
+			break;
+		}
+	}
+	if (c == NULL) { /* admit() let no more in */
+		hvs_close(sock);
+		return;
+	}
+	c->bev = bufferevent_socket_new(m->base, (evutil_socket_t)sock,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		hvs_close(sock);
+		hvp_err("metrics: out of memory");
+		return;
+	}
+	c->m = m;
+	c->answered = 0;
+	c->wr_shut = 0;
+	c->eof = 0;
+	c->end_ms = now_ms() + HVP_METRICS_DEADLINE_MS;
+	m->nconns++;
+	evtimer_assign(&c->deadline, m->base, on_deadline, c);
+	arm(c, HVP_METRICS_DEADLINE_MS);
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	if (bufferevent_enable(c->bev, EV_READ) != 0) {
+		hvp_err("metrics: cannot watch a connection");
+		conn_close(c);
 	}
 }
 
 /*
- * libevent's listener leaves the socket armed after an accept() error it
- * does not retry by itself (EMFILE, ENFILE, ENOBUFS, ...): the pending
- * connection makes a level-triggered poll report it at once, again and
- * again. Stop watching, and try again after a pause: the connection waits
- * in the kernel's backlog meanwhile. One warning per episode.
+ * accept() failed for want of descriptors or memory: the library's
+ * listener pauses (the pending connections wait in the kernel's backlog)
+ * and retries. One warning per episode.
  */
 static void
-on_accept_error(struct evconnlistener *lev, void *arg)
+on_accept_error(hvs_listener_t *l, int err, void *arg)
 {
-	struct hvp_metrics *m = the_metrics;
-	int err = EVUTIL_SOCKET_ERROR();
-	struct timeval tv = {ACCEPT_PAUSE_MS / 1000,
-	    (ACCEPT_PAUSE_MS % 1000) * 1000};
+	struct hvp_metrics *m = arg;
 
-	if (m == NULL || m->http != arg) {
-		return;
-	}
-	evconnlistener_disable(lev);
-	if (m->accept_errors++ == 0 || hvp_log_on(HVP_LOG_DEBUG)) {
+	(void)l;
+	if (!m->accept_failing || hvp_log_on(HVP_LOG_DEBUG)) {
 		hvp_warn("metrics: accept: %s; pausing for %d ms",
-		    evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS);
+		    hvs_strerror(err), ACCEPT_PAUSE_MS);
 	}
-	if (evtimer_add(m->pause, &tv) != 0) {
-		hvp_err("metrics: cannot arm the accept back-off timer");
-	}
+	m->accept_failing = 1;
 }
 
 int
@@ -275,67 +593,40 @@ hvp_metrics_new(struct hvp_metrics **out, struct event_base *base,
     const hvs_addr_t *addr, struct hvp_daemon *d)
 {
 	struct hvp_metrics *m;
+	hvs_listener_opts_t lo;
 	hvs_sockopts_t so;
-	struct evhttp_bound_socket *bound;
-	hvs_sock_t s;
 	int r;
 	char *str = hvp_addr_str(addr);
 
 	m = calloc(1, sizeof(*m));
 	if (m == NULL) {
+		hvp_err("metrics: out of memory");
 		free(str);
 		return -1;
 	}
+	m->base = base;
 	m->d = d;
 	m->start = time(NULL);
-	m->pause = evtimer_new(base, on_pause_end, m);
-	if (m->pause == NULL) {
-		hvp_err("metrics: out of memory");
-		goto fail;
-	}
+	memset(&lo, 0, sizeof(lo));
+	lo.filter = admit;
+	lo.on_error = on_accept_error;
+	lo.pause_ms = ACCEPT_PAUSE_MS;
 	hvs_sockopts_init(&so);
 	so.flags |= HVS_SOCK_UNLINK;
-	r = hvs_listen(&s, addr, &so);
+	r = hvs_listener_new(&m->l, base, addr, &so, &lo, on_accept, m);
 	if (r != 0) {
 		hvp_err("metrics: cannot listen on %s: %s", str,
 		    hvs_strerror(r));
-		goto fail;
+		free(m);
+		free(str);
+		return -1;
 	}
-	hvs_set_nonblock(s, 1);
-	m->http = evhttp_new(base);
-	if (m->http == NULL) {
-		hvs_close(s);
-		hvp_err("metrics: evhttp_new failed");
-		goto fail;
-	}
-	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	evhttp_set_timeout(m->http, 10);
-	evhttp_set_max_headers_size(m->http, 8192);
-	evhttp_set_max_body_size(m->http, 0);
-	evhttp_set_gencb(m->http, on_request, m);
-	bound = evhttp_accept_socket_with_handle(m->http, s);
-	if (bound == NULL) {
-		hvs_close(s);
-		hvp_err("metrics: cannot serve on %s", str);
-		goto fail;
-	}
-	m->lev = evhttp_bound_socket_get_listener(bound);
-	the_metrics = m;
-	evconnlistener_set_error_cb(m->lev, on_accept_error);
-	hvp_info("metrics: serving /metrics on %s", str);
+	hvp_info("metrics: serving /metrics on %s (at most %d connections, "
+		 "%d s each)",
+	    str, HVP_METRICS_MAX_CONNS, HVP_METRICS_DEADLINE_MS / 1000);
 	free(str);
 	*out = m;
 	return 0;
-fail:
-	if (m->http != NULL) {
-		evhttp_free(m->http);
-	}
-	if (m->pause != NULL) {
-		event_free(m->pause);
-	}
-	free(m);
-	free(str);
-	return -1;
 }
 
 void
@@ -344,10 +635,11 @@ hvp_metrics_free(struct hvp_metrics *m)
 	if (m == NULL) {
 		return;
 	}
-	if (the_metrics == m) {
-		the_metrics = NULL;
+	hvs_listener_destroy(m->l);
+	for (size_t i = 0; i < HVP_METRICS_MAX_CONNS; i++) {
+		if (m->conns[i].bev != NULL) {
+			conn_close(&m->conns[i]);
+		}
 	}
-	evhttp_free(m->http);
-	event_free(m->pause);
 	free(m);
 }
