@@ -24,13 +24,17 @@
  * Only what depends on the machine is replaced (at the end of this file):
  * whether an fd:N listen address is an open listening socket, and its
  * kind, are decided from N, so that both answers are reachable and every
- * run gives the same result.
+ * run gives the same result; where a tcp address binds is read from
+ * numeric hosts, '*' and localhost only (no lookup: other names do not
+ * resolve).
  */
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "hvproxy.h"
 
@@ -185,4 +189,29 @@ int
 hvp_wsl_supported(void)
 {
 	return 0;
+}
+
+int
+hvp_tcp_bind_addr(const char *host, uint16_t port, int listen,
+    struct hvp_bind_addr *out, char *why, size_t size)
+{
+	memset(out, 0, sizeof(*out));
+	out->port = port;
+	if (strcmp(host, "*") == 0 && listen) {
+		out->family = AF_INET;
+		return 0;
+	}
+	if (strcmp(host, "localhost") == 0) {
+		host = "127.0.0.1";
+	}
+	if (inet_pton(AF_INET, host, out->addr) == 1) {
+		out->family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, out->addr) == 1) {
+		out->family = AF_INET6;
+		return 0;
+	}
+	snprintf(why, size, "cannot resolve '%s' (fuzz: names do not)", host);
+	return -1;
 }

@@ -27,13 +27,22 @@
  *   idle-timeout = 10m
  *   buffer = 1m
  *
- * inih is handed the file line by line through our own reader, which
- * counts lines (so every error names FILE:LINE), refuses NUL bytes and
- * reports over-long lines instead of letting them be split. The syntax
- * itself is inih's.
+ * The file is opened without blocking and only if it is a regular file
+ * (a FIFO at the path would stall start-up, --check and a reload), is at
+ * most HVP_CONF_MAX_SIZE bytes, and is read line by line by our own
+ * reader with a fixed buffer: every error names FILE:LINE, a line longer
+ * than HVP_CONF_LINE_MAX characters or with a NUL byte is reported (and
+ * never held in memory whole), and at most HVP_CONF_MAX_ERRORS problems
+ * are collected. The reader also takes the section headers itself, so
+ * that forward names are not cut at inih's section buffer (50 bytes),
+ * reports syntax errors itself (all of them, in one pass), and refuses
+ * "key: value", which inih would take. inih parses the key = value
+ * lines, which it is handed without their indentation: never as the
+ * continuation of a previous line.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +53,6 @@
 #include <ini.h>
 
 #include "hvproxy.h"
-
-#define NAME_MAX_LEN 64
 
 /* ---- the INI file ------------------------------------------------------ */
 
@@ -70,23 +77,17 @@ struct loader {
 	const char *file;
 	FILE *fp;
 	int line;
-	char *getline_buf;
-	size_t getline_cap;
-	char *section; /* the section of the last key seen */
+	size_t bytes; /* read so far */
+	int stop; /* too many errors, or the file is too large */
+	char buf[HVP_CONF_LINE_MAX + 2];
+	char *section; /* the section being read */
 	enum section_kind kind;
 	struct fwd_lines *cur;
 	struct fwd_lines *lines;
 	size_t nlines;
 	struct file_error *errs;
 	size_t nerrs;
-	/* inih reports only the first syntax error of a pass: the file is
-	 * read again with the lines already reported blanked out. */
-	int pass;
-	int header_line; /* the line of the last [section] header */
-	unsigned headers; /* [section] headers read so far */
-	unsigned key_headers; /* ... when the last key was seen */
-	int *blank;
-	size_t nblank;
+	size_t dropped; /* errors beyond HVP_CONF_MAX_ERRORS */
 };
 
 static void file_error(struct loader *L, int line, const char *fmt, ...)
@@ -97,6 +98,12 @@ file_error(struct loader *L, int line, const char *fmt, ...)
 {
 	va_list ap;
 
+	/* A file of garbage must not take memory in proportion. */
+	if (L->nerrs >= HVP_CONF_MAX_ERRORS) {
+		L->dropped++;
+		L->stop = 1;
+		return;
+	}
 	L->errs = hvc_xreallocarray(L->errs, L->nerrs + 1, sizeof(*L->errs));
 	va_start(ap, fmt);
 	L->errs[L->nerrs].line = line;
@@ -105,66 +112,160 @@ file_error(struct loader *L, int line, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void start_section(struct loader *L, const char *section);
+
+/* inih's find_chars_or_comment(): the first of @chars, or an inline
+ * comment (';' after white space), or the end. */
+static const char *
+find_chars_or_comment(const char *s, const char *chars)
+{
+	int was_space = 0;
+
+	while (*s != '\0' && strchr(chars, *s) == NULL &&
+	    !(was_space && *s == ';')) {
+		was_space = isspace((unsigned char)*s);
+		s++;
+	}
+	return s;
+}
+
 /*
- * inih's reader: one line per call, counted. A line that does not fit
- * inih's buffer would be split into two lines by inih, so it is reported
- * here and handed over empty.
+ * One line of the file into L->buf, at most HVP_CONF_LINE_MAX characters
+ * kept (the rest is read and dropped). Returns its length without the
+ * line end (the full length, also when longer than what was kept), or -1
+ * at the end of the file; *@nul says whether it has a NUL byte.
+ */
+static long
+next_line(struct loader *L, int *nul)
+{
+	size_t len = 0, kept = 0;
+	int ch;
+
+	*nul = 0;
+	for (;;) {
+		ch = getc(L->fp);
+		if (ch == EOF) {
+			if (len == 0) {
+				return -1;
+			}
+			break;
+		}
+		L->bytes++;
+		if (ch == '\n') {
+			break;
+		}
+		if (ch == '\0') {
+			*nul = 1;
+		}
+		if (kept < sizeof(L->buf) - 1) {
+			L->buf[kept++] = (char)ch;
+		}
+		len++;
+		if (L->bytes > HVP_CONF_MAX_SIZE) {
+			break;
+		}
+	}
+	L->buf[kept] = '\0';
+	if (len > 0 && len == kept && L->buf[len - 1] == '\r') {
+		L->buf[--len] = '\0';
+	}
+	return (long)len;
+}
+
+/*
+ * inih's reader: one line per call, counted. What inih is handed is a
+ * key = value line, unindented, or an empty line for everything that is
+ * ours: comments, section headers, lines with an error (reported here).
  */
 static char *
 read_line(char *str, int num, void *stream)
 {
 	struct loader *L = stream;
-	ssize_t n;
-	size_t len;
+	size_t max = HVP_CONF_LINE_MAX;
+	const char *p, *e;
+	long n;
+	int nul;
 
-	n = getline(&L->getline_buf, &L->getline_cap, L->fp);
+	if (num >= 4 && (size_t)num - 3 < max) {
+		max = (size_t)num - 3;
+	}
+	if (L->stop) {
+		return NULL;
+	}
+	n = next_line(L, &nul);
 	if (n < 0) {
 		return NULL;
 	}
 	L->line++;
-	len = (size_t)n;
-	for (size_t i = 0; i < L->nblank; i++) {
-		if (L->blank[i] == L->line) {
-			str[0] = '\0';
+	str[0] = '\0';
+	if (L->bytes > HVP_CONF_MAX_SIZE) {
+		file_error(L, L->line,
+		    "the file is larger than %u MiB, the most a configuration "
+		    "file may be (stopped reading here)",
+		    HVP_CONF_MAX_SIZE / (1024u * 1024u));
+		L->stop = 1;
+		return NULL;
+	}
+	if (nul) {
+		file_error(L, L->line, "line contains a NUL byte");
+		return str;
+	}
+	if ((size_t)n > max) {
+		file_error(L, L->line,
+		    "line is too long (at most %zu characters)", max);
+		return str;
+	}
+	p = L->buf;
+	if (L->line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0) {
+		p += 3; /* a UTF-8 byte order mark */
+	}
+	while (isspace((unsigned char)*p)) {
+		p++;
+	}
+	if (*p == '\0' || *p == '#' || *p == ';') {
+		return str;
+	}
+	if (*p == '[') {
+		e = find_chars_or_comment(p + 1, "]");
+		if (*e != ']') {
+			file_error(L, L->line,
+			    "syntax error: a section header without its ']' "
+			    "(expected [global] or [forward NAME])");
 			return str;
 		}
-	}
-	if (memchr(L->getline_buf, '\0', len) != NULL) {
-		if (L->pass == 0) {
-			file_error(L, L->line, "line contains a NUL byte");
-		}
-		str[0] = '\0';
-		return str;
-	}
-	while (len > 0 &&
-	    (L->getline_buf[len - 1] == '\n' ||
-		L->getline_buf[len - 1] == '\r')) {
-		len--;
-	}
-	/* inih needs room for "\r\n\0". */
-	if (num < 4 || len > (size_t)num - 3) {
-		if (L->pass == 0) {
-			file_error(L, L->line,
-			    "line is too long (at most %d "
-			    "characters)",
-			    num - 3);
-		}
-		str[0] = '\0';
-		return str;
-	}
-	/* Only to know where a section starts (inih does not say): the
-	 * line itself is inih's to parse. */
-	{
-		size_t k = strspn(L->getline_buf, " \t");
+		{
+			char section[sizeof(L->buf)];
 
-		if (k < len && L->getline_buf[k] == '[') {
-			L->header_line = L->line;
-			L->headers++;
+			memcpy(section, p + 1, (size_t)(e - p - 1));
+			section[e - p - 1] = '\0';
+			start_section(L, section);
 		}
+		return str;
 	}
-	memcpy(str, L->getline_buf, len);
-	str[len] = '\n';
-	str[len + 1] = '\0';
+	e = find_chars_or_comment(p, "=:");
+	if (*e == ':') {
+		const char *k = e;
+
+		while (k > p && isspace((unsigned char)k[-1])) {
+			k--;
+		}
+		e = k;
+		file_error(L, L->line,
+		    "syntax error: '%.*s:' (expected key = value: ':' does not "
+		    "separate a key from its value)",
+		    (int)(e - p), p);
+		return str;
+	}
+	if (*e != '=') {
+		file_error(L, L->line,
+		    "syntax error (expected [section], key = value, or a "
+		    "comment starting with # or ;)");
+		return str;
+	}
+	n = (long)strlen(p);
+	memcpy(str, p, (size_t)n);
+	str[n] = '\n';
+	str[n + 1] = '\0';
 	return str;
 }
 
@@ -173,7 +274,7 @@ valid_name(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > NAME_MAX_LEN) {
+	if (n == 0 || n > HVP_NAME_MAX) {
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -185,17 +286,17 @@ valid_name(const char *s)
 	return 1;
 }
 
+/* A [section] header, at line L->line. Keys before any header belong to
+ * [global]. A forward named twice is found once the file is read. */
 static void
 start_section(struct loader *L, const char *section)
 {
-	/* Keys before any header belong to [global]. */
-	int hl =
-	    section[0] != '\0' && L->header_line > 0 ? L->header_line : L->line;
+	int hl = L->line;
 
 	free(L->section);
 	L->section = hvc_xstrdup(section);
 	L->cur = NULL;
-	if (section[0] == '\0' || strcmp(section, "global") == 0) {
+	if (strcmp(section, "global") == 0) {
 		L->kind = SEC_GLOBAL;
 		return;
 	}
@@ -213,17 +314,8 @@ start_section(struct loader *L, const char *section)
 			    "[%s]: a forward needs a name "
 			    "of 1 to %d letters, digits, '-', '_' or '.' "
 			    "([forward NAME])",
-			    section, NAME_MAX_LEN);
+			    section, HVP_NAME_MAX);
 			return;
-		}
-		for (size_t i = 0; i < L->nlines; i++) {
-			if (strcmp(L->lines[i].fc->name, name) == 0) {
-				file_error(L, hl,
-				    "[forward %s] is "
-				    "defined twice (first at line %d)",
-				    name, L->lines[i].fc->line);
-				return;
-			}
 		}
 		snprintf(where, sizeof(where), "%s:%d", L->file, hl);
 		L->lines = hvc_xreallocarray(L->lines, L->nlines + 1,
@@ -430,6 +522,9 @@ forward_key(struct loader *L, const char *name, const char *value)
 			return;
 		}
 		*line = L->line;
+		if (is_listen) {
+			fc->listen_line = L->line;
+		}
 		if (hvp_conf_parse_addr(a, value,
 			is_listen ? HVS_ROLE_LISTEN : HVS_ROLE_CONNECT, msg,
 			sizeof(msg)) != 0) {
@@ -460,16 +555,8 @@ on_ini_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct loader *L = user;
 
-	if (L->pass > 0) {
-		return 1;
-	}
-	/* A new section: another name, or the same name again after a
-	 * header ([forward a] twice in a row). */
-	if (L->section == NULL || strcmp(L->section, section) != 0 ||
-	    L->headers != L->key_headers) {
-		L->key_headers = L->headers;
-		start_section(L, section);
-	}
+	/* The reader follows the sections (inih never sees a header). */
+	(void)section;
 	switch (L->kind) {
 	case SEC_GLOBAL:
 		global_key(L, name, value);
@@ -478,11 +565,10 @@ on_ini_key(void *user, const char *section, const char *name, const char *value)
 		forward_key(L, name, value);
 		break;
 	case SEC_BAD:
-		/* Reported once, at the section's first key. */
+		/* Reported once, at its header. */
 		break;
 	}
-	/* Our own errors are collected with their lines: whatever inih
-	 * returns is then a syntax error. */
+	/* Our own errors are collected with their lines. */
 	return 1;
 }
 
@@ -499,6 +585,12 @@ static void
 report_at_line(void *arg, int line, const char *msg)
 {
 	file_error(arg, line, "%s", msg);
+}
+
+static void
+report_listener(void *arg, const struct hvp_fwd_conf *fc, const char *msg)
+{
+	file_error(arg, fc != NULL ? fc->listen_line : 0, "%s", msg);
 }
 
 int
@@ -532,16 +624,210 @@ hvp_config_perm_check(const struct stat *st, unsigned long euid, char *why,
 	return 0;
 }
 
+static const char *
+file_kind(mode_t m)
+{
+	if (S_ISFIFO(m)) {
+		return "a fifo";
+	}
+	if (S_ISDIR(m)) {
+		return "a directory";
+	}
+	if (S_ISCHR(m)) {
+		return "a character device";
+	}
+	if (S_ISBLK(m)) {
+		return "a block device";
+	}
+	if (S_ISSOCK(m)) {
+		return "a socket";
+	}
+	return "not a plain file";
+}
+
+int
+hvp_conf_file_open(const char *file, char *why, size_t size)
+{
+	struct stat st;
+	int fd, fl, e;
+
+	/* O_NONBLOCK: opening a FIFO would wait for a writer. */
+	fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		snprintf(why, size, "cannot open: %s", strerror(e));
+		errno = e;
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		e = errno;
+		snprintf(why, size, "cannot read: %s", strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, size,
+		    "not a regular file (%s): expected a configuration file",
+		    file_kind(st.st_mode));
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	if (st.st_size > (off_t)HVP_CONF_MAX_SIZE) {
+		snprintf(why, size,
+		    "the file has %lld bytes, more than the %u MiB a "
+		    "configuration file may have",
+		    (long long)st.st_size, HVP_CONF_MAX_SIZE / (1024u * 1024u));
+		close(fd);
+		errno = EFBIG;
+		return -1;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+		e = errno;
+		snprintf(why, size, "cannot read: %s", strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The path may no longer be opened (after --user): read the file opened
+ * at start-up through @keep, unless the path now names another file (it
+ * was replaced, not edited in place: what it holds now cannot be read).
+ * A new descriptor of it, at offset 0, or -1 (in @errs).
+ */
+static int
+reopen_kept(const char *file, int keep, const char *why,
+    struct hvp_errors *errs)
+{
+	struct stat now, kept;
+	int fd;
+
+	if (fstat(keep, &kept) != 0) {
+		hvp_errors_add(errs, "%s: %s", file, why);
+		return -1;
+	}
+	if (stat(file, &now) == 0) {
+		if (now.st_dev != kept.st_dev || now.st_ino != kept.st_ino) {
+			hvp_errors_add(errs,
+			    "%s: %s (uid %lu), and it is no longer the file "
+			    "opened at start-up: it was replaced, not edited "
+			    "in place; make the new file readable by this "
+			    "user, or restart hvproxy",
+			    file, why, (unsigned long)geteuid());
+			return -1;
+		}
+		hvp_info("%s: %s (uid %lu): reading it through the "
+			 "descriptor opened at start-up (the same file)",
+		    file, why, (unsigned long)geteuid());
+	} else {
+		hvp_warn("%s: %s (uid %lu): reading the file opened at "
+			 "start-up instead; whether the path still names it "
+			 "cannot be told (%s)",
+		    file, why, (unsigned long)geteuid(), strerror(errno));
+	}
+	fd = fcntl(keep, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+		hvp_errors_add(errs,
+		    "%s: cannot read the file opened at "
+		    "start-up: %s",
+		    file, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	return fd;
+}
+
+void
+hvp_conf_file_check_reopen(const char *file, int keep_fd)
+{
+	char why[256];
+	int fd = hvp_conf_file_open(file, why, sizeof(why));
+
+	if (fd >= 0) {
+		close(fd);
+		return;
+	}
+	if (errno != EACCES && errno != EPERM) {
+		return; /* a reload reports it */
+	}
+	if (keep_fd >= 0) {
+		hvp_warn("%s: %s as uid %lu: a reload (SIGHUP) will read the "
+			 "file opened at start-up, so changes made in place "
+			 "are seen, but a file replaced by a new one (as "
+			 "most editors and tools do) cannot be read until "
+			 "restart; make the file readable by this user to "
+			 "reload any change",
+		    file, why, (unsigned long)geteuid());
+	} else {
+		hvp_warn("%s: %s as uid %lu: a reload (SIGHUP) will fail; "
+			 "make the file readable by this user",
+		    file, why, (unsigned long)geteuid());
+	}
+}
+
+static int
+cmp_fwd_name(const void *a, const void *b)
+{
+	const struct fwd_lines *x = a, *y = b;
+	int r = strcmp(x->fc->name, y->fc->name);
+
+	return r != 0
+	    ? r
+	    : (x->fc->line > y->fc->line) - (x->fc->line < y->fc->line);
+}
+
+static int
+cmp_fwd_line(const void *a, const void *b)
+{
+	const struct fwd_lines *x = a, *y = b;
+
+	return (x->fc->line > y->fc->line) - (x->fc->line < y->fc->line);
+}
+
+/* A forward named twice: the later ones go (n log n, for big files). */
+static void
+drop_duplicates(struct loader *L)
+{
+	size_t n = 0;
+
+	if (L->nlines < 2) {
+		return;
+	}
+	qsort(L->lines, L->nlines, sizeof(*L->lines), cmp_fwd_name);
+	for (size_t i = 0, first = 0; i < L->nlines; i++) {
+		if (i > 0 &&
+		    strcmp(L->lines[i].fc->name, L->lines[first].fc->name) ==
+			0) {
+			file_error(L, L->lines[i].fc->line,
+			    "[forward %s] is defined twice (first at line %d)",
+			    L->lines[i].fc->name, L->lines[first].fc->line);
+			hvp_fwd_conf_unref(L->lines[i].fc);
+			continue;
+		}
+		first = i;
+		L->lines[n++] = L->lines[i];
+	}
+	L->nlines = n;
+	qsort(L->lines, L->nlines, sizeof(*L->lines), cmp_fwd_line);
+}
+
 int
 hvp_conf_file_load(struct hvp_config *c, struct hvp_globals *fileg,
-    const char *file, const char *text, size_t text_len,
+    const char *file, const char *text, size_t text_len, int *keep_fd,
     struct hvp_errors *errs)
 {
 	static char empty[] = "\n";
 	struct loader L;
 	struct stat st;
 	char why[256];
-	int r;
+	int r, fd;
 
 	memset(&L, 0, sizeof(L));
 	L.cfg = c;
@@ -550,57 +836,71 @@ hvp_conf_file_load(struct hvp_config *c, struct hvp_globals *fileg,
 		/* The same reader as for a file, on a copy in memory. */
 		L.fp = text_len == 0 ? fmemopen(empty, 1, "r")
 				     : fmemopen((void *)text, text_len, "r");
+		if (L.fp == NULL) {
+			hvp_errors_add(errs, "%s: cannot read: %s", file,
+			    strerror(errno));
+			return -1;
+		}
 	} else {
-		L.fp = fopen(file, "re");
-	}
-	if (L.fp == NULL) {
-		hvp_errors_add(errs, "%s: cannot open: %s", file,
-		    strerror(errno));
-		return -1;
-	}
-	if (text == NULL && fstat(fileno(L.fp), &st) == 0 &&
-	    hvp_config_perm_check(&st, (unsigned long)geteuid(), why,
-		sizeof(why)) != 0) {
-		hvp_errors_add(errs, "%s: refused: the file %s", file, why);
-		fclose(L.fp);
-		return -1;
+		unsigned long euid = (unsigned long)geteuid();
+
+		fd = hvp_conf_file_open(file, why, sizeof(why));
+		if (fd < 0 && (errno == EACCES || errno == EPERM) &&
+		    keep_fd != NULL && *keep_fd >= 0) {
+			fd = reopen_kept(file, *keep_fd, why, errs);
+			if (fd < 0) {
+				return -1;
+			}
+			/* Read on the authority of the user who opened it:
+			 * root's rule (--user needs root). */
+			euid = 0;
+		} else if (fd < 0) {
+			hvp_errors_add(errs, "%s: %s", file, why);
+			return -1;
+		} else if (keep_fd != NULL && *keep_fd == -1) {
+			/* For reloads once --user took the right to open
+			 * it (main.c). */
+			*keep_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		}
+		L.fp = fdopen(fd, "r");
+		if (L.fp == NULL) {
+			hvp_errors_add(errs, "%s: cannot read: %s", file,
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
+		/* The rule applies to the file read, however it was
+		 * reached. */
+		if (fstat(fd, &st) == 0 &&
+		    hvp_config_perm_check(&st, euid, why, sizeof(why)) != 0) {
+			hvp_errors_add(errs, "%s: refused: the file %s", file,
+			    why);
+			fclose(L.fp);
+			return -1;
+		}
 	}
 #ifdef HVP_INIH_RUNTIME_OPTS
-	/* Debian's inih makes these run-time settings. Continuation lines
-	 * would turn an indented "key = value" into part of the previous
-	 * value; several allow= lines are the way to split a long list. */
+	/* Debian's inih makes these run-time settings. The reader hands
+	 * lines over unindented, so none could be taken for the
+	 * continuation of the one before anyway; several allow= lines are
+	 * the way to split a long list. */
 	ini_allow_multiline = 0;
 #endif
-	for (;;) {
-		r = ini_parse_stream(read_line, &L, on_ini_key, &L);
-		if (ferror(L.fp)) {
-			file_error(&L, L.line, "read error: %s",
-			    strerror(errno));
-			break;
-		}
-		if (r < 0) {
-			file_error(&L, 0, "cannot read: out of memory");
-			break;
-		}
-		if (r == 0) {
-			break;
-		}
+	L.section = hvc_xstrdup("global");
+	L.kind = SEC_GLOBAL;
+	r = ini_parse_stream(read_line, &L, on_ini_key, &L);
+	if (ferror(L.fp)) {
+		file_error(&L, L.line, "read error: %s", strerror(errno));
+	} else if (r < 0) {
+		file_error(&L, 0, "cannot read: out of memory");
+	} else if (r > 0) {
+		/* The reader hands inih only lines it can parse. */
 		file_error(&L, r,
-		    "syntax error (expected [section], "
-		    "key = value, or a comment starting with # or ;)");
-		/* Enough is enough: 20 syntax errors say it all. */
-		if (L.nblank >= 20) {
-			break;
-		}
-		L.blank =
-		    hvc_xreallocarray(L.blank, L.nblank + 1, sizeof(*L.blank));
-		L.blank[L.nblank++] = r;
-		L.pass++;
-		L.line = 0;
-		rewind(L.fp);
+		    "syntax error (expected [section], key = value, or a "
+		    "comment starting with # or ;)");
 	}
-	free(L.blank);
 	fclose(L.fp);
+	drop_duplicates(&L);
 
 	/* Per-forward checks that need the whole section. */
 	for (size_t i = 0; i < L.nlines; i++) {
@@ -641,6 +941,10 @@ hvp_conf_file_load(struct hvp_config *c, struct hvp_globals *fileg,
 		}
 	}
 
+	/* Listen addresses taken twice among the file's forwards (those of
+	 * the command line and the metrics endpoint come in config.c). */
+	hvp_conf_check_listeners(c, 0, NULL, report_listener, &L);
+
 	/* qsort(NULL, 0, ...) is undefined (its pointer is nonnull): a file
 	 * without errors has no array (found by fuzz/fuzz_config.c). */
 	if (L.nerrs > 0) {
@@ -656,10 +960,15 @@ hvp_conf_file_load(struct hvp_config *c, struct hvp_globals *fileg,
 		free(L.errs[i].msg);
 	}
 	free(L.errs);
+	if (L.dropped > 0) {
+		hvp_errors_add(errs,
+		    "%s: %zu more problems not shown (at most %d are "
+		    "reported, and reading stopped there)",
+		    file, L.dropped, HVP_CONF_MAX_ERRORS);
+	}
 
 	free(L.lines);
 	free(L.section);
-	free(L.getline_buf);
 	*fileg = L.g;
 	return 0;
 }

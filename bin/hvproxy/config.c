@@ -7,11 +7,15 @@
  * whole before anything listens.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "hvproxy.h"
+
+static int all_zero(const uint8_t *a, size_t n);
 
 static void vfail(const struct hvp_vwhere *w, enum hvp_vline which,
     const char *fmt, ...) HVP_PRINTF(3, 4);
@@ -176,6 +180,45 @@ vfail(const struct hvp_vwhere *w, enum hvp_vline which, const char *fmt, ...)
 	}
 }
 
+/* The target is the listener itself: every connection would come back. */
+static int
+is_loop(const struct hvp_fwd_conf *fc)
+{
+	const hvs_addr_t *l = &fc->listen, *t = &fc->target;
+	struct hvp_bind_addr b;
+	char why[600];
+
+	if (hvs_addr_equal(l, t)) {
+		return 1;
+	}
+	if (l->kind == HVS_ADDR_VSOCK && t->kind == HVS_ADDR_VSOCK) {
+		return l->u.vsock.port == t->u.vsock.port &&
+		    l->u.vsock.cid == HVS_CID_ANY &&
+		    t->u.vsock.cid == HVS_CID_LOCAL;
+	}
+	if (l->kind != HVS_ADDR_TCP || t->kind != HVS_ADDR_TCP ||
+	    l->u.tcp.port != t->u.tcp.port ||
+	    hvp_tcp_bind_addr(t->u.tcp.host, t->u.tcp.port, 0, &b, why,
+		sizeof(why)) != 0) {
+		return 0;
+	}
+	if (b.family == fc->bind.family &&
+	    memcmp(b.addr, fc->bind.addr, sizeof(b.addr)) == 0) {
+		return 1;
+	}
+	/* A wildcard listener answers on the loopback address too. */
+	if (all_zero(fc->bind.addr, sizeof(fc->bind.addr))) {
+		static const uint8_t lo6[16] = {[15] = 1};
+
+		return (b.family == AF_INET && b.addr[0] == 127 &&
+			   (fc->bind.family == AF_INET6 ||
+			       fc->bind.family == AF_INET)) ||
+		    (b.family == AF_INET6 && fc->bind.family == AF_INET6 &&
+			memcmp(b.addr, lo6, 16) == 0);
+	}
+	return 0;
+}
+
 void
 hvp_conf_validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
     const struct hvp_vwhere *w)
@@ -218,6 +261,16 @@ hvp_conf_validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
 	default:
 		break;
 	}
+	/* Where it binds, for hvp_conf_check_listeners(), whatever else
+	 * may be wrong with the forward. */
+	if (fc->listen.kind == HVS_ADDR_TCP &&
+	    hvp_tcp_bind_addr(fc->listen.u.tcp.host, fc->listen.u.tcp.port, 1,
+		&fc->bind, msg, sizeof(msg)) != 0) {
+		vfail(w, HVP_V_LISTEN, "[forward %s] listen: %s", fc->name,
+		    msg);
+		return;
+	}
+	fc->checked = 1;
 	switch (fc->target.kind) {
 	case HVS_ADDR_STDIO:
 	case HVS_ADDR_FD:
@@ -245,22 +298,253 @@ hvp_conf_validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
 		return;
 	}
 
-	/* Only forwards before this one: a clash is reported once. */
-	for (size_t i = 0; i < c->nfwds && c->fwds[i] != fc; i++) {
+	if (is_loop(fc)) {
 		char buf[HVS_ADDR_STRLEN];
 
-		if (hvs_addr_equal(&c->fwds[i]->listen, &fc->listen)) {
-			if (hvs_addr_format(&fc->listen, buf, sizeof(buf)) <
-			    0) {
-				snprintf(buf, sizeof(buf), "this address");
-			}
-			vfail(w, HVP_V_LISTEN,
-			    "[forward %s] listen: %s is "
-			    "already the listen address of forward %s (%s)",
-			    fc->name, buf, c->fwds[i]->name, c->fwds[i]->where);
-			return;
+		if (hvs_addr_format(&fc->target, buf, sizeof(buf)) < 0) {
+			snprintf(buf, sizeof(buf), "?");
+		}
+		hvp_warn("%s: [forward %s] target %s is the forward's own "
+			 "listen address: each connection would be relayed "
+			 "back to hvproxy itself (a loop)",
+		    fc->where, fc->name, buf);
+	}
+}
+
+/* ---- listen addresses taken twice -------------------------------------- */
+
+enum { LK_TCP, LK_VSOCK, LK_TEXT };
+
+/* One listen address, as binding sees it. */
+struct lent {
+	int cls; /* LK_* */
+	uint32_t port; /* LK_TCP, LK_VSOCK */
+	int fam; /* LK_TCP: AF_INET, AF_INET6 */
+	uint8_t a[16]; /* LK_TCP: the address; LK_VSOCK: the CID */
+	int wild; /* 4: every IPv4 address; 6: every address, any CID */
+	char *text; /* LK_TEXT: the address as text */
+	size_t idx; /* forwards 0..n-1, the metrics endpoint n */
+};
+
+static int
+cmp_lent(const void *a, const void *b)
+{
+	const struct lent *x = a, *y = b;
+	int r;
+
+	if (x->cls != y->cls) {
+		return x->cls < y->cls ? -1 : 1;
+	}
+	if (x->cls == LK_TEXT) {
+		r = strcmp(x->text, y->text);
+	} else if (x->port != y->port) {
+		r = x->port < y->port ? -1 : 1;
+	} else if (x->fam != y->fam) {
+		r = x->fam < y->fam ? -1 : 1;
+	} else {
+		r = memcmp(x->a, y->a, sizeof(x->a));
+	}
+	if (r != 0) {
+		return r;
+	}
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int
+same_group(const struct lent *x, const struct lent *y)
+{
+	if (x->cls != y->cls) {
+		return 0;
+	}
+	return x->cls == LK_TEXT ? strcmp(x->text, y->text) == 0
+				 : x->port == y->port;
+}
+
+static int
+same_place(const struct lent *x, const struct lent *y)
+{
+	return same_group(x, y) && x->fam == y->fam &&
+	    memcmp(x->a, y->a, sizeof(x->a)) == 0;
+}
+
+static int
+all_zero(const uint8_t *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (a[i] != 0) {
+			return 0;
 		}
 	}
+	return 1;
+}
+
+/* @e from @a; 0, or -1 if it takes no fixed place (port 0, any port). */
+static int
+lent_set(struct lent *e, const hvs_addr_t *a, const struct hvp_bind_addr *b,
+    size_t idx)
+{
+	memset(e, 0, sizeof(*e));
+	e->idx = idx;
+	switch (a->kind) {
+	case HVS_ADDR_TCP:
+		if (b->port == 0) {
+			return -1;
+		}
+		e->cls = LK_TCP;
+		e->port = b->port;
+		e->fam = b->family;
+		memcpy(e->a, b->addr, sizeof(e->a));
+		if (all_zero(b->addr, sizeof(b->addr))) {
+			/* Linux binds [::] for IPv4 as well (bindv6only
+			 * off, the default). */
+			e->wild = b->family == AF_INET ? 4 : 6;
+		}
+		return 0;
+	case HVS_ADDR_VSOCK:
+		if (a->u.vsock.port == HVS_PORT_ANY) {
+			return -1;
+		}
+		e->cls = LK_VSOCK;
+		e->port = a->u.vsock.port;
+		memcpy(e->a, &a->u.vsock.cid, sizeof(a->u.vsock.cid));
+		e->wild = a->u.vsock.cid == HVS_CID_ANY ? 6 : 0;
+		return 0;
+	default:
+		e->cls = LK_TEXT;
+		e->text = hvp_addr_str(a);
+		return 0;
+	}
+}
+
+static void
+report_clash(const struct hvp_config *c, const hvs_addr_t *metrics, size_t idx,
+    size_t pidx, int wildcard,
+    void (*report)(void *, const struct hvp_fwd_conf *, const char *),
+    void *arg)
+{
+	const struct hvp_fwd_conf *fc = idx < c->nfwds ? c->fwds[idx] : NULL;
+	const struct hvp_fwd_conf *pf = c->fwds[pidx];
+	char *mine = hvp_addr_str(fc != NULL ? &fc->listen : metrics);
+	char *theirs = hvp_addr_str(&pf->listen);
+	char who[HVP_NAME_MAX + 32];
+	char msg[3 * HVS_ADDR_STRLEN];
+
+	if (fc != NULL) {
+		snprintf(who, sizeof(who), "[forward %s] listen", fc->name);
+	} else {
+		snprintf(who, sizeof(who), "metrics");
+	}
+	if (strcmp(mine, theirs) == 0) {
+		snprintf(msg, sizeof(msg),
+		    "%s: %s is already the listen address of forward %s (%s)",
+		    who, mine, pf->name, pf->where);
+	} else if (!wildcard) {
+		snprintf(msg, sizeof(msg),
+		    "%s: %s is the same address as %s, the listen address of "
+		    "forward %s (%s)",
+		    who, mine, theirs, pf->name, pf->where);
+	} else {
+		snprintf(msg, sizeof(msg),
+		    "%s: %s cannot listen beside %s, the listen address of "
+		    "forward %s (%s): one of them takes the port on every "
+		    "address",
+		    who, mine, theirs, pf->name, pf->where);
+	}
+	report(arg, fc, msg);
+	free(mine);
+	free(theirs);
+}
+
+void
+hvp_conf_check_listeners(const struct hvp_config *c, size_t from,
+    const hvs_addr_t *metrics,
+    void (*report)(void *arg, const struct hvp_fwd_conf *fc, const char *msg),
+    void *arg)
+{
+	struct lent *v = hvc_xcalloc(c->nfwds + 1, sizeof(*v));
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->nfwds; i++) {
+		const struct hvp_fwd_conf *fc = c->fwds[i];
+
+		if (fc->checked &&
+		    lent_set(&v[n], &fc->listen, &fc->bind, i) == 0) {
+			n++;
+		}
+	}
+	if (metrics != NULL && metrics->kind != HVS_ADDR_NONE) {
+		struct hvp_bind_addr b;
+		char why[600], msg[700];
+
+		memset(&b, 0, sizeof(b));
+		if (metrics->kind == HVS_ADDR_TCP &&
+		    hvp_tcp_bind_addr(metrics->u.tcp.host, metrics->u.tcp.port,
+			1, &b, why, sizeof(why)) != 0) {
+			snprintf(msg, sizeof(msg), "metrics: %s", why);
+			report(arg, NULL, msg);
+		} else if (lent_set(&v[n], metrics, &b, c->nfwds) == 0) {
+			n++;
+		}
+	}
+	if (n > 1) {
+		qsort(v, n, sizeof(*v), cmp_lent);
+	}
+	for (size_t g0 = 0, g1; g0 < n; g0 = g1) {
+		size_t w4 = SIZE_MAX, w6 = SIZE_MAX, min4 = SIZE_MAX;
+		size_t minall = SIZE_MAX, run = g0;
+
+		for (g1 = g0; g1 < n && same_group(&v[g0], &v[g1]); g1++) {
+			const struct lent *e = &v[g1];
+
+			minall = e->idx < minall ? e->idx : minall;
+			if (e->cls == LK_TCP && e->fam == AF_INET &&
+			    e->idx < min4) {
+				min4 = e->idx;
+			}
+			if (e->wild == 4 && e->idx < w4) {
+				w4 = e->idx;
+			}
+			if (e->wild == 6 && e->idx < w6) {
+				w6 = e->idx;
+			}
+		}
+		for (size_t i = g0; i < g1; i++) {
+			const struct lent *e = &v[i];
+			size_t p = SIZE_MAX, cand;
+			int wildcard = 0;
+
+			if (i > g0 && same_place(&v[i - 1], e)) {
+				p = v[run].idx; /* the first at this place */
+			} else {
+				run = i;
+			}
+			if (e->cls != LK_TEXT) {
+				/* A wildcard covering it, or what it covers. */
+				cand = w6;
+				if (e->fam == AF_INET && w4 < cand) {
+					cand = w4;
+				}
+				if (e->wild == 4 && min4 < cand) {
+					cand = min4;
+				}
+				if (e->wild == 6 && minall < cand) {
+					cand = minall;
+				}
+				if (cand < e->idx && cand < p) {
+					p = cand;
+					wildcard = 1;
+				}
+			}
+			if (p != SIZE_MAX && e->idx >= from) {
+				report_clash(c, metrics, e->idx, p, wildcard,
+				    report, arg);
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].text);
+	}
+	free(v);
 }
 
 /* Apply the HVP_SET_* fields of @src over @dst. */
@@ -363,6 +647,16 @@ parse_metrics_addr(const char *s, hvs_addr_t *out, char *msg, size_t size)
 	return 0;
 }
 
+static void
+report_cmdline(void *arg, const struct hvp_fwd_conf *fc, const char *msg)
+{
+	if (fc != NULL) {
+		hvp_errors_add(arg, "%s: %s", fc->where, msg);
+	} else {
+		hvp_errors_add(arg, "%s", msg);
+	}
+}
+
 struct hvp_config *
 hvp_config_load(const struct hvp_cmdline *cl, struct hvp_errors *errs)
 {
@@ -382,7 +676,7 @@ hvp_config_load(const struct hvp_cmdline *cl, struct hvp_errors *errs)
 	if (cl->file != NULL) {
 		c->file = hvc_xstrdup(cl->file);
 		hvp_conf_file_load(c, &fileg, cl->file, cl->text, cl->text_len,
-		    errs);
+		    cl->keep_fd, errs);
 		merge_globals(&c->g, &fileg);
 		free(fileg.metrics);
 		free(fileg.user);
@@ -467,6 +761,17 @@ hvp_config_load(const struct hvp_cmdline *cl, struct hvp_errors *errs)
 	    parse_metrics_addr(c->g.metrics, &c->metrics_addr, msg,
 		sizeof(msg)) != 0) {
 		hvp_errors_add(errs, "metrics: %s", msg);
+		c->metrics_addr.kind = HVS_ADDR_NONE;
+	}
+	/* The command line's forwards and the metrics endpoint against all
+	 * (the file's among themselves: conf_file.c). */
+	hvp_conf_check_listeners(c, nfile,
+	    c->g.metrics != NULL ? &c->metrics_addr : NULL, report_cmdline,
+	    errs);
+	if (c->g.pidfile != NULL && c->g.pidfile[0] == '\0') {
+		hvp_errors_add(errs,
+		    "pidfile: empty (expected the path of a file; leave "
+		    "pidfile out for none)");
 	}
 	if (c->g.user != NULL &&
 	    hvp_priv_check(c->g.user, msg, sizeof(msg)) != 0) {

@@ -7,6 +7,7 @@
  *   config.c    the configuration: forwards, the merge of the command
  *               line, [global] and each forward's keys, validation
  *   conf_file.c the configuration file (INI, read with inih)
+ *   resolve.c   where a tcp listen address binds (checks across forwards)
  *   describe.c  the merged configuration as text (--check)
  *   forward.c   one forward at run time: its listener, admission
  *               (limits, allowlists), async connect, relays
@@ -108,6 +109,15 @@ struct hvp_fwd_conf {
 	struct hvp_fwd_defaults lim;
 	unsigned set; /* HVP_SET_* given in the forward itself */
 	int line; /* where its first key was, for later errors */
+	int listen_line; /* the file's listen= line, or 0 */
+	int checked; /* passed hvp_conf_validate_fwd() */
+	/* Where a tcp listener binds (hvp_tcp_bind_addr()), set by
+	 * hvp_conf_validate_fwd(). */
+	struct hvp_bind_addr {
+		int family; /* AF_INET, AF_INET6 */
+		uint8_t addr[16]; /* all zero: every address */
+		uint16_t port;
+	} bind;
 };
 
 #define HVP_SET_MAX_CONNS 0x01u
@@ -159,6 +169,11 @@ struct hvp_cmdline {
 	 * fuzz target fuzz/fuzz_config.c): NULs and all, no permission check */
 	const char *text;
 	size_t text_len;
+	/* NULL, or where the file's descriptor is kept: -1 until a load
+	 * opens the file, -2 for never (main.c, without --user). A later
+	 * load that may no longer open the path (EACCES, EPERM: after
+	 * --user) reads the file through it. */
+	int *keep_fd;
 	char **pairs; /* LISTEN TARGET ... */
 	int npairs; /* count of strings (even) */
 };
@@ -226,16 +241,54 @@ struct hvp_vwhere {
 	struct hvp_errors *errs;
 };
 
-/* The checks of one forward that need the others or the machine: the
- * listen and target kinds, the allowlist against the listener, a listen
- * address taken twice. */
+/* The checks of one forward that need the machine: the listen and
+ * target kinds, the allowlist against the listener, where a tcp listener
+ * binds (fc->bind); a warning when the target is the listener itself. */
 void hvp_conf_validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
     const struct hvp_vwhere *w);
+/*
+ * Listen addresses that cannot be bound together: the same address twice,
+ * the same once resolved (tcp:localhost:P and tcp:127.0.0.1:P), a
+ * wildcard beside an address it covers (tcp:*:P and tcp:127.0.0.1:P;
+ * tcp:[::]:P takes IPv4 too; vsock:any:P and vsock:3:P), and @metrics
+ * (or NULL) on a forward's address. Forwards that passed
+ * hvp_conf_validate_fwd() only (fc->checked). Each clash is reported
+ * once, at the later of the two (@metrics after every forward), through
+ * @report with @fc NULL for the metrics endpoint, for forwards from
+ * index @from on only. O(n log n).
+ */
+void hvp_conf_check_listeners(const struct hvp_config *c, size_t from,
+    const hvs_addr_t *metrics,
+    void (*report)(void *arg, const struct hvp_fwd_conf *fc, const char *msg),
+    void *arg);
+/* Where tcp @host @port binds (@listen) or connects (the first answer,
+ * localhost and numeric hosts only: no lookup over the network); 0, or -1
+ * with the reason in @why (resolve.c). */
+int hvp_tcp_bind_addr(const char *host, uint16_t port, int listen,
+    struct hvp_bind_addr *out, char *why, size_t size);
 /* Read @file (or @text, @text_len bytes under its name) into @c's forwards
- * and its [global] into *@fileg; every problem goes to @errs. */
+ * and its [global] into *@fileg; every problem goes to @errs. @keep_fd as
+ * in struct hvp_cmdline. */
 int hvp_conf_file_load(struct hvp_config *c, struct hvp_globals *fileg,
-    const char *file, const char *text, size_t text_len,
+    const char *file, const char *text, size_t text_len, int *keep_fd,
     struct hvp_errors *errs);
+/*
+ * Open @file for reading without blocking (a FIFO would) and only if it
+ * is a regular file: the descriptor (close-on-exec, blocking), or -1 with
+ * errno set and the reason in @why ("not a regular file (a fifo)").
+ */
+int hvp_conf_file_open(const char *file, char *why, size_t size);
+/* After --user: warn once if the path can no longer be opened, saying
+ * what a reload will read instead. */
+void hvp_conf_file_check_reopen(const char *file, int keep_fd);
+
+/* A configuration file is at most this large, its lines at most
+ * HVP_CONF_LINE_MAX characters, and at most HVP_CONF_MAX_ERRORS problems
+ * are reported. */
+#define HVP_CONF_MAX_SIZE (16u * 1024u * 1024u)
+#define HVP_CONF_LINE_MAX 197
+#define HVP_CONF_MAX_ERRORS 50
+#define HVP_NAME_MAX 64
 
 /* Built-in defaults, in one place for the man page and --help. */
 #define HVP_DEF_CONNECT_TIMEOUT_MS 5000

@@ -141,6 +141,7 @@ struct app {
 	int pidfile_fd;
 	char *pidfile;
 	int exit_code;
+	int conf_fd; /* the config file as opened at start-up, or < 0 */
 	int stopping; /* SIGTERM or SIGINT came: draining */
 };
 
@@ -581,6 +582,8 @@ main(int argc, char **argv)
 	 * none may take the number of a closed standard stream. */
 	hvc_reserve_stdio(HVP_EXIT_FAIL);
 	a.pidfile_fd = -1;
+	a.conf_fd = -1;
+	a.cl.keep_fd = &a.conf_fd;
 	a.exit_code = HVP_EXIT_OK;
 	/* Writes to a closed peer must fail with EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
@@ -647,6 +650,16 @@ main(int argc, char **argv)
 		a.exit_code = HVP_EXIT_FAIL;
 		goto out;
 	}
+	/* The file stays open for reloads only if --user may take the
+	 * right to open it again (conf_file.c says what a reload reads). */
+	if (hvp_daemon_config(a.d)->g.user != NULL && a.cl.file != NULL) {
+		hvp_conf_file_check_reopen(a.cl.file, a.conf_fd);
+	} else {
+		if (a.conf_fd >= 0) {
+			close(a.conf_fd);
+		}
+		a.conf_fd = -2; /* and no reload keeps it */
+	}
 
 	sig_term = evsignal_new(a.base, SIGTERM, on_stop, &a);
 	sig_int = evsignal_new(a.base, SIGINT, on_stop, &a);
@@ -691,6 +704,9 @@ out:
 	hvp_metrics_free(a.metrics);
 	hvp_daemon_free(a.d);
 	pidfile_remove(&a);
+	if (a.conf_fd >= 0) {
+		close(a.conf_fd);
+	}
 	free(a.metrics_str);
 	free(pidpath);
 	free(a.cl.allow);

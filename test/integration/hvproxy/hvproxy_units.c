@@ -7,6 +7,8 @@
  * on tested ground). The parsers of numbers, sizes, durations and
  * allowlist entries themselves are bin/common's: test/integration/common.
  */
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -468,6 +470,291 @@ test_config_describe(void **state)
 	hvp_errors_free(&e);
 }
 
+/* ---- the config reader and the checks across forwards ---------------- */
+
+/* 1 if one of @e's messages holds @want. */
+static int
+has_error(const struct hvp_errors *e, const char *want)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		if (strstr(e->msg[i], want) != NULL) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+print_errors(const struct hvp_errors *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		print_message("  %s\n", e->msg[i]);
+	}
+}
+
+/* @text must load without errors into @nfwds forwards. */
+static void
+load_ok(const char *text, size_t nfwds)
+{
+	struct hvp_errors e;
+	struct hvp_config *c = load_text(text, strlen(text), &e);
+
+	print_errors(&e);
+	assert_non_null(c);
+	assert_int_equal(c->nfwds, nfwds);
+	hvp_config_free(c);
+	hvp_errors_free(&e);
+}
+
+/* @text must be refused with an error holding @want. */
+static void
+load_bad(const char *text, const char *want)
+{
+	struct hvp_errors e;
+	struct hvp_config *c = load_text(text, strlen(text), &e);
+
+	if (!has_error(&e, want)) {
+		print_message("wanted: %s\n", want);
+		print_errors(&e);
+	}
+	assert_null(c);
+	assert_true(has_error(&e, want));
+	hvp_errors_free(&e);
+}
+
+/* Our own reader takes the section headers (inih's buffer cut names at 41
+ * characters), reports every syntax error in one pass, refuses "key:
+ * value", bounds lines and the count of errors. */
+static void
+test_config_reader(void **state)
+{
+	char text[1024], name[80];
+	char *many;
+	struct hvp_errors e;
+	struct hvp_config *c;
+
+	/* Names of 64 characters, alike in their first 41: two forwards. */
+	memset(name, 'n', 64);
+	name[64] = '\0';
+	snprintf(text, sizeof(text),
+	    "[forward %.41s-one]\nlisten = tcp:1\ntarget = tcp:2\n"
+	    "[forward %.41s-two]\nlisten = tcp:3\ntarget = tcp:4\n"
+	    "[forward %s]\nlisten = tcp:5\ntarget = tcp:6\n",
+	    name, name, name);
+	c = load_text(text, strlen(text), &e);
+	assert_non_null(c);
+	assert_int_equal(c->nfwds, 3);
+	assert_int_equal(strlen(c->fwds[2]->name), 64);
+	hvp_config_free(c);
+	hvp_errors_free(&e);
+	snprintf(text, sizeof(text),
+	    "[forward %sx]\nlisten = tcp:1\ntarget = tcp:2\n", name);
+	load_bad(text, "t.conf:1: [forward nnnn");
+	load_bad(text, "a forward needs a name of 1 to 64");
+
+	/* A forward named twice: the later one, at its header. */
+	load_bad("[forward a]\nlisten = tcp:1\ntarget = tcp:2\n"
+		 "[forward b]\nlisten = tcp:3\ntarget = tcp:4\n"
+		 "[forward a]\nlisten = tcp:5\ntarget = tcp:6\n",
+	    "t.conf:7: [forward a] is defined twice (first at line 1)");
+	/* A header without keys is a forward too (without listen=). */
+	load_bad("[forward a]\nlisten = tcp:1\ntarget = tcp:2\n[forward e]\n",
+	    "t.conf:4: [forward e] has no listen=");
+
+	/* ':' does not separate a key from its value. */
+	load_bad("[forward a]\nlisten: tcp:1\ntarget = tcp:2\n",
+	    "t.conf:2: syntax error: 'listen:' (expected key = value");
+	load_ok("[forward a]\nlisten = unix:/a:b\ntarget = vsock:2:22\n", 1);
+
+	/* Every syntax error, in one pass; an indented key is a key. */
+	load_bad("[forward a\nx\n  listen = tcp:1\ny\n",
+	    "t.conf:1: syntax error: a section header without its ']'");
+	load_bad("[forward a\nx\n  listen = tcp:1\ny\n", "t.conf:2: syntax");
+	load_bad("[forward a\nx\n  listen = tcp:1\ny\n", "t.conf:4: syntax");
+	load_ok("[forward a]\n  listen = tcp:1\n\ttarget = tcp:2 ; comment\n",
+	    1);
+
+	/* Lines: 197 characters, not one more. */
+	memset(text, 0, sizeof(text));
+	strcpy(text, "[forward a]\nlisten = tcp:1\ntarget = tcp:2\n#");
+	memset(text + strlen(text), 'c', 196);
+	strcat(text, "\n");
+	load_ok(text, 1);
+	text[strlen(text) - 1] = 'c';
+	strcat(text, "\r\n");
+	load_bad(text, "t.conf:4: line is too long (at most 197 characters)");
+
+	/* A file of errors reports HVP_CONF_MAX_ERRORS, then stops. */
+	many = calloc(1, 4 * 10000 + 1);
+	assert_non_null(many);
+	for (int i = 0; i < 10000; i++) {
+		memcpy(many + (size_t)i * 4, "x=y\n", 4);
+	}
+	c = load_text(many, strlen(many), &e);
+	assert_null(c);
+	assert_int_equal(e.n, HVP_CONF_MAX_ERRORS + 1);
+	assert_non_null(strstr(e.msg[e.n - 1], "more problems not shown"));
+	hvp_errors_free(&e);
+	free(many);
+
+	/* An empty pidfile would fail at start-up: refused. */
+	load_bad("pidfile =\n[forward a]\nlisten = tcp:1\ntarget = tcp:2\n",
+	    "pidfile: empty (expected the path of a file");
+}
+
+/* Listen addresses that cannot be bound together, as --check sees them. */
+static void
+test_config_listeners(void **state)
+{
+	struct hvp_bind_addr lo;
+	char text[1024], why[256], host[64];
+
+	/* The same address, written alike or not. */
+	load_bad("[forward a]\nlisten = tcp:7001\ntarget = tcp:2\n"
+		 "[forward b]\nlisten = tcp:127.0.0.1:7001\ntarget = tcp:2\n",
+	    "t.conf:5: [forward b] listen: tcp:127.0.0.1:7001 is already the "
+	    "listen address of forward a (t.conf:1)");
+	/* localhost binds where the lookup says (as start-up does). */
+	assert_int_equal(hvp_tcp_bind_addr("localhost", 7001, 1, &lo, why,
+			     sizeof(why)),
+	    0);
+	assert_non_null(inet_ntop(lo.family, lo.addr, host, sizeof(host)));
+	snprintf(text, sizeof(text),
+	    "[forward a]\nlisten = tcp:localhost:7001\ntarget = tcp:2\n"
+	    "[forward b]\nlisten = tcp:%s%s%s:7001\ntarget = tcp:2\n",
+	    lo.family == AF_INET6 ? "[" : "", host,
+	    lo.family == AF_INET6 ? "]" : "");
+	load_bad(text, "is the same address as tcp:localhost:7001");
+	/* Wildcards take the port on every address (of their family; IPv6
+	 * on IPv4 too), in either order. */
+	load_bad("[forward a]\nlisten = tcp:127.0.0.1:7001\ntarget = tcp:2\n"
+		 "[forward b]\nlisten = tcp:*:7001\ntarget = tcp:2\n",
+	    "t.conf:5: [forward b] listen: tcp:*:7001 cannot listen beside "
+	    "tcp:127.0.0.1:7001");
+	load_bad("[forward a]\nlisten = tcp:[::]:7001\ntarget = tcp:2\n"
+		 "[forward b]\nlisten = tcp:10.1.2.3:7001\ntarget = tcp:2\n",
+	    "t.conf:5: [forward b] listen: tcp:10.1.2.3:7001 cannot listen");
+	load_bad("[forward a]\nlisten = vsock:7001\ntarget = tcp:2\n"
+		 "[forward b]\nlisten = vsock:3:7001\ntarget = tcp:2\n",
+	    "[forward b] listen: vsock:3:7001 cannot listen beside "
+	    "vsock:any:7001");
+	load_ok("[forward a]\nlisten = tcp:127.0.0.1:7001\ntarget = tcp:2\n"
+		"[forward b]\nlisten = tcp:127.0.0.2:7001\ntarget = tcp:2\n"
+		"[forward c]\nlisten = tcp:[::1]:7001\ntarget = tcp:2\n"
+		"[forward d]\nlisten = tcp:*:7002\ntarget = tcp:2\n"
+		"[forward e]\nlisten = vsock:3:7001\ntarget = tcp:2\n"
+		"[forward f]\nlisten = vsock:4:7001\ntarget = tcp:2\n"
+		"[forward g]\nlisten = unix:/x/a\ntarget = tcp:2\n"
+		"[forward h]\nlisten = unix:@a\ntarget = tcp:2\n",
+	    8);
+	/* The metrics endpoint on a forward's address. */
+	load_bad("metrics = unix:/x/m\n"
+		 "[forward a]\nlisten = unix:/x/m\ntarget = tcp:2\n",
+	    "metrics: unix:/x/m is already the listen address of forward a");
+	load_bad("metrics = 7001\n"
+		 "[forward a]\nlisten = tcp:*:7001\ntarget = tcp:2\n",
+	    "metrics: tcp:127.0.0.1:7001 cannot listen beside tcp:*:7001");
+}
+
+/* The command line's forwards against the file's. */
+static void
+test_config_listeners_cmdline(void **state)
+{
+	static const char text[] =
+	    "[forward a]\nlisten = tcp:7001\ntarget = tcp:2\n";
+	char *pairs[4] = {(char *)"tcp:9", (char *)"tcp:2",
+	    (char *)"tcp:*:7001", (char *)"tcp:2"};
+	struct hvp_cmdline cl;
+	struct hvp_errors e = {NULL, 0};
+	struct hvp_config *c;
+
+	memset(&cl, 0, sizeof(cl));
+	cl.file = "t.conf";
+	cl.text = text;
+	cl.text_len = sizeof(text) - 1;
+	cl.pairs = pairs;
+	cl.npairs = 4;
+	c = hvp_config_load(&cl, &e);
+	print_errors(&e);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_non_null(strstr(e.msg[0],
+	    "argument 'tcp:*:7001': [forward tcp:*:7001] listen: tcp:*:7001 "
+	    "cannot listen beside tcp:127.0.0.1:7001, the listen address of "
+	    "forward a (t.conf:1)"));
+	hvp_errors_free(&e);
+}
+
+/* 10,000 forwards, one listen address taken twice at the end: found (the
+ * check sorts; a scan of the ones before each would take 50 million
+ * comparisons). */
+#define NFWDS 10000
+static void
+test_config_listeners_many(void **state)
+{
+	size_t cap = (size_t)NFWDS * 64 + 128, len = 0;
+	char *text = malloc(cap);
+	struct hvp_errors e;
+	struct hvp_config *c;
+
+	assert_non_null(text);
+	for (int i = 0; i < NFWDS; i++) {
+		len += (size_t)snprintf(text + len, cap - len,
+		    "[forward f%d]\nlisten = tcp:%d\ntarget = tcp:2\n", i,
+		    10000 + i);
+	}
+	c = load_text(text, len, &e);
+	print_errors(&e);
+	assert_non_null(c);
+	assert_int_equal(c->nfwds, NFWDS);
+	hvp_config_free(c);
+	hvp_errors_free(&e);
+	len += (size_t)snprintf(text + len, cap - len,
+	    "[forward last]\nlisten = tcp:127.0.0.1:10000\ntarget = tcp:2\n");
+	c = load_text(text, len, &e);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_non_null(strstr(e.msg[0],
+	    "[forward last] listen: tcp:127.0.0.1:10000 is already the listen "
+	    "address of forward f0"));
+	hvp_errors_free(&e);
+	free(text);
+}
+
+/* A FIFO at the path is refused at once (opening it would wait for a
+ * writer), and so is anything else that is not a regular file. */
+static void
+test_config_open(void **state)
+{
+	char dir[] = "/tmp/hvp-units.XXXXXX", path[64], why[256];
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(hvp_conf_file_open(path, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "not a regular file (a fifo)"));
+	assert_int_equal(hvp_conf_file_open(dir, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "not a regular file (a directory)"));
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/conf", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)HVP_CONF_MAX_SIZE + 1), 0);
+	close(fd);
+	assert_int_equal(hvp_conf_file_open(path, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "more than the 16 MiB"));
+	assert_int_equal(truncate(path, 10), 0);
+	fd = hvp_conf_file_open(path, why, sizeof(why));
+	assert_true(fd >= 0);
+	/* Blocking again, and close-on-exec. */
+	assert_int_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -481,6 +768,11 @@ main(void)
 	    cmocka_unit_test(test_peers_table),
 	    cmocka_unit_test(test_config_per_peer),
 	    cmocka_unit_test(test_config_describe),
+	    cmocka_unit_test(test_config_reader),
+	    cmocka_unit_test(test_config_listeners),
+	    cmocka_unit_test(test_config_listeners_cmdline),
+	    cmocka_unit_test(test_config_listeners_many),
+	    cmocka_unit_test(test_config_open),
 	};
 
 	hvp_log_init(-1); /* quiet: errors are expected here */
