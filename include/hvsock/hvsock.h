@@ -143,21 +143,38 @@ typedef enum hvs_errno {
 #undef HVS__ERR_ENUM
 } hvs_errno_t;
 
+/*
+ * A system error that the list has no code for (ENOSPC, EISDIR, ...) is
+ * not lost in HVS_EUNKNOWN: hvs_translate_sys_error() carries its number
+ * as HVS_ESYS(number), a code below every code of the list, for which
+ * hvs_strerror() gives the system's own text (strerror()) and
+ * hvs_err_name() "ESYS". Such a code means what the system's number
+ * means, so it is only as portable as that: test for one with
+ * HVS_IS_ESYS() and get the number back with HVS_ESYS_ERRNO().
+ */
+#define HVS_ESYS_BASE 100000
+#define HVS_ESYS(e) (-(HVS_ESYS_BASE + (e)))
+#define HVS_IS_ESYS(err) ((err) < -HVS_ESYS_BASE && (err) > -2 * HVS_ESYS_BASE)
+#define HVS_ESYS_ERRNO(err) (-HVS_ESYS_BASE - (err))
+
 /**
  * hvs_strerror() - a one-line, human-readable description of @err.
- * Returns a static string; unknown codes give "unknown error".
+ * Returns a static string (for an HVS_ESYS() code, the C library's
+ * strerror() text); unknown codes give "unknown error".
  */
 HVS_EXPORT const char *hvs_strerror(int err);
 
 /**
  * hvs_err_name() - the symbolic name of @err without the prefix, e.g.
- * "ECONNREFUSED". Returns a static string; "UNKNOWN" for unknown codes.
+ * "ECONNREFUSED"; "ESYS" for an HVS_ESYS() code. Returns a static string;
+ * "UNKNOWN" for unknown codes.
  */
 HVS_EXPORT const char *hvs_err_name(int err);
 
 /**
  * hvs_translate_sys_error() - map a platform error number (errno on POSIX,
- * a WSA* code on Windows) to a negative HVS_E* code. 0 maps to 0.
+ * a WSA* code on Windows) to a negative HVS_E* code. 0 maps to 0; an
+ * errno value the list has no code for gives HVS_ESYS(errno).
  */
 HVS_EXPORT int hvs_translate_sys_error(int sys_errno);
 

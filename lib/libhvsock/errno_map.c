@@ -104,6 +104,7 @@ hvs__translate_errno(int e)
 	case ECANCELED:
 		return HVS_ECANCELED;
 	default:
-		return HVS_EUNKNOWN;
+		/* Kept, so that its text is not lost (HVS_ESYS()). */
+		return e > 0 && e < HVS_ESYS_BASE ? HVS_ESYS(e) : HVS_EUNKNOWN;
 	}
 }

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Error codes: names, messages and the translation of system errors. All
- * three come from HVS_ERRNO_MAP so that they cannot drift apart.
+ * three come from HVS_ERRNO_MAP so that they cannot drift apart; a system
+ * error the list has no code for is carried as HVS_ESYS() and described
+ * by the system.
  */
+#include <string.h>
+
 #include <hvsock/hvsock.h>
 
 const char *
@@ -17,6 +21,9 @@ hvs_strerror(int err)
 		HVS_ERRNO_MAP(HVS__ERR_MSG)
 #undef HVS__ERR_MSG
 	default:
+		if (HVS_IS_ESYS(err)) {
+			return strerror(HVS_ESYS_ERRNO(err));
+		}
 		return "unknown error";
 	}
 }
@@ -33,6 +40,6 @@ hvs_err_name(int err)
 		HVS_ERRNO_MAP(HVS__ERR_NAME)
 #undef HVS__ERR_NAME
 	default:
-		return "UNKNOWN";
+		return HVS_IS_ESYS(err) ? "ESYS" : "UNKNOWN";
 	}
 }

@@ -220,13 +220,53 @@ test_translate_sys_error(void **state)
 			    hvs_err_name(map[i].want));
 		}
 	}
-	/* Whatever the errno, the result is an error the list knows. */
+	/* Whatever the errno, the result is an error the list knows, or
+	 * the errno itself, kept with the system's text. */
 	for (int e = 1; e < 256; e++) {
 		int got = hvs_translate_sys_error(e);
 
 		assert_true(got < 0);
-		assert_true(is_known(got));
+		if (is_known(got)) {
+			continue;
+		}
+		assert_true(HVS_IS_ESYS(got));
+		assert_int_equal(HVS_ESYS_ERRNO(got), e);
+		assert_string_equal(hvs_strerror(got), strerror(e));
+		assert_string_equal(hvs_err_name(got), "ESYS");
 	}
+}
+
+/*
+ * A system error the list has no code for keeps its number and its text
+ * (it was "unknown system error": a full disk, a directory read as a
+ * stream), and its code is none of the list's.
+ */
+static void
+test_sys_error_kept(void **state)
+{
+	static const int sys[] = {ENOSPC, EISDIR, EROFS, EFBIG, ESPIPE};
+
+	(void)state;
+	for (size_t i = 0; i < HVS__ARRAY_LEN(sys); i++) {
+		int got = hvs_translate_sys_error(sys[i]);
+
+		assert_true(HVS_IS_ESYS(got));
+		assert_false(is_known(got));
+		assert_int_equal(got, HVS_ESYS(sys[i]));
+		assert_int_equal(HVS_ESYS_ERRNO(got), sys[i]);
+		assert_string_equal(hvs_strerror(got), strerror(sys[i]));
+		assert_string_not_equal(hvs_strerror(got), "unknown error");
+		assert_string_equal(hvs_err_name(got), "ESYS");
+	}
+	/* The range lies below every code of the list. */
+	for (size_t i = 0; i < HVS__ARRAY_LEN(codes); i++) {
+		assert_false(HVS_IS_ESYS(codes[i].code));
+		assert_true(codes[i].code > -HVS_ESYS_BASE);
+	}
+	assert_false(HVS_IS_ESYS(0));
+	assert_false(HVS_IS_ESYS(-HVS_ESYS_BASE));
+	assert_false(HVS_IS_ESYS(INT_MIN));
+	assert_string_equal(hvs_strerror(-HVS_ESYS_BASE), "unknown error");
 }
 
 int
@@ -242,6 +282,7 @@ main(void)
 	    cmocka_unit_test(test_unknown_codes),
 	    cmocka_unit_test(test_address_codes_present),
 	    cmocka_unit_test(test_translate_sys_error),
+	    cmocka_unit_test(test_sys_error_kept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
