@@ -237,7 +237,7 @@ session_report(struct app *a)
 		}
 		if (st->err_side == 0) {
 			msg_warn("standard %s: %s",
-			    st->err == HVS_EPIPE ? "output" : "input/output",
+			    st->err_write ? "output" : "input",
 			    hvs_strerror(st->err));
 		} else {
 			msg_warn("%s: %s", a->peer, hvs_strerror(st->err));

@@ -186,6 +186,9 @@ typedef struct hvs_relay_stats {
 	int err; /* HVS_E* code for ERROR/RESET, else 0 */
 	int err_side; /* 0 = a, 1 = b, -1 = none */
 	int spliced; /* 1 if the zero-copy path carried the bytes */
+	/* For ERROR/RESET: 1 if writing to err_side failed, 0 if reading
+	 * from it did (with hvs_relay_new_fds(), a_out or a_in). */
+	int err_write;
 } hvs_relay_stats_t;
 
 /**

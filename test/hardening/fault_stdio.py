@@ -15,10 +15,16 @@ streams at all.
    event loop's took them, and log lines went into libevent's signal
    pipe); it starts, tells the service manager it is ready, and relays
    byte for byte; SIGTERM ends it with exit 0.
+5. hvcat's stdout is /dev/full: the error is the system's own text,
+   naming the stream ("standard output: No space left on device"), exit
+   1; it was "unknown system error".
+6. hvcat's stdin is a directory: "standard input: Is a directory",
+   exit 1.
 
 The event loop's descriptor must never take the number of a closed
 standard stream (it did: hvcat then relayed its own epoll descriptor).
 """
+import errno
 import os
 import signal
 import socket
@@ -169,5 +175,37 @@ t.check("hvproxy, stdin/stdout/stderr closed: 20 connections echo byte "
 t.check("hvproxy, stdin/stdout/stderr closed: SIGTERM, exit 0",
         p.stop(sig=signal.SIGTERM) == 0, f"exit {p.proc.poll()}")
 target.close()
+
+# 5. stdout is /dev/full
+if os.path.exists("/dev/full"):
+    srv = Recorder()
+    with open("/dev/full", "wb") as full:
+        r = run([HVCAT, srv.addr], input=b"", stdout=full)
+    srv.done.wait(30)
+    want = f"standard output: {os.strerror(errno.ENOSPC)}"
+    t.check("stdout /dev/full: exit 1", r.returncode == 1,
+            f"exit {r.returncode}: {text(r.stderr)}")
+    t.check(f"stdout /dev/full: says '{want}'", want in text(r.stderr),
+            text(r.stderr))
+    t.check("stdout /dev/full: no 'unknown system error'",
+            "unknown" not in text(r.stderr), text(r.stderr))
+    srv.close()
+else:
+    t.skip("stdout /dev/full", "no /dev/full here")
+
+# 6. stdin is a directory
+srv = Recorder()
+dfd = os.open(t.tmp, os.O_RDONLY | os.O_DIRECTORY)
+r = run([HVCAT, srv.addr], stdin=dfd)
+os.close(dfd)
+srv.done.wait(30)
+want = f"standard input: {os.strerror(errno.EISDIR)}"
+t.check("stdin a directory: exit 1", r.returncode == 1,
+        f"exit {r.returncode}: {text(r.stderr)}")
+t.check(f"stdin a directory: says '{want}'", want in text(r.stderr),
+        text(r.stderr))
+t.check("stdin a directory: no 'unknown system error'",
+        "unknown" not in text(r.stderr), text(r.stderr))
+srv.close()
 
 t.done()

@@ -1403,7 +1403,43 @@ test_fds_epipe(void **state)
 	assert_int_equal(sc->st.reason, HVS_RELAY_RESET);
 	assert_int_equal(sc->st.err, HVS_EPIPE);
 	assert_int_equal(sc->st.err_side, 0);
+	/* Writing a_out failed: a tool tells its stdout from its stdin. */
+	assert_int_equal(sc->st.err_write, 1);
 	scen_finish(sc);
+}
+
+/*
+ * a_in is a directory: reading it fails with EISDIR, which the library
+ * has no code of its own for. The error keeps the system's number and
+ * text, and says that reading side a failed (a tool's stdin), not
+ * writing it.
+ */
+static void
+test_fds_read_error(void **state)
+{
+	const struct mode *m = mode_of(state);
+	struct scen *sc = &the_scen;
+	hvs_relay_opts_t o = {.flags = m->flags};
+	int dir, out[2], pb[2];
+
+	memset(sc, 0, sizeof(*sc));
+	sc->base = event_base_new();
+	make_pair(T_UNIX, pb);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	dir = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dir >= 0);
+	assert_int_equal(hvs_relay_new_fds(&sc->relay, sc->base, dir, out[1],
+			     pb[1], &o, on_relay_done, sc),
+	    0);
+	run_until(sc->base, relay_over, sc);
+	assert_int_equal(sc->st.reason, HVS_RELAY_ERROR);
+	assert_int_equal(sc->st.err, HVS_ESYS(EISDIR));
+	assert_string_equal(hvs_strerror(sc->st.err), strerror(EISDIR));
+	assert_int_equal(sc->st.err_side, 0);
+	assert_int_equal(sc->st.err_write, 0);
+	close(out[0]);
+	close(pb[0]);
+	event_base_free(sc->base);
 }
 
 /* ---- many relays, idle cost ------------------------------------------ */
@@ -1654,6 +1690,7 @@ main(void)
 	    BOTH(test_fds_file),
 	    BOTH(test_fds_tty),
 	    BOTH(test_fds_epipe),
+	    BOTH(test_fds_read_error),
 	    COPY(test_nonblocking_flag),
 	    BOTH(test_many_relays),
 	    BOTH(test_idle_cost),

@@ -148,6 +148,7 @@ struct hvs_relay {
 	hvs_relay_end_t fail_reason;
 	int fail_err;
 	int fail_side;
+	int fail_write;
 	hvs_relay_end_t drain_reason;
 
 	unsigned splice : 1; /* the zero-copy path may be tried */
@@ -476,7 +477,7 @@ dir_release_pipe(struct dir *d)
 }
 
 static void
-relay_fail(hvs_relay_t *r, int err, int side)
+relay_fail(hvs_relay_t *r, int err, int side, int writing)
 {
 	if (r->failed) {
 		return;
@@ -484,6 +485,7 @@ relay_fail(hvs_relay_t *r, int err, int side)
 	r->failed = 1;
 	r->fail_err = err;
 	r->fail_side = side;
+	r->fail_write = writing;
 	r->fail_reason = HVS_RELAY_ERROR;
 	if (err == HVS_ECONNRESET || err == HVS_EPIPE ||
 	    err == HVS_ECONNABORTED) {
@@ -722,7 +724,7 @@ dir_pump(struct dir *d, int try_read)
 				d->blocked = 1;
 				d->wr_retry = !d->dst->poll;
 			} else if (rc < 0) {
-				relay_fail(r, rc, d->dst == &r->fb ? 1 : 0);
+				relay_fail(r, rc, d->dst == &r->fb ? 1 : 0, 1);
 				break;
 			}
 		}
@@ -753,7 +755,7 @@ dir_pump(struct dir *d, int try_read)
 			continue; /* flush what is left */
 		}
 		if (rc < 0) {
-			relay_fail(r, rc, d->src == &r->fb ? 1 : 0);
+			relay_fail(r, rc, d->src == &r->fb ? 1 : 0, 0);
 			break;
 		}
 		if (dir_queued(d) > d->peak) {
@@ -819,13 +821,13 @@ dir_arm(struct dir *d)
 	}
 	if (rd != d->rd_on || (rd && !d->src->poll)) {
 		if (ev_set(&d->rev, d->src, rd, d->rd_retry, EV_READ) < 0) {
-			relay_fail(r, HVS_ENOMEM, -1);
+			relay_fail(r, HVS_ENOMEM, -1, 0);
 		}
 		d->rd_on = rd;
 	}
 	if (wr != d->wr_on || (wr && !d->dst->poll)) {
 		if (ev_set(&d->wev, d->dst, wr, d->wr_retry, EV_WRITE) < 0) {
-			relay_fail(r, HVS_ENOMEM, -1);
+			relay_fail(r, HVS_ENOMEM, -1, 0);
 		}
 		d->wr_on = wr;
 	}
@@ -899,6 +901,7 @@ relay_end(hvs_relay_t *r, hvs_relay_end_t reason, int err, int side)
 	st.reason = reason;
 	st.err = err;
 	st.err_side = side;
+	st.err_write = err != 0 && side >= 0 ? r->fail_write : 0;
 
 	/*
 	 * A stream cut short is reset, never closed with a FIN its peer
