@@ -11,6 +11,9 @@
 #                            only if a tool or a byte is wrong, never on time
 #   bench/run.sh --profile   perf profiles of hvproxy (bulk and churn) into
 #                            BUILD/bench/profile/ (needs linux-perf)
+#   bench/run.sh --reload    start-up, reload and stop of hvproxy with 1,000
+#                            to 10,000 forwards (reload.py) into
+#                            BUILD/bench/reload/ (a few minutes)
 #
 # Options: --build DIR (default: build-bench, set up with -Dbuildtype=release
 # if missing), --out DIR, --no-vm / --vm, --reps N, --no-readme.
@@ -25,11 +28,12 @@ vm=auto
 reps=0
 readme=yes
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) mode=quick; shift ;;
 	--profile) mode=profile; shift ;;
+	--reload) mode=reload; shift ;;
 	--build) build=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--vm) vm=yes; shift ;;
@@ -95,8 +99,21 @@ case $mode in
 profile)
 	exec sh "$here/profile.sh" "$build" "$hvbench" "${out:-$build/bench/profile}"
 	;;
+reload)
+	[ -n "$out" ] || out=$build/bench/reload
+	mkdir -p "$out"
+	st=0
+	"$PY" "$here/reload.py" --hvproxy "hvproxy=$build/bin/hvproxy/hvproxy" \
+		--json "$out/reload.json" >"$out/reload.md" || st=$?
+	cat "$out/reload.md"
+	exit $st
+	;;
 quick)
 	[ -n "$out" ] || out=$build/bench/quick
+	mkdir -p "$out"
+	# The reload's smoke run: 200 forwards, one reload, no time judged.
+	"$PY" "$here/reload.py" --hvproxy "hvproxy=$build/bin/hvproxy/hvproxy" \
+		--n 200 --rounds 1 --json "$out/reload.json" >"$out/reload.md"
 	set -- --quick
 	;;
 full)
