@@ -321,6 +321,15 @@ on_stdin_done(struct pump *p, int err, void *arg)
 	a->in_total = pump_bytes(p);
 	if (err < 0 && err != HVS_EPIPE) {
 		msg_warn("standard input: %s", hvs_strerror(err));
+		a->status = EXIT_FAIL;
+		/* Not an end of file: the peer must not take what it got
+		 * for all of it. The drain writes out what came from the
+		 * peer and resets the stream to it, its source unended. */
+		if (a->relay != NULL) {
+			a->quitting = 1;
+			hvs_relay_drain(a->relay);
+			return;
+		}
 	}
 	msg_verbose(a->o, 2, "standard input: end of file");
 	/* --no-shutdown keeps the write side open: the peer sees no EOF

@@ -20,6 +20,9 @@ streams at all.
    1; it was "unknown system error".
 6. hvcat's stdin is a directory: "standard input: Is a directory",
    exit 1.
+7. The same with -q, -N and --no-shutdown, which read stdin through a
+   pump: exit 1 (it was 0 with -q), and the server's stream is reset,
+   not ended as if stdin had been read to its end.
 
 The event loop's descriptor must never take the number of a closed
 standard stream (it did: hvcat then relayed its own epoll descriptor).
@@ -207,5 +210,23 @@ t.check(f"stdin a directory: says '{want}'", want in text(r.stderr),
 t.check("stdin a directory: no 'unknown system error'",
         "unknown" not in text(r.stderr), text(r.stderr))
 srv.close()
+
+# 7. the same through hvcat's stdin pump (-q, -N, --no-shutdown): the
+# read error is not an end of file, so the exit is 1 and the server sees
+# its stream reset, never a clean EOF that would pass for all of it.
+for opts in (["-q", "1"], ["-N"], ["--no-shutdown"]):
+    srv = Recorder()
+    dfd = os.open(t.tmp, os.O_RDONLY | os.O_DIRECTORY)
+    r = run([HVCAT] + opts + [srv.addr], stdin=dfd)
+    os.close(dfd)
+    srv.done.wait(30)
+    name = " ".join(opts)
+    t.check(f"stdin a directory, {name}: exit 1, says '{want}'",
+            r.returncode == 1 and want in text(r.stderr),
+            f"exit {r.returncode}: {text(r.stderr)}")
+    t.check(f"stdin a directory, {name}: the server's stream is reset",
+            srv.got == [None],
+            f"got {[None if g is None else len(g) for g in srv.got]}")
+    srv.close()
 
 t.done()
