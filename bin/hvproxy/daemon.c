@@ -105,16 +105,27 @@ fit_descriptors(const struct hvp_config *cfg, unsigned *max_conns,
     unsigned *max_splice)
 {
 	struct rlimit rl;
-	unsigned long long avail, fit, conns, pipe_fds;
+	unsigned long long avail, fit, conns, pipe_fds, reserve, lim;
 
+	/* Each forward's listening socket is a descriptor too: with
+	 * hundreds of forwards they outgrow any fixed reserve. */
+	reserve = FD_RESERVE + (unsigned long long)cfg->nfwds;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
-		avail = 1024 - FD_RESERVE;
+		lim = 1024;
 	} else if (rl.rlim_cur == RLIM_INFINITY) {
-		avail = (unsigned long long)HVP_MAX_CONNS_LIMIT * 2 +
+		lim = reserve + (unsigned long long)HVP_MAX_CONNS_LIMIT * 2 +
 		    SPLICE_MAX * 4;
 	} else {
-		avail = rl.rlim_cur > FD_RESERVE + 32 ? rl.rlim_cur - FD_RESERVE
-						      : 32;
+		lim = rl.rlim_cur;
+	}
+	if (lim >= reserve + 32) {
+		avail = lim - reserve;
+	} else {
+		avail = 32;
+		hvp_warn("the descriptor limit %llu leaves almost none for "
+			 "connections beside %zu listener%s and the reserve "
+			 "of %d (raise LimitNOFILE= / ulimit -n)",
+		    lim, cfg->nfwds, cfg->nfwds == 1 ? "" : "s", FD_RESERVE);
 	}
 	/* Automatic: a third of the descriptors for pipes (at most what the
 	 * engine uses), the rest for sockets. */

@@ -6,6 +6,8 @@ A. Started under a low limit (prlimit --nofile=256:256 before exec):
    connection, a reserve kept, and a budget of splice pipes: A2), serves
    that many and closes the excess at once; it keeps serving and stays
    idle.
+A3. The same limit with 130 forwards: their listening sockets count in
+   the budget, so the automatic max-conns still never lets accept() fail.
 B. The limit lowered under a running hvproxy (prlimit on its pid) with an
    explicit --max-conns above it, so that accept() itself fails with
    EMFILE: the listener pauses instead of spinning (CPU measured from
@@ -193,6 +195,35 @@ t.check("A2: all closed, hvproxy recovers: 0 open", wait_for(
 s, st = echo_client(port, b"x", 0.5)  # deaf target: nothing comes back
 s.close()
 t.check("A2: exit 0", p.stop() == 0)
+
+# ---- A3. many forwards under the same limit -------------------------------
+# Each forward's listening socket takes a descriptor of its own: the
+# automatic max-conns must leave room for them, or accept() meets EMFILE
+# below max-conns once the listeners outgrow the fixed reserve.
+NFWD = 130
+ports = [free_port() for _ in range(NFWD)]
+mp = free_port()
+args = ["-v", "--metrics", f"127.0.0.1:{mp}"]
+for fp in ports:
+    args += [f"tcp:{fp}", echo.addr]
+p = Proxy(t, args, preexec_fn=low_limit)
+maxc = int(metric(metrics(mp), "hvproxy_max_connections") or 0)
+t.check(f"A3: {NFWD} forwards under 'ulimit -n {LIM}': the automatic "
+        f"max-conns ({maxc}) leaves their listeners room",
+        0 < maxc <= (LIM - NFWD - 32) / 2, str(maxc))
+clients, states = [], {"served": 0, "closed": 0, "pending": 0}
+for i in range(maxc + 10):
+    s, st = echo_client(ports[i % NFWD], b"M%05d\n" % i, 3)
+    clients.append(s)
+    states[st] = states.get(st, 0) + 1
+t.check(f"A3: {maxc} connections served, the 10 beyond refused at once",
+        states["served"] == maxc and states["closed"] == 10 and
+        states["pending"] == 0, str(states))
+t.check("A3: no accept() failure with the listeners counted",
+        "accept failed" not in p.log(), p.log()[-600:])
+for s in clients:
+    s.close()
+t.check("A3: exit 0", p.stop() == 0)
 
 # ---- B. the limit lowered under a running hvproxy: EMFILE ----------------
 port, mp = free_port(), free_port()
