@@ -124,7 +124,8 @@ stop_loop(struct app *a)
 	event_base_loopexit(a->base, NULL);
 }
 
-/* "PEER" for messages: the formatted address, or what it is. */
+/* "PEER" for messages and HVCAT_PEER: the formatted address, escaped
+ * (hvc_peer_text(): a unix client names its own socket), or what it is. */
 static void
 addr_text(const hvs_addr_t *addr, char *buf, size_t size)
 {
@@ -132,7 +133,7 @@ addr_text(const hvs_addr_t *addr, char *buf, size_t size)
 		snprintf(buf, size, "(unknown)");
 		return;
 	}
-	if (hvs_addr_format(addr, buf, size) < 0) {
+	if (hvc_peer_text(addr, buf, size) != 0) {
 		snprintf(buf, size, "%s:(unnamed)",
 		    hvs_addr_kind_name(addr->kind));
 	}

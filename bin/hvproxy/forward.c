@@ -222,16 +222,18 @@ on_connected(int err, hvs_sock_t sock, void *userdata)
 	    c->conf->target_str);
 }
 
+/* The peer for log lines: escaped (hvc_peer_text()), since a unix client
+ * names its own socket and could otherwise write a line of its own. */
 static char *
 peer_str(const hvs_addr_t *peer)
 {
-	char buf[HVS_ADDR_STRLEN];
+	char buf[HVC_PEER_TEXT_SIZE];
 
-	if (peer == NULL || peer->kind == HVS_ADDR_NONE ||
-	    hvs_addr_format(peer, buf, sizeof(buf)) < 0) {
+	if (hvc_peer_text(peer, buf, sizeof(buf)) != 0) {
+		/* Unix peers are mostly unnamed: the empty path says
+		 * nothing. */
 		snprintf(buf, sizeof(buf), "-");
 	}
-	/* Unix peers are mostly unnamed: the empty path says nothing. */
 	return strdup(buf);
 }
 
