@@ -136,6 +136,31 @@ parse_user(struct hvc_allow_entry *e, const char *item, const char *q,
 }
 
 /* One entry, the @len bytes at @s. 0, or -1 with a message. */
+/* 1 if @item is an IPv6 address with a scope ("fe80::1%eth0", maybe in
+ * brackets, maybe with a prefix). */
+static int
+scoped(const char *item)
+{
+	char h[INET6_ADDRSTRLEN + 2];
+	uint8_t a[16];
+	const char *pct = strchr(item, '%');
+	size_t n;
+
+	if (pct == NULL) {
+		return 0;
+	}
+	if (*item == '[') {
+		item++;
+	}
+	n = (size_t)(pct - item);
+	if (n >= sizeof(h)) {
+		return 0;
+	}
+	memcpy(h, item, n);
+	h[n] = '\0';
+	return inet_pton(AF_INET6, h, a) == 1;
+}
+
 static int
 parse_entry(struct hvc_allow_entry *e, const char *s, size_t len, char *why,
     size_t size)
@@ -196,6 +221,13 @@ parse_entry(struct hvc_allow_entry *e, const char *s, size_t len, char *why,
 	}
 
 	/* ADDRESS[/PREFIX], an IPv6 address maybe in brackets. */
+	if (scoped(item)) {
+		snprintf(why, size,
+		    "'%s': an IP network takes no %%scope (it matches a "
+		    "link-local peer through every interface)",
+		    q);
+		return -1;
+	}
 	slash = strchr(item, '/');
 	hlen = slash != NULL ? (size_t)(slash - item) : len;
 	host = item;
@@ -365,46 +397,48 @@ net_match(const struct hvc_allow_entry *e, const uint8_t *ip, size_t bytes)
 }
 
 int
-hvc_allow_match(const struct hvc_allow *a, const hvs_addr_t *peer,
-    const struct hvc_peer_cred *cred)
+hvc_allow_match(const struct hvc_allow *a, const struct hvc_peer *p)
 {
-	uint8_t ip4[4], ip6[16];
-	int fam;
+	const hvs_addr_t *addr = p != NULL ? p->addr : NULL;
 
 	if (!a->given) {
 		return 1;
 	}
-	fam = hvc_peer_ip(peer, ip4, ip6);
+	if (p == NULL) {
+		return 0;
+	}
 	for (size_t i = 0; i < a->n; i++) {
 		const struct hvc_allow_entry *e = &a->v[i];
 
 		switch (e->kind) {
 		case HVC_ALLOW_CID:
-			if (peer->kind == HVS_ADDR_VSOCK &&
-			    peer->u.vsock.cid == e->cid) {
+			if (addr != NULL && addr->kind == HVS_ADDR_VSOCK &&
+			    addr->u.vsock.cid == e->cid) {
 				return 1;
 			}
 			break;
 		case HVC_ALLOW_VMID:
-			if (peer->kind == HVS_ADDR_HVSOCK &&
-			    hvs_guid_equal(&peer->u.hvsock.vm_id, &e->vmid)) {
+			if (addr != NULL && addr->kind == HVS_ADDR_HVSOCK &&
+			    hvs_guid_equal(&addr->u.hvsock.vm_id, &e->vmid)) {
 				return 1;
 			}
 			break;
 		case HVC_ALLOW_NET4:
-			if ((fam & HVC_IP_V4) &&
-			    net_match(e, ip4, sizeof(ip4))) {
+			if ((p->ip & HVC_IP_V4) &&
+			    net_match(e, p->ip4, sizeof(p->ip4))) {
 				return 1;
 			}
 			break;
 		case HVC_ALLOW_NET6:
-			if ((fam & HVC_IP_V6) &&
-			    net_match(e, ip6, sizeof(ip6))) {
+			/* Whatever the scope: fe80::/10 takes fe80::1 on
+			 * every link. */
+			if ((p->ip & HVC_IP_V6) &&
+			    net_match(e, p->ip6, sizeof(p->ip6))) {
 				return 1;
 			}
 			break;
 		case HVC_ALLOW_UID:
-			if (cred != NULL && cred->have && cred->uid == e->uid) {
+			if (p->cred.have && p->cred.uid == e->uid) {
 				return 1;
 			}
 			break;

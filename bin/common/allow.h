@@ -16,8 +16,10 @@
  *                  the list is read, kept as its uid)
  *
  * A peer is admitted if any entry matches it: a vsock peer by its CID, a
- * Hyper-V peer by its VM id, a tcp peer by its address (an IPv4-mapped
- * IPv6 address also as its IPv4 address, see peer.h), a unix peer by the
+ * Hyper-V peer by its VM id, a tcp peer by its address as the kernel
+ * reports it for the socket (an IPv4-mapped IPv6 address also as its
+ * IPv4 address; a link-local one whatever its scope, the interface it
+ * came through: entries take no scope; see peer.h), a unix peer by the
  * effective uid the kernel reports for it (hvc_peer_cred()). vsock and
  * hvsock listeners take CIDs and VM ids (Linux reports Hyper-V peers by
  * CID, Windows and FreeBSD vsock peers by VM id), tcp listeners IP
@@ -51,7 +53,7 @@ struct hvc_allow_entry {
 	uint32_t uid;
 };
 
-struct hvc_peer_cred; /* peer.h */
+struct hvc_peer; /* peer.h */
 
 /* Zeroed: no list given, every peer admitted. */
 struct hvc_allow {
@@ -76,11 +78,10 @@ int hvc_allow_parse(struct hvc_allow *a, const char *text, char *why,
  */
 int hvc_allow_check_kind(const struct hvc_allow *a, hvs_addr_kind_t kind,
     char *why, size_t size);
-/* 1 if @peer may connect (always when no list was given). @cred: a unix
- * peer's credentials (hvc_peer_cred(), read from the accepted socket), or
- * NULL; without them no user entry matches. */
-int hvc_allow_match(const struct hvc_allow *a, const hvs_addr_t *peer,
-    const struct hvc_peer_cred *cred);
+/* 1 if the peer @p (hvc_peer_read(), from the accepted socket) may
+ * connect (always when no list was given; never a NULL @p otherwise).
+ * Without credentials in @p no user entry matches. */
+int hvc_allow_match(const struct hvc_allow *a, const struct hvc_peer *p);
 /* An entry as the parser reads it back: "cid:3", a GUID, "10.0.0.0/8",
  * "fd00::/8", "uid:1000" (user:NAME too). 0, or -1 if @buf is too small. */
 int hvc_allow_format(const struct hvc_allow_entry *e, char *buf, size_t size);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A tcp peer's numeric address, a unix peer's credentials, the text the
- * logs show (peer.h).
+ * Who a peer is: a tcp peer's address and scope, a unix peer's
+ * credentials, the text the logs show (peer.h).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -16,35 +16,98 @@
 #include "common/util.h"
 
 int
-hvc_peer_ip(const hvs_addr_t *peer, uint8_t ip4[4], uint8_t ip6[16])
+hvc_peer_from_sockaddr(struct hvc_peer *p, const hvs_addr_t *addr,
+    const struct sockaddr *sa, size_t len)
 {
 	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
 	    0xff};
-	char host[sizeof(peer->u.tcp.host)];
-	size_t n;
 
-	if (peer == NULL || peer->kind != HVS_ADDR_TCP) {
+	memset(p, 0, sizeof(*p));
+	p->addr = addr;
+	if (sa == NULL) {
+		return -1;
+	}
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		struct sockaddr_in sin;
+
+		memcpy(&sin, sa, sizeof(sin));
+		memcpy(p->ip4, &sin.sin_addr, sizeof(p->ip4));
+		p->ip = HVC_IP_V4;
 		return 0;
 	}
-	if (inet_pton(AF_INET, peer->u.tcp.host, ip4) == 1) {
-		return HVC_IP_V4;
-	}
-	/* Without the scope of a link-local address ("%2"). */
-	n = strcspn(peer->u.tcp.host, "%");
-	if (n >= sizeof(host)) {
+	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		struct sockaddr_in6 sin6;
+
+		memcpy(&sin6, sa, sizeof(sin6));
+		memcpy(p->ip6, &sin6.sin6_addr, sizeof(p->ip6));
+		p->ip = HVC_IP_V6;
+		p->scope = (uint32_t)sin6.sin6_scope_id;
+#if defined(__FreeBSD__)
+		/* The KAME stack may keep a link-local address's scope in
+		 * its second 16-bit word: move it to where it belongs. */
+		if (IN6_IS_ADDR_LINKLOCAL(&sin6.sin6_addr) && p->scope == 0) {
+			p->scope = (uint32_t)p->ip6[2] << 8 | p->ip6[3];
+		}
+		if (IN6_IS_ADDR_LINKLOCAL(&sin6.sin6_addr)) {
+			p->ip6[2] = p->ip6[3] = 0;
+		}
+#endif
+		/* A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d. */
+		if (memcmp(p->ip6, mapped, sizeof(mapped)) == 0) {
+			memcpy(p->ip4, p->ip6 + 12, sizeof(p->ip4));
+			p->ip |= HVC_IP_V4;
+			p->scope = 0;
+		}
 		return 0;
 	}
-	memcpy(host, peer->u.tcp.host, n);
-	host[n] = '\0';
-	if (inet_pton(AF_INET6, host, ip6) != 1) {
+	return -1;
+}
+
+/* A peer's IP address and scope, as the kernel gives them: 0 or -1. */
+static int
+read_ip(struct hvc_peer *p, const hvs_addr_t *addr, hvs_sock_t sock)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	if (sock == HVS_INVALID_SOCK ||
+	    getpeername(sock, (struct sockaddr *)&ss, &len) != 0) {
+		return -1;
+	}
+	return hvc_peer_from_sockaddr(p, addr, (struct sockaddr *)&ss,
+	    (size_t)len);
+}
+
+int
+hvc_peer_read(struct hvc_peer *p, const hvs_addr_t *addr, hvs_sock_t sock)
+{
+	memset(p, 0, sizeof(*p));
+	p->addr = addr;
+	switch (addr != NULL ? addr->kind : HVS_ADDR_NONE) {
+	case HVS_ADDR_TCP:
+		/* From the kernel, not from the text the listener made of
+		 * it: nothing (a scope "%2") is lost on the way. */
+		if (read_ip(p, addr, sock) != 0) {
+			memset(p, 0, sizeof(*p));
+			p->addr = addr;
+			return -1;
+		}
+		return 0;
+	case HVS_ADDR_UNIX:
+		(void)hvc_peer_cred(addr, sock, &p->cred);
+		return 0;
+	case HVS_ADDR_NONE:
+		/* A peer the library could not name: an IP one is still
+		 * known by its address. */
+		if (read_ip(p, addr, sock) != 0) {
+			memset(p, 0, sizeof(*p));
+			p->addr = addr;
+		}
+		return 0;
+	default:
 		return 0;
 	}
-	/* A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d. */
-	if (memcmp(ip6, mapped, sizeof(mapped)) == 0) {
-		memcpy(ip4, ip6 + 12, 4);
-		return HVC_IP_V4 | HVC_IP_V6;
-	}
-	return HVC_IP_V6;
 }
 
 /* getpeereid() where it exists (the BSDs, macOS; musl has it too), else

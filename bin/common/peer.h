@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Who a peer is, read one way for everything that looks at it (the
- * allowlist match in allow.c, hvproxy's per-peer key): a tcp peer's
- * numeric address, and a unix-socket peer's user as the kernel reports
- * it; and the peer's address as the logs show it, escaped.
+ * allowlist match in allow.c, hvproxy's per-peer key, the logs): a tcp
+ * peer's address and scope as the kernel reports them for the socket
+ * (never read back from text), a unix-socket peer's user as the kernel
+ * reports it, and the address text the logs show, escaped.
  */
 #ifndef HVC_PEER_H
 #define HVC_PEER_H
@@ -13,18 +14,10 @@
 
 #include <hvsock/hvsock.h>
 
+struct sockaddr;
+
 #define HVC_IP_V4 1
 #define HVC_IP_V6 2
-
-/*
- * The address of @peer (a tcp: address as accept() reports it):
- * HVC_IP_V4 with @ip4 set, HVC_IP_V6 with @ip6 set, both for an
- * IPv4-mapped IPv6 address (::ffff:a.b.c.d, what a dual-stack listener
- * sees), 0 for anything else (not tcp, not numeric). The scope of a
- * link-local IPv6 address (fe80::1%2) is left out: the address is read
- * without it, so fe80::1%2 matches fe80::/10 and counts as fe80::1.
- */
-int hvc_peer_ip(const hvs_addr_t *peer, uint8_t ip4[4], uint8_t ip6[16]);
 
 /* A unix-socket peer's credentials, as the kernel took them when the
  * peer connected. */
@@ -32,6 +25,28 @@ struct hvc_peer_cred {
 	int have; /* 0: none (not a unix peer, or they cannot be read) */
 	uint32_t uid; /* effective user id */
 	uint32_t gid; /* effective group id (no supplementary groups) */
+};
+
+/*
+ * A peer as read from its accepted socket (hvc_peer_read()).
+ *
+ * A tcp peer's address comes from the socket address the kernel gives
+ * (getpeername()): @ip is HVC_IP_V4 with @ip4 set, HVC_IP_V6 with @ip6
+ * set, both for an IPv4-mapped IPv6 address (::ffff:a.b.c.d, what a
+ * dual-stack listener sees). @scope is the IPv6 scope id the kernel
+ * gives with it: for a link-local address (fe80::/10), the index of the
+ * interface it came through, else 0. The scope is part of who the peer
+ * is (fe80::1 on one link is another host than fe80::1 on the next), but
+ * allowlist networks match the address whatever its scope.
+ */
+struct hvc_peer {
+	const hvs_addr_t *addr; /* as the listener reports it (kind, CID,
+				   VM id); NULL if unknown */
+	int ip; /* HVC_IP_V4 | HVC_IP_V6, or 0: not an IP peer */
+	uint8_t ip4[4];
+	uint8_t ip6[16];
+	uint32_t scope; /* IPv6 scope id (link-local: interface), or 0 */
+	struct hvc_peer_cred cred; /* a unix peer's user, if known */
 };
 
 /* 1 if this system can read a unix peer's credentials (SO_PEERCRED,
@@ -45,6 +60,24 @@ int hvc_peer_cred_supported(void);
  */
 int hvc_peer_cred(const hvs_addr_t *peer, hvs_sock_t sock,
     struct hvc_peer_cred *cred);
+
+/*
+ * Read the peer of @sock, accepted from a listener that reported @addr
+ * for it: a tcp peer's address and scope (getpeername()), a unix peer's
+ * credentials (hvc_peer_cred()); a vsock or Hyper-V peer is its @addr.
+ * 0, or -1 when a tcp peer's address cannot be read (the connection is
+ * already gone): @p is then no IP peer, matches no network and must not
+ * be admitted.
+ */
+int hvc_peer_read(struct hvc_peer *p, const hvs_addr_t *addr, hvs_sock_t sock);
+/*
+ * The IP part of that from a socket address @sa of @len bytes, as
+ * hvc_peer_read() takes it from getpeername(): @p->addr set to @addr, no
+ * credentials. 0, or -1 (and @p->ip 0) if @sa is not an AF_INET or
+ * AF_INET6 address.
+ */
+int hvc_peer_from_sockaddr(struct hvc_peer *p, const hvs_addr_t *addr,
+    const struct sockaddr *sa, size_t len);
 
 /* A buffer that always holds hvc_peer_text()'s text in full. */
 #define HVC_PEER_TEXT_SIZE (4 * HVS_ADDR_STRLEN)

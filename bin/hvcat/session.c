@@ -696,21 +696,29 @@ after_session(struct app *a)
 static int
 allowed(struct app *a, hvs_sock_t sock, const hvs_addr_t *peer, const char *p)
 {
-	struct hvc_peer_cred cred;
+	struct hvc_peer pi;
 
 	if (!a->o->allow.given) {
 		return 1;
 	}
-	(void)hvc_peer_cred(peer, sock, &cred);
-	if (hvc_allow_match(&a->o->allow, peer, &cred)) {
+	/* Who it is, from the socket: a tcp peer's address and scope, a
+	 * unix peer's user. A tcp peer that cannot be read has gone. */
+	if (hvc_peer_read(&pi, peer, sock) != 0) {
+		msg_verbose(a->o, 2,
+		    "%s: gone before its address could be "
+		    "read: closed",
+		    p);
+		return 0;
+	}
+	if (hvc_allow_match(&a->o->allow, &pi)) {
 		return 1;
 	}
 	if (peer != NULL && peer->kind == HVS_ADDR_UNIX) {
 		char who[32];
 
-		if (cred.have) {
+		if (pi.cred.have) {
 			snprintf(who, sizeof(who), "uid %lu",
-			    (unsigned long)cred.uid);
+			    (unsigned long)pi.cred.uid);
 		} else {
 			snprintf(who, sizeof(who), "unknown user");
 		}

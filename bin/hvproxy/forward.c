@@ -270,22 +270,35 @@ on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer,
 	struct hvp_fwd_conf *fc = f->conf;
 	hvs_sockopts_t so;
 	struct hvp_peer_key pkey;
-	struct hvc_peer_cred cred;
+	struct hvc_peer pi;
 	struct conn *c;
 	int counted, r;
 
-	/* A unix peer's user, read once: for allow= and the per-peer key.
+	/* Who the peer is, read once from the socket (a tcp peer's address
+	 * and scope, a unix peer's user): for allow= and the per-peer key.
 	 * allow= is checked here, not in a listener filter, since that is
-	 * where the accepted socket is. */
-	(void)hvc_peer_cred(peer, sock, &cred);
-	if (!hvc_allow_match(&fc->allow, peer, &cred)) {
+	 * where the accepted socket is. A tcp peer whose address cannot be
+	 * read has already gone. */
+	if (hvc_peer_read(&pi, peer, sock) != 0) {
+		if (hvp_log_on(HVP_LOG_DEBUG)) {
+			char *p = peer_str(peer);
+
+			hvp_debug("conn fwd=%s peer=%s: gone before its "
+				  "address could be read: closed",
+			    fc->name, p != NULL ? p : "-");
+			free(p);
+		}
+		hvs_close(sock);
+		return;
+	}
+	if (!hvc_allow_match(&fc->allow, &pi)) {
 		f->st.refused_allow++;
 		if (peer != NULL && peer->kind == HVS_ADDR_UNIX) {
 			char who[32] = "-";
 
-			if (cred.have) {
+			if (pi.cred.have) {
 				snprintf(who, sizeof(who), "uid %lu",
-				    (unsigned long)cred.uid);
+				    (unsigned long)pi.cred.uid);
 			}
 			log_refused(fc, peer, "reason=allowlist who=\"%s\"",
 			    who);
@@ -308,7 +321,7 @@ on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer,
 		hvs_close(sock);
 		return;
 	}
-	counted = hvp_peer_key(peer, &cred, &pkey);
+	counted = hvp_peer_key(&pi, &pkey);
 	if (counted && fc->lim.max_conns_peer != 0 &&
 	    hvp_peers_count(&f->peers, &pkey) >= fc->lim.max_conns_peer) {
 		char who[96];

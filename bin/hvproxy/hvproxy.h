@@ -363,13 +363,14 @@ enum hvp_peer_kind {
 	HVP_PEER_CID, /* vsock: the CID */
 	HVP_PEER_VMID, /* Hyper-V: the VM id */
 	HVP_PEER_IP4, /* tcp: the address, IPv4-mapped IPv6 included */
-	HVP_PEER_IP6,
+	HVP_PEER_IP6, /* tcp: the address and its scope (link-local) */
 	HVP_PEER_UID, /* unix: the user id (hvc_peer_cred()) */
 };
 
 struct hvp_peer_key {
 	uint8_t kind; /* enum hvp_peer_kind */
 	uint8_t id[16];
+	uint32_t scope; /* HVP_PEER_IP6: the scope id (interface), or 0 */
 };
 
 struct hvp_peer_slot {
@@ -384,12 +385,10 @@ struct hvp_peers {
 	size_t used;
 };
 
-/* The identity of @peer, a unix peer by its credentials @cred
- * (hvc_peer_cred(), or NULL): 1 and @k set, or 0 if the peer cannot be
- * told apart from others (it is then not counted). */
-int hvp_peer_key(const hvs_addr_t *peer, const struct hvc_peer_cred *cred,
-    struct hvp_peer_key *k);
-/* "cid 3", "vm GUID", "10.0.0.1", "fd00::1", "uid 1000"; 0 or -1. */
+/* The identity of the peer @p (hvc_peer_read()): 1 and @k set, or 0 if
+ * the peer cannot be told apart from others (it is then not counted). */
+int hvp_peer_key(const struct hvc_peer *p, struct hvp_peer_key *k);
+/* "cid 3", "vm GUID", "10.0.0.1", "fe80::1%2", "uid 1000"; 0 or -1. */
 int hvp_peer_key_format(const struct hvp_peer_key *k, char *buf, size_t size);
 unsigned hvp_peers_count(const struct hvp_peers *t,
     const struct hvp_peer_key *k);

@@ -3,10 +3,12 @@
  * Open connections per peer, for max-conns-per-peer.
  *
  * A peer is who is on the other end, not which socket it used: a vsock
- * peer is its CID, a Hyper-V peer its VM id, a TCP peer its IP address
- * (read by hvc_peer_ip(), as the allowlist reads it: an IPv4-mapped IPv6
- * address counts as the IPv4 one, a link-local one without its scope),
- * and a unix-socket peer the user id the kernel reports for it
+ * peer is its CID, a Hyper-V peer its VM id, a TCP peer its IP address as
+ * the kernel reports it for the socket (hvc_peer_read(), as the allowlist
+ * reads it: an IPv4-mapped IPv6 address counts as the IPv4 one; a
+ * link-local one with its scope, the interface it came through, since
+ * fe80::1 on one link is another host than fe80::1 on the next), and a
+ * unix-socket peer the user id the kernel reports for it
  * (hvc_peer_cred(); where the system cannot say, unix peers are not told
  * apart and not limited). The source port never matters: a guest that
  * opens many connections is one peer.
@@ -38,23 +40,41 @@ key_hash(const struct hvp_peer_key *k)
 	for (size_t i = 0; i < sizeof(k->id); i++) {
 		h = (h ^ k->id[i]) * 16777619u;
 	}
+	for (unsigned i = 0; i < 32; i += 8) {
+		h = (h ^ ((k->scope >> i) & 0xffu)) * 16777619u;
+	}
 	return h;
 }
 
 static int
 key_equal(const struct hvp_peer_key *a, const struct hvp_peer_key *b)
 {
-	return a->kind == b->kind && memcmp(a->id, b->id, sizeof(a->id)) == 0;
+	return a->kind == b->kind && a->scope == b->scope &&
+	    memcmp(a->id, b->id, sizeof(a->id)) == 0;
 }
 
 int
-hvp_peer_key(const hvs_addr_t *peer, const struct hvc_peer_cred *cred,
-    struct hvp_peer_key *k)
+hvp_peer_key(const struct hvc_peer *p, struct hvp_peer_key *k)
 {
-	uint8_t ip4[4], ip6[16];
-	int fam;
+	const hvs_addr_t *peer = p != NULL ? p->addr : NULL;
 
 	memset(k, 0, sizeof(*k));
+	if (p == NULL) {
+		return 0;
+	}
+	/* An IP peer by what the kernel said, whatever the library made of
+	 * its address. */
+	if (p->ip & HVC_IP_V4) {
+		k->kind = HVP_PEER_IP4;
+		memcpy(k->id, p->ip4, sizeof(p->ip4));
+		return 1;
+	}
+	if (p->ip & HVC_IP_V6) {
+		k->kind = HVP_PEER_IP6;
+		memcpy(k->id, p->ip6, sizeof(p->ip6));
+		k->scope = p->scope;
+		return 1;
+	}
 	if (peer == NULL) {
 		return 0;
 	}
@@ -68,22 +88,12 @@ hvp_peer_key(const hvs_addr_t *peer, const struct hvc_peer_cred *cred,
 		memcpy(k->id, &peer->u.hvsock.vm_id,
 		    sizeof(peer->u.hvsock.vm_id));
 		return 1;
-	case HVS_ADDR_TCP:
-		fam = hvc_peer_ip(peer, ip4, ip6);
-		if (fam & HVC_IP_V4) {
-			k->kind = HVP_PEER_IP4;
-			memcpy(k->id, ip4, sizeof(ip4));
-		} else if (fam & HVC_IP_V6) {
-			k->kind = HVP_PEER_IP6;
-			memcpy(k->id, ip6, sizeof(ip6));
-		}
-		return fam != 0;
 	case HVS_ADDR_UNIX:
-		if (cred == NULL || !cred->have) {
+		if (!p->cred.have) {
 			return 0;
 		}
 		k->kind = HVP_PEER_UID;
-		memcpy(k->id, &cred->uid, sizeof(cred->uid));
+		memcpy(k->id, &p->cred.uid, sizeof(p->cred.uid));
 		return 1;
 	default:
 		return 0;
@@ -114,7 +124,13 @@ hvp_peer_key_format(const struct hvp_peer_key *k, char *buf, size_t size)
 			k->id, s, sizeof(s)) == NULL) {
 			return -1;
 		}
-		n = snprintf(buf, size, "%s", s);
+		/* The scope as the peer= address writes it: a number. */
+		if (k->scope != 0) {
+			n = snprintf(buf, size, "%s%%%lu", s,
+			    (unsigned long)k->scope);
+		} else {
+			n = snprintf(buf, size, "%s", s);
+		}
 		break;
 	case HVP_PEER_UID:
 		memcpy(&v32, k->id, sizeof(v32));

@@ -3,8 +3,9 @@
  * common-units: bin/common on its own: the bounded parsers of numbers,
  * durations, sizes and yes/no and their formatters, the allowlist
  * grammar, its check against a listener's kind and its match against
- * peers, the reading of a tcp peer's address and of a unix peer's
- * credentials, and the quoting and escaping of bytes.
+ * peers, the reading of a tcp peer's address and scope (from its socket
+ * address, never its text) and of a unix peer's credentials, and the
+ * quoting and escaping of bytes.
  * The same forms through both tools: tools_agree.py.
  */
 #include <setjmp.h>
@@ -13,6 +14,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -374,9 +378,15 @@ test_allow_forms(void **state)
 		"id (GUID), an IP network (10.0.0.0/8, fd00::/8, "
 		"[::1]) or a user (uid:0, user:root)"},
 	    {"fe80::1%1",
-		"'fe80::1%1' is not a CID (3, cid:3, host), a VM "
-		"id (GUID), an IP network (10.0.0.0/8, fd00::/8, "
-		"[::1]) or a user (uid:0, user:root)"},
+		"'fe80::1%1': an IP network takes no %scope (it matches a "
+		"link-local peer through every interface)"},
+	    {"[fe80::1%eth0]/64",
+		"'[fe80::1%eth0]/64': an IP network takes no %scope (it "
+		"matches a link-local peer through every interface)"},
+	    {"x%1",
+		"'x%1' is not a CID (3, cid:3, host), a VM id (GUID), an IP "
+		"network (10.0.0.0/8, fd00::/8, [::1]) or a user (uid:0, "
+		"user:root)"},
 	    {"uid:",
 		"'uid:': bad uid: expected a whole number (0 to "
 		"4294967294)"},
@@ -538,19 +548,82 @@ tcp_peer(hvs_addr_t *a, const char *host)
 	a->u.tcp.port = 40000;
 }
 
+/*
+ * The socket address of @host ("10.1.2.3", "fd00::1", "fe80::1%2": the
+ * scope id after '%'), as getpeername() would give it: its length, or 0
+ * if @host is not a numeric address.
+ */
+static size_t
+ip_sockaddr(struct sockaddr_storage *ss, const char *host)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	char h[64];
+	const char *pct = strchr(host, '%');
+
+	memset(ss, 0, sizeof(*ss));
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (inet_pton(AF_INET, host, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(40000);
+		memcpy(ss, &sin, sizeof(sin));
+		return sizeof(sin);
+	}
+	snprintf(h, sizeof(h), "%.*s",
+	    (int)(pct != NULL ? (size_t)(pct - host) : strlen(host)), host);
+	if (inet_pton(AF_INET6, h, &sin6.sin6_addr) != 1) {
+		return 0;
+	}
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(40000);
+	sin6.sin6_scope_id = pct != NULL ? (uint32_t)atoi(pct + 1) : 0;
+	memcpy(ss, &sin6, sizeof(sin6));
+	return sizeof(sin6);
+}
+
+/* A tcp peer @p (@a its address) as hvc_peer_read() reads it from the
+ * socket of @host. */
+static void
+ip_peer(struct hvc_peer *p, hvs_addr_t *a, const char *host)
+{
+	struct sockaddr_storage ss;
+	size_t len = ip_sockaddr(&ss, host);
+
+	tcp_peer(a, host);
+	assert_int_equal(hvc_peer_from_sockaddr(p, a, (struct sockaddr *)&ss,
+			     len),
+	    len != 0 ? 0 : -1);
+}
+
 static int
 tcp_allowed(const struct hvc_allow *a, const char *host)
 {
-	hvs_addr_t p;
+	struct hvc_peer p;
+	hvs_addr_t addr;
 
-	tcp_peer(&p, host);
-	return hvc_allow_match(a, &p, NULL);
+	ip_peer(&p, &addr, host);
+	return hvc_allow_match(a, &p);
+}
+
+/* A vsock, Hyper-V or unix peer @p as hvc_peer_read() reads it, with the
+ * credentials @cred (or none). */
+static const struct hvc_peer *
+other_peer(struct hvc_peer *p, const hvs_addr_t *a,
+    const struct hvc_peer_cred *cred)
+{
+	assert_int_equal(hvc_peer_read(p, a, HVS_INVALID_SOCK), 0);
+	if (cred != NULL) {
+		p->cred = *cred;
+	}
+	return p;
 }
 
 static void
 test_allow_match(void **state)
 {
 	struct hvc_allow a;
+	struct hvc_peer pi;
 	hvs_addr_t p;
 	char why[256];
 
@@ -572,11 +645,13 @@ test_allow_match(void **state)
 	/* A dual-stack listener sees IPv4 peers mapped. */
 	assert_true(tcp_allowed(&a, "::ffff:10.9.9.9"));
 	assert_false(tcp_allowed(&a, "::ffff:127.0.0.1"));
-	/* A link-local peer is matched without its scope. */
+	/* A link-local peer is matched whatever its scope (interface). */
 	assert_true(tcp_allowed(&a, "fe80::1%2"));
+	assert_true(tcp_allowed(&a, "fe80::1%3"));
+	assert_true(tcp_allowed(&a, "fe80::1"));
 	assert_false(tcp_allowed(&a, "not-an-address"));
 	hvs_addr_vsock(&p, 3, 1000);
-	assert_false(hvc_allow_match(&a, &p, NULL));
+	assert_false(hvc_allow_match(&a, other_peer(&pi, &p, NULL)));
 	hvc_allow_clear(&a);
 
 	assert_int_equal(hvc_allow_parse(&a,
@@ -584,19 +659,19 @@ test_allow_match(void **state)
 			     why, sizeof(why)),
 	    0);
 	hvs_addr_vsock(&p, 3, 1000);
-	assert_true(hvc_allow_match(&a, &p, NULL));
+	assert_true(hvc_allow_match(&a, other_peer(&pi, &p, NULL)));
 	hvs_addr_vsock(&p, 2, 1);
-	assert_true(hvc_allow_match(&a, &p, NULL));
+	assert_true(hvc_allow_match(&a, other_peer(&pi, &p, NULL)));
 	hvs_addr_vsock(&p, 4, 1000);
-	assert_false(hvc_allow_match(&a, &p, NULL));
+	assert_false(hvc_allow_match(&a, other_peer(&pi, &p, NULL)));
 	memset(&p, 0, sizeof(p));
 	p.kind = HVS_ADDR_HVSOCK;
 	assert_int_equal(hvs_guid_parse(&p.u.hvsock.vm_id,
 			     "6F9A0A8E-51E4-4B5E-8F55-5B0F7D1C2A3B", 36),
 	    0);
-	assert_true(hvc_allow_match(&a, &p, NULL));
+	assert_true(hvc_allow_match(&a, other_peer(&pi, &p, NULL)));
 	p.u.hvsock.vm_id.data1 ^= 1;
-	assert_false(hvc_allow_match(&a, &p, NULL));
+	assert_false(hvc_allow_match(&a, other_peer(&pi, &p, NULL)));
 	assert_false(tcp_allowed(&a, "127.0.0.1"));
 	hvc_allow_clear(&a);
 
@@ -604,7 +679,7 @@ test_allow_match(void **state)
 	assert_int_equal(hvc_allow_parse(&a, " ", why, sizeof(why)), 0);
 	assert_false(tcp_allowed(&a, "127.0.0.1"));
 	hvs_addr_vsock(&p, 2, 1);
-	assert_false(hvc_allow_match(&a, &p, NULL));
+	assert_false(hvc_allow_match(&a, other_peer(&pi, &p, NULL)));
 	hvc_allow_clear(&a);
 }
 
@@ -614,6 +689,7 @@ test_allow_match_cred(void **state)
 {
 	struct hvc_allow a;
 	struct hvc_peer_cred cred = {1, 1000, 100};
+	struct hvc_peer pi;
 	hvs_addr_t p;
 	char why[256];
 
@@ -621,28 +697,28 @@ test_allow_match_cred(void **state)
 	memset(&p, 0, sizeof(p));
 	p.kind = HVS_ADDR_UNIX;
 	/* No list: everyone, credentials or not. */
-	assert_true(hvc_allow_match(&a, &p, NULL));
-	assert_true(hvc_allow_match(&a, &p, &cred));
+	assert_true(hvc_allow_match(&a, other_peer(&pi, &p, NULL)));
+	assert_true(hvc_allow_match(&a, other_peer(&pi, &p, &cred)));
 	assert_int_equal(hvc_allow_parse(&a, "uid:0, uid:1000", why,
 			     sizeof(why)),
 	    0);
-	assert_true(hvc_allow_match(&a, &p, &cred));
+	assert_true(hvc_allow_match(&a, other_peer(&pi, &p, &cred)));
 	cred.uid = 0;
-	assert_true(hvc_allow_match(&a, &p, &cred));
+	assert_true(hvc_allow_match(&a, other_peer(&pi, &p, &cred)));
 	cred.uid = 1001;
-	assert_false(hvc_allow_match(&a, &p, &cred));
+	assert_false(hvc_allow_match(&a, other_peer(&pi, &p, &cred)));
 	/* The gid does not count: uid 1001 with gid 1000 stays out. */
 	cred.gid = 1000;
-	assert_false(hvc_allow_match(&a, &p, &cred));
+	assert_false(hvc_allow_match(&a, other_peer(&pi, &p, &cred)));
 	/* Credentials that could not be read match nothing. */
 	cred.uid = 1000;
 	cred.have = 0;
-	assert_false(hvc_allow_match(&a, &p, &cred));
-	assert_false(hvc_allow_match(&a, &p, NULL));
+	assert_false(hvc_allow_match(&a, other_peer(&pi, &p, &cred)));
+	assert_false(hvc_allow_match(&a, other_peer(&pi, &p, NULL)));
 	/* A user entry does not match a tcp or vsock peer. */
 	assert_false(tcp_allowed(&a, "127.0.0.1"));
 	hvs_addr_vsock(&p, 0, 1000);
-	assert_false(hvc_allow_match(&a, &p, NULL));
+	assert_false(hvc_allow_match(&a, other_peer(&pi, &p, NULL)));
 	hvc_allow_clear(&a);
 
 	/* user:NAME is kept as its uid. */
@@ -651,9 +727,9 @@ test_allow_match_cred(void **state)
 	p.kind = HVS_ADDR_UNIX;
 	cred.have = 1;
 	cred.uid = 0;
-	assert_true(hvc_allow_match(&a, &p, &cred));
+	assert_true(hvc_allow_match(&a, other_peer(&pi, &p, &cred)));
 	cred.uid = 65534;
-	assert_false(hvc_allow_match(&a, &p, &cred));
+	assert_false(hvc_allow_match(&a, other_peer(&pi, &p, &cred)));
 	hvc_allow_clear(&a);
 }
 
@@ -689,30 +765,127 @@ test_peer_cred(void **state)
 	close(sv[1]);
 }
 
+/* A tcp peer's address from its socket address: the scope kept. */
 static void
-test_peer_ip(void **state)
+test_peer_sockaddr(void **state)
 {
-	uint8_t ip4[4], ip6[16];
-	hvs_addr_t p;
+	struct sockaddr_storage ss;
+	struct hvc_peer p;
+	hvs_addr_t a;
 
-	tcp_peer(&p, "10.1.2.3");
-	assert_int_equal(hvc_peer_ip(&p, ip4, ip6), HVC_IP_V4);
-	assert_memory_equal(ip4, "\x0a\x01\x02\x03", 4);
-	tcp_peer(&p, "::ffff:10.1.2.3");
-	assert_int_equal(hvc_peer_ip(&p, ip4, ip6), HVC_IP_V4 | HVC_IP_V6);
-	assert_memory_equal(ip4, "\x0a\x01\x02\x03", 4);
-	tcp_peer(&p, "fd00::1");
-	assert_int_equal(hvc_peer_ip(&p, ip4, ip6), HVC_IP_V6);
-	assert_int_equal(ip6[0], 0xfd);
-	tcp_peer(&p, "fe80::1%2");
-	assert_int_equal(hvc_peer_ip(&p, ip4, ip6), HVC_IP_V6);
-	assert_int_equal(ip6[0], 0xfe);
-	assert_int_equal(ip6[15], 1);
-	tcp_peer(&p, "localhost");
-	assert_int_equal(hvc_peer_ip(&p, ip4, ip6), 0);
-	hvs_addr_vsock(&p, 3, 1);
-	assert_int_equal(hvc_peer_ip(&p, ip4, ip6), 0);
-	assert_int_equal(hvc_peer_ip(NULL, ip4, ip6), 0);
+	ip_peer(&p, &a, "10.1.2.3");
+	assert_int_equal(p.ip, HVC_IP_V4);
+	assert_memory_equal(p.ip4, "\x0a\x01\x02\x03", 4);
+	assert_int_equal(p.scope, 0);
+	assert_ptr_equal(p.addr, &a);
+	ip_peer(&p, &a, "::ffff:10.1.2.3");
+	assert_int_equal(p.ip, HVC_IP_V4 | HVC_IP_V6);
+	assert_memory_equal(p.ip4, "\x0a\x01\x02\x03", 4);
+	ip_peer(&p, &a, "fd00::1");
+	assert_int_equal(p.ip, HVC_IP_V6);
+	assert_int_equal(p.ip6[0], 0xfd);
+	assert_int_equal(p.scope, 0);
+	/* A link-local address and its scope id, as the kernel gives
+	 * them: nothing is read from text. */
+	ip_peer(&p, &a, "fe80::1%7");
+	assert_int_equal(p.ip, HVC_IP_V6);
+	assert_int_equal(p.ip6[0], 0xfe);
+	assert_int_equal(p.ip6[15], 1);
+	assert_int_equal(p.scope, 7);
+	ip_peer(&p, &a, "fe80::1%4294967295");
+	assert_int_equal(p.scope, 4294967295u);
+	/* Not an IP socket address. */
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = AF_UNIX;
+	assert_int_equal(hvc_peer_from_sockaddr(&p, &a, (struct sockaddr *)&ss,
+			     sizeof(ss)),
+	    -1);
+	assert_int_equal(p.ip, 0);
+	/* Too short for its family. */
+	ip_sockaddr(&ss, "fd00::1");
+	assert_int_equal(hvc_peer_from_sockaddr(&p, &a, (struct sockaddr *)&ss,
+			     sizeof(struct sockaddr_in)),
+	    -1);
+	assert_int_equal(hvc_peer_from_sockaddr(&p, &a, NULL, 0), -1);
+}
+
+/* A listening socket on @host (127.0.0.1 or ::1) and a client connected
+ * to it: the accepted socket in @srv, the client in @cli; 0, or -1 if
+ * the system has no such address. */
+static int
+loopback_pair(int family, int *srv, int *cli)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = family == AF_INET ? sizeof(struct sockaddr_in)
+					  : sizeof(struct sockaddr_in6);
+	int l = socket(family, SOCK_STREAM, 0);
+
+	memset(&ss, 0, sizeof(ss));
+	ip_sockaddr(&ss, family == AF_INET ? "127.0.0.1" : "::1");
+	((struct sockaddr_in *)&ss)->sin_port = 0; /* same place in both */
+	if (l < 0 || bind(l, (struct sockaddr *)&ss, len) != 0 ||
+	    listen(l, 1) != 0 ||
+	    getsockname(l, (struct sockaddr *)&ss, &len) != 0) {
+		if (l >= 0) {
+			close(l);
+		}
+		return -1;
+	}
+	*cli = socket(family, SOCK_STREAM, 0);
+	assert_true(*cli >= 0);
+	assert_int_equal(connect(*cli, (struct sockaddr *)&ss, len), 0);
+	*srv = accept(l, NULL, NULL);
+	assert_true(*srv >= 0);
+	close(l);
+	return 0;
+}
+
+/* hvc_peer_read() asks the socket, whatever text the listener made of
+ * the address: a text that does not parse (as a scope name would not)
+ * loses nothing. */
+static void
+test_peer_read(void **state)
+{
+	struct hvc_allow al;
+	struct hvc_peer p;
+	hvs_addr_t a;
+	char why[256];
+	int srv, cli;
+
+	memset(&al, 0, sizeof(al));
+	assert_int_equal(hvc_allow_parse(&al, "127.0.0.0/8 ::1", why,
+			     sizeof(why)),
+	    0);
+	assert_int_equal(loopback_pair(AF_INET, &srv, &cli), 0);
+	tcp_peer(&a, "fe80::1%not-a-number");
+	assert_int_equal(hvc_peer_read(&p, &a, srv), 0);
+	assert_int_equal(p.ip, HVC_IP_V4);
+	assert_memory_equal(p.ip4, "\x7f\x00\x00\x01", 4);
+	assert_true(hvc_allow_match(&al, &p));
+	close(srv);
+	close(cli);
+	if (loopback_pair(AF_INET6, &srv, &cli) == 0) {
+		assert_int_equal(hvc_peer_read(&p, &a, srv), 0);
+		assert_int_equal(p.ip, HVC_IP_V6);
+		assert_int_equal(p.ip6[15], 1);
+		assert_int_equal(p.scope, 0);
+		assert_true(hvc_allow_match(&al, &p));
+		close(srv);
+		close(cli);
+	}
+	/* A tcp peer whose socket cannot say: not an IP peer, an error,
+	 * and no network admits it. */
+	assert_int_equal(hvc_peer_read(&p, &a, HVS_INVALID_SOCK), -1);
+	assert_int_equal(p.ip, 0);
+	assert_false(hvc_allow_match(&al, &p));
+	hvc_allow_clear(&al);
+	/* No list: everyone, even a peer that was not read. */
+	assert_true(hvc_allow_match(&al, NULL));
+	/* A vsock peer is its address; nothing is asked of the socket. */
+	hvs_addr_vsock(&a, 3, 1000);
+	assert_int_equal(hvc_peer_read(&p, &a, HVS_INVALID_SOCK), 0);
+	assert_int_equal(p.ip, 0);
+	assert_ptr_equal(p.addr, &a);
 }
 
 static void
@@ -816,7 +989,8 @@ main(void)
 	    cmocka_unit_test(test_allow_match),
 	    cmocka_unit_test(test_allow_match_cred),
 	    cmocka_unit_test(test_peer_cred),
-	    cmocka_unit_test(test_peer_ip),
+	    cmocka_unit_test(test_peer_sockaddr),
+	    cmocka_unit_test(test_peer_read),
 	    cmocka_unit_test(test_value_msg),
 	    cmocka_unit_test(test_quote),
 	    cmocka_unit_test(test_escape),

@@ -110,7 +110,9 @@ ALLOW = [
     ("tcp", "10.0.0", False, NOT_ENTRY),
     ("tcp", "[10.0.0.1]", False, NOT_ENTRY),
     ("tcp", "[::1", False, NOT_ENTRY),
-    ("tcp", "fe80::1%1", False, NOT_ENTRY),
+    ("tcp", "fe80::1%1", False, "'fe80::1%1': an IP network takes no "
+     "%scope (it matches a link-local peer through every interface)"),
+    ("tcp", "[fe80::1%eth0]/10", False, "takes no %scope"),
     ("tcp", "1/8", False, NOT_ENTRY),
     ("tcp", "-1", False, NOT_ENTRY),
     ("tcp", "10.0.0.0/33", False,

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,16 +45,60 @@ load_allow(const char *listen, const char *list)
 	return c;
 }
 
+/*
+ * The tcp peer @host:@port (@a its address) as hvc_peer_read() reads it
+ * from the socket: from the socket address getpeername() would give, the
+ * scope id after '%' ("fe80::1%2"). 0, or -1 if @host is not numeric.
+ */
+static int
+ip_peer(struct hvc_peer *p, hvs_addr_t *a, const char *host, uint16_t port)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	char h[64];
+	size_t n = strcspn(host, "%");
+
+	memset(a, 0, sizeof(*a));
+	a->kind = HVS_ADDR_TCP;
+	snprintf(a->u.tcp.host, sizeof(a->u.tcp.host), "%s", host);
+	a->u.tcp.port = port;
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (inet_pton(AF_INET, host, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(port);
+		return hvc_peer_from_sockaddr(p, a, (struct sockaddr *)&sin,
+		    sizeof(sin));
+	}
+	snprintf(h, sizeof(h), "%.*s", (int)n, host);
+	if (inet_pton(AF_INET6, h, &sin6.sin6_addr) != 1) {
+		memset(p, 0, sizeof(*p));
+		p->addr = a;
+		return -1;
+	}
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(port);
+	sin6.sin6_scope_id = host[n] == '%' ? (uint32_t)atoi(host + n + 1) : 0;
+	return hvc_peer_from_sockaddr(p, a, (struct sockaddr *)&sin6,
+	    sizeof(sin6));
+}
+
+/* A vsock, Hyper-V or unix peer as hvc_peer_read() reads it. */
+static const struct hvc_peer *
+other_peer(struct hvc_peer *p, const hvs_addr_t *a)
+{
+	assert_int_equal(hvc_peer_read(p, a, HVS_INVALID_SOCK), 0);
+	return p;
+}
+
 static int
 tcp_peer_allowed(const struct hvp_config *c, const char *host)
 {
+	struct hvc_peer p;
 	hvs_addr_t a;
 
-	memset(&a, 0, sizeof(a));
-	a.kind = HVS_ADDR_TCP;
-	strcpy(a.u.tcp.host, host);
-	a.u.tcp.port = 1234;
-	return hvc_allow_match(&c->fwds[0]->allow, &a, NULL);
+	ip_peer(&p, &a, host, 1234);
+	return hvc_allow_match(&c->fwds[0]->allow, &p);
 }
 
 static void
@@ -95,25 +141,26 @@ test_allow_vsock(void **state)
 {
 	struct hvp_config *c = load_allow("vsock:5000",
 	    "cid:3, 4 cid:host 6f9a0a8e-51e4-4b5e-8f55-5b0f7d1c2a3b");
+	struct hvc_peer p;
 	hvs_addr_t a;
 
 	assert_non_null(c);
 	hvs_addr_vsock(&a, 3, 1000);
-	assert_true(hvc_allow_match(&c->fwds[0]->allow, &a, NULL));
+	assert_true(hvc_allow_match(&c->fwds[0]->allow, other_peer(&p, &a)));
 	hvs_addr_vsock(&a, 4, 1000);
-	assert_true(hvc_allow_match(&c->fwds[0]->allow, &a, NULL));
+	assert_true(hvc_allow_match(&c->fwds[0]->allow, other_peer(&p, &a)));
 	hvs_addr_vsock(&a, 2, 1000);
-	assert_true(hvc_allow_match(&c->fwds[0]->allow, &a, NULL));
+	assert_true(hvc_allow_match(&c->fwds[0]->allow, other_peer(&p, &a)));
 	hvs_addr_vsock(&a, 5, 1000);
-	assert_false(hvc_allow_match(&c->fwds[0]->allow, &a, NULL));
+	assert_false(hvc_allow_match(&c->fwds[0]->allow, other_peer(&p, &a)));
 	memset(&a, 0, sizeof(a));
 	a.kind = HVS_ADDR_HVSOCK;
 	assert_int_equal(hvs_guid_parse(&a.u.hvsock.vm_id,
 			     "6F9A0A8E-51E4-4B5E-8F55-5B0F7D1C2A3B", 36),
 	    0);
-	assert_true(hvc_allow_match(&c->fwds[0]->allow, &a, NULL));
+	assert_true(hvc_allow_match(&c->fwds[0]->allow, other_peer(&p, &a)));
 	a.u.hvsock.vm_id.data1 ^= 1;
-	assert_false(hvc_allow_match(&c->fwds[0]->allow, &a, NULL));
+	assert_false(hvc_allow_match(&c->fwds[0]->allow, other_peer(&p, &a)));
 	hvp_config_free(c);
 	assert_null(load_allow("vsock:5000", "127.0.0.1"));
 	assert_null(load_allow("vsock:5000", "cid:4294967295"));
@@ -210,80 +257,103 @@ test_config_text(void **state)
 	hvp_errors_free(&e);
 }
 
-static void
-tcp_peer(hvs_addr_t *a, const char *host, uint16_t port)
+/* The key of the tcp peer @host:@port (hvp_peer_key()'s answer). */
+static int
+tcp_key(const char *host, uint16_t port, struct hvp_peer_key *k)
 {
-	memset(a, 0, sizeof(*a));
-	a->kind = HVS_ADDR_TCP;
-	snprintf(a->u.tcp.host, sizeof(a->u.tcp.host), "%s", host);
-	a->u.tcp.port = port;
+	struct hvc_peer p;
+	hvs_addr_t a;
+
+	ip_peer(&p, &a, host, port);
+	return hvp_peer_key(&p, k);
+}
+
+/* The key of a vsock peer. */
+static int
+cid_key(uint32_t cid, uint32_t port, struct hvp_peer_key *k)
+{
+	struct hvc_peer p;
+	hvs_addr_t a;
+
+	hvs_addr_vsock(&a, cid, port);
+	return hvp_peer_key(other_peer(&p, &a), k);
 }
 
 /* Who counts as one peer: the source port never matters, an IPv4-mapped
- * IPv6 address is its IPv4 address, a unix peer is its user. */
+ * IPv6 address is its IPv4 address, a link-local address on another
+ * interface (another scope) is another peer, a unix peer is its user. */
 static void
 test_peer_key(void **state)
 {
 	struct hvp_peer_key k1, k2;
-	struct hvc_peer_cred cred;
+	struct hvc_peer p;
 	hvs_addr_t a;
 	char buf[96];
 	int sv[2];
 
-	hvs_addr_vsock(&a, 3, 1000);
-	assert_int_equal(hvp_peer_key(&a, NULL, &k1), 1);
-	hvs_addr_vsock(&a, 3, 2000);
-	assert_int_equal(hvp_peer_key(&a, NULL, &k2), 1);
+	assert_int_equal(cid_key(3, 1000, &k1), 1);
+	assert_int_equal(cid_key(3, 2000, &k2), 1);
 	assert_memory_equal(&k1, &k2, sizeof(k1));
 	assert_int_equal(hvp_peer_key_format(&k1, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "cid 3");
-	hvs_addr_vsock(&a, 4, 1000);
-	assert_int_equal(hvp_peer_key(&a, NULL, &k2), 1);
+	assert_int_equal(cid_key(4, 1000, &k2), 1);
 	assert_memory_not_equal(&k1, &k2, sizeof(k1));
 
-	tcp_peer(&a, "10.1.2.3", 40000);
-	assert_int_equal(hvp_peer_key(&a, NULL, &k1), 1);
-	tcp_peer(&a, "::ffff:10.1.2.3", 40001);
-	assert_int_equal(hvp_peer_key(&a, NULL, &k2), 1);
+	assert_int_equal(tcp_key("10.1.2.3", 40000, &k1), 1);
+	assert_int_equal(tcp_key("::ffff:10.1.2.3", 40001, &k2), 1);
 	assert_memory_equal(&k1, &k2, sizeof(k1));
 	assert_int_equal(hvp_peer_key_format(&k2, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "10.1.2.3");
-	tcp_peer(&a, "fd00::1", 1);
-	assert_int_equal(hvp_peer_key(&a, NULL, &k2), 1);
+	assert_int_equal(tcp_key("fd00::1", 1, &k2), 1);
 	assert_memory_not_equal(&k1, &k2, sizeof(k1));
 	assert_int_equal(hvp_peer_key_format(&k2, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "fd00::1");
 	/* Cut short: a buffer too small is an error, not a cut string. */
 	assert_int_equal(hvp_peer_key_format(&k2, buf, 4), -1);
-	tcp_peer(&a, "not-an-address", 1);
-	assert_int_equal(hvp_peer_key(&a, NULL, &k2), 0);
+	assert_int_equal(tcp_key("not-an-address", 1, &k2), 0);
+
+	/* A link-local peer is its address and its scope (the interface it
+	 * came through), whatever its port. */
+	assert_int_equal(tcp_key("fe80::1%2", 1000, &k1), 1);
+	assert_int_equal(tcp_key("fe80::1%2", 2000, &k2), 1);
+	assert_memory_equal(&k1, &k2, sizeof(k1));
+	assert_int_equal(hvp_peer_key_format(&k1, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "fe80::1%2");
+	assert_int_equal(tcp_key("fe80::1%3", 1000, &k2), 1);
+	assert_memory_not_equal(&k1, &k2, sizeof(k1));
+	assert_int_equal(tcp_key("fe80::2%2", 1000, &k2), 1);
+	assert_memory_not_equal(&k1, &k2, sizeof(k1));
+	assert_int_equal(tcp_key("fe80::1%4294967295", 1, &k2), 1);
+	assert_int_equal(hvp_peer_key_format(&k2, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "fe80::1%4294967295");
 
 	memset(&a, 0, sizeof(a));
 	a.kind = HVS_ADDR_HVSOCK;
 	assert_int_equal(hvs_guid_parse(&a.u.hvsock.vm_id,
 			     "6f9a0a8e-51e4-4b5e-8f55-5b0f7d1c2a3b", 36),
 	    0);
-	assert_int_equal(hvp_peer_key(&a, NULL, &k1), 1);
+	assert_int_equal(hvp_peer_key(other_peer(&p, &a), &k1), 1);
 	assert_int_equal(hvp_peer_key_format(&k1, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "vm 6f9a0a8e-51e4-4b5e-8f55-5b0f7d1c2a3b");
 
 	/* A unix peer is the user the kernel names for the socket. */
 	memset(&a, 0, sizeof(a));
 	a.kind = HVS_ADDR_UNIX;
-	assert_int_equal(hvp_peer_key(&a, NULL, &k1), 0);
+	assert_int_equal(hvp_peer_key(other_peer(&p, &a), &k1), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	if (hvc_peer_cred(&a, sv[0], &cred) == 0) {
-		assert_int_equal(hvp_peer_key(&a, &cred, &k1), 1);
+	assert_int_equal(hvc_peer_read(&p, &a, sv[0]), 0);
+	if (p.cred.have) {
+		assert_int_equal(hvp_peer_key(&p, &k1), 1);
 		assert_int_equal(hvp_peer_key_format(&k1, buf, sizeof(buf)), 0);
 		snprintf(buf + 64, 32, "uid %lu", (unsigned long)getuid());
 		assert_string_equal(buf, buf + 64);
 	} else {
 		assert_false(hvc_peer_cred_supported());
-		assert_int_equal(hvp_peer_key(&a, &cred, &k1), 0);
+		assert_int_equal(hvp_peer_key(&p, &k1), 0);
 	}
 	close(sv[0]);
 	close(sv[1]);
-	assert_int_equal(hvp_peer_key(NULL, NULL, &k1), 0);
+	assert_int_equal(hvp_peer_key(NULL, &k1), 0);
 }
 
 /* Fisher-Yates with a fixed LCG: the same order on every run. */
@@ -313,14 +383,12 @@ test_peers_table(void **state)
 	static uint32_t order[3 * NPEERS];
 	struct hvp_peers t;
 	struct hvp_peer_key k;
-	hvs_addr_t a;
 	size_t n = 0, distinct = 0;
 	uint32_t rnd = 12345;
 
 	memset(&t, 0, sizeof(t));
 	memset(want, 0, sizeof(want));
-	hvs_addr_vsock(&a, 77, 1);
-	assert_int_equal(hvp_peer_key(&a, NULL, &k), 1);
+	assert_int_equal(cid_key(77, 1, &k), 1);
 	assert_int_equal(hvp_peers_count(&t, &k), 0);
 	hvp_peers_remove(&t, &k); /* nothing there: no harm */
 	assert_int_equal(hvp_peers_size(&t), 0);
@@ -332,8 +400,7 @@ test_peers_table(void **state)
 	}
 	shuffle(order, n, &rnd);
 	for (size_t i = 0; i < n; i++) {
-		hvs_addr_vsock(&a, 1000 + order[i], 1);
-		assert_int_equal(hvp_peer_key(&a, NULL, &k), 1);
+		assert_int_equal(cid_key(1000 + order[i], 1, &k), 1);
 		assert_int_equal(hvp_peers_add(&t, &k), 0);
 		distinct += want[order[i]]++ == 0;
 		assert_int_equal(hvp_peers_count(&t, &k), want[order[i]]);
@@ -343,15 +410,13 @@ test_peers_table(void **state)
 	 * then (all of them after each of the first 50 removals). */
 	shuffle(order, n, &rnd);
 	for (size_t i = 0; i < n; i++) {
-		hvs_addr_vsock(&a, 1000 + order[i], 1);
-		assert_int_equal(hvp_peer_key(&a, NULL, &k), 1);
+		assert_int_equal(cid_key(1000 + order[i], 1, &k), 1);
 		hvp_peers_remove(&t, &k);
 		distinct -= --want[order[i]] == 0;
 		assert_int_equal(hvp_peers_size(&t), distinct);
 		if (i < 50 || i % 500 == 0) {
 			for (uint32_t p = 0; p < NPEERS; p++) {
-				hvs_addr_vsock(&a, 1000 + p, 1);
-				hvp_peer_key(&a, NULL, &k);
+				cid_key(1000 + p, 1, &k);
 				assert_int_equal(hvp_peers_count(&t, &k),
 				    want[p]);
 			}
