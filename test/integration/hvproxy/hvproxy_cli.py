@@ -33,7 +33,8 @@ usage = [
      "unknown unit"),
     (["--connect-timeout", "0", "tcp:1", "tcp:2"], "--connect-timeout '0': "
      "duration must be more than 0"),
-    (["--buffer", "1", "tcp:1", "tcp:2"], "--buffer '1': size out of range"),
+    (["--buffer", "1", "tcp:1", "tcp:2"],
+     "--buffer '1': size is too small (at least 4k)"),
     (["--max-conns", "-3", "tcp:1", "tcp:2"], "--max-conns '-3': expected a "
      "whole number"),
     (["--max-conns-per-peer", "x", "tcp:1", "tcp:2"],
