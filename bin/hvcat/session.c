@@ -35,14 +35,13 @@
 #include <event2/event.h>
 
 #include "common/peer.h"
+#include "common/sockfile.h"
 #include "hvcat.h"
 
 /* Connections accepted in one batch while a stdio session is busy. */
 #define QUEUE_MAX 8
 /* After a first SIGINT/SIGTERM: how long to finish writing. */
 #define SIGNAL_DRAIN_MS 2000
-/* How long a unix socket file may take to answer the stale check. */
-#define STALE_CHECK_MS 500
 
 struct waiting {
 	hvs_sock_t sock;
@@ -87,7 +86,7 @@ struct app {
 /* Restored at exit: the relay may make the terminal non-blocking. */
 static int saved_fl[2] = {-1, -1};
 /* A unix socket file this process created (removed at exit). */
-static char created_path[HVS_PATH_MAX + 1];
+static struct hvc_sockfile created;
 
 static void
 restore_stdio(void)
@@ -105,10 +104,11 @@ restore_stdio(void)
 static void
 remove_socket_file(void)
 {
-	if (created_path[0] != '\0') {
-		unlink(created_path);
-		created_path[0] = '\0';
-	}
+	char why[256];
+
+	/* At exit: a failure is not worth a message (the next listen
+	 * removes a stale file). */
+	(void)hvc_sockfile_remove(&created, why, sizeof(why));
 }
 
 static void
@@ -779,25 +779,6 @@ on_accept_error(hvs_listener_t *l, int err, void *arg)
 	    hvs_strerror(err));
 }
 
-/* A unix socket file left behind by a dead listener refuses
- * connections; one that a live program listens on accepts them. */
-static int
-unix_file_is_stale(const hvs_addr_t *addr)
-{
-	hvs_sockopts_t so;
-	hvs_sock_t s;
-	int rc;
-
-	hvs_sockopts_init(&so);
-	so.timeout_ms = STALE_CHECK_MS;
-	rc = hvs_connect(&s, addr, &so);
-	if (rc == 0) {
-		hvs_close(s);
-		return 0;
-	}
-	return rc == HVS_ECONNREFUSED;
-}
-
 static int
 start_listen(struct app *a)
 {
@@ -811,24 +792,17 @@ start_listen(struct app *a)
 	memset(&lo, 0, sizeof(lo));
 	lo.on_error = on_accept_error;
 	sockopts(o, &so);
+	/* A stale socket file is replaced; a live one (whoever listens on
+	 * it) or a file that is not a socket is left alone (the library
+	 * decides, for hvproxy too). */
+	so.flags |= HVS_SOCK_UNLINK;
 	rc = hvs_listener_new(&a->listener, a->base, &o->addr, &so, &lo,
 	    on_accept, a);
-	if (rc == HVS_EADDRINUSE && o->addr.kind == HVS_ADDR_UNIX &&
-	    !o->addr.u.local.abstract && unix_file_is_stale(&o->addr)) {
-		msg_verbose(o, 1, "%s: removing a stale socket file",
-		    o->addr_str);
-		so.flags |= HVS_SOCK_UNLINK;
-		rc = hvs_listener_new(&a->listener, a->base, &o->addr, &so, &lo,
-		    on_accept, a);
-	}
 	if (rc < 0) {
 		fail_socket(a, "listen on", rc);
 		return -1;
 	}
-	if (o->addr.kind == HVS_ADDR_UNIX && !o->addr.u.local.abstract) {
-		snprintf(created_path, sizeof(created_path), "%s",
-		    o->addr.u.local.path);
-	}
+	hvc_sockfile_note(&created, &o->addr);
 	if (hvs_sock_local_addr(hvs_listener_sock(a->listener), &local) == 0) {
 		addr_text(&local, l, sizeof(l));
 	} else {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/sockfile.h"
 #include "hvcat.h"
 
 static int
@@ -211,7 +212,7 @@ target_describe_error(const struct options *o, const char *what, int err,
 {
 	const hvs_addr_t *a = &o->addr;
 	const char *reason = hvs_strerror(err);
-	char extra[256] = "";
+	char extra[256] = "", why[HVS_PATH_MAX + 64];
 	uint32_t port = 0;
 
 	switch (err) {
@@ -252,9 +253,12 @@ target_describe_error(const struct options *o, const char *what, int err,
 		}
 		break;
 	case HVS_EADDRINUSE:
-		if (a->kind == HVS_ADDR_UNIX && !a->u.local.abstract) {
-			snprintf(extra, sizeof(extra),
-			    " (another program listens there)");
+	case HVS_EEXIST:
+		if (o->listen && a->kind == HVS_ADDR_UNIX &&
+		    !a->u.local.abstract) {
+			/* The same words as hvproxy's (bin/common). */
+			hvc_listen_why(a, err, why, sizeof(why));
+			reason = why;
 		}
 		break;
 	case HVS_ENOENT:

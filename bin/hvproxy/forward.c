@@ -424,12 +424,15 @@ hvp_fwd_bind(struct fwd *f)
 		    &lo, on_accept, f);
 	}
 	if (r != 0) {
+		char why[HVS_PATH_MAX + 64];
+
+		hvc_listen_why(&fc->listen, r, why, sizeof(why));
 		hvp_err("forward %s: cannot listen on %s: %s", fc->name,
-		    fc->listen_str, hvs_strerror(r));
+		    fc->listen_str, why);
 		return -1;
 	}
-	f->unlink_path =
-	    fc->listen.kind == HVS_ADDR_UNIX && !fc->listen.u.local.abstract;
+	/* Ours to remove when the listener closes (fd: sockets are not). */
+	hvc_sockfile_note(&f->sockfile, &fc->listen);
 	if (all_interfaces(&fc->listen)) {
 		hvp_warn("forward %s: %s is exposed on all network interfaces "
 			 "(write tcp:127.0.0.1:%u to keep it local)",
@@ -465,13 +468,25 @@ hvp_fwd_unbind(struct fwd *f)
 		hvp_wsl_free(f->wsl);
 		f->wsl = NULL;
 	}
-	if (f->unlink_path) {
-		/* Ours: created by the listener (fd: sockets are not). */
-		if (unlink(f->conf->listen.u.local.path) != 0 &&
-		    errno != ENOENT) {
-			hvp_debug("cannot remove %s: %s",
-			    f->conf->listen.u.local.path, strerror(errno));
-		}
-		f->unlink_path = 0;
+	if (f->sockfile.path[0] != '\0') {
+		char who[128];
+
+		snprintf(who, sizeof(who), "forward %s", f->conf->name);
+		hvp_sockfile_remove(&f->sockfile, who);
+	}
+}
+
+void
+hvp_sockfile_remove(struct hvc_sockfile *f, const char *who)
+{
+	char path[sizeof(f->path)], why[256], what[128];
+	int err;
+
+	snprintf(path, sizeof(path), "%s", f->path);
+	err = hvc_sockfile_remove(f, why, sizeof(why));
+	if (err != 0) {
+		snprintf(what, sizeof(what), "the socket file of %s", who);
+		hvp_left_behind(what, path, err,
+		    "the next start removes it (never a live one)");
 	}
 }

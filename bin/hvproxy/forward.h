@@ -32,7 +32,7 @@ struct fwd {
 	struct hvp_fwd_conf *conf;
 	hvs_listener_t *listener;
 	struct hvp_wsl *wsl; /* instead of listener for hvsock:wsl: */
-	int unlink_path; /* a unix socket file we created */
+	struct hvc_sockfile sockfile; /* a unix socket file we created */
 	struct conn *conns;
 	unsigned nconns;
 	/* Open connections per peer, whatever the limit: a reload that sets

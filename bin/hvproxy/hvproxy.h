@@ -39,6 +39,7 @@
 #include "common/allow.h"
 #include "common/num.h"
 #include "common/peer.h"
+#include "common/sockfile.h"
 #include "common/util.h"
 
 struct event_base;
@@ -432,6 +433,18 @@ const char *hvp_sd_backend(void);
 int hvp_priv_check(const char *spec, char *why, size_t whysize);
 /* Become USER[:GROUP] for good. 0 or -1 (logged). */
 int hvp_priv_drop(const char *spec);
+/*
+ * A file this process made and could not remove when done with it (@err,
+ * an errno value): a warning naming @what ("pid file"), @path and why.
+ * After --user the usual cause is a folder the user may not write to
+ * (unlink() needs that, whatever the file's owner); @then says what
+ * happens to the file ("the next start replaces it").
+ */
+void hvp_left_behind(const char *what, const char *path, int err,
+    const char *then);
+/* Remove the unix socket file @f of a listener just closed, or say why
+ * not (hvp_left_behind()); @who names the listener ("forward web"). */
+void hvp_sockfile_remove(struct hvc_sockfile *f, const char *who);
 
 /* ---- wsl.c ------------------------------------------------------------ */
 

@@ -8,8 +8,10 @@
  *   hvproxy -c /etc/hvproxy.conf         forwards from a config file
  *
  * Start-up order: options -> configuration (validated as a whole; nothing
- * listens if anything is wrong) -> bind every listener -> pidfile ->
- * drop privileges -> tell the service manager we are ready -> loop.
+ * listens if anything is wrong) -> pidfile (locked: a second hvproxy with
+ * the same one stops here, before it touches any socket) -> bind every
+ * listener -> drop privileges -> tell the service manager we are ready ->
+ * loop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -224,10 +226,17 @@ pidfile_remove(struct app *a)
 	if (a->pidfile == NULL) {
 		return;
 	}
-	/* After --user this may be refused; the service manager (or the
-	 * next start, thanks to the lock) copes with a stale file. */
-	if (unlink(a->pidfile) != 0) {
-		hvp_debug("cannot remove %s: %s", a->pidfile, strerror(errno));
+	/* After --user this may be refused (the folder is root's). Then the
+	 * file is emptied through the descriptor still open, so that no pid
+	 * that may be reused stays in it; the next start takes it over,
+	 * since the lock, not the file, says whether hvproxy runs. */
+	if (unlink(a->pidfile) != 0 && errno != ENOENT) {
+		int err = errno;
+
+		hvp_left_behind("the pid file", a->pidfile, err,
+		    ftruncate(a->pidfile_fd, 0) == 0
+			? "emptied instead (the next start reuses it)"
+			: "the next start reuses it");
 	}
 	close(a->pidfile_fd);
 	free(a->pidfile);
@@ -628,6 +637,13 @@ main(int argc, char **argv)
 	if (cfg->g.pidfile != NULL) {
 		pidpath = hvc_xstrdup(cfg->g.pidfile);
 	}
+	/* The pidfile's lock before any socket: a second hvproxy must not
+	 * bind (or replace a socket file) before it learns that it is one. */
+	if (pidpath != NULL && pidfile_create(&a, pidpath) != 0) {
+		hvp_config_free(cfg);
+		a.exit_code = HVP_EXIT_FAIL;
+		goto out;
+	}
 	/* Every listener or none. */
 	if (hvp_daemon_apply(a.d, cfg, 1) != 0) {
 		hvp_config_free(cfg);
@@ -638,10 +654,6 @@ main(int argc, char **argv)
 	if (a.metrics_str != NULL &&
 	    hvp_metrics_new(&a.metrics, a.base,
 		&hvp_daemon_config(a.d)->metrics_addr, a.d) != 0) {
-		a.exit_code = HVP_EXIT_FAIL;
-		goto out;
-	}
-	if (pidpath != NULL && pidfile_create(&a, pidpath) != 0) {
 		a.exit_code = HVP_EXIT_FAIL;
 		goto out;
 	}

@@ -71,6 +71,7 @@ struct hvp_metrics {
 	unsigned long long refused; /* closed at once: over the limit */
 	unsigned long long timeouts; /* closed at the deadline, unanswered */
 	struct mconn conns[HVP_METRICS_MAX_CONNS];
+	struct hvc_sockfile sockfile; /* a unix socket file we created */
 };
 
 struct snap {
@@ -615,12 +616,15 @@ hvp_metrics_new(struct hvp_metrics **out, struct event_base *base,
 	so.flags |= HVS_SOCK_UNLINK;
 	r = hvs_listener_new(&m->l, base, addr, &so, &lo, on_accept, m);
 	if (r != 0) {
-		hvp_err("metrics: cannot listen on %s: %s", str,
-		    hvs_strerror(r));
+		char why[HVS_PATH_MAX + 64];
+
+		hvc_listen_why(addr, r, why, sizeof(why));
+		hvp_err("metrics: cannot listen on %s: %s", str, why);
 		free(m);
 		free(str);
 		return -1;
 	}
+	hvc_sockfile_note(&m->sockfile, addr);
 	hvp_info("metrics: serving /metrics on %s (at most %d connections, "
 		 "%d s each)",
 	    str, HVP_METRICS_MAX_CONNS, HVP_METRICS_DEADLINE_MS / 1000);
@@ -636,6 +640,7 @@ hvp_metrics_free(struct hvp_metrics *m)
 		return;
 	}
 	hvs_listener_destroy(m->l);
+	hvp_sockfile_remove(&m->sockfile, "the metrics endpoint");
 	for (size_t i = 0; i < HVP_METRICS_MAX_CONNS; i++) {
 		if (m->conns[i].bev != NULL) {
 			conn_close(&m->conns[i]);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * --user USER[:GROUP]: give up root once every listener is bound.
+ * --user USER[:GROUP]: give up root once every listener is bound, and
+ * say so when that leaves a file behind at exit.
  *
  * Order matters: supplementary groups, then the group, then the user
  * (after setuid() the others can no longer be changed), and a check that
@@ -15,6 +16,10 @@
 #include <unistd.h>
 
 #include "hvproxy.h"
+
+/* The uid given up to, once hvp_priv_drop() has changed user. */
+static int dropped;
+static uid_t dropped_uid;
 
 struct who {
 	uid_t uid;
@@ -145,7 +150,22 @@ hvp_priv_drop(const char *spec)
 		    spec);
 		return -1;
 	}
+	dropped = 1;
+	dropped_uid = w.uid;
 	hvp_info("running as uid %u gid %u", (unsigned)getuid(),
 	    (unsigned)getgid());
 	return 0;
+}
+
+void
+hvp_left_behind(const char *what, const char *path, int err, const char *then)
+{
+	if (dropped && (err == EACCES || err == EPERM)) {
+		hvp_warn("cannot remove %s (%s): %s (after --user, uid %u may "
+			 "not remove files from its folder); %s",
+		    path, what, strerror(err), (unsigned)dropped_uid, then);
+	} else {
+		hvp_warn("cannot remove %s (%s): %s; %s", path, what,
+		    strerror(err), then);
+	}
 }
