@@ -38,7 +38,7 @@ for tool in meson ninja cc pkg-config python3; do
 done
 # The unit suite needs cmocka, and the loop's tests (listener, connect,
 # relay) need libevent: without it meson would quietly build less.
-for mod in cmocka libevent_core libevent_extra inih; do
+for mod in cmocka libevent_core inih; do
 	pkg-config --exists "$mod" ||
 	    missing "the library '$mod' is not installed (pkg-config $mod)"
 done
