@@ -31,12 +31,11 @@ import errno
 import os
 import signal
 import socket
-import subprocess
 import threading
 
 from hvtest import Tap, free_port, run
 from hvtest.hvproxy import Proxy
-from hvtest.net import Server, echo_port_ok
+from hvtest.net import Server, echo_handler, echo_port_ok
 
 t = Tap()
 HVCAT = os.environ.get("HVCAT", "hvcat")
@@ -144,16 +143,7 @@ srv.close()
 
 
 # 4. hvproxy with all three closed
-def echo(c):
-    while True:
-        b = c.recv(1 << 16)
-        if not b:
-            c.shutdown(socket.SHUT_WR)
-            return
-        c.sendall(b)
-
-
-target = Server(echo)
+target = Server(echo_handler)
 port = free_port()
 p = Proxy(t, ["-v", f"tcp:127.0.0.1:{port}", target.addr],
           preexec_fn=closer(0, 1, 2), ready=False)
