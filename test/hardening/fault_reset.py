@@ -138,11 +138,21 @@ listen = tcp:{port4}
 target = tcp:127.0.0.1:{hole_port}
 connect-timeout = 1s
 """)
-q = Proxy(t, ["-v", "-c", conf])
+mp4 = free_port()
+q = Proxy(t, ["-v", "--metrics", f"127.0.0.1:{mp4}", "-c", conf])
 q_fds = base_fds(q.pid)
-for _ in range(20):
+admitted = 0
+for i in range(20):
     s = socket.create_connection(("127.0.0.1", port4), timeout=5)
+    # Reset only once hvproxy has admitted the client and is connecting:
+    # a client gone before that is closed unseen (its address cannot be
+    # read any more), which is another case.
+    if wait_for(lambda: (metric(metrics(mp4), "hvproxy_connections_total",
+                                forward="hole") or 0) >= i + 1, 10):
+        admitted += 1
     reset(s)
+t.check("4: 20 clients admitted, each reset while hvproxy connects",
+        admitted == 20, f"{admitted} of 20")
 t.check("4: 20 clients that reset while hvproxy connects: each ends "
         "(connect-timeout) and nothing is left open",
         q.wait_log(r"end=connect-timeout", 20, count=20) and
