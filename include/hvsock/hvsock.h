@@ -159,8 +159,10 @@ typedef enum hvs_errno {
 
 /**
  * hvs_strerror() - a one-line, human-readable description of @err.
- * Returns a static string (for an HVS_ESYS() code, the C library's
- * strerror() text); unknown codes give "unknown error".
+ * Returns a static string; unknown codes give "unknown error". For an
+ * HVS_ESYS() code it is the C library's text for the number (as
+ * strerror() gives it), in a buffer of the calling thread's that the
+ * thread's next hvs_strerror() of such a code may overwrite.
  */
 HVS_EXPORT const char *hvs_strerror(int err);
 

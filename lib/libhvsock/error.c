@@ -5,9 +5,38 @@
  * error the list has no code for is carried as HVS_ESYS() and described
  * by the system.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <hvsock/hvsock.h>
+
+/*
+ * The system's text for @e, in a buffer of this thread's that stays valid
+ * until the thread's next call. strerror() itself will not do: glibc
+ * builds the text of an errno it does not know ("Unknown error 300") in
+ * a buffer that the next strerror() call frees, so a pointer returned
+ * earlier would dangle, and other C libraries share one buffer between
+ * threads.
+ */
+static const char *
+sys_text(int e)
+{
+	static _Thread_local char buf[128];
+
+#if defined(_WIN32)
+	if (strerror_s(buf, sizeof(buf), e) != 0) {
+		snprintf(buf, sizeof(buf), "system error %d", e);
+	}
+#elif defined(__GLIBC__) && defined(_GNU_SOURCE)
+	/* GNU strerror_r(): the static text of a known errno, or @buf. */
+	return strerror_r(e, buf, sizeof(buf));
+#else
+	if (strerror_r(e, buf, sizeof(buf)) != 0) {
+		snprintf(buf, sizeof(buf), "system error %d", e);
+	}
+#endif
+	return buf;
+}
 
 const char *
 hvs_strerror(int err)
@@ -22,7 +51,7 @@ hvs_strerror(int err)
 #undef HVS__ERR_MSG
 	default:
 		if (HVS_IS_ESYS(err)) {
-			return strerror(HVS_ESYS_ERRNO(err));
+			return sys_text(HVS_ESYS_ERRNO(err));
 		}
 		return "unknown error";
 	}
