@@ -3,19 +3,22 @@
  * Allowlists (allow.h): the one parser of the entries both tools take,
  * the check against the listener's kind and the match against a peer.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/types.h>
-#include <unistd.h>
+#endif
 
 #include "common/allow.h"
 #include "common/num.h"
+#include "common/os.h"
 #include "common/peer.h"
 #include "common/util.h"
 
@@ -54,45 +57,6 @@ cid_name(const char *s, uint32_t *cid)
 
 /* The largest uid an entry takes: (uid_t)-1 is no user. */
 #define UID_MAX_ENTRY (UINT32_MAX - 1u)
-/* getpwnam_r()'s buffer grows up to this. */
-#define PW_BUF_MAX (1u << 20)
-
-/* The uid of user @name: 0, 1 if there is no such user, or -1 with the
- * error in @err. */
-static int
-user_uid(const char *name, uint32_t *uid, int *err)
-{
-	long max = sysconf(_SC_GETPW_R_SIZE_MAX);
-	size_t size = max > 0 && max < (long)PW_BUF_MAX ? (size_t)max : 1024;
-
-	for (;;) {
-		struct passwd pw, *res = NULL;
-		char *buf = hvc_xcalloc(size, 1);
-		int r = getpwnam_r(name, &pw, buf, size, &res);
-
-		if (r == ERANGE && size < PW_BUF_MAX) {
-			free(buf);
-			size *= 2;
-			continue;
-		}
-		if (r == 0 && res != NULL) {
-			free(buf);
-			if ((uint64_t)pw.pw_uid > UID_MAX_ENTRY) {
-				*err = ERANGE;
-				return -1;
-			}
-			*uid = (uint32_t)pw.pw_uid;
-			return 0;
-		}
-		free(buf);
-		/* Not found is 0 (POSIX); some systems say ENOENT or ESRCH. */
-		if (r == 0 || r == ENOENT || r == ESRCH) {
-			return 1;
-		}
-		*err = r;
-		return -1;
-	}
-}
 
 /* uid:N and user:NAME, the @item @q quotes: 1 and @e set, 0 if @item is
  * neither, -1 with a message. */
@@ -121,9 +85,16 @@ parse_user(struct hvc_allow_entry *e, const char *item, const char *q,
 		snprintf(why, size, "'%s': bad user (expected a user name)", q);
 		return -1;
 	}
-	r = user_uid(item + 5, &e->uid, &err);
+	r = hvc__os_user_uid(item + 5, &e->uid, &err);
 	if (r == 1) {
 		snprintf(why, size, "'%s': no such user", q);
+		return -1;
+	}
+	if (r == 2) {
+		snprintf(why, size,
+		    "'%s': this system has no user ids and does not tell who "
+		    "a unix peer is (use the socket file's permissions)",
+		    q);
 		return -1;
 	}
 	if (r != 0) {

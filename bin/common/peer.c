@@ -3,15 +3,18 @@
  * Who a peer is: a tcp peer's address and scope, a unix peer's
  * credentials, the text the logs show (peer.h).
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/un.h>
-#include <unistd.h>
+#endif
 
+#include "common/os.h"
 #include "common/peer.h"
 #include "common/util.h"
 
@@ -110,54 +113,10 @@ hvc_peer_read(struct hvc_peer *p, const hvs_addr_t *addr, hvs_sock_t sock)
 	}
 }
 
-/* getpeereid() where it exists (the BSDs, macOS; musl has it too), else
- * Linux's SO_PEERCRED (OpenBSD's SO_PEERCRED takes another struct, but
- * OpenBSD has getpeereid()). */
-#if defined(HVC_HAVE_GETPEEREID)
-#define PEER_CRED 1
-#elif defined(SO_PEERCRED) && defined(__linux__)
-#define PEER_CRED 1
-#else
-#define PEER_CRED 0
-#endif
-
 int
 hvc_peer_cred_supported(void)
 {
-	return PEER_CRED;
-}
-
-/* The one place that asks the kernel: 0 with @uid and @gid set, or -1. */
-static int
-read_cred(hvs_sock_t sock, uint32_t *uid, uint32_t *gid)
-{
-#if defined(HVC_HAVE_GETPEEREID)
-	uid_t u;
-	gid_t g;
-
-	if (getpeereid(sock, &u, &g) != 0) {
-		return -1;
-	}
-	*uid = (uint32_t)u;
-	*gid = (uint32_t)g;
-	return 0;
-#elif PEER_CRED
-	struct ucred uc;
-	socklen_t len = sizeof(uc);
-
-	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0 ||
-	    len != sizeof(uc)) {
-		return -1;
-	}
-	*uid = (uint32_t)uc.uid;
-	*gid = (uint32_t)uc.gid;
-	return 0;
-#else
-	(void)sock;
-	(void)uid;
-	(void)gid;
-	return -1;
-#endif
+	return hvc__os_peer_cred_supported();
 }
 
 int
@@ -167,7 +126,7 @@ hvc_peer_cred(const hvs_addr_t *peer, hvs_sock_t sock,
 	memset(cred, 0, sizeof(*cred));
 	if (peer == NULL || peer->kind != HVS_ADDR_UNIX ||
 	    sock == HVS_INVALID_SOCK ||
-	    read_cred(sock, &cred->uid, &cred->gid) != 0) {
+	    hvc__os_peer_cred(sock, &cred->uid, &cred->gid) != 0) {
 		memset(cred, 0, sizeof(*cred));
 		return -1;
 	}

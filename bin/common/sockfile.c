@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Unix socket files a tool listens on (sockfile.h); the file system calls
+ * are in posix/os.c and win/os.c.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "common/os.h"
 #include "common/sockfile.h"
 
 static int
@@ -24,40 +27,53 @@ hvc_listen_why(const hvs_addr_t *a, int err, char *buf, size_t size)
 		    "%s exists and is not a socket (left alone)",
 		    a->u.local.path);
 	} else {
-		snprintf(buf, size, "%s", hvs_strerror(err));
+		hvc_sock_why(a, err, buf, size);
 	}
+}
+
+void
+hvc_sock_why(const hvs_addr_t *a, int err, char *buf, size_t size)
+{
+	const char *why = NULL;
+
+	if (a != NULL && err == HVS_EAFNOSUPPORT) {
+		why = hvc__os_family_why(a->kind);
+	}
+	snprintf(buf, size, "%s", why != NULL ? why : hvs_strerror(err));
 }
 
 void
 hvc_sockfile_note(struct hvc_sockfile *f, const hvs_addr_t *a)
 {
-	struct stat st;
+	int is_sock = 0;
 
 	f->path[0] = '\0';
-	if (!is_unix_file(a) || lstat(a->u.local.path, &st) != 0 ||
-	    !S_ISSOCK(st.st_mode)) {
+	if (!is_unix_file(a) ||
+	    hvc__os_file_id(a->u.local.path, &f->dev, &f->ino, &is_sock) != 0 ||
+	    !is_sock) {
 		return;
 	}
 	snprintf(f->path, sizeof(f->path), "%s", a->u.local.path);
-	f->dev = st.st_dev;
-	f->ino = st.st_ino;
 }
 
 int
 hvc_sockfile_remove(struct hvc_sockfile *f, char *why, size_t size)
 {
-	struct stat st;
-	int e = 0;
+	uint64_t dev, ino;
+	int e, is_sock;
 
 	if (f->path[0] == '\0') {
 		return 0;
 	}
-	if (lstat(f->path, &st) != 0) {
-		e = errno == ENOENT ? 0 : errno;
-	} else if (st.st_dev != f->dev || st.st_ino != f->ino) {
+	e = hvc__os_file_id(f->path, &dev, &ino, &is_sock);
+	if (e == ENOENT) {
+		e = 0;
+	} else if (e != 0) {
+		/* Cannot tell whose it is. */
+	} else if (dev != f->dev || ino != f->ino) {
 		/* Not ours any more: another program's socket. */
-	} else if (unlink(f->path) != 0 && errno != ENOENT) {
-		e = errno;
+	} else if ((e = hvc__os_unlink(f->path)) == ENOENT) {
+		e = 0;
 	}
 	if (e != 0) {
 		snprintf(why, size, "%s", strerror(e));

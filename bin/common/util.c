@@ -2,14 +2,11 @@
 /*
  * Helpers both tools use: see util.h.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "common/os.h"
 #include "common/util.h"
 
 const char *hvc_progname = "hvsock";
@@ -17,13 +14,10 @@ const char *hvc_progname = "hvsock";
 void
 hvc_set_progname(const char *argv0)
 {
-	const char *slash;
-
 	if (argv0 == NULL || *argv0 == '\0') {
 		return;
 	}
-	slash = strrchr(argv0, '/');
-	hvc_progname = slash != NULL && slash[1] != '\0' ? slash + 1 : argv0;
+	hvc_progname = hvc__os_progname(argv0);
 }
 
 void
@@ -75,11 +69,20 @@ hvc_xstrdup(const char *s)
 char *
 hvc_xvasprintf(const char *fmt, va_list ap)
 {
-	char *p = NULL;
+	va_list ap2;
+	char *p;
+	int n;
 
-	if (vasprintf(&p, fmt, ap) < 0) {
+	/* vsnprintf() twice rather than vasprintf(), which not every C
+	 * library has. */
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0) {
 		hvc_out_of_memory();
 	}
+	p = hvc_xcalloc((size_t)n + 1, 1);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	return p;
 }
 
@@ -167,27 +170,17 @@ hvc_reserve_stdio(int status)
 	static const char *const name[] = {"input", "output", "error"};
 
 	for (int fd = 0; fd <= 2; fd++) {
-		int n, e;
+		int e;
 
-		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) {
+		if (!hvc__os_fd_closed(fd)) {
 			continue;
 		}
-		/* The lowest free number: @fd, as those below it are open.
-		 * Not close-on-exec: a child inherits it as that stream. */
-		n = open("/dev/null", O_RDWR);
-		if (n >= 0 && n != fd) {
-			int d = dup2(n, fd);
-
-			e = errno;
-			close(n);
-			errno = e;
-			n = d;
-		}
-		if (n < 0) {
+		if ((e = hvc__os_open_null(fd)) != 0) {
 			fprintf(stderr,
-			    "%s: standard %s is closed and /dev/null cannot "
-			    "be opened in its place: %s\n",
-			    hvc_progname, name[fd], strerror(errno));
+			    "%s: standard %s is closed and %s cannot be "
+			    "opened in its place: %s\n",
+			    hvc_progname, name[fd], hvc__os_null_name(),
+			    strerror(e));
 			exit(status);
 		}
 		stdio_closed |= 1 << fd;
@@ -204,8 +197,5 @@ hvc_stdio_closed(void)
 uint64_t
 hvc_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return hvc__os_now_ms();
 }

@@ -12,7 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(__GNUC__)
+#if defined(__MINGW_PRINTF_FORMAT)
+/* mingw-w64: the printf the C runtime headers chose (gnu_printf with
+ * __USE_MINGW_ANSI_STDIO, which takes %zu and %llu). */
+#define HVC_PRINTF(a, b) __attribute__((format(__MINGW_PRINTF_FORMAT, a, b)))
+#define HVC_NORETURN __attribute__((noreturn))
+#elif defined(__GNUC__)
 #define HVC_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define HVC_NORETURN __attribute__((noreturn))
 #else
@@ -60,11 +65,13 @@ void hvc_escape(const char *s, size_t len, char *buf, size_t size);
 
 /*
  * Make sure descriptors 0, 1 and 2 are open, before the program opens any
- * other: each one that is closed gets /dev/null (read and write). Without
+ * other: each one that is closed gets /dev/null (read and write; NUL on
+ * Windows, where a stream the process was started without counts as
+ * closed). Without
  * this, the first descriptor the program opens (its event loop's, a log
  * file, a socket) would take the number of a closed standard stream, and
  * be read from, written to or duplicated as if it were that stream.
- * If /dev/null cannot be opened, says so on stderr and exits with
+ * If the null device cannot be opened, says so on stderr and exits with
  * @status. Returns which were closed: bit N for descriptor N.
  */
 int hvc_reserve_stdio(int status);
