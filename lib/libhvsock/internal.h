@@ -27,10 +27,16 @@
 #ifdef _WIN32
 #include <winsock2.h>
 #include <ws2tcpip.h>
+#include <windows.h>
 typedef int hvs__socklen_t;
+typedef SRWLOCK hvs__mutex_t;
+#define HVS__MUTEX_INIT SRWLOCK_INIT
 #else
+#include <pthread.h>
 #include <sys/socket.h>
 typedef socklen_t hvs__socklen_t;
+typedef pthread_mutex_t hvs__mutex_t;
+#define HVS__MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
 #endif
 
 #define HVS__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -145,6 +151,97 @@ int hvs__os_adopt_listener(int fd, hvs_sock_t *out);
 int hvs__os_unlink_stale(const char *path);
 /* Milliseconds from a monotonic clock. */
 uint64_t hvs__os_now_ms(void);
+
+/* ---- the event loop's system calls (posix/loop_os.c, win/loop_os.c) - */
+
+/*
+ * What the relay learnt about one of its descriptors, and what it must put
+ * back. On Windows every descriptor the relay sees is a socket: other
+ * handles reach it through a bridge (hvs__os_side_open()).
+ */
+typedef struct hvs__fdmode {
+	unsigned sock : 1; /* a socket: recv/send, shutdown, SO_LINGER */
+	unsigned poll : 1; /* the event loop can wait on it */
+	unsigned restore : 1; /* we made it non-blocking: put it back */
+	int oflags; /* POSIX: the file status flags as we found them */
+} hvs__fdmode_t;
+
+/*
+ * Learn what @fd is and make it non-blocking. @is_sock: the caller knows
+ * it is a socket (no system call to find out); with @nonblocking too, the
+ * caller vouches that it is non-blocking already and nothing is asked.
+ * Returns 0, HVS_EBADF (not open, or on Windows not a socket) or the
+ * error of changing its mode.
+ */
+int hvs__os_fd_probe(hvs_sock_t fd, int is_sock, int nonblocking,
+    hvs__fdmode_t *m);
+/* Put back the blocking mode hvs__os_fd_probe() changed (if it did). */
+void hvs__os_fd_restore(hvs_sock_t fd, hvs__fdmode_t *m);
+/* Close a descriptor of the relay (close(), or closesocket()). */
+void hvs__os_fd_close(hvs_sock_t fd, int sock);
+/*
+ * One read or write without waiting, EINTR retried: 0 with the count,
+ * HVS_EOF (read: the end; *@got is 0), HVS_EAGAIN, or an error. @sock
+ * picks recv/send (never raising SIGPIPE) over read/write.
+ */
+int hvs__os_fd_read(hvs_sock_t fd, int sock, void *buf, size_t len,
+    size_t *got);
+int hvs__os_fd_write(hvs_sock_t fd, int sock, const void *buf, size_t len,
+    size_t *put);
+/* Make the next close of socket @s send a reset instead of a FIN. */
+void hvs__os_sock_abortive(hvs_sock_t s);
+
+/*
+ * 1 if a write that fails on a broken pipe would raise a SIGPIPE that the
+ * process does not ignore (POSIX; never on Windows, which has none).
+ */
+int hvs__os_sigpipe_matters(void);
+/*
+ * Run @fn(@arg) with SIGPIPE blocked, and take back a SIGPIPE that it
+ * raised when it failed (returned < 0 but not HVS_EAGAIN), as the library
+ * promises never to raise one. Returns what @fn returned.
+ */
+int hvs__os_sigpipe_guard(int (*fn)(void *), void *arg);
+
+/*
+ * hvs_relay_new_fds()'s side a as the relay will see it. POSIX: the two
+ * descriptors themselves. Windows: sockets as they are, other descriptors
+ * through a bridge (hvs_fd_bridge()) whose threads start only at
+ * hvs__os_side_commit(), so that a relay that fails to start leaves the
+ * caller's descriptors untouched (hvs__os_side_abort()).
+ */
+typedef struct hvs__side {
+	hvs_sock_t in; /* what the relay reads side a's bytes from */
+	hvs_sock_t out; /* what it writes side b's bytes to */
+	int is_sock; /* both known to be sockets (no probe needed) */
+	void *bridge[2]; /* Windows: bridges to start or drop */
+} hvs__side_t;
+
+/* Returns 0, HVS_EINVAL (@b is one of the descriptors), HVS_EBADF (one
+ * is not open) or the error of making a bridge. */
+int hvs__os_side_open(int a_in, int a_out, hvs_sock_t b, hvs__side_t *out);
+void hvs__os_side_commit(hvs__side_t *side);
+void hvs__os_side_abort(hvs__side_t *side);
+
+/*
+ * A one-shot wake-up from a worker thread to the event loop: @rd turns
+ * readable (end of file) once @wr is closed with hvs__os_close(). A pipe on
+ * POSIX, a loopback socket pair on Windows (the loop can wait only on
+ * sockets there). Both ends are close-on-exec. Returns 0 or an error
+ * (HVS_EMFILE, ...).
+ */
+int hvs__os_wakeup_pair(hvs_sock_t *rd, hvs_sock_t *wr);
+
+/*
+ * A detached worker thread running @fn(@arg); on POSIX with every signal
+ * blocked, so that the application's signal handling stays on its own
+ * threads. Returns 0 or an error (HVS_EAGAIN: no thread to be had).
+ */
+int hvs__os_thread_spawn(void (*fn)(void *), void *arg);
+
+/* A lock for state shared with the workers; HVS__MUTEX_INIT statically. */
+void hvs__os_mutex_lock(hvs__mutex_t *m);
+void hvs__os_mutex_unlock(hvs__mutex_t *m);
 
 /* ---- shared helpers (sockaddr.c, socket.c) -------------------------- */
 

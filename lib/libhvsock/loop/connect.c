@@ -12,8 +12,10 @@
  * fair share of the time left, so one black-holed address cannot eat the
  * whole budget.
  */
+#ifndef _WIN32
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 

@@ -13,18 +13,15 @@
  * The workers are a small pool that grows on demand up to LOOKUP_WORKERS
  * and whose threads exit once the queue is empty: no thread exists while
  * no name is being looked up. A worker tells the loop by closing the write
- * end of the job's pipe (EOF makes the read end readable, and close() never
- * raises SIGPIPE, even when the loop side has already gone away). A job is
+ * end of the job's wake-up pair (hvs__os_wakeup_pair(): a pipe, or a
+ * socket pair where the loop can wait only on sockets): EOF makes the read
+ * end readable, and close() never raises SIGPIPE, even when the loop side
+ * has already gone away. A job is
  * shared by the loop side and the queue or worker, counted by refs under
  * the pool's lock; whoever drops the last reference frees it.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/event_struct.h>
@@ -42,7 +39,7 @@
 struct job {
 	struct job *next; /* in the queue */
 	int refs; /* the loop side's and the queue's/worker's */
-	int wfd; /* write end: closed once n, gai_err and addrs are set */
+	hvs_sock_t wfd; /* write end: closed once n, gai_err and addrs set */
 	hvs_addr_t addr;
 	unsigned flags;
 	int n; /* addresses found, or a negative HVS_E* code */
@@ -53,16 +50,16 @@ struct job {
 struct hvs__lookup {
 	struct event ev; /* the read end turned readable: done */
 	struct job *job;
-	int rfd;
+	hvs_sock_t rfd;
 	hvs__lookup_fn cb;
 	void *userdata;
 };
 
 static struct {
-	pthread_mutex_t lock;
+	hvs__mutex_t lock;
 	struct job *head, *tail;
 	int workers;
-} pool = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0};
+} pool = {HVS__MUTEX_INIT, NULL, NULL, 0};
 
 hvs__lookup_hook_fn hvs__lookup_hook;
 
@@ -71,9 +68,9 @@ hvs__lookup_workers(void)
 {
 	int n;
 
-	pthread_mutex_lock(&pool.lock);
+	hvs__os_mutex_lock(&pool.lock);
 	n = pool.workers;
-	pthread_mutex_unlock(&pool.lock);
+	hvs__os_mutex_unlock(&pool.lock);
 	return n;
 }
 
@@ -92,9 +89,9 @@ job_unref(struct job *job)
 {
 	struct job *dead;
 
-	pthread_mutex_lock(&pool.lock);
+	hvs__os_mutex_lock(&pool.lock);
 	dead = job_drop_locked(job);
-	pthread_mutex_unlock(&pool.lock);
+	hvs__os_mutex_unlock(&pool.lock);
 	free(dead);
 }
 
@@ -139,9 +136,9 @@ job_run(struct job *job)
 {
 	int abandoned, n, gai = 0;
 
-	pthread_mutex_lock(&pool.lock);
+	hvs__os_mutex_lock(&pool.lock);
 	abandoned = job->refs == 1; /* the loop side cancelled it */
-	pthread_mutex_unlock(&pool.lock);
+	hvs__os_mutex_unlock(&pool.lock);
 	if (abandoned) {
 		n = 0; /* never read */
 	} else if (hvs__lookup_hook != NULL) {
@@ -151,55 +148,31 @@ job_run(struct job *job)
 		n = hvs__tcp_lookup(&job->addr, HVS_ROLE_CONNECT, job->flags,
 		    job->addrs, HVS__LOOKUP_MAX, &gai);
 	}
-	pthread_mutex_lock(&pool.lock);
+	hvs__os_mutex_lock(&pool.lock);
 	job->n = n;
 	job->gai_err = gai;
-	pthread_mutex_unlock(&pool.lock);
-	close(job->wfd);
+	hvs__os_mutex_unlock(&pool.lock);
+	hvs__os_close(job->wfd);
 	job_unref(job);
 }
 
-static void *
+static void
 worker_main(void *unused)
 {
 	struct job *job;
 
 	(void)unused;
 	for (;;) {
-		pthread_mutex_lock(&pool.lock);
+		hvs__os_mutex_lock(&pool.lock);
 		job = queue_pop_locked();
 		if (job == NULL) {
 			pool.workers--;
-			pthread_mutex_unlock(&pool.lock);
-			return NULL;
+			hvs__os_mutex_unlock(&pool.lock);
+			return;
 		}
-		pthread_mutex_unlock(&pool.lock);
+		hvs__os_mutex_unlock(&pool.lock);
 		job_run(job);
 	}
-}
-
-/*
- * A detached worker with every signal blocked: the application's signal
- * handling (libevent's, sigwait, signalfd) stays on its own threads.
- */
-static int
-worker_spawn(void)
-{
-	pthread_attr_t attr;
-	pthread_t tid;
-	sigset_t all, old;
-	int rc;
-
-	if (pthread_attr_init(&attr) != 0) {
-		return ENOMEM;
-	}
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&tid, &attr, worker_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	return rc;
 }
 
 /* Queue @job and make sure a worker will take it. */
@@ -208,7 +181,7 @@ job_submit(struct job *job)
 {
 	int spawn = 0;
 
-	pthread_mutex_lock(&pool.lock);
+	hvs__os_mutex_lock(&pool.lock);
 	if (pool.tail != NULL) {
 		pool.tail->next = job;
 	} else {
@@ -219,8 +192,10 @@ job_submit(struct job *job)
 		pool.workers++;
 		spawn = 1;
 	}
-	pthread_mutex_unlock(&pool.lock);
-	if (!spawn || worker_spawn() == 0) {
+	hvs__os_mutex_unlock(&pool.lock);
+	/* Every signal blocked in it (POSIX): the application's signal
+	 * handling (libevent's, sigwait, signalfd) stays on its threads. */
+	if (!spawn || hvs__os_thread_spawn(worker_main, NULL) == 0) {
 		return;
 	}
 	/*
@@ -228,12 +203,12 @@ job_submit(struct job *job)
 	 * worker is left to take the job, look it up here: late, but never
 	 * lost.
 	 */
-	pthread_mutex_lock(&pool.lock);
+	hvs__os_mutex_lock(&pool.lock);
 	pool.workers--;
 	if (pool.workers > 0 || !queue_remove_locked(job)) {
 		job = NULL;
 	}
-	pthread_mutex_unlock(&pool.lock);
+	hvs__os_mutex_unlock(&pool.lock);
 	hvs__log(HVS_LOG_WARN, "cannot start a name-lookup thread%s",
 	    job != NULL ? ": looking the name up in place" : "");
 	if (job != NULL) {
@@ -254,13 +229,13 @@ on_done(evutil_socket_t fd, short what, void *arg)
 	 * EOF: the worker has set the answer and closed its end (the lock
 	 * makes what it wrote visible here).
 	 */
-	pthread_mutex_lock(&pool.lock);
+	hvs__os_mutex_lock(&pool.lock);
 	n = job->n;
 	gai = job->gai_err;
-	pthread_mutex_unlock(&pool.lock);
+	hvs__os_mutex_unlock(&pool.lock);
 	hvs__log_lookup_failure(&job->addr, gai);
 	l->cb(n, n > 0 ? job->addrs : NULL, l->userdata);
-	close(l->rfd);
+	hvs__os_close(l->rfd);
 	job_unref(job);
 	free(l);
 }
@@ -271,7 +246,8 @@ hvs__lookup_start(hvs__lookup_t **out, struct event_base *base,
 {
 	hvs__lookup_t *l;
 	struct job *job;
-	int fds[2], rc;
+	hvs_sock_t rfd, wfd;
+	int rc;
 
 	*out = NULL;
 	l = calloc(1, sizeof(*l));
@@ -281,25 +257,24 @@ hvs__lookup_start(hvs__lookup_t **out, struct event_base *base,
 		free(job);
 		return HVS_ENOMEM;
 	}
-	/* Close-on-exec at birth: another thread may fork and exec. */
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		rc = hvs_translate_sys_error(errno);
+	rc = hvs__os_wakeup_pair(&rfd, &wfd);
+	if (rc < 0) {
 		free(l);
 		free(job);
 		return rc;
 	}
 	job->refs = 2;
-	job->wfd = fds[1];
+	job->wfd = wfd;
 	job->addr = *addr;
 	job->flags = flags;
 	l->job = job;
-	l->rfd = fds[0];
+	l->rfd = rfd;
 	l->cb = cb;
 	l->userdata = userdata;
-	event_assign(&l->ev, base, fds[0], EV_READ, on_done, l);
+	event_assign(&l->ev, base, (evutil_socket_t)rfd, EV_READ, on_done, l);
 	if (event_add(&l->ev, NULL) != 0) {
-		close(fds[0]);
-		close(fds[1]);
+		hvs__os_close(rfd);
+		hvs__os_close(wfd);
 		free(l);
 		free(job);
 		return HVS_ENOMEM;
@@ -318,15 +293,15 @@ hvs__lookup_cancel(hvs__lookup_t *l)
 		return;
 	}
 	event_del(&l->ev);
-	close(l->rfd);
-	pthread_mutex_lock(&pool.lock);
+	hvs__os_close(l->rfd);
+	hvs__os_mutex_lock(&pool.lock);
 	/* Still queued: nobody else will ever see it. */
 	if (queue_remove_locked(l->job)) {
 		l->job->refs--;
-		close(l->job->wfd);
+		hvs__os_close(l->job->wfd);
 	}
 	dead = job_drop_locked(l->job);
-	pthread_mutex_unlock(&pool.lock);
+	hvs__os_mutex_unlock(&pool.lock);
 	free(dead);
 	free(l);
 }

@@ -29,16 +29,9 @@
  * Every callback works on the relay and ends with relay_settle(), the one
  * place that may end (and free) it: nothing touches the relay after that.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/event_struct.h>
@@ -49,10 +42,6 @@
 #include "loop/debug.h"
 #include "loop/timeval.h"
 #include "loop/zcopy.h"
-
-#ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL 0 /* the platform suppresses SIGPIPE per socket */
-#endif
 
 /* Default high watermark: bytes queued per direction. */
 #define DEFAULT_HWM (256 * 1024)
@@ -84,11 +73,8 @@
 
 /* One descriptor of the relay and what kind of object it is. */
 struct fdinfo {
-	int fd;
-	unsigned sock : 1; /* socket: recv/send, shutdown, SO_LINGER */
-	unsigned poll : 1; /* the event loop can wait on it */
-	unsigned restore : 1; /* we set O_NONBLOCK: put oflags back */
-	int oflags; /* file status flags as we found them */
+	hvs_sock_t fd; /* HVS_INVALID_SOCK once closed */
+	hvs__fdmode_t m; /* socket? pollable? blocking mode to restore */
 };
 
 /* One direction: bytes read from src are written to dst. */
@@ -266,61 +252,22 @@ hvs_relay_counters(hvs_relay_counters_t *out)
 /* ---- descriptors ----------------------------------------------------- */
 
 /*
- * Learn what @fd is and make it non-blocking. Sockets, pipes and ttys can
- * be waited on; files and other devices are always "ready" (epoll refuses
- * them), so the relay drives them itself. @is_sock: the caller passed an
- * hvs_sock_t, so no fstat() is needed to know (one system call less per
- * descriptor on the path of every new connection).
+ * Learn what @fd is and make it non-blocking (hvs__os_fd_probe()). @is_sock:
+ * the caller passed an hvs_sock_t, so no system call is needed to know
+ * (one less per descriptor on the path of every new connection).
  */
 static int
-fd_probe(struct fdinfo *f, int fd, int is_sock, int nonblocking)
+fd_probe(struct fdinfo *f, hvs_sock_t fd, int is_sock, int nonblocking)
 {
-	struct stat st;
-	int fl;
-
-	if (fd < 0) {
-		return HVS_EBADF;
-	}
 	f->fd = fd;
-	f->restore = 0;
-	f->oflags = 0;
-	if (is_sock) {
-		f->sock = 1;
-		f->poll = 1;
-		if (nonblocking) {
-			return 0; /* HVS_RELAY_NONBLOCKING: the caller vouches */
-		}
-	} else {
-		if (fstat(fd, &st) == -1) {
-			return HVS_EBADF;
-		}
-		f->sock = S_ISSOCK(st.st_mode) ? 1 : 0;
-		f->poll = f->sock || S_ISFIFO(st.st_mode) ||
-		    (S_ISCHR(st.st_mode) && isatty(fd));
-	}
-	fl = fcntl(fd, F_GETFL);
-	if (fl == -1) {
-		return errno == EBADF ? HVS_EBADF
-				      : hvs_translate_sys_error(errno);
-	}
-	f->oflags = fl;
-	if ((fl & O_NONBLOCK) == 0) {
-		if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
-			return hvs_translate_sys_error(errno);
-		}
-		f->restore = 1;
-	}
-	return 0;
+	return hvs__os_fd_probe(fd, is_sock, nonblocking, &f->m);
 }
 
 /* Put back the flags of a descriptor we do not close (failed create). */
 static void
 fd_unprobe(struct fdinfo *f)
 {
-	if (f->restore) {
-		(void)fcntl(f->fd, F_SETFL, f->oflags);
-		f->restore = 0;
-	}
+	hvs__os_fd_restore(f->fd, &f->m);
 }
 
 /*
@@ -330,67 +277,35 @@ fd_unprobe(struct fdinfo *f)
 static void
 fd_close(struct fdinfo *f)
 {
-	if (f->fd < 0) {
+	if (f->fd == HVS_INVALID_SOCK) {
 		return;
 	}
-	if (!f->sock) {
+	if (!f->m.sock) {
 		fd_unprobe(f);
 	}
-	(void)close(f->fd);
-	f->fd = -1;
+	hvs__os_fd_close(f->fd, f->m.sock);
+	f->fd = HVS_INVALID_SOCK;
 }
 
 /* Make the next close of @f send a reset (TCP RST) instead of a FIN. */
 static void
 fd_abort(struct fdinfo *f)
 {
-	struct linger lg = {.l_onoff = 1, .l_linger = 0};
-
-	if (f->fd >= 0 && f->sock) {
-		(void)setsockopt(f->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	if (f->fd != HVS_INVALID_SOCK && f->m.sock) {
+		hvs__os_sock_abortive(f->fd);
 	}
 }
 
 static int
 fd_read(const struct fdinfo *f, void *p, size_t len, size_t *got)
 {
-	ssize_t n;
-
-	do {
-		n = f->sock ? recv(f->fd, p, len, 0) : read(f->fd, p, len);
-	} while (n == -1 && errno == EINTR);
-	if (n > 0) {
-		*got = (size_t)n;
-		return 0;
-	}
-	*got = 0;
-	if (n == 0) {
-		return HVS_EOF;
-	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK) {
-		return HVS_EAGAIN;
-	}
-	return hvs_translate_sys_error(errno);
+	return hvs__os_fd_read(f->fd, f->m.sock, p, len, got);
 }
 
 static int
 fd_write(const struct fdinfo *f, const void *p, size_t len, size_t *put)
 {
-	ssize_t n;
-
-	do {
-		n = f->sock ? send(f->fd, p, len, MSG_NOSIGNAL)
-			    : write(f->fd, p, len);
-	} while (n == -1 && errno == EINTR);
-	if (n >= 0) {
-		*put = (size_t)n;
-		return 0;
-	}
-	*put = 0;
-	if (errno == EAGAIN || errno == EWOULDBLOCK) {
-		return HVS_EAGAIN;
-	}
-	return hvs_translate_sys_error(errno);
+	return hvs__os_fd_write(f->fd, f->m.sock, p, len, put);
 }
 
 /* ---- one direction --------------------------------------------------- */
@@ -421,7 +336,8 @@ dir_splice_now(struct dir *d)
 	}
 	if (!d->zc_asked) {
 		d->zc_asked = 1;
-		if (!hvs__zc_fd_ok(d->src->fd) || !hvs__zc_fd_ok(d->dst->fd)) {
+		if (!hvs__zc_fd_ok((int)d->src->fd) ||
+		    !hvs__zc_fd_ok((int)d->dst->fd)) {
 			d->no_splice = 1;
 			return 0;
 		}
@@ -513,7 +429,7 @@ dir_fill(struct dir *d, size_t *got)
 		}
 		if (d->pipe != NULL) {
 			lim = d->pipe->cap < r->hwm ? d->pipe->cap : r->hwm;
-			rc = hvs__zc_splice(d->src->fd, d->pipe->wfd,
+			rc = hvs__zc_splice((int)d->src->fd, d->pipe->wfd,
 			    lim - d->fill, got);
 			if (rc == 0) {
 				d->drained = *got < lim - d->fill;
@@ -522,8 +438,9 @@ dir_fill(struct dir *d, size_t *got)
 			}
 			if (rc == HVS_EINVAL || rc == HVS_ENOSYS) {
 				hvs__log(HVS_LOG_DEBUG,
-				    "relay: fd %d cannot splice (%s), copying",
-				    d->src->fd, hvs_err_name(rc));
+				    "relay: fd %lld cannot splice (%s), "
+				    "copying",
+				    (long long)d->src->fd, hvs_err_name(rc));
 				d->no_splice = 1;
 			}
 			if (d->fill == 0) {
@@ -603,12 +520,13 @@ dir_flush(struct dir *d, size_t *put)
 			return 0;
 		}
 		if (!d->no_splice) {
-			rc = hvs__zc_splice(d->pipe->rfd, d->dst->fd, d->fill,
-			    &n);
+			rc = hvs__zc_splice(d->pipe->rfd, (int)d->dst->fd,
+			    d->fill, &n);
 			if (rc == HVS_EINVAL || rc == HVS_ENOSYS) {
 				hvs__log(HVS_LOG_DEBUG,
-				    "relay: fd %d cannot splice (%s), copying",
-				    d->dst->fd, hvs_err_name(rc));
+				    "relay: fd %lld cannot splice (%s), "
+				    "copying",
+				    (long long)d->dst->fd, hvs_err_name(rc));
 				d->no_splice = 1;
 				continue;
 			}
@@ -637,8 +555,7 @@ dir_flush(struct dir *d, size_t *put)
 			d->bufcap = d->r->climit;
 		}
 		want = d->fill < d->bufcap ? d->fill : d->bufcap;
-		rc = fd_read(&(struct fdinfo){.fd = d->pipe->rfd}, d->buf, want,
-		    &n);
+		rc = hvs__os_fd_read(d->pipe->rfd, 0, d->buf, want, &n);
 		if (rc < 0) {
 			return rc == HVS_EOF ? HVS_EIO : rc;
 		}
@@ -651,57 +568,43 @@ dir_flush(struct dir *d, size_t *put)
 	}
 }
 
-/* 1 if a SIGPIPE would not simply be ignored by this process. */
-static int
-sigpipe_matters(void)
-{
-	struct sigaction sa;
+struct flush_call {
+	struct dir *d;
+	size_t *put;
+};
 
-	if (sigaction(SIGPIPE, NULL, &sa) == -1) {
-		return 1;
-	}
-	return (sa.sa_flags & SA_SIGINFO) != 0 || sa.sa_handler != SIG_IGN;
+static int
+flush_call_run(void *arg)
+{
+	struct flush_call *c = arg;
+
+	return dir_flush(c->d, c->put);
 }
 
 /*
  * dir_flush() where it might raise SIGPIPE (splice, write to a pipe) and
- * the process has not ignored it: block it for the call and take back a
- * SIGPIPE the call raised, as the library promises never to raise it.
+ * the process has not ignored it: the system layer blocks it for the call
+ * and takes back a SIGPIPE the call raised, as the library promises never
+ * to raise it.
  */
 static int
 dir_flush_guarded(struct dir *d, size_t *put)
 {
-	static const struct timespec zero = {0, 0};
-	sigset_t pipe_set, old, pending;
-	int rc, was_pending = 0;
+	struct flush_call c = {d, put};
 
-	if (d->dst->sock && d->fill == 0) {
+	if (d->dst->m.sock && d->fill == 0) {
 		return dir_flush(d, put); /* send(MSG_NOSIGNAL) only */
 	}
 	/* Asked at the first flush that could raise it, not per relay: a
 	 * short proxied connection never needs the system call. */
 	if (!d->r->sigpipe_known) {
-		d->r->guard_sigpipe = sigpipe_matters();
+		d->r->guard_sigpipe = hvs__os_sigpipe_matters();
 		d->r->sigpipe_known = 1;
 	}
 	if (!d->r->guard_sigpipe) {
 		return dir_flush(d, put);
 	}
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-	if (sigismember(&old, SIGPIPE) && sigpending(&pending) == 0) {
-		was_pending = sigismember(&pending, SIGPIPE);
-	}
-	rc = dir_flush(d, put);
-	if (rc < 0 && rc != HVS_EAGAIN && !was_pending &&
-	    sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
-		while (sigtimedwait(&pipe_set, NULL, &zero) == -1 &&
-		    errno == EINTR) {
-		}
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc;
+	return hvs__os_sigpipe_guard(flush_call_run, &c);
 }
 
 /*
@@ -722,7 +625,7 @@ dir_pump(struct dir *d, int try_read)
 			out += n;
 			if (rc == HVS_EAGAIN) {
 				d->blocked = 1;
-				d->wr_retry = !d->dst->poll;
+				d->wr_retry = !d->dst->m.poll;
 			} else if (rc < 0) {
 				relay_fail(r, rc, d->dst == &r->fb ? 1 : 0, 1);
 				break;
@@ -742,7 +645,7 @@ dir_pump(struct dir *d, int try_read)
 			if (d->fill > 0 && n == 0 && !d->no_splice) {
 				d->pipe_full = 1;
 			}
-			d->rd_retry = !d->src->poll;
+			d->rd_retry = !d->src->m.poll;
 			break;
 		}
 		if (rc == HVS_EOF) {
@@ -767,7 +670,7 @@ dir_pump(struct dir *d, int try_read)
 		 * loop say when there is more, instead of a read that
 		 * would only say EAGAIN.
 		 */
-		if (d->drained && d->src->poll) {
+		if (d->drained && d->src->m.poll) {
 			try_read = 0;
 		}
 	}
@@ -797,7 +700,7 @@ ev_set(struct event *ev, const struct fdinfo *f, int on, int retry, short what)
 	if (!on) {
 		return event_del(ev);
 	}
-	if (f->poll) {
+	if (f->m.poll) {
 		return event_pending(ev, what, NULL) ? 0 : event_add(ev, NULL);
 	}
 	/* Always ready: run again next round, or after a pause. */
@@ -819,13 +722,13 @@ dir_arm(struct dir *d)
 	if (!rd && d->rd_on && !d->eof && !r->draining && !r->failed) {
 		d->pauses++; /* stopped by the watermark or a full pipe */
 	}
-	if (rd != d->rd_on || (rd && !d->src->poll)) {
+	if (rd != d->rd_on || (rd && !d->src->m.poll)) {
 		if (ev_set(&d->rev, d->src, rd, d->rd_retry, EV_READ) < 0) {
 			relay_fail(r, HVS_ENOMEM, -1, 0);
 		}
 		d->rd_on = rd;
 	}
-	if (wr != d->wr_on || (wr && !d->dst->poll)) {
+	if (wr != d->wr_on || (wr && !d->dst->m.poll)) {
 		if (ev_set(&d->wev, d->dst, wr, d->wr_retry, EV_WRITE) < 0) {
 			relay_fail(r, HVS_ENOMEM, -1, 0);
 		}
@@ -846,11 +749,12 @@ dir_finish(struct dir *d)
 	d->wr_on = 0;
 	dir_release_buf(d);
 	dir_release_pipe(d);
-	if (d->dst->sock) {
-		if (shutdown(d->dst->fd, SHUT_WR) == -1) {
-			hvs__log(HVS_LOG_DEBUG, "relay: shutdown(%d): %s",
-			    d->dst->fd,
-			    hvs_strerror(hvs_translate_sys_error(errno)));
+	if (d->dst->m.sock) {
+		int rc = hvs__os_shutdown(d->dst->fd, HVS_SHUT_WR);
+
+		if (rc < 0) {
+			hvs__log(HVS_LOG_DEBUG, "relay: shutdown(%lld): %s",
+			    (long long)d->dst->fd, hvs_strerror(rc));
 		}
 	} else if (d->dst == &r->fa_out && !r->shared_a) {
 		/* A pipe or file on its own: its reader sees EOF on close. */
@@ -878,10 +782,11 @@ dir_unacked(const struct dir *d)
 {
 	size_t n;
 
-	if (dir_complete(d) || !d->dst->sock || d->dst->fd < 0) {
+	if (dir_complete(d) || !d->dst->m.sock ||
+	    d->dst->fd == HVS_INVALID_SOCK) {
 		return 0;
 	}
-	return hvs__os_sock_outq((hvs_sock_t)d->dst->fd, &n) == 0 && n > 0;
+	return hvs__os_sock_outq(d->dst->fd, &n) == 0 && n > 0;
 }
 
 /* ---- the relay ------------------------------------------------------- */
@@ -1063,15 +968,17 @@ dir_init(hvs_relay_t *r, struct dir *d, struct fdinfo *src, struct fdinfo *dst)
 	d->r = r;
 	d->src = src;
 	d->dst = dst;
-	event_assign(&d->rev, r->base, src->poll ? src->fd : -1,
-	    src->poll ? EV_READ | EV_PERSIST : 0, on_readable, d);
-	event_assign(&d->wev, r->base, dst->poll ? dst->fd : -1,
-	    dst->poll ? EV_WRITE | EV_PERSIST : 0, on_writable, d);
+	event_assign(&d->rev, r->base,
+	    src->m.poll ? (evutil_socket_t)src->fd : -1,
+	    src->m.poll ? EV_READ | EV_PERSIST : 0, on_readable, d);
+	event_assign(&d->wev, r->base,
+	    dst->m.poll ? (evutil_socket_t)dst->fd : -1,
+	    dst->m.poll ? EV_WRITE | EV_PERSIST : 0, on_writable, d);
 }
 
 static int
-relay_create(hvs_relay_t **out, struct event_base *base, int a_in, int a_out,
-    int a_sock, hvs_sock_t b, const hvs_relay_opts_t *opts,
+relay_create(hvs_relay_t **out, struct event_base *base, hvs_sock_t a_in,
+    hvs_sock_t a_out, int a_sock, hvs_sock_t b, const hvs_relay_opts_t *opts,
     hvs_relay_done_fn done, void *userdata)
 {
 	static const hvs_relay_opts_t defaults = {0};
@@ -1079,15 +986,11 @@ relay_create(hvs_relay_t **out, struct event_base *base, int a_in, int a_out,
 	struct timeval tv;
 	int rc, nb;
 
-	if (out == NULL || base == NULL || a_in < 0 || a_out < 0 ||
-	    (int)b < 0 || (int)b == a_in || (int)b == a_out) {
+	if (b == a_in || b == a_out) {
 		return HVS_EINVAL;
 	}
 	if (opts == NULL) {
 		opts = &defaults;
-	}
-	if (opts->idle_timeout_ms < 0) {
-		return HVS_EINVAL;
 	}
 	r = calloc(1, sizeof(*r));
 	if (r == NULL) {
@@ -1102,7 +1005,7 @@ relay_create(hvs_relay_t **out, struct event_base *base, int a_in, int a_out,
 	r->idle_ms = opts->idle_timeout_ms;
 	r->splice = !(opts->flags & HVS_RELAY_NO_SPLICE) && hvs__zc_available();
 	r->fail_side = -1;
-	r->fa_in.fd = r->fa_out.fd = r->fb.fd = -1;
+	r->fa_in.fd = r->fa_out.fd = r->fb.fd = HVS_INVALID_SOCK;
 
 	nb = (opts->flags & HVS_RELAY_NONBLOCKING) != 0;
 	rc = fd_probe(&r->fa_in, a_in, a_sock, nb);
@@ -1111,7 +1014,7 @@ relay_create(hvs_relay_t **out, struct event_base *base, int a_in, int a_out,
 	}
 	if (a_out == a_in) {
 		r->fa_out = r->fa_in;
-		r->fa_out.restore = 0;
+		r->fa_out.m.restore = 0;
 		r->shared_a = 1;
 	} else {
 		rc = fd_probe(&r->fa_out, a_out, a_sock, nb);
@@ -1119,7 +1022,7 @@ relay_create(hvs_relay_t **out, struct event_base *base, int a_in, int a_out,
 			goto unprobe_a_in;
 		}
 	}
-	rc = fd_probe(&r->fb, (int)b, 1, nb);
+	rc = fd_probe(&r->fb, b, 1, nb);
 	if (rc < 0) {
 		goto unprobe_a_out;
 	}
@@ -1167,12 +1070,46 @@ free_relay:
 	return rc;
 }
 
+/* A negative descriptor, or HVS_INVALID_SOCK. */
+static int
+sock_bad(hvs_sock_t s)
+{
+	return s == HVS_INVALID_SOCK || (intptr_t)s < 0;
+}
+
+/* The arguments every relay checks before it touches a descriptor. */
+static int
+args_bad(hvs_relay_t **out, struct event_base *base,
+    const hvs_relay_opts_t *opts)
+{
+	return out == NULL || base == NULL ||
+	    (opts != NULL && opts->idle_timeout_ms < 0);
+}
+
 int
 hvs_relay_new_fds(hvs_relay_t **out, struct event_base *base, int a_in,
     int a_out, hvs_sock_t b, const hvs_relay_opts_t *opts,
     hvs_relay_done_fn done, void *userdata)
 {
-	return relay_create(out, base, a_in, a_out, 0, b, opts, done, userdata);
+	hvs__side_t side;
+	int rc;
+
+	if (args_bad(out, base, opts) || a_in < 0 || a_out < 0 || sock_bad(b)) {
+		return HVS_EINVAL;
+	}
+	/* Windows cannot wait on a pipe or console: a bridge stands in. */
+	rc = hvs__os_side_open(a_in, a_out, b, &side);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = relay_create(out, base, side.in, side.out, side.is_sock, b, opts,
+	    done, userdata);
+	if (rc < 0) {
+		hvs__os_side_abort(&side);
+		return rc;
+	}
+	hvs__os_side_commit(&side);
+	return 0;
 }
 
 int
@@ -1180,8 +1117,10 @@ hvs_relay_new(hvs_relay_t **out, struct event_base *base, hvs_sock_t a,
     hvs_sock_t b, const hvs_relay_opts_t *opts, hvs_relay_done_fn done,
     void *userdata)
 {
-	return relay_create(out, base, (int)a, (int)a, 1, b, opts, done,
-	    userdata);
+	if (args_bad(out, base, opts) || sock_bad(a) || sock_bad(b)) {
+		return HVS_EINVAL;
+	}
+	return relay_create(out, base, a, a, 1, b, opts, done, userdata);
 }
 
 void
