@@ -6,6 +6,12 @@
  * it; every object here is bound to one base and must be used from the
  * thread that runs it. Destroy functions accept NULL and are safe to call
  * from inside the object's own callbacks.
+ *
+ * Platforms: Linux, FreeBSD and other POSIX systems, and Windows 10 1607
+ * or later (Hyper-V sockets appeared in 1607; tcp: works on any Windows
+ * 10, unix: from 1803). On Windows the loop waits on sockets only, so
+ * consoles, pipes and files reach it through hvs_fd_bridge(), which
+ * hvs_relay_new_fds() uses by itself.
  */
 #ifndef HVSOCK_LOOP_H
 #define HVSOCK_LOOP_H
@@ -270,8 +276,17 @@ HVS_EXPORT int hvs_relay_new(hvs_relay_t **out, struct event_base *base,
  * not @a_in and not a socket). Descriptors that are not sockets get their
  * file status flags (blocking mode) back before they are closed, as they
  * may be shared with other processes (a terminal).
+ *
+ * On Windows @a_in and @a_out are C runtime descriptors (0 and 1 for
+ * stdin and stdout). One that stands for a socket is relayed as that
+ * socket; the others (a console, a pipe, a file) go through
+ * hvs_fd_bridge(), started only once the relay is: on failure they stay
+ * the caller's, untouched. Through a bridge a read error on @a_in resets
+ * the stream (the relay ends with HVS_RELAY_RESET, err_side 0) after the
+ * bridge has logged the system's words for it.
  * Returns as hvs_relay_new(); HVS_EINVAL also when @b equals @a_in or
- * @a_out.
+ * @a_out (negative descriptors too); on Windows also the errors of
+ * hvs_fd_bridge().
  */
 HVS_EXPORT int hvs_relay_new_fds(hvs_relay_t **out, struct event_base *base,
     int a_in, int a_out, hvs_sock_t b, const hvs_relay_opts_t *opts,
@@ -307,6 +322,43 @@ HVS_EXPORT void hvs_relay_close(hvs_relay_t *r);
  * NULL is fine, and so is a relay already draining.
  */
 HVS_EXPORT void hvs_relay_drain(hvs_relay_t *r);
+
+/**
+ * hvs_fd_bridge() - a socket that stands for two C runtime descriptors,
+ * for an event loop that can wait only on sockets (Windows: consoles,
+ * pipes and files cannot be waited on).
+ * @in_fd:  read by the bridge; its bytes come out of *@out, and its end
+ *          of file arrives as *@out's EOF (a half-close: *@out can still
+ *          be written). -1: none (*@out reads EOF at once).
+ * @out_fd: bytes written into *@out are written to it, every one of them;
+ *          the application's EOF on *@out (hvs_shutdown(HVS_SHUT_WR) or
+ *          hvs_close()) closes @out_fd once they all are. -1: none (the
+ *          bytes are discarded).
+ * @out:    receives a connected, non-blocking stream socket (one end of
+ *          a loopback pair), the caller's to relay and to close.
+ *
+ * One thread per direction moves the bytes. The bridge owns @in_fd and
+ * @out_fd from a successful call on, and closes each when its direction
+ * is done (the same descriptor for both: once both are done). Both are
+ * switched to binary mode (no CR/LF translation); bytes pass unchanged,
+ * except that a console's Ctrl-Z at the start of a line is its end of
+ * input. A read error on @in_fd resets the socket (the application's
+ * recv fails with HVS_ECONNRESET: a stream cut short, never taken for a
+ * complete one). A write error on @out_fd (its reader went away) makes
+ * the bridge discard what follows, so the application's sends never block
+ * for good. Both are logged through hvs_set_log(), from the bridge's
+ * threads, with the system's words for the error. A thread blocked reading
+ * a console keeps the process's descriptor until input arrives or the
+ * process ends.
+ *
+ * Returns 0 with *@out set; HVS_EINVAL (NULL @out, a descriptor below -1,
+ * both -1), HVS_EBADF (a descriptor that is not open), HVS_EAGAIN (no
+ * thread to be had) or the error of making the socket pair; nothing is
+ * changed on failure and *@out is HVS_INVALID_SOCK. On POSIX systems,
+ * whose loop can wait on any descriptor, it returns HVS_ENOTSUP and
+ * touches nothing: relay the descriptors as they are.
+ */
+HVS_EXPORT int hvs_fd_bridge(int in_fd, int out_fd, hvs_sock_t *out);
 
 /** Process-wide relay counters, for a daemon's metrics. */
 typedef struct hvs_relay_counters {

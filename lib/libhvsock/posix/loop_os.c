@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hvsock/loop.h>
+
 #include "internal.h"
 
 #ifndef MSG_NOSIGNAL
@@ -191,6 +193,18 @@ void
 hvs__os_side_abort(hvs__side_t *side)
 {
 	(void)side;
+}
+
+/* Here the loop waits on any descriptor: no bridge is needed. */
+int
+hvs_fd_bridge(int in_fd, int out_fd, hvs_sock_t *out)
+{
+	(void)in_fd;
+	(void)out_fd;
+	if (out != NULL) {
+		*out = HVS_INVALID_SOCK;
+	}
+	return HVS_ENOTSUP;
 }
 
 int

@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hvs_fd_bridge(): a socket that stands for two C runtime descriptors, for
+ * an event loop that can wait only on sockets (Windows).
+ *
+ * A loopback socket pair: the application gets one end (non-blocking),
+ * the bridge keeps the other (blocking) and moves bytes with one thread
+ * per direction:
+ *  - the reader reads @in_fd and sends what it got; its end of file
+ *    becomes shutdown(SD_SEND), which the application reads as the
+ *    socket's EOF (a half-close). A read error is logged and the stream
+ *    is reset (the writer thread closes the socket abortively), never
+ *    ended with a FIN that would pass for a complete stream;
+ *  - the writer receives and writes every byte to @out_fd; the
+ *    application's EOF (shutdown or close) closes @out_fd once every byte
+ *    is written. If @out_fd breaks (its reader went away), the writer logs
+ *    it once and goes on receiving and discarding, so the application's
+ *    sends never block for good.
+ * The threads read and write the descriptors' Win32 handles directly
+ * (ReadFile/WriteFile): the C runtime locks a descriptor for the whole of
+ * a read, which would stall a writer on the same descriptor (a console).
+ * Both start suspended, so that hvs_relay_new_fds() can still give the
+ * descriptors back untouched when the relay fails to start.
+ */
+#include <fcntl.h>
+#include <io.h>
+#include <process.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hvsock/loop.h>
+
+#include "internal.h"
+#include "win/bridge.h"
+
+#define BRIDGE_BUF (64 * 1024)
+#define CTRL_Z 0x1a
+
+struct hvs__bridge {
+	int in_fd; /* -1: no reader */
+	int out_fd; /* -1: bytes are discarded */
+	HANDLE hin;
+	HANDLE hout;
+	SOCKET s; /* our end (blocking), INVALID_SOCKET once reset */
+	SOCKET app; /* the application's end, until commit */
+	HANDLE th[2]; /* reader, writer: suspended until commit */
+	HANDLE cancel; /* the reader failed: the writer resets */
+	volatile LONG refs; /* threads not yet finished */
+	volatile LONG go; /* 1: committed, 0: aborted */
+};
+
+/* The system's words for a Win32 error, without the trailing newline. */
+static const char *
+win_text(DWORD err, char *buf, size_t size)
+{
+	DWORD n;
+
+	n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM |
+		FORMAT_MESSAGE_IGNORE_INSERTS,
+	    NULL, err, 0, buf, (DWORD)size, NULL);
+	while (n > 0 &&
+	    (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == '.' ||
+		buf[n - 1] == ' ')) {
+		n--;
+	}
+	if (n == 0) {
+		snprintf(buf, size, "Windows error %lu", (unsigned long)err);
+	} else {
+		buf[n] = '\0';
+	}
+	return buf;
+}
+
+/* The last thread out closes what is shared and frees the bridge. */
+static void
+bridge_release(hvs__bridge_t *b)
+{
+	if (InterlockedDecrement(&b->refs) > 0) {
+		return;
+	}
+	if (b->in_fd >= 0 && b->in_fd == b->out_fd) {
+		_close(b->in_fd);
+	}
+	if (b->s != INVALID_SOCKET) {
+		closesocket(b->s);
+	}
+	if (b->cancel != NULL) {
+		CloseHandle(b->cancel);
+	}
+	free(b);
+}
+
+/* Send all of @p to our end; 0, or the Winsock error. */
+static int
+send_all(SOCKET s, const char *p, DWORD n)
+{
+	int rc;
+
+	while (n > 0) {
+		rc = send(s, p, (int)n, 0);
+		if (rc == SOCKET_ERROR) {
+			return WSAGetLastError();
+		}
+		p += rc;
+		n -= (DWORD)rc;
+	}
+	return 0;
+}
+
+static unsigned __stdcall reader_main(void *arg)
+{
+	hvs__bridge_t *b = arg;
+	DWORD type, n, err;
+	char *buf = NULL;
+	char text[256];
+	int rc;
+
+	if (!b->go) {
+		return 0; /* aborted: hvs__bridge_abort() cleans up */
+	}
+	type = GetFileType(b->hin);
+	buf = malloc(BRIDGE_BUF);
+	if (buf == NULL) {
+		hvs__log(HVS_LOG_ERROR,
+		    "bridge: no memory to read descriptor %d", b->in_fd);
+		SetEvent(b->cancel);
+		goto out;
+	}
+	for (;;) {
+		if (!ReadFile(b->hin, buf, BRIDGE_BUF, &n, NULL)) {
+			err = GetLastError();
+			if (err == ERROR_BROKEN_PIPE ||
+			    err == ERROR_HANDLE_EOF) {
+				n = 0; /* the writer end was closed: EOF */
+			} else {
+				hvs__log(HVS_LOG_ERROR,
+				    "bridge: cannot read descriptor %d: %s",
+				    b->in_fd,
+				    win_text(err, text, sizeof(text)));
+				SetEvent(b->cancel);
+				break;
+			}
+		} else if (n == 0 && type == FILE_TYPE_PIPE) {
+			continue; /* a zero-length write, not the end */
+		}
+		/* A console's end of input: Ctrl-Z at the start of a line. */
+		if (n > 0 && type == FILE_TYPE_CHAR && buf[0] == CTRL_Z) {
+			n = 0;
+		}
+		if (n == 0) {
+			if (shutdown(b->s, SD_SEND) == SOCKET_ERROR) {
+				hvs__log(HVS_LOG_DEBUG, "bridge: shutdown: %s",
+				    hvs_strerror(hvs__os_last_error()));
+			}
+			break;
+		}
+		rc = send_all(b->s, buf, n);
+		if (rc != 0) {
+			/* The application closed its end: nobody wants more. */
+			hvs__log(HVS_LOG_DEBUG,
+			    "bridge: descriptor %d: socket closed (%s)",
+			    b->in_fd,
+			    hvs_strerror(hvs_translate_sys_error(rc)));
+			break;
+		}
+	}
+out:
+	free(buf);
+	if (b->in_fd != b->out_fd) {
+		_close(b->in_fd);
+	}
+	bridge_release(b);
+	return 0;
+}
+
+/*
+ * Receive once into @buf, waiting also for the reader's cancel event.
+ * Returns the count (0: EOF), -1 on a socket error (*@err set), -2 when
+ * cancelled.
+ */
+static int
+recv_or_cancel(hvs__bridge_t *b, char *buf, int *err)
+{
+	WSAOVERLAPPED ov;
+	WSABUF wb;
+	HANDLE ev[2];
+	DWORD got = 0, flags = 0, w;
+
+	memset(&ov, 0, sizeof(ov));
+	ov.hEvent = WSACreateEvent();
+	if (ov.hEvent == WSA_INVALID_EVENT) {
+		*err = WSAGetLastError();
+		return -1;
+	}
+	wb.len = BRIDGE_BUF;
+	wb.buf = buf;
+	if (WSARecv(b->s, &wb, 1, &got, &flags, &ov, NULL) == SOCKET_ERROR) {
+		*err = WSAGetLastError();
+		if (*err != WSA_IO_PENDING) {
+			WSACloseEvent(ov.hEvent);
+			return -1;
+		}
+		ev[0] = ov.hEvent;
+		ev[1] = b->cancel;
+		w = WaitForMultipleObjects(2, ev, FALSE, INFINITE);
+		if (w != WAIT_OBJECT_0) {
+			CancelIo((HANDLE)b->s);
+			(void)WSAGetOverlappedResult(b->s, &ov, &got, TRUE,
+			    &flags);
+			WSACloseEvent(ov.hEvent);
+			return -2;
+		}
+		if (!WSAGetOverlappedResult(b->s, &ov, &got, FALSE, &flags)) {
+			*err = WSAGetLastError();
+			WSACloseEvent(ov.hEvent);
+			return -1;
+		}
+	}
+	WSACloseEvent(ov.hEvent);
+	return (int)got;
+}
+
+/* Write all of @p to @out_fd; 0, or the Win32 error. */
+static DWORD
+write_all(HANDLE h, const char *p, DWORD n)
+{
+	DWORD put;
+
+	while (n > 0) {
+		if (!WriteFile(h, p, n, &put, NULL)) {
+			return GetLastError();
+		}
+		if (put == 0) {
+			return ERROR_WRITE_FAULT;
+		}
+		p += put;
+		n -= put;
+	}
+	return 0;
+}
+
+static unsigned __stdcall writer_main(void *arg)
+{
+	hvs__bridge_t *b = arg;
+	char *buf;
+	char text[256];
+	int n, err = 0, broken = b->out_fd < 0;
+	DWORD werr;
+
+	if (!b->go) {
+		return 0;
+	}
+	buf = malloc(BRIDGE_BUF);
+	if (buf == NULL) {
+		hvs__log(HVS_LOG_ERROR,
+		    "bridge: no memory to write descriptor %d", b->out_fd);
+		hvs__os_sock_abortive((hvs_sock_t)b->s);
+		closesocket(b->s);
+		b->s = INVALID_SOCKET;
+		goto out;
+	}
+	for (;;) {
+		n = recv_or_cancel(b, buf, &err);
+		if (n == -2) {
+			/* The reader failed: cut the stream short (a reset),
+			 * so that nobody takes it for a complete one. */
+			hvs__os_sock_abortive((hvs_sock_t)b->s);
+			closesocket(b->s);
+			b->s = INVALID_SOCKET;
+			break;
+		}
+		if (n < 0) {
+			hvs__log(HVS_LOG_DEBUG, "bridge: descriptor %d: %s",
+			    b->out_fd,
+			    hvs_strerror(hvs_translate_sys_error(err)));
+			break;
+		}
+		if (n == 0) {
+			break; /* the application's EOF: every byte is out */
+		}
+		if (broken) {
+			continue; /* discard: never leave a sender blocked */
+		}
+		werr = write_all(b->hout, buf, (DWORD)n);
+		if (werr != 0) {
+			hvs__log(werr == ERROR_BROKEN_PIPE ||
+				    werr == ERROR_NO_DATA
+				? HVS_LOG_WARN
+				: HVS_LOG_ERROR,
+			    "bridge: cannot write descriptor %d: %s; "
+			    "discarding what follows",
+			    b->out_fd, win_text(werr, text, sizeof(text)));
+			broken = 1;
+		}
+	}
+out:
+	free(buf);
+	if (b->out_fd >= 0 && b->out_fd != b->in_fd) {
+		_close(b->out_fd);
+	}
+	bridge_release(b);
+	return 0;
+}
+
+/* The Win32 handle of CRT descriptor @fd, or NULL if it is not open. */
+static HANDLE
+fd_handle(int fd)
+{
+	intptr_t h = _get_osfhandle(fd);
+
+	if (h == (intptr_t)INVALID_HANDLE_VALUE || h == -2) {
+		return NULL;
+	}
+	return (HANDLE)h;
+}
+
+static HANDLE
+thread_new(unsigned(__stdcall *fn)(void *), hvs__bridge_t *b)
+{
+	return (HANDLE)_beginthreadex(NULL, 0, fn, b, CREATE_SUSPENDED, NULL);
+}
+
+int
+hvs__bridge_prepare(int in_fd, int out_fd, hvs__bridge_t **out,
+    hvs_sock_t *sock)
+{
+	hvs__bridge_t *b;
+	hvs_sock_t sv[2];
+	int rc;
+
+	if (out == NULL || sock == NULL || in_fd < -1 || out_fd < -1 ||
+	    (in_fd < 0 && out_fd < 0)) {
+		return HVS_EINVAL;
+	}
+	b = calloc(1, sizeof(*b));
+	if (b == NULL) {
+		return HVS_ENOMEM;
+	}
+	b->in_fd = in_fd;
+	b->out_fd = out_fd;
+	b->s = INVALID_SOCKET;
+	b->app = INVALID_SOCKET;
+	if ((in_fd >= 0 && (b->hin = fd_handle(in_fd)) == NULL) ||
+	    (out_fd >= 0 && (b->hout = fd_handle(out_fd)) == NULL)) {
+		free(b);
+		return HVS_EBADF;
+	}
+	rc = hvs__os_init();
+	if (rc < 0) {
+		free(b);
+		return rc;
+	}
+	b->cancel = CreateEventW(NULL, TRUE, FALSE, NULL);
+	if (b->cancel == NULL) {
+		free(b);
+		return HVS_ENOMEM;
+	}
+	rc = hvs__win_socketpair(sv);
+	if (rc < 0) {
+		goto fail;
+	}
+	b->app = (SOCKET)sv[0];
+	b->s = (SOCKET)sv[1];
+	rc = hvs__os_set_nonblock(sv[0], 1);
+	if (rc < 0) {
+		goto fail;
+	}
+	if (in_fd >= 0) {
+		b->th[0] = thread_new(reader_main, b);
+		if (b->th[0] == NULL) {
+			rc = HVS_EAGAIN;
+			goto fail;
+		}
+	}
+	b->th[1] = thread_new(writer_main, b);
+	if (b->th[1] == NULL) {
+		rc = HVS_EAGAIN;
+		goto fail;
+	}
+	*out = b;
+	*sock = sv[0];
+	return 0;
+
+fail:
+	hvs__bridge_abort(b);
+	return rc;
+}
+
+void
+hvs__bridge_commit(hvs__bridge_t *b)
+{
+	b->go = 1;
+	b->refs = b->th[0] != NULL ? 2 : 1;
+	b->app = INVALID_SOCKET; /* the application's now */
+	/* Bytes as they are: no CR/LF translation, no Ctrl-Z in files. */
+	if (b->in_fd >= 0) {
+		_setmode(b->in_fd, _O_BINARY);
+	}
+	if (b->out_fd >= 0 && b->out_fd != b->in_fd) {
+		_setmode(b->out_fd, _O_BINARY);
+	}
+	if (b->in_fd < 0) {
+		/* No input: the application reads EOF at once. */
+		(void)shutdown(b->s, SD_SEND);
+	}
+	MemoryBarrier();
+	for (int i = 0; i < 2; i++) {
+		if (b->th[i] != NULL) {
+			HANDLE th = b->th[i];
+
+			ResumeThread(th);
+			CloseHandle(th);
+		}
+	}
+}
+
+void
+hvs__bridge_abort(hvs__bridge_t *b)
+{
+	b->go = 0;
+	MemoryBarrier();
+	for (int i = 0; i < 2; i++) {
+		if (b->th[i] != NULL) {
+			ResumeThread(b->th[i]);
+			WaitForSingleObject(b->th[i], INFINITE);
+			CloseHandle(b->th[i]);
+		}
+	}
+	if (b->app != INVALID_SOCKET) {
+		closesocket(b->app);
+	}
+	if (b->s != INVALID_SOCKET) {
+		closesocket(b->s);
+	}
+	if (b->cancel != NULL) {
+		CloseHandle(b->cancel);
+	}
+	free(b);
+}
+
+int
+hvs_fd_bridge(int in_fd, int out_fd, hvs_sock_t *out)
+{
+	hvs__bridge_t *b;
+	hvs_sock_t s;
+	int rc;
+
+	if (out != NULL) {
+		*out = HVS_INVALID_SOCK;
+	}
+	rc = hvs__bridge_prepare(in_fd, out_fd, &b, &s);
+	if (rc < 0) {
+		return rc;
+	}
+	hvs__bridge_commit(b);
+	*out = s;
+	return 0;
+}
