@@ -83,7 +83,11 @@ static const char *
 no_cid_reason(int rc)
 {
 	const char *t = hvs_transport();
+	const char *os = os_no_cid_reason(rc);
 
+	if (os != NULL) {
+		return os;
+	}
 	if (strcmp(t, "hyperv") == 0) {
 		return "this is a Hyper-V guest (hv_sock transport): it has "
 		       "no CID; the host reaches it by its VM id "

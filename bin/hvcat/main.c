@@ -4,13 +4,15 @@
  * tcp/unix to bridge them). Options are read here, in one getopt switch,
  * then checked for conflicts; the work is in session.c.
  */
-#include <arpa/inet.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#ifdef _WIN32
+#include <ws2tcpip.h>
+#else
+#include <arpa/inet.h>
+#endif
 
 #include "hvcat.h"
 
@@ -265,9 +267,10 @@ main(int argc, char **argv)
 	int shutdown_opt = 0, progress_given = 0, ch;
 	uint64_t v;
 
-	/* A peer that goes away must be an error, not a silent death. */
-	signal(SIGPIPE, SIG_IGN);
 	msg_init(argv[0]);
+	/* SIGPIPE ignored: a peer that goes away must be an error, not a
+	 * silent death; Winsock started, stdio binary. */
+	os_init();
 	/* Before any descriptor is opened: see dup_stdio(). */
 	hvc_reserve_stdio(EXIT_FAIL);
 
@@ -577,25 +580,32 @@ main(int argc, char **argv)
 		}
 	}
 
+	{
+		const char *w = os_refuse(&o);
+		if (w != NULL) {
+			msg_usage("%s", w);
+		}
+	}
+
 	/* ---- -e / -c ---- */
 	if (exec_prog != NULL || exec_cmd != NULL) {
+		const char *hint;
+
 		o.exec_argv = exec_prog != NULL ? exec_argv_split(exec_prog)
 						: exec_argv_shell(exec_cmd);
 		o.exec_desc = exec_prog != NULL ? exec_prog : exec_cmd;
+		o.exec_shell = exec_cmd != NULL;
 		if (o.exec_argv == NULL) {
 			msg_die(EXIT_FAIL, "out of memory");
 		}
 		if (o.exec_argv[0] == NULL) {
 			msg_usage("-e: no program given");
 		}
-		if (exec_check(o.exec_argv) < 0) {
+		if (exec_check(o.exec_argv, &hint) < 0) {
 			hvc_quote(o.exec_argv[0], strlen(o.exec_argv[0]), q,
 			    sizeof(q));
 			msg_usage("-%c '%s': no such program%s",
-			    exec_prog != NULL ? 'e' : 'c', q,
-			    strchr(o.exec_argv[0], '/') != NULL
-				? " (or not executable)"
-				: " in PATH");
+			    exec_prog != NULL ? 'e' : 'c', q, hint);
 		}
 	}
 

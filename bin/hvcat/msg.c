@@ -17,8 +17,7 @@ msg_init(const char *argv0)
 	hvc_set_progname(argv0);
 }
 
-static void vmsg(const char *fmt, va_list ap)
-    __attribute__((format(printf, 1, 0)));
+static void vmsg(const char *fmt, va_list ap) HVCAT_PRINTF(1, 0);
 
 static void
 vmsg(const char *fmt, va_list ap)

@@ -13,13 +13,11 @@
  *
  * Regular files and character devices other than terminals (/dev/null)
  * cannot be polled; they are always ready, so the pump reads or writes
- * them without waiting and yields to the loop between rounds.
+ * them without waiting and yields to the loop between rounds. On Windows
+ * a pump only ever sees sockets (stdio comes through hvs_fd_bridge()),
+ * and it also carries the bytes of -e/-c children.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -29,7 +27,7 @@
 #define PUMP_ROUNDS 16
 
 struct pump {
-	int from, to;
+	hvs_sock_t from, to;
 	int from_poll, to_poll; /* the loop can wait on them */
 	struct event *rev, *wev, *kick;
 	char *buf;
@@ -40,17 +38,6 @@ struct pump {
 	pump_done_fn done;
 	void *userdata;
 };
-
-static int
-pollable(int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0) {
-		return 1;
-	}
-	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(fd);
-}
 
 static void
 finish(struct pump *p, int err)
@@ -71,7 +58,8 @@ finish(struct pump *p, int err)
 static void
 run(struct pump *p, int readable, int writable)
 {
-	ssize_t n;
+	size_t n;
+	int rc;
 
 	if (p->finished) {
 		return;
@@ -84,24 +72,20 @@ run(struct pump *p, int readable, int writable)
 				event_add(p->rev, NULL);
 				return;
 			}
-			n = read(p->from, p->buf, p->cap);
-			if (n < 0 && errno == EINTR) {
-				continue;
-			}
-			if (n < 0 &&
-			    (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			rc = stream_read(p->from, p->buf, p->cap, &n);
+			if (rc == HVS_EAGAIN) {
 				event_add(p->rev, NULL);
 				return;
 			}
-			if (n < 0) {
-				finish(p, hvs_translate_sys_error(errno));
+			if (rc < 0 && rc != HVS_EOF) {
+				finish(p, rc);
 				return;
 			}
 			if (n == 0) {
 				p->eof = 1;
 			} else {
 				p->off = 0;
-				p->len = (size_t)n;
+				p->len = n;
 			}
 			/* A blocking source is read once per readiness. */
 			readable = !p->from_poll;
@@ -111,21 +95,17 @@ run(struct pump *p, int readable, int writable)
 				event_add(p->wev, NULL);
 				return;
 			}
-			n = write(p->to, p->buf + p->off, p->len);
-			if (n < 0 && errno == EINTR) {
-				continue;
-			}
-			if (n < 0 &&
-			    (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			rc = stream_write(p->to, p->buf + p->off, p->len, &n);
+			if (rc == HVS_EAGAIN) {
 				event_add(p->wev, NULL);
 				return;
 			}
-			if (n < 0) {
-				finish(p, hvs_translate_sys_error(errno));
+			if (rc < 0) {
+				finish(p, rc);
 				return;
 			}
-			p->off += (size_t)n;
-			p->len -= (size_t)n;
+			p->off += n;
+			p->len -= n;
 			p->total += (uint64_t)n;
 			if (p->len > 0) {
 				writable = !p->to_poll;
@@ -165,8 +145,8 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-pump_new(struct pump **out, struct event_base *base, int from, int to,
-    size_t bufsize, pump_done_fn done, void *userdata)
+pump_new(struct pump **out, struct event_base *base, hvs_sock_t from,
+    hvs_sock_t to, size_t bufsize, pump_done_fn done, void *userdata)
 {
 	struct pump *p = calloc(1, sizeof(*p));
 
@@ -175,27 +155,27 @@ pump_new(struct pump **out, struct event_base *base, int from, int to,
 	}
 	p->from = from;
 	p->to = to;
-	p->from_poll = pollable(from);
-	p->to_poll = pollable(to);
+	p->from_poll = stream_pollable(from);
+	p->to_poll = stream_pollable(to);
 	p->cap = bufsize > 0 ? bufsize : 64 * 1024;
 	p->buf = malloc(p->cap);
 	/*
 	 * A pollable destination is written only when the loop says so;
-	 * non-blocking, a slow reader cannot stall the loop in write(2)
-	 * (the caller restores the flags of stdio descriptors at exit).
+	 * non-blocking, a slow reader cannot stall the loop in a write
+	 * (stdio_restore() puts the flags of stdio descriptors back at
+	 * exit).
 	 */
 	if (p->to_poll) {
-		int fl = fcntl(to, F_GETFL);
-		if (fl != -1 && !(fl & O_NONBLOCK)) {
-			(void)fcntl(to, F_SETFL, fl | O_NONBLOCK);
-		}
+		stream_set_nonblock(to);
 	}
 	/* Descriptors that cannot be polled get no event: always ready. */
 	if (p->from_poll) {
-		p->rev = event_new(base, from, EV_READ, on_read, p);
+		p->rev =
+		    event_new(base, (evutil_socket_t)from, EV_READ, on_read, p);
 	}
 	if (p->to_poll) {
-		p->wev = event_new(base, to, EV_WRITE, on_write, p);
+		p->wev =
+		    event_new(base, (evutil_socket_t)to, EV_WRITE, on_write, p);
 	}
 	p->kick = event_new(base, -1, 0, on_kick, p);
 	p->done = done;

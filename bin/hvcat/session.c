@@ -23,14 +23,9 @@
  * to the other before it exits, on every path but a second signal (or a
  * peer that stops reading for two seconds after the first).
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -51,7 +46,8 @@ struct waiting {
 struct app {
 	struct options *o;
 	struct event_base *base;
-	struct event *ev_int, *ev_term, *ev_chld;
+	struct os_signals *sig;
+	struct exec *exec;
 	struct event *ev_quit; /* -q: SECS after stdin EOF */
 	struct event *ev_drain; /* bound on draining after a signal */
 	hvs_listener_t *listener;
@@ -63,9 +59,8 @@ struct app {
 	hvs_relay_t *relay;
 	hvs_relay_stats_t stats;
 	struct pump *in, *out;
-	int in_w; /* write end of the pipe the relay reads as stdin */
-	int out_r; /* read end of the pipe the relay writes as stdout */
-	int devnull; /* --send-only: where the peer's bytes go */
+	struct stdio_ends ends; /* stdio, the pumps and the relay's side */
+	int ends_open;
 	int out_done;
 	int quitting; /* -q expired: the end is ours */
 	int quit_armed; /* -q clock running (else: waiting for the send) */
@@ -75,7 +70,7 @@ struct app {
 	int nqueue;
 
 	/* -e / -c children. */
-	pid_t *pids;
+	long *pids;
 	int nchildren, maxchildren;
 	int paused; /* listener paused at the -m limit */
 
@@ -83,23 +78,8 @@ struct app {
 	int signo; /* the signal that ends us */
 };
 
-/* Restored at exit: the relay may make the terminal non-blocking. */
-static int saved_fl[2] = {-1, -1};
 /* A unix socket file this process created (removed at exit). */
 static struct hvc_sockfile created;
-
-static void
-restore_stdio(void)
-{
-	for (int fd = 0; fd < 2; fd++) {
-		if (saved_fl[fd] != -1) {
-			int now = fcntl(fd, F_GETFL);
-			if (now != -1 && now != saved_fl[fd]) {
-				fcntl(fd, F_SETFL, saved_fl[fd]);
-			}
-		}
-	}
-}
 
 static void
 remove_socket_file(void)
@@ -114,7 +94,7 @@ remove_socket_file(void)
 static void
 at_exit(void)
 {
-	restore_stdio();
+	stdio_restore();
 	remove_socket_file();
 }
 
@@ -266,13 +246,9 @@ session_maybe_end(struct app *a)
 	a->in = NULL;
 	pump_free(a->out);
 	a->out = NULL;
-	if (a->in_w >= 0) {
-		close(a->in_w);
-		a->in_w = -1;
-	}
-	if (a->out_r >= 0) {
-		close(a->out_r);
-		a->out_r = -1;
+	if (a->ends_open) {
+		stdio_close(&a->ends);
+		a->ends_open = 0;
 	}
 	if (a->ev_quit != NULL) {
 		event_del(a->ev_quit);
@@ -304,9 +280,8 @@ on_relay_done(hvs_relay_t *r, const hvs_relay_stats_t *st, void *arg)
 static void
 close_in(struct app *a)
 {
-	if (a->in_w >= 0) {
-		close(a->in_w);
-		a->in_w = -1;
+	if (a->ends_open) {
+		stdio_end_in(&a->ends);
 	}
 }
 
@@ -365,11 +340,12 @@ on_stdout_done(struct pump *p, int err, void *arg)
 	}
 	/* The peer has closed and stdout has it all: with -N,
 	 * --no-shutdown and --recv-only that is the end. What was read
-	 * from stdin still goes out. */
-	if (a->relay != NULL) {
+	 * from stdin still goes out. (Without those, a stdout pump is
+	 * there on Windows only, and stdin goes on.) */
+	if (a->relay != NULL && a->o->peer_eof_quits) {
 		if (a->in != NULL) {
 			pump_stop(a->in); /* flush, then EOF to the relay */
-		} else if (a->in_w >= 0) {
+		} else if (a->ends.in_w != HVS_INVALID_SOCK) {
 			close_in(a); /* --recv-only */
 		} else {
 			a->quitting = 1;
@@ -411,16 +387,6 @@ on_quit_timer(evutil_socket_t fd, short what, void *arg)
 	hvs_relay_drain(a->relay);
 }
 
-/* A copy of stdin/stdout for the relay, which closes what it is given.
- * Both are open: main() put /dev/null in place of a closed one
- * (hvc_reserve_stdio()) before anything else took its number, the event
- * loop's descriptor for one. */
-static int
-dup_stdio(int fd)
-{
-	return fcntl(fd, F_DUPFD_CLOEXEC, 3);
-}
-
 /* A closed stdin reads as empty and a closed stdout writes to nowhere,
  * and says so once, with -v, as nothing else shows it. */
 static void
@@ -443,19 +409,6 @@ note_closed_stdio(const struct options *o)
 	}
 }
 
-static int
-pipe_cloexec(int p[2])
-{
-	if (pipe(p) < 0) {
-		return -1;
-	}
-	for (int i = 0; i < 2; i++) {
-		fcntl(p[i], F_SETFD, FD_CLOEXEC);
-		fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK);
-	}
-	return 0;
-}
-
 static void
 session_start(struct app *a, hvs_sock_t sock, const char *peer)
 {
@@ -463,12 +416,11 @@ session_start(struct app *a, hvs_sock_t sock, const char *peer)
 	hvs_relay_opts_t ro;
 	/* stdin through a pump when its EOF matters to us (-q) or must not
 	 * reach the relay at once (--no-shutdown); --recv-only gives the
-	 * relay a pipe that never delivers a byte. */
+	 * relay a stream that never delivers a byte. */
 	int want_in_pump = !o->recv_only && (o->quit_ms >= 0 || o->no_shutdown);
 	/* The relay's output through a pump when the peer's EOF ends the
 	 * session (-N, --no-shutdown, --recv-only). */
 	int want_out_pump = o->peer_eof_quits;
-	int a_in = -1, a_out = -1, p[2];
 	int rc;
 
 	snprintf(a->peer, sizeof(a->peer), "%s", peer);
@@ -480,46 +432,21 @@ session_start(struct app *a, hvs_sock_t sock, const char *peer)
 	memset(&a->stats, 0, sizeof(a->stats));
 	note_closed_stdio(o);
 
-	if (o->recv_only || want_in_pump) {
-		if (pipe_cloexec(p) < 0) {
-			goto fail_errno;
-		}
-		a_in = p[0];
-		a->in_w = p[1];
-	} else if ((a_in = dup_stdio(STDIN_FILENO)) < 0) {
-		goto fail_errno;
+	rc = stdio_open(o, want_in_pump, want_out_pump, &a->ends);
+	if (rc < 0) {
+		goto fail;
 	}
-	if (o->send_only && a->devnull < 0) {
-		a->devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		if (a->devnull < 0) {
-			goto fail_errno;
-		}
-	}
-	if (want_out_pump) {
-		if (pipe_cloexec(p) < 0) {
-			goto fail_errno;
-		}
-		a_out = p[1];
-		a->out_r = p[0];
-	} else if (o->send_only) {
-		a_out = fcntl(a->devnull, F_DUPFD_CLOEXEC, 3);
-	} else {
-		a_out = dup_stdio(STDOUT_FILENO);
-	}
-	if (a_out < 0) {
-		goto fail_errno;
-	}
-	if (want_in_pump) {
-		rc = pump_new(&a->in, a->base, STDIN_FILENO, a->in_w,
+	a->ends_open = 1;
+	if (a->ends.in_pump) {
+		rc = pump_new(&a->in, a->base, a->ends.in_src, a->ends.in_w,
 		    o->bufsize, on_stdin_done, a);
 		if (rc < 0) {
 			goto fail;
 		}
 	}
-	if (want_out_pump) {
-		rc = pump_new(&a->out, a->base, a->out_r,
-		    o->send_only ? a->devnull : STDOUT_FILENO, o->bufsize,
-		    on_stdout_done, a);
+	if (a->ends.out_pump) {
+		rc = pump_new(&a->out, a->base, a->ends.out_r, a->ends.out_dst,
+		    o->bufsize, on_stdout_done, a);
 		if (rc < 0) {
 			goto fail;
 		}
@@ -528,25 +455,21 @@ session_start(struct app *a, hvs_sock_t sock, const char *peer)
 	memset(&ro, 0, sizeof(ro));
 	ro.high_watermark = o->bufsize;
 	ro.idle_timeout_ms = o->idle_ms;
-	rc = hvs_relay_new_fds(&a->relay, a->base, a_in, a_out, sock, &ro,
-	    on_relay_done, a);
+	rc = stdio_relay(&a->relay, a->base, &a->ends, sock, &ro, on_relay_done,
+	    a);
 	if (rc < 0) {
 		goto fail;
 	}
 	progress_attach(a->progress, a->relay);
 	return;
 
-fail_errno:
-	rc = hvs_translate_sys_error(errno);
 fail:
 	msg_warn("%s: cannot relay: %s", peer, hvs_strerror(rc));
 	a->status = EXIT_FAIL;
-	if (a_in >= 0) {
-		close(a_in);
-	}
-	if (a_out >= 0) {
-		close(a_out);
-	}
+	pump_free(a->in);
+	a->in = NULL;
+	pump_free(a->out);
+	a->out = NULL;
 	hvs_close(sock);
 	a->relay = NULL;
 	a->out_done = 1;
@@ -566,8 +489,8 @@ child_started(struct app *a, hvs_sock_t sock, const char *peer)
 	if (hvs_sock_local_addr(sock, &local) == 0) {
 		addr_text(&local, lbuf, sizeof(lbuf));
 	}
-	pid = exec_spawn(a->o, sock, peer, lbuf[0] != '\0' ? lbuf : NULL);
-	hvs_close(sock); /* the child has its own copy */
+	pid = exec_spawn(a->exec, a->o, sock, peer,
+	    lbuf[0] != '\0' ? lbuf : NULL);
 	if (pid < 0) {
 		msg_warn("%s: cannot start '%s': %s", peer, a->o->exec_desc,
 		    hvs_strerror((int)pid));
@@ -581,7 +504,7 @@ child_started(struct app *a, hvs_sock_t sock, const char *peer)
 	    a->o->exec_desc, pid);
 	if (a->nchildren == a->maxchildren) {
 		int n = a->maxchildren ? 2 * a->maxchildren : 8;
-		pid_t *grown = realloc(a->pids, (size_t)n * sizeof(*grown));
+		long *grown = realloc(a->pids, (size_t)n * sizeof(*grown));
 		if (grown == NULL) {
 			/* It runs anyway; we only lose track of it. */
 			return;
@@ -589,7 +512,7 @@ child_started(struct app *a, hvs_sock_t sock, const char *peer)
 		a->pids = grown;
 		a->maxchildren = n;
 	}
-	a->pids[a->nchildren++] = (pid_t)pid;
+	a->pids[a->nchildren++] = pid;
 	if (a->o->keep && a->listener != NULL &&
 	    a->nchildren >= a->o->max_conns) {
 		msg_verbose(a->o, 1,
@@ -601,52 +524,37 @@ child_started(struct app *a, hvs_sock_t sock, const char *peer)
 	}
 }
 
+/* A child is over: @why says how, NULL for an exit status of 0. */
 static void
-on_sigchld(evutil_socket_t fd, short what, void *arg)
+on_child_exit(long pid, const char *why, void *arg)
 {
 	struct app *a = arg;
-	int st;
-	pid_t pid;
+	int i, known = 0;
 
-	(void)fd;
-	(void)what;
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		int i, known = 0;
-		for (i = 0; i < a->nchildren; i++) {
-			if (a->pids[i] == pid) {
-				a->pids[i] = a->pids[--a->nchildren];
-				known = 1;
-				break;
-			}
+	for (i = 0; i < a->nchildren; i++) {
+		if (a->pids[i] == pid) {
+			a->pids[i] = a->pids[--a->nchildren];
+			known = 1;
+			break;
 		}
-		if (!known) {
-			continue;
+	}
+	if (!known) {
+		return;
+	}
+	if (why == NULL) {
+		msg_verbose(a->o, 2, "process %ld exited", pid);
+	} else {
+		if (!a->o->keep || a->o->verbose > 0) {
+			msg_warn("'%s' %s", a->o->exec_desc, why);
 		}
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-			msg_verbose(a->o, 2, "process %ld exited", (long)pid);
-		} else {
-			char why[64];
-			if (WIFEXITED(st)) {
-				snprintf(why, sizeof(why),
-				    "exited with status %d", WEXITSTATUS(st));
-			} else if (WIFSIGNALED(st)) {
-				snprintf(why, sizeof(why),
-				    "was killed by signal %d", WTERMSIG(st));
-			} else {
-				snprintf(why, sizeof(why), "ended");
-			}
-			if (!a->o->keep || a->o->verbose > 0) {
-				msg_warn("'%s' %s", a->o->exec_desc, why);
-			}
-			if (!a->o->keep) {
-				a->status = EXIT_FAIL;
-			}
+		if (!a->o->keep) {
+			a->status = EXIT_FAIL;
 		}
-		if (a->paused && a->listener != NULL && a->signo == 0 &&
-		    a->nchildren < a->o->max_conns) {
-			hvs_listener_enable(a->listener, 1);
-			a->paused = 0;
-		}
+	}
+	if (a->paused && a->listener != NULL && a->signo == 0 &&
+	    a->nchildren < a->o->max_conns) {
+		hvs_listener_enable(a->listener, 1);
+		a->paused = 0;
 	}
 	if (a->nchildren == 0 && (!a->o->keep || a->signo != 0)) {
 		stop_loop(a);
@@ -877,14 +785,12 @@ on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-on_signal(evutil_socket_t fd, short what, void *arg)
+on_signal(int sig, void *arg)
 {
 	struct app *a = arg;
-	int sig = (int)fd;
 	struct timeval tv = {SIGNAL_DRAIN_MS / 1000,
 	    (SIGNAL_DRAIN_MS % 1000) * 1000};
 
-	(void)what;
 	if (a->signo != 0) {
 		/* Second signal: stop now. */
 		if (a->relay != NULL) {
@@ -894,7 +800,7 @@ on_signal(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	a->signo = sig;
-	msg_verbose(a->o, 1, "%s: finishing", strsignal(sig));
+	msg_verbose(a->o, 1, "%s: finishing", os_signal_name(sig));
 	if (a->creq != NULL) {
 		hvs_connect_cancel(a->creq);
 		a->creq = NULL;
@@ -908,7 +814,7 @@ on_signal(evutil_socket_t fd, short what, void *arg)
 		hvs_close(a->queue[--a->nqueue].sock);
 	}
 	for (int i = 0; i < a->nchildren; i++) {
-		kill(a->pids[i], sig);
+		exec_kill(a->exec, a->pids[i], sig);
 	}
 	if (a->relay != NULL) {
 		/* Write out what was read, within a bound. */
@@ -932,11 +838,8 @@ app_free(struct app *a)
 	}
 	pump_free(a->in);
 	pump_free(a->out);
-	if (a->in_w >= 0) {
-		close(a->in_w);
-	}
-	if (a->out_r >= 0) {
-		close(a->out_r);
+	if (a->ends_open) {
+		stdio_close(&a->ends);
 	}
 	while (a->nqueue > 0) {
 		hvs_close(a->queue[--a->nqueue].sock);
@@ -946,17 +849,15 @@ app_free(struct app *a)
 	}
 	hvs_listener_destroy(a->listener);
 	progress_free(a->progress);
-	struct event *evs[] = {a->ev_int, a->ev_term, a->ev_chld, a->ev_quit,
-	    a->ev_drain};
+	os_signals_free(a->sig);
+	exec_free(a->exec);
+	struct event *evs[] = {a->ev_quit, a->ev_drain};
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
 		if (evs[i] != NULL) {
 			event_free(evs[i]);
 		}
 	}
 	free(a->pids);
-	if (a->devnull >= 0) {
-		close(a->devnull);
-	}
 	if (a->base != NULL) {
 		event_base_free(a->base);
 	}
@@ -977,13 +878,9 @@ session_run(struct options *o)
 
 	memset(&a, 0, sizeof(a));
 	a.o = o;
-	a.in_w = -1;
-	a.out_r = -1;
-	a.devnull = -1;
 	a.status = EXIT_OK;
 
-	saved_fl[0] = fcntl(STDIN_FILENO, F_GETFL);
-	saved_fl[1] = fcntl(STDOUT_FILENO, F_GETFL);
+	stdio_save();
 	atexit(at_exit);
 	if (o->verbose >= 2) {
 		event_set_log_callback(libevent_log);
@@ -993,16 +890,12 @@ session_run(struct options *o)
 	if (a.base == NULL) {
 		msg_die(EXIT_FAIL, "cannot create the event loop");
 	}
-	a.ev_int = evsignal_new(a.base, SIGINT, on_signal, &a);
-	a.ev_term = evsignal_new(a.base, SIGTERM, on_signal, &a);
-	a.ev_chld = evsignal_new(a.base, SIGCHLD, on_sigchld, &a);
 	a.ev_quit = evtimer_new(a.base, on_quit_timer, &a);
 	a.ev_drain = evtimer_new(a.base, on_drain_timeout, &a);
-	if (a.ev_int == NULL || a.ev_term == NULL || a.ev_chld == NULL ||
-	    a.ev_quit == NULL || a.ev_drain == NULL ||
-	    evsignal_add(a.ev_int, NULL) < 0 ||
-	    evsignal_add(a.ev_term, NULL) < 0 ||
-	    evsignal_add(a.ev_chld, NULL) < 0) {
+	if (a.ev_quit == NULL || a.ev_drain == NULL ||
+	    os_signals_new(&a.sig, a.base, on_signal, &a) < 0 ||
+	    (o->exec_argv != NULL &&
+		exec_new(&a.exec, a.base, on_child_exit, &a) < 0)) {
 		msg_die(EXIT_FAIL, "cannot set up signal handling");
 	}
 	if (!o->probe && o->exec_argv == NULL) {
@@ -1015,13 +908,10 @@ session_run(struct options *o)
 	}
 	app_free(&a);
 	remove_socket_file();
-	restore_stdio();
+	stdio_restore();
 	fflush(stdout);
 	if (a.signo != 0) {
-		/* Die by the signal, so that the shell knows. */
-		signal(a.signo, SIG_DFL);
-		raise(a.signo);
-		return 128 + a.signo;
+		return os_exit_by_signal(a.signo);
 	}
 	return a.status;
 }
