@@ -132,7 +132,9 @@ extern "C" {
 	    "this VM id cannot be used on this platform")                     \
 	XX(EPLATFORM, 4204, "not supported on this platform")                 \
 	XX(EWSL_VMID, 4205, "the WSL VM id could not be found (is WSL "       \
-	    "running?)")
+	    "running?)")                                                      \
+	XX(EWINSOCK, 4206, "Windows Sockets could not be started "            \
+	    "(WSAStartup failed)")
 // clang-format on
 
 /** Error codes: 0 is success, every error is negative. */

@@ -10,6 +10,16 @@
 
 #include <hvsock/hvsock.h>
 
+#ifdef _WIN32
+/*
+ * The family missing on Windows is AF_HYPERV (or AF_UNIX), and the remedy
+ * is not a kernel module but a newer Windows.
+ */
+#define AFNOSUPPORT_TEXT                                                      \
+	"address family not supported (Hyper-V sockets need Windows 10 1607 " \
+	"or later with Hyper-V or WSL2; unix sockets need Windows 10 1803)"
+#endif
+
 /*
  * The system's text for @e, in a buffer of this thread's that stays valid
  * until the thread's next call. strerror() itself will not do: glibc
@@ -41,6 +51,11 @@ sys_text(int e)
 const char *
 hvs_strerror(int err)
 {
+#ifdef AFNOSUPPORT_TEXT
+	if (err == HVS_EAFNOSUPPORT) {
+		return AFNOSUPPORT_TEXT;
+	}
+#endif
 	switch (err) {
 	case 0:
 		return "success";

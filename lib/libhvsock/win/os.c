@@ -44,10 +44,16 @@ wsa_start(PINIT_ONCE once, PVOID param, PVOID *ctx)
 	 * up. WSAStartup() returns its error instead of setting it. */
 	rc = WSAStartup(MAKEWORD(2, 2), &wsa);
 	if (rc != 0) {
-		wsa_status = hvs_translate_sys_error(rc);
+		hvs__log(HVS_LOG_ERROR,
+		    "WSAStartup: %s (Winsock error %d): no socket can be made",
+		    hvs_strerror(hvs_translate_sys_error(rc)), rc);
+		wsa_status = HVS_EWINSOCK;
 	} else if (LOBYTE(wsa.wVersion) != 2 || HIBYTE(wsa.wVersion) != 2) {
 		WSACleanup();
-		wsa_status = HVS_ENOSYS;
+		hvs__log(HVS_LOG_ERROR,
+		    "WSAStartup: Winsock 2.2 is not available (only %d.%d)",
+		    LOBYTE(wsa.wVersion), HIBYTE(wsa.wVersion));
+		wsa_status = HVS_EWINSOCK;
 	}
 	return TRUE;
 }
@@ -247,7 +253,19 @@ hvs__os_socket(int family, int type, int protocol, int nonblock,
 		}
 	}
 	if (s == INVALID_SOCKET) {
-		return hvs__os_last_error();
+		err = WSAGetLastError();
+		/* No AF_HYPERV here (before Windows 10 1607, or without
+		 * Hyper-V): one code, whose text says what is needed. */
+		if (family == hvs__hv_family() &&
+		    (err == WSAEAFNOSUPPORT || err == WSAEPFNOSUPPORT ||
+			err == WSAEPROTONOSUPPORT ||
+			err == WSAESOCKTNOSUPPORT)) {
+			hvs__log(HVS_LOG_DEBUG,
+			    "socket(AF_HYPERV): Winsock error %d", err);
+			return HVS_EAFNOSUPPORT;
+		}
+		err = hvs_translate_sys_error(err);
+		return err != 0 ? err : HVS_EUNKNOWN;
 	}
 	if (nonblock) {
 		err = hvs__os_set_nonblock((hvs_sock_t)s, 1);
