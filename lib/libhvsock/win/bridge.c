@@ -446,9 +446,10 @@ hvs_fd_bridge(int in_fd, int out_fd, hvs_sock_t *out)
 	hvs_sock_t s;
 	int rc;
 
-	if (out != NULL) {
-		*out = HVS_INVALID_SOCK;
+	if (out == NULL) {
+		return HVS_EINVAL;
 	}
+	*out = HVS_INVALID_SOCK;
 	rc = hvs__bridge_prepare(in_fd, out_fd, &b, &s);
 	if (rc < 0) {
 		return rc;
