@@ -7,9 +7,15 @@
  * library's objects reaches __wrap_socket() here. Unless a test scripts a
  * failure, the wrapper calls the real function: unscripted tests run
  * against the real kernel.
+ *
+ * On Windows (sysmock_win.c) the same scripts make the Winsock calls fail
+ * with the Winsock error for the scripted errno; see there for which
+ * calls each SYSMOCK_* names.
  */
 #ifndef HVS_TEST_SYSMOCK_H
 #define HVS_TEST_SYSMOCK_H
+
+#include <stdint.h>
 
 typedef enum sysmock_call {
 	SYSMOCK_SOCKET,
@@ -48,5 +54,13 @@ void sysmock_reset(void);
 
 /* How many times @call was made since the last reset (failed or not). */
 unsigned sysmock_count(sysmock_call_t call);
+
+#ifdef _WIN32
+/* Sockets made and not yet closed (Windows has no descriptor table). */
+int sysmock_open_sockets(void);
+
+/* The non-blocking mode last set on @sock (FIONBIO); -1 if unknown. */
+int sysmock_nonblock(uintptr_t sock);
+#endif
 
 #endif

@@ -147,9 +147,10 @@ check_roundtrip(const hvs_addr_t *a, char *canon, const char *what)
 
 		if (r != 0) {
 			fail_msg("%s: \"%s\" does not parse back as %s: %s at "
-				 "%zu+%zu",
+				 "%lu+%lu",
 			    what, canon, role_name(roles[i]), hvs_err_name(r),
-			    err.offset, err.length);
+			    (unsigned long)err.offset,
+			    (unsigned long)err.length);
 		}
 		if (!hvs_addr_equal(a, &back)) {
 			fail_msg("%s: \"%s\" parses back (%s) to another "
@@ -317,9 +318,10 @@ test_parse_ok(void **state)
 			r = parse_exact(&a, c->in, strlen(c->in), roles[k],
 			    &err);
 			if (r != 0) {
-				fail_msg("\"%s\" (%s): %s at %zu+%zu", c->in,
+				fail_msg("\"%s\" (%s): %s at %lu+%lu", c->in,
 				    role_name(roles[k]), hvs_err_name(r),
-				    err.offset, err.length);
+				    (unsigned long)err.offset,
+				    (unsigned long)err.length);
 			}
 			/* Success clears the error report. */
 			assert_int_equal(err.code, 0);
@@ -673,10 +675,12 @@ check_bad(const char *in, size_t len, int code, size_t off, size_t n,
 		r = parse_exact(&a, in, len, roles[k], &err);
 		if (r != code || err.code != code || err.offset != off ||
 		    err.length != n) {
-			fail_msg("%s (%s): got %s at %zu+%zu, want %s at "
-				 "%zu+%zu",
+			fail_msg("%s (%s): got %s at %lu+%lu, want %s at "
+				 "%lu+%lu",
 			    what, role_name(roles[k]), hvs_err_name(r),
-			    err.offset, err.length, hvs_err_name(code), off, n);
+			    (unsigned long)err.offset,
+			    (unsigned long)err.length, hvs_err_name(code),
+			    (unsigned long)off, (unsigned long)n);
 		}
 		assert_true(err.offset + err.length <= len);
 		assert_memory_equal(&a, &orig, sizeof(a));

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "testos.h"
 
 /* The list, as the header defines it, for the tests to walk. */
 static const struct {
@@ -97,6 +98,16 @@ test_messages_match_list(void **state)
 		const char *msg = hvs_strerror(codes[i].code);
 
 		assert_non_null(msg);
+		if (TESTOS_WINSOCK && codes[i].code == HVS_EAFNOSUPPORT) {
+			/* Windows names its own remedy: a newer Windows,
+			 * not a kernel module. */
+			static const char same[] =
+			    "address family not supported (";
+
+			assert_true(strncmp(msg, same, sizeof(same) - 1) == 0);
+			assert_non_null(strstr(msg, "Windows 10"));
+			continue;
+		}
 		assert_string_equal(msg, codes[i].msg);
 		assert_true(strlen(msg) > 0);
 		assert_string_not_equal(msg, "unknown error");

@@ -200,7 +200,8 @@ test_parse_bad(void **state)
 		orig = g;
 		r = parse_exact(&g, bad_guids[i].text, bad_guids[i].len);
 		if (r != HVS_EADDR_GUID) {
-			fail_msg("bad GUID #%zu accepted (%d)", i, r);
+			fail_msg("bad GUID #%lu accepted (%d)",
+			    (unsigned long)i, r);
 		}
 		/* Nothing is written on failure. */
 		assert_memory_equal(&g, &orig, sizeof(g));
@@ -228,7 +229,8 @@ test_parse_mutations(void **state)
 			buf[pos] = junk[j];
 			if (parse_exact(&g, buf, sizeof(text) - 1) !=
 			    HVS_EADDR_GUID) {
-				fail_msg("accepted %s (pos %zu)", buf, pos);
+				fail_msg("accepted %s (pos %lu)", buf,
+				    (unsigned long)pos);
 			}
 		}
 		/* A hex digit in place of a dash is also wrong. */

@@ -13,11 +13,7 @@
  * No test asserts a time: timeouts here only bound liveness.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -25,10 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,68 +102,33 @@ static unsigned char xbuf[256 * 1024];
 
 /* ---- descriptor pairs ------------------------------------------------ */
 
-static int tcp_lsock = -1;
+static hvs_sock_t tcp_lsock = HVS_INVALID_SOCK;
 
-/* A connected pair: fds[0] for the test's peer, fds[1] for the relay. */
+/*
+ * A connected pair: fds[0] for the test's peer, fds[1] for the relay.
+ * T_UNIX is a socketpair: on Windows a loopback tcp one (testos.h).
+ */
 static void
-make_pair(enum transport t, int fds[2])
+make_pair(enum transport t, hvs_sock_t fds[2])
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int one = 1;
-
 	if (t == T_UNIX) {
-		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
-				     0, fds),
-		    0);
+		testos_socketpair(fds);
 		return;
 	}
-	if (tcp_lsock < 0) {
-		memset(&sin, 0, sizeof(sin));
-		sin.sin_family = AF_INET;
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		tcp_lsock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		assert_true(tcp_lsock >= 0);
-		assert_int_equal(bind(tcp_lsock, (struct sockaddr *)&sin,
-				     sizeof(sin)),
-		    0);
-		assert_int_equal(listen(tcp_lsock, 128), 0);
-	}
-	assert_int_equal(getsockname(tcp_lsock, (struct sockaddr *)&sin, &len),
-	    0);
-	fds[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fds[0] >= 0);
-	assert_int_equal(connect(fds[0], (struct sockaddr *)&sin, len), 0);
-	fds[1] = accept4(tcp_lsock, NULL, NULL, SOCK_CLOEXEC);
-	assert_true(fds[1] >= 0);
-	setsockopt(fds[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	testos_tcp_pair(&tcp_lsock, fds);
 }
 
 static void
 close_tcp_listener(void)
 {
-	if (tcp_lsock >= 0) {
-		close(tcp_lsock);
-		tcp_lsock = -1;
+	if (tcp_lsock != HVS_INVALID_SOCK) {
+		hvs_close(tcp_lsock);
+		tcp_lsock = HVS_INVALID_SOCK;
 	}
 }
 
-static void
-set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	assert_int_equal(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
-}
-
-static void
-abort_close(int fd)
-{
-	struct linger lg = {1, 0};
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(fd);
-}
+#define set_nonblock testos_set_nonblock
+#define abort_close testos_abort_close
 
 /* ---- test peers ------------------------------------------------------ */
 
@@ -179,7 +136,7 @@ struct scen;
 
 struct peer {
 	struct scen *sc;
-	int fd;
+	hvs_sock_t fd; /* HVS_INVALID_SOCK: none, or closed */
 	int wfd; /* write descriptor when not fd (pipes) */
 	struct event rev;
 	struct event wev;
@@ -218,7 +175,7 @@ static int peer_finished(const struct peer *p);
 static void
 peer_arm(struct peer *p)
 {
-	int rd = !p->eof && !p->rerr && !p->slow && p->fd >= 0;
+	int rd = !p->eof && !p->rerr && !p->slow && p->fd != HVS_INVALID_SOCK;
 	int wr = !p->wdone && !p->werr && (!p->send_after_eof || p->eof);
 
 	if (rd != p->rd_on) {
@@ -242,22 +199,23 @@ peer_arm(struct peer *p)
 static void
 peer_read(struct peer *p, size_t max)
 {
-	ssize_t n;
+	long n;
+	int err = 0;
 
-	if (p->eof || p->rerr || p->fd < 0) {
+	if (p->eof || p->rerr || p->fd == HVS_INVALID_SOCK) {
 		return;
 	}
 	if (max == 0 || max > sizeof(rbuf)) {
 		max = sizeof(rbuf);
 	}
-	n = read(p->fd, rbuf, max);
+	n = testos_read(p->fd, rbuf, max, &err);
 	if (n > 0) {
 		if (p->got + (uint64_t)n > p->recv_len && p->bad == 0) {
 			p->bad = p->recv_len + 1;
 		}
 		pattern(p->recv_seed, p->got, xbuf, (size_t)n);
 		if (p->bad == 0 && memcmp(xbuf, rbuf, (size_t)n) != 0) {
-			for (ssize_t i = 0; i < n; i++) {
+			for (long i = 0; i < n; i++) {
 				if (xbuf[i] != rbuf[i]) {
 					p->bad = p->got + (uint64_t)i + 1;
 					break;
@@ -270,26 +228,31 @@ peer_read(struct peer *p, size_t max)
 		}
 	} else if (n == 0) {
 		p->eof = 1;
-	} else if (errno != EAGAIN) {
-		p->rerr = errno;
+	} else if (err != EAGAIN) {
+		p->rerr = err;
 	}
 }
 
 static void
 peer_write(struct peer *p)
 {
-	int fd = p->wfd >= 0 ? p->wfd : p->fd;
 	uint64_t left = p->send_len - p->sent;
 	size_t len = left < sizeof(wbuf) ? (size_t)left : sizeof(wbuf);
-	ssize_t n;
+	long n;
+	int err = 0;
 
 	if (len > 0) {
 		pattern(p->send_seed, p->sent, wbuf, len);
-		n = p->wfd >= 0 ? write(fd, wbuf, len)
-				: send(fd, wbuf, len, MSG_NOSIGNAL);
+		if (p->wfd >= 0) {
+			/* A pipe (POSIX only). */
+			n = (long)write(p->wfd, wbuf, len);
+			err = errno;
+		} else {
+			n = testos_send(p->fd, wbuf, len, &err);
+		}
 		if (n < 0) {
-			if (errno != EAGAIN) {
-				p->werr = errno;
+			if (err != EAGAIN) {
+				p->werr = err;
 			}
 			return;
 		}
@@ -304,7 +267,7 @@ peer_write(struct peer *p)
 			close(p->wfd);
 			p->wfd = -2; /* closed: the EOF of a pipe */
 		} else {
-			shutdown(p->fd, SHUT_WR);
+			hvs_shutdown(p->fd, HVS_SHUT_WR);
 		}
 	}
 }
@@ -333,8 +296,9 @@ on_peer_write(evutil_socket_t fd, short what, void *arg)
 
 /* Watch @fd (read) and @wfd (write; -1: the same socket). */
 static void
-peer_init(struct scen *sc, struct peer *p, int fd, int wfd, uint64_t send_seed,
-    uint64_t send_len, uint64_t recv_seed, uint64_t recv_len)
+peer_init(struct scen *sc, struct peer *p, hvs_sock_t fd, int wfd,
+    uint64_t send_seed, uint64_t send_len, uint64_t recv_seed,
+    uint64_t recv_len)
 {
 	p->sc = sc;
 	p->fd = fd;
@@ -343,15 +307,16 @@ peer_init(struct scen *sc, struct peer *p, int fd, int wfd, uint64_t send_seed,
 	p->send_len = send_len;
 	p->recv_seed = recv_seed;
 	p->recv_len = recv_len;
-	if (fd >= 0) {
+	if (fd != HVS_INVALID_SOCK) {
 		set_nonblock(fd);
 	}
 	if (wfd >= 0) {
 		set_nonblock(wfd);
 	}
-	event_assign(&p->rev, sc->base, fd, EV_READ | EV_PERSIST, on_peer_read,
-	    p);
-	event_assign(&p->wev, sc->base, wfd >= 0 ? wfd : fd,
+	event_assign(&p->rev, sc->base, (evutil_socket_t)fd,
+	    EV_READ | EV_PERSIST, on_peer_read, p);
+	event_assign(&p->wev, sc->base,
+	    wfd >= 0 ? (evutil_socket_t)wfd : (evutil_socket_t)fd,
 	    EV_WRITE | EV_PERSIST, on_peer_write, p);
 }
 
@@ -360,9 +325,9 @@ peer_cleanup(struct peer *p)
 {
 	event_del(&p->rev);
 	event_del(&p->wev);
-	if (p->fd >= 0) {
-		close(p->fd);
-		p->fd = -1;
+	if (p->fd != HVS_INVALID_SOCK) {
+		hvs_close(p->fd);
+		p->fd = HVS_INVALID_SOCK;
 	}
 	if (p->wfd >= 0) {
 		close(p->wfd);
@@ -373,7 +338,7 @@ peer_cleanup(struct peer *p)
 static int
 peer_finished(const struct peer *p)
 {
-	int rdone = p->fd < 0 || p->eof || p->rerr != 0;
+	int rdone = p->fd == HVS_INVALID_SOCK || p->eof || p->rerr != 0;
 	int wdone = p->wdone || p->werr != 0;
 
 	return rdone && wdone;
@@ -491,7 +456,7 @@ static void
 scen_start(struct scen *sc, const struct mode *m, const struct xfer *x)
 {
 	hvs_relay_opts_t o = {0};
-	int pa[2], pb[2];
+	hvs_sock_t pa[2], pb[2];
 
 	memset(sc, 0, sizeof(*sc));
 	sc->base = event_base_new();
@@ -700,12 +665,13 @@ test_no_half_close(void **state)
 static void
 reset_after_64k(struct scen *sc, struct peer *p)
 {
-	if (p == &sc->srv && p->got >= 64 * KiB && p->fd >= 0 && !p->eof) {
+	if (p == &sc->srv && p->got >= 64 * KiB && p->fd != HVS_INVALID_SOCK &&
+	    !p->eof) {
 		/* The server dies mid-stream. */
 		event_del(&p->rev);
 		event_del(&p->wev);
 		abort_close(p->fd);
-		p->fd = -1;
+		p->fd = HVS_INVALID_SOCK;
 		p->eof = 1;
 		p->wdone = 1;
 	}
@@ -754,7 +720,7 @@ test_reset_from_a(void **state)
 	event_del(&sc->cli.rev);
 	event_del(&sc->cli.wev);
 	abort_close(sc->cli.fd);
-	sc->cli.fd = -1;
+	sc->cli.fd = HVS_INVALID_SOCK;
 	sc->cli.wdone = 1;
 	run_until(sc->base, relay_and_server_over, sc);
 	assert_int_equal(sc->st.reason, HVS_RELAY_RESET);
@@ -777,7 +743,7 @@ test_reset_from_b(void **state)
 	struct scen *sc = &the_scen;
 	struct xfer x = {.t = T_TCP, .ab = 256 * MiB, .ba = 0};
 
-	assert_true(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
+	testos_default_sigpipe();
 	scen_start(sc, m, &x);
 	sc->on_got = reset_after_64k;
 	run_until(sc->base, relay_and_client_cut, sc);
@@ -848,9 +814,8 @@ slow_sample(struct scen *sc)
 	hvs__relay_debug(sc->relay, &dbg);
 	for (int i = 0; i < 2; i++) {
 		if (dbg.pipe_rfd[i] >= 0) {
-			assert_int_equal(ioctl(dbg.pipe_rfd[i], FIONREAD,
-					     &inpipe),
-			    0);
+			inpipe = testos_pipe_bytes(dbg.pipe_rfd[i]);
+			assert_true(inpipe >= 0);
 			if ((size_t)inpipe > slow_mem.pipe_max) {
 				slow_mem.pipe_max = (size_t)inpipe;
 			}
@@ -907,13 +872,14 @@ test_slow_consumer(void **state)
 	assert_int_equal(sc->st.reason, HVS_RELAY_DONE);
 	assert_int_equal(sc->srv.got, x.ab);
 	assert_int_equal(sc->srv.bad, 0);
-	print_message("  [%s] peak queued %zu of %zu (watermark), reading "
-		      "paused %u times; measured over %u ticks: at most %zu "
-		      "bytes in the pipe, a %zu-byte copy buffer, heap growth "
-		      "%zu bytes\n",
-	    m->name, sc->dbg.peak[0], (size_t)x.hwm, sc->dbg.pauses[0],
-	    slow_mem.samples, slow_mem.pipe_max, slow_mem.buf_max,
-	    slow_mem.heap_max);
+	print_message("  [%s] peak queued %lu of %lu (watermark), reading "
+		      "paused %u times; measured over %u ticks: at most %lu "
+		      "bytes in the pipe, a %lu-byte copy buffer, heap growth "
+		      "%lu bytes\n",
+	    m->name, (unsigned long)sc->dbg.peak[0], (unsigned long)x.hwm,
+	    sc->dbg.pauses[0], slow_mem.samples,
+	    (unsigned long)slow_mem.pipe_max, (unsigned long)slow_mem.buf_max,
+	    (unsigned long)slow_mem.heap_max);
 	assert_true(sc->dbg.peak[0] > 0);
 	assert_true(sc->dbg.peak[0] <= x.hwm);
 	assert_true(sc->dbg.pauses[0] > 0);
@@ -942,7 +908,7 @@ test_idle_timeout(void **state)
 	const struct mode *m = mode_of(state);
 	struct scen *sc = &the_scen;
 	hvs_relay_opts_t o = {.flags = m->flags, .idle_timeout_ms = 50};
-	int pa[2], pb[2];
+	hvs_sock_t pa[2], pb[2];
 
 	memset(sc, 0, sizeof(*sc));
 	sc->base = event_base_new();
@@ -1178,13 +1144,18 @@ fds_scen(void **state, int file_in)
 	struct scen *sc = &the_scen;
 	hvs_relay_opts_t o = {.flags = m->flags};
 	uint64_t ab = 3 * MiB + 77, ba = 2 * MiB + 1;
-	int in[2], out[2], pb[2];
+	int in[2], out[2];
+	hvs_sock_t pb[2];
 	FILE *tmp = NULL;
 
+	if (TESTOS_WINSOCK) {
+		skip_because("pipes as side a: the test's peer waits on them "
+			     "with the event loop, which Windows cannot do");
+	}
 	memset(sc, 0, sizeof(*sc));
 	sc->base = event_base_new();
 	make_pair(T_UNIX, pb);
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	assert_int_equal(testos_pipe(out), 0);
 	if (file_in) {
 		/* A regular file: the loop cannot wait on it. */
 		tmp = tmpfile();
@@ -1203,10 +1174,10 @@ fds_scen(void **state, int file_in)
 		lseek(in[0], 0, SEEK_SET);
 		in[1] = -1;
 	} else {
-		assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+		assert_int_equal(testos_pipe(in), 0);
 	}
 	/* cli reads what the relay writes to a_out; writes to a_in. */
-	peer_init(sc, &sc->cli, out[0], file_in ? -1 : in[1], 11,
+	peer_init(sc, &sc->cli, (hvs_sock_t)out[0], file_in ? -1 : in[1], 11,
 	    file_in ? 0 : ab, 22, ba);
 	if (file_in) {
 		sc->cli.wdone = 1;
@@ -1252,22 +1223,17 @@ test_fds_tty(void **state)
 	hvs_relay_opts_t o = {.flags = m->flags};
 	static const char line[] = "hello through a terminal\n";
 	char eof = 4, buf[256];
-	struct termios t;
-	int master, slave, keep, pb[2];
+	int master, slave, keep, err = 0;
+	hvs_sock_t pb[2];
 	size_t got = 0;
 
-	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	assert_true(master >= 0);
-	assert_int_equal(grantpt(master), 0);
-	assert_int_equal(unlockpt(master), 0);
-	slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
-	assert_true(slave >= 0);
+	if (TESTOS_WINSOCK) {
+		skip_because("terminals: Windows has no pty to drive (a "
+			     "console is no descriptor the test can write "
+			     "into)");
+	}
 	/* Canonical input (so ^D is an EOF), no echo, no output rewriting. */
-	assert_int_equal(tcgetattr(slave, &t), 0);
-	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	t.c_lflag |= ICANON;
-	t.c_oflag &= ~(tcflag_t)OPOST;
-	assert_int_equal(tcsetattr(slave, TCSANOW, &t), 0);
+	assert_int_equal(testos_pty(&master, &slave), 0);
 	keep = dup(slave); /* the same open file description */
 
 	memset(sc, 0, sizeof(*sc));
@@ -1277,9 +1243,9 @@ test_fds_tty(void **state)
 			     pb[1], &o, on_relay_done, sc),
 	    0);
 	/* What b sends comes out of the terminal. */
-	assert_int_equal(write(pb[0], "from b", 6), 6);
-	shutdown(pb[0], SHUT_WR);
-	set_nonblock(master);
+	assert_int_equal(testos_send(pb[0], "from b", 6, &err), 6);
+	hvs_shutdown(pb[0], HVS_SHUT_WR);
+	set_nonblock((hvs_sock_t)master);
 	while (got < 6) {
 		ssize_t n;
 
@@ -1298,13 +1264,13 @@ test_fds_tty(void **state)
 	assert_int_equal(sc->st.reason, HVS_RELAY_DONE);
 	assert_int_equal(sc->st.bytes_a_to_b, sizeof(line) - 1);
 	assert_int_equal(sc->st.bytes_b_to_a, 6);
-	assert_int_equal(read(pb[0], buf, sizeof(buf)),
-	    (ssize_t)sizeof(line) - 1);
+	assert_int_equal(testos_read(pb[0], buf, sizeof(buf), &err),
+	    (long)sizeof(line) - 1);
 	assert_memory_equal(buf, line, sizeof(line) - 1);
-	assert_int_equal(fcntl(keep, F_GETFL) & O_NONBLOCK, 0);
+	assert_false(testos_is_nonblock((hvs_sock_t)keep));
 	close(keep);
 	close(master);
-	close(pb[0]);
+	hvs_close(pb[0]);
 	event_base_free(sc->base);
 }
 
@@ -1320,8 +1286,9 @@ test_nonblocking_flag(void **state)
 	struct scen *sc = &the_scen;
 	hvs_relay_opts_t o = {.flags = HVS_RELAY_NONBLOCKING};
 	struct event_base *base;
-	int pa[2], pb[2];
+	hvs_sock_t pa[2], pb[2];
 	char buf[8];
+	int err = 0;
 
 	(void)state;
 	memset(sc, 0, sizeof(*sc));
@@ -1332,11 +1299,11 @@ test_nonblocking_flag(void **state)
 	assert_int_equal(hvs_relay_new(&sc->relay, sc->base, pa[1], pb[1], &o,
 			     on_relay_done, sc),
 	    0);
-	assert_int_equal(fcntl(pb[1], F_GETFL) & O_NONBLOCK, 0);
+	assert_false(testos_is_nonblock(pb[1]));
 	hvs_relay_close(sc->relay);
 	run_until(sc->base, relay_over, sc);
-	close(pa[0]);
-	close(pb[0]);
+	hvs_close(pa[0]);
+	hvs_close(pb[0]);
 
 	/* Non-blocking sockets: a request, its answer, both EOFs. */
 	base = sc->base;
@@ -1349,26 +1316,26 @@ test_nonblocking_flag(void **state)
 	assert_int_equal(hvs_relay_new(&sc->relay, sc->base, pa[1], pb[1], &o,
 			     on_relay_done, sc),
 	    0);
-	assert_int_equal(write(pa[0], "ping", 4), 4);
-	assert_int_equal(shutdown(pa[0], SHUT_WR), 0);
+	assert_int_equal(testos_send(pa[0], "ping", 4, &err), 4);
+	assert_int_equal(hvs_shutdown(pa[0], HVS_SHUT_WR), 0);
 	while (sc->st.bytes_a_to_b == 0 && !sc->relay_done) {
 		hvs_relay_get_stats(sc->relay, &sc->st);
 		event_base_loop(sc->base, EVLOOP_ONCE);
 	}
-	assert_int_equal(read(pb[0], buf, sizeof(buf)), 4);
+	assert_int_equal(testos_read(pb[0], buf, sizeof(buf), &err), 4);
 	assert_memory_equal(buf, "ping", 4);
-	assert_int_equal(write(pb[0], "pong", 4), 4);
-	assert_int_equal(shutdown(pb[0], SHUT_WR), 0);
+	assert_int_equal(testos_send(pb[0], "pong", 4, &err), 4);
+	assert_int_equal(hvs_shutdown(pb[0], HVS_SHUT_WR), 0);
 	run_until(sc->base, relay_over, sc);
 	assert_int_equal(sc->st.reason, HVS_RELAY_DONE);
 	assert_int_equal(sc->st.bytes_a_to_b, 4);
 	assert_int_equal(sc->st.bytes_b_to_a, 4);
-	assert_int_equal(read(pa[0], buf, sizeof(buf)), 4);
+	assert_int_equal(testos_read(pa[0], buf, sizeof(buf), &err), 4);
 	assert_memory_equal(buf, "pong", 4);
-	assert_int_equal(read(pa[0], buf, sizeof(buf)), 0);
-	assert_int_equal(read(pb[0], buf, sizeof(buf)), 0);
-	close(pa[0]);
-	close(pb[0]);
+	assert_int_equal(testos_read(pa[0], buf, sizeof(buf), &err), 0);
+	assert_int_equal(testos_read(pb[0], buf, sizeof(buf), &err), 0);
+	hvs_close(pa[0]);
+	hvs_close(pb[0]);
 	event_base_free(sc->base);
 }
 
@@ -1382,16 +1349,22 @@ test_fds_epipe(void **state)
 	const struct mode *m = mode_of(state);
 	struct scen *sc = &the_scen;
 	hvs_relay_opts_t o = {.flags = m->flags};
-	int in[2], out[2], pb[2];
+	int in[2], out[2];
+	hvs_sock_t pb[2];
 
-	assert_true(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
+	if (TESTOS_WINSOCK) {
+		skip_because("pipes as side a, and SIGPIPE: Windows has no "
+			     "SIGPIPE, and the test's peer cannot wait on a "
+			     "pipe there");
+	}
+	testos_default_sigpipe();
 	memset(sc, 0, sizeof(*sc));
 	sc->base = event_base_new();
 	make_pair(T_UNIX, pb);
-	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	assert_int_equal(testos_pipe(in), 0);
+	assert_int_equal(testos_pipe(out), 0);
 	close(out[0]); /* nobody will ever read a_out */
-	peer_init(sc, &sc->cli, -1, in[1], 11, 0, 22, 0);
+	peer_init(sc, &sc->cli, HVS_INVALID_SOCK, in[1], 11, 0, 22, 0);
 	sc->cli.no_shut = 1;
 	peer_init(sc, &sc->srv, pb[0], -1, 22, 1 * MiB, 11, 0);
 	assert_int_equal(hvs_relay_new_fds(&sc->relay, sc->base, in[0], out[1],
@@ -1420,13 +1393,18 @@ test_fds_read_error(void **state)
 	const struct mode *m = mode_of(state);
 	struct scen *sc = &the_scen;
 	hvs_relay_opts_t o = {.flags = m->flags};
-	int dir, out[2], pb[2];
+	int dir, out[2];
+	hvs_sock_t pb[2];
 
+	if (TESTOS_WINSOCK) {
+		skip_because("a directory as side a: Windows cannot open one "
+			     "as a descriptor to read");
+	}
 	memset(sc, 0, sizeof(*sc));
 	sc->base = event_base_new();
 	make_pair(T_UNIX, pb);
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	dir = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_int_equal(testos_pipe(out), 0);
+	dir = testos_open_dir(".");
 	assert_true(dir >= 0);
 	assert_int_equal(hvs_relay_new_fds(&sc->relay, sc->base, dir, out[1],
 			     pb[1], &o, on_relay_done, sc),
@@ -1438,7 +1416,7 @@ test_fds_read_error(void **state)
 	assert_int_equal(sc->st.err_side, 0);
 	assert_int_equal(sc->st.err_write, 0);
 	close(out[0]);
-	close(pb[0]);
+	hvs_close(pb[0]);
 	event_base_free(sc->base);
 }
 
@@ -1485,7 +1463,7 @@ test_many_relays(void **state)
 	struct event_base *base = event_base_new();
 	struct scen *v = calloc(MANY, sizeof(*v));
 	hvs_relay_counters_t c0, c1;
-	int pa[2], pb[2];
+	hvs_sock_t pa[2], pb[2];
 
 	assert_non_null(v);
 	hvs_relay_counters(&c0);
@@ -1558,11 +1536,12 @@ test_idle_cost(void **state)
 	hvs_relay_opts_t o = {.flags = m->flags, .idle_timeout_ms = 3600000};
 	struct event_base *base = event_base_new();
 	static hvs_relay_t *rs[IDLE_N];
-	static int rel[IDLE_N][2];
-	static int peers[IDLE_N][2];
+	static hvs_sock_t rel[IDLE_N][2];
+	static hvs_sock_t peers[IDLE_N][2];
 	hvs_relay_counters_t c;
 	hvs__relay_debug_t dbg;
-	int pa[2], pb[2], fds0, fds1;
+	hvs_sock_t pa[2], pb[2];
+	int fds0, fds1;
 	size_t heap0, heap1;
 
 	for (int round = 0; round < 2; round++) {
@@ -1595,24 +1574,25 @@ test_idle_cost(void **state)
 		assert_int_equal(fds1, fds0);
 		if (round == 0) {
 			print_message("  [%s] idle relay on fresh descriptors: "
-				      "%zu bytes of heap each (with libevent's "
+				      "%lu bytes of heap each (with libevent's "
 				      "per-descriptor entries, kept for "
 				      "reuse)\n",
-			    m->name, (heap1 - heap0) / IDLE_N);
+			    m->name, (unsigned long)((heap1 - heap0) / IDLE_N));
 		} else {
-			print_message("  [%s] idle relay: %zu bytes of heap "
-				      "each (relay object %zu), 2 sockets, 0 "
+			print_message("  [%s] idle relay: %lu bytes of heap "
+				      "each (relay object %lu), 2 sockets, 0 "
 				      "pipes, "
 				      "0 buffers\n",
-			    m->name, (heap1 - heap0) / IDLE_N, dbg.size);
+			    m->name, (unsigned long)((heap1 - heap0) / IDLE_N),
+			    (unsigned long)dbg.size);
 			if (!UNDER_ASAN && heap0 != 0) {
 				assert_true((heap1 - heap0) / IDLE_N <= 4096);
 			}
 		}
 		for (int i = 0; i < IDLE_N; i++) {
 			hvs_relay_close(rs[i]);
-			close(peers[i][0]);
-			close(peers[i][1]);
+			hvs_close(peers[i][0]);
+			hvs_close(peers[i][1]);
 		}
 	}
 	event_base_free(base);
@@ -1627,11 +1607,10 @@ test_bad_args(void **state)
 	hvs_relay_opts_t o = {.idle_timeout_ms = -1};
 	hvs_relay_t *r = NULL;
 	hvs_relay_stats_t st;
-	int p[2];
+	hvs_sock_t p[2];
 
 	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p),
-	    0);
+	testos_socketpair(p);
 	assert_int_equal(hvs_relay_new(NULL, base, p[0], p[1], NULL, NULL,
 			     NULL),
 	    HVS_EINVAL);
@@ -1644,19 +1623,30 @@ test_bad_args(void **state)
 	/* A closed descriptor; the good one stays the caller's. */
 	assert_int_equal(hvs_relay_new(&r, base, p[0], 999, NULL, NULL, NULL),
 	    HVS_EBADF);
-	assert_int_equal(fcntl(p[0], F_GETFL) & O_NONBLOCK, 0);
+	assert_false(testos_is_nonblock(p[0]));
 	hvs_relay_get_stats(NULL, &st);
 	hvs_relay_counters(NULL);
-	close(p[0]);
-	close(p[1]);
+	hvs_close(p[0]);
+	hvs_close(p[1]);
 	event_base_free(base);
 }
 
 /* ---- the table ------------------------------------------------------- */
 
+/* Where there is no zero-copy path, its cases say so. */
+static void
+no_splice(void **state)
+{
+	(void)state;
+	skip_because("no splice(2) on Windows: the relay always copies, and "
+		     "the /copy cases run");
+}
+
 /* One case, run on the zero-copy path and on the copy path. */
 /* clang-format off */
-#define SPLICE(fn) {#fn "/splice", fn, setup, teardown, &fx_splice}
+#define SPLICE(fn) {#fn "/splice", TESTOS_WINSOCK ? no_splice : fn, \
+	TESTOS_WINSOCK ? NULL : setup, TESTOS_WINSOCK ? NULL : teardown, \
+	&fx_splice}
 #define COPY(fn) {#fn "/copy", fn, setup, teardown, &fx_copy}
 /* clang-format on */
 #define BOTH(fn) SPLICE(fn), COPY(fn)
@@ -1695,13 +1685,9 @@ main(void)
 	    BOTH(test_many_relays),
 	    BOTH(test_idle_cost),
 	};
-	struct rlimit rl;
 
 	/* 2,000 relays on socketpairs need 8,000 descriptors. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	testos_raise_fd_limit();
 	/* Run a subset: TEST_FILTER=pattern, TEST_SKIP=pattern. */
 	if (getenv("TEST_FILTER") != NULL) {
 		cmocka_set_test_filter(getenv("TEST_FILTER"));

@@ -71,6 +71,13 @@ test_listen_failures(void **state)
 	(void)state;
 	for (i = 0; i < HVS__ARRAY_LEN(cases); i++) {
 		int before = count_fds();
+		if (TESTOS_WINSOCK && cases[i].call == SYSMOCK_SETSOCKOPT) {
+			/* The one option a tcp listener sets elsewhere. */
+			print_message("skipped: setsockopt() failing in "
+				      "hvs_listen(): Winsock listeners set no "
+				      "SO_REUSEADDR, there is no such call\n");
+			continue;
+		}
 		sysmock_reset();
 		sysmock_fail(cases[i].call, cases[i].err, 0, 1);
 		assert_int_equal(hvs_listen(&l, &a, NULL), cases[i].expect);
@@ -132,6 +139,12 @@ test_connect_eintr_completes(void **state)
 	hvs_sock_t c, s;
 
 	(void)state;
+	if (TESTOS_WINSOCK) {
+		hvs_close(l);
+		skip_because("a signal interrupting connect() is POSIX: "
+			     "Winsock has no signals and reports no EINTR "
+			     "for a non-blocking connect()");
+	}
 	sysmock_fail_after_real(SYSMOCK_CONNECT, EINTR, 0, 1);
 	sysmock_fail(SYSMOCK_POLL, EINTR, 0, 2);
 	assert_int_equal(hvs_connect(&c, &a, NULL), 0);
@@ -155,6 +168,12 @@ test_connect_never_started(void **state)
 	int before = count_fds();
 
 	(void)state;
+	if (TESTOS_WINSOCK) {
+		hvs_close(l);
+		skip_because("a signal interrupting connect() is POSIX: "
+			     "Winsock has no signals and reports no EINTR "
+			     "for a non-blocking connect()");
+	}
 	sysmock_fail(SYSMOCK_CONNECT, EINTR, 0, 1);
 	assert_int_equal(hvs_connect(&c, &a, NULL), HVS_ENOTCONN);
 	assert_int_equal(c, HVS_INVALID_SOCK);

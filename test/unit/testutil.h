@@ -3,29 +3,29 @@
 #ifndef HVS_TEST_TESTUTIL_H
 #define HVS_TEST_TESTUTIL_H
 
-#include <dirent.h>
-
 #include "sysmock.h"
+#include "testos.h"
 
 /* Open descriptors of this process, to prove nothing leaks. */
 static inline int
 count_fds(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL) {
-		return -1;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] != '.') {
-			n++;
-		}
-	}
-	closedir(d);
-	return n - 1; /* the directory stream itself */
+	return testos_count_fds();
 }
+
+/*
+ * Skip the running test, saying why in the output: a case that cannot
+ * run on this platform is never left out in silence.
+ */
+#define skip_because(why)                              \
+	do {                                           \
+		print_message("skipped: %s\n", (why)); \
+		skip();                                \
+	} while (0)
+
+/* The same for a part of the running test; the rest of it ran. */
+#define skip_part_because(why) \
+	print_message("skipped (part of this test): %s\n", (why))
 
 /* Descriptors open when the running test began (fd_fixture_setup()). */
 static inline int *
