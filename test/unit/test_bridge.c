@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hvs_fd_bridge(): on Windows, a socket standing for two C runtime
+ * descriptors (pipes here): bytes both ways, EOF passed on as a
+ * half-close, the output closed after its last byte, a broken output that
+ * never blocks the sender, and the argument checks. On POSIX systems it
+ * must say HVS_ENOTSUP and leave the descriptors alone.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#ifdef _WIN32
+#include <fcntl.h>
+#include <io.h>
+#include <process.h>
+#else
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+
+#include <hvsock/loop.h>
+
+#include "internal.h"
+
+#ifdef _WIN32
+#define t_pipe(fds) _pipe((fds), 65536, _O_BINARY)
+#define t_close _close
+#define t_read(fd, p, n) _read((fd), (p), (unsigned)(n))
+#define t_write(fd, p, n) _write((fd), (p), (unsigned)(n))
+#else
+#define t_pipe(fds) pipe(fds)
+#define t_close close
+#define t_read(fd, p, n) read((fd), (p), (n))
+#define t_write(fd, p, n) write((fd), (p), (n))
+#endif
+
+/* Everything @s gives until its EOF (blocking). */
+static size_t
+recv_all(hvs_sock_t s, char *buf, size_t cap)
+{
+	size_t got = 0, n;
+	int rc;
+
+	for (;;) {
+		assert_true(got < cap);
+		rc = hvs_recv(s, buf + got, cap - got, &n);
+		if (rc == HVS_EOF) {
+			return got;
+		}
+		assert_int_equal(rc, 0);
+		got += n;
+	}
+}
+
+/* Everything @fd gives until its EOF. */
+static size_t
+read_all(int fd, char *buf, size_t cap)
+{
+	size_t got = 0;
+	long n;
+
+	for (;;) {
+		assert_true(got < cap);
+		n = (long)t_read(fd, buf + got, cap - got);
+		assert_true(n >= 0);
+		if (n == 0) {
+			return got;
+		}
+		got += (size_t)n;
+	}
+}
+
+static void
+send_all(hvs_sock_t s, const char *p, size_t len)
+{
+	size_t n;
+
+	while (len > 0) {
+		assert_int_equal(hvs_send(s, p, len, &n), 0);
+		p += n;
+		len -= n;
+	}
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	assert_int_equal(hvs__os_init(), 0);
+	return 0;
+}
+
+#ifdef _WIN32
+
+/* Bytes both ways; each EOF arrives, and only after every byte. */
+static void
+test_both_ways(void **state)
+{
+	int in[2], out[2];
+	hvs_sock_t s;
+	char buf[4096];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(t_pipe(in), 0);
+	assert_int_equal(t_pipe(out), 0);
+	assert_int_equal(hvs_fd_bridge(in[0], out[1], &s), 0);
+	assert_true(s != HVS_INVALID_SOCK);
+	/* The application's end is non-blocking; these checks block. */
+	assert_int_equal(hvs_set_nonblock(s, 0), 0);
+
+	assert_int_equal(t_write(in[1], "hello\r\n", 7), 7);
+	assert_int_equal(t_close(in[1]), 0);
+	n = recv_all(s, buf, sizeof(buf));
+	/* Binary: no CR/LF translation on the way. */
+	assert_int_equal(n, 7);
+	assert_memory_equal(buf, "hello\r\n", 7);
+
+	/* Half-close: the socket still takes bytes after its EOF. */
+	send_all(s, "world\n", 6);
+	assert_int_equal(hvs_shutdown(s, HVS_SHUT_WR), 0);
+	n = read_all(out[0], buf, sizeof(buf));
+	assert_int_equal(n, 6);
+	assert_memory_equal(buf, "world\n", 6);
+
+	assert_int_equal(hvs_close(s), 0);
+	assert_int_equal(t_close(out[0]), 0);
+}
+
+struct drain {
+	int fd;
+	char *buf;
+	size_t cap;
+	size_t got;
+};
+
+/* Read a pipe to its end on a thread of its own (no cmocka in it). */
+static unsigned __stdcall drain_main(void *arg)
+{
+	struct drain *d = arg;
+	int n;
+
+	while (d->got < d->cap &&
+	    (n = _read(d->fd, d->buf + d->got, (unsigned)(d->cap - d->got))) >
+		0) {
+		d->got += (size_t)n;
+	}
+	return 0;
+}
+
+/* A megabyte through, unchanged, in order. */
+static void
+test_bulk(void **state)
+{
+	enum { LEN = 1 << 20 };
+	int in[2], out[2];
+	hvs_sock_t s;
+	char *src = malloc(LEN), *dst = malloc(LEN + 1);
+	struct drain d;
+	HANDLE th;
+
+	(void)state;
+	assert_non_null(src);
+	assert_non_null(dst);
+	for (size_t i = 0; i < LEN; i++) {
+		src[i] = (char)(i * 7 + i / 251);
+	}
+	assert_int_equal(t_pipe(in), 0);
+	assert_int_equal(t_pipe(out), 0);
+	assert_int_equal(hvs_fd_bridge(-1, out[1], &s), 0);
+	assert_int_equal(hvs_set_nonblock(s, 0), 0);
+	/* No input: EOF at once. */
+	assert_int_equal(recv_all(s, dst, 16), 0);
+	/* The pipe holds 64 KiB: a thread drains it meanwhile. */
+	d.fd = out[0];
+	d.buf = dst;
+	d.cap = LEN + 1;
+	d.got = 0;
+	th = (HANDLE)_beginthreadex(NULL, 0, drain_main, &d, 0, NULL);
+	assert_non_null(th);
+	send_all(s, src, LEN);
+	assert_int_equal(hvs_shutdown(s, HVS_SHUT_WR), 0);
+	/* The drain ends at the pipe's EOF: the bridge closed out[1]. */
+	assert_int_equal(WaitForSingleObject(th, INFINITE), WAIT_OBJECT_0);
+	CloseHandle(th);
+	assert_int_equal(d.got, LEN);
+	assert_memory_equal(src, dst, LEN);
+	assert_int_equal(hvs_close(s), 0);
+	t_close(out[0]);
+	t_close(in[0]);
+	t_close(in[1]);
+	free(src);
+	free(dst);
+}
+
+/* An output nobody reads any more: bytes are dropped, never stuck. */
+static void
+test_broken_output(void **state)
+{
+	enum { LEN = 4 << 20 };
+	int out[2];
+	hvs_sock_t s;
+	char *src = calloc(1, LEN);
+	char buf[16];
+
+	(void)state;
+	assert_non_null(src);
+	assert_int_equal(t_pipe(out), 0);
+	assert_int_equal(t_close(out[0]), 0);
+	assert_int_equal(hvs_fd_bridge(-1, out[1], &s), 0);
+	assert_int_equal(hvs_set_nonblock(s, 0), 0);
+	/* Far more than the pipe and both socket buffers hold: without the
+	 * bridge discarding, this would block for good. */
+	send_all(s, src, LEN);
+	assert_int_equal(hvs_shutdown(s, HVS_SHUT_WR), 0);
+	assert_int_equal(recv_all(s, buf, sizeof(buf)), 0);
+	assert_int_equal(hvs_close(s), 0);
+	free(src);
+}
+
+static void
+test_bad_args(void **state)
+{
+	hvs_sock_t s = 12345;
+	int p[2];
+
+	(void)state;
+	assert_int_equal(hvs_fd_bridge(-1, -1, &s), HVS_EINVAL);
+	assert_true(s == HVS_INVALID_SOCK);
+	assert_int_equal(hvs_fd_bridge(-2, 1, &s), HVS_EINVAL);
+	assert_int_equal(t_pipe(p), 0);
+	assert_int_equal(hvs_fd_bridge(p[0], p[1], NULL), HVS_EINVAL);
+	/* Not open (the pair was just closed). */
+	assert_int_equal(t_close(p[0]), 0);
+	assert_int_equal(t_close(p[1]), 0);
+	assert_int_equal(hvs_fd_bridge(p[0], -1, &s), HVS_EBADF);
+	assert_true(s == HVS_INVALID_SOCK);
+}
+
+#else /* POSIX */
+
+/* The loop waits on any descriptor here: no bridge, nothing touched. */
+static void
+test_enotsup(void **state)
+{
+	hvs_sock_t s = 12345;
+	int p[2], fl;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	fl = fcntl(p[0], F_GETFL);
+	assert_int_equal(hvs_fd_bridge(p[0], p[1], &s), HVS_ENOTSUP);
+	assert_true(s == HVS_INVALID_SOCK);
+	assert_int_equal(hvs_fd_bridge(-1, -1, NULL), HVS_ENOTSUP);
+	/* Still open, still blocking: the descriptors are the caller's. */
+	assert_int_equal(fcntl(p[0], F_GETFL), fl);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(close(p[0]), 0);
+	assert_int_equal(close(p[1]), 0);
+	(void)recv_all;
+	(void)read_all;
+	(void)send_all;
+}
+
+#endif
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#ifdef _WIN32
+	    cmocka_unit_test(test_both_ways),
+	    cmocka_unit_test(test_bulk),
+	    cmocka_unit_test(test_broken_output),
+	    cmocka_unit_test(test_bad_args),
+#else
+	    cmocka_unit_test(test_enotsup),
+#endif
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
