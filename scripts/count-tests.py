@@ -15,7 +15,10 @@ TAIL_LINES = 40
 passed = failed = skipped = 0
 failures = []
 for path in sys.argv[1:]:
-    run = os.path.basename(os.path.dirname(os.path.dirname(path)))
+    if path.endswith("testlog.json"):
+        run = os.path.basename(os.path.dirname(os.path.dirname(path)))
+    else:  # the checks that are not meson tests (scripts/test.sh)
+        run = "checks"
     try:
         with open(path, encoding="utf-8") as f:
             for line in f:

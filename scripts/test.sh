@@ -4,14 +4,20 @@
 #   1. gcc, -Dwerror=true: every suite (unit, integration, vm)
 #   2. clang, -Dwerror=true: every suite but the VM one
 #   3. gcc with ASan+UBSan: every suite, the VM one included
-#   4. the Windows cross build (mingw-w64) of the portable core
+#   4. Windows: the whole tree cross-built with mingw-w64 against
+#      libevent, inih and cmocka from Debian's source packages
+#      (scripts/win-deps.sh, cached outside the clone), its unit and
+#      integration tests run under wine, and the release zip built and
+#      checked (scripts/win-dist.sh)
 #   5. a 20-second libFuzzer smoke run of each fuzz target
 #   6. valgrind memcheck of the unit tests and of hvproxy/hvcat under a
 #      subset of the integration tests (scripts/valgrind.sh --ci, ~2 min)
 #   7. a smoke run of the benchmark (bench/run.sh --quick, no times judged)
 #   8. formatting check, and the SPDX license line of every source file
 # and ends with one line "N passed, N failed" counted from meson's test
-# logs of all runs together. Build trees go to ./build-ci-*.
+# logs of all runs together plus one result per check that is not a meson
+# test (steps 4-8). Build trees go to ./build-ci-*; each leg's time is
+# printed ("=== time: ...") and summed up at the end.
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -20,6 +26,29 @@ sh scripts/deps.sh
 
 status=0
 logs=""
+# Checks that are not meson tests, one JSON line each in meson's testlog
+# format, so that count-tests.py counts them with the rest.
+legs="$top/build-ci-legs.json"
+: >"$legs"
+times=""
+
+record() {	# name, exit status, seconds
+	if [ "$2" -eq 0 ]; then r=OK; else r=FAIL; status=1; fi
+	printf '{"name": "%s", "result": "%s", "duration": %s}\n' \
+	    "$1" "$r" "$3" >>"$legs"
+}
+
+timed() {	# name, command...: run, print and keep the time it took
+	leg=$1
+	shift
+	t0=$(date +%s)
+	rc=0
+	"$@" || rc=$?
+	t=$(( $(date +%s) - t0 ))
+	echo "=== time: $leg ${t}s"
+	times="$times $leg=${t}s"
+	return $rc
+}
 
 run_suite() {	# name, meson setup args..., then -- meson test args
 	name=$1
@@ -53,49 +82,90 @@ run_suite() {	# name, meson setup args..., then -- meson test args
 	logs="$logs $dir/meson-logs/testlog.json"
 }
 
-run_suite gcc -Dwerror=true -- --num-processes 2
-CC=clang run_suite clang -Dwerror=true -- --no-suite vm --num-processes 2
-run_suite asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
-    -Dbuildtype=debug -- --num-processes 2
+# The Windows dependencies build (when not cached) alongside the first
+# legs: that work is mostly cmake's configure checks, one process long.
+windeps_t0=$(date +%s)
+sh scripts/win-deps.sh >"$top/build-ci-win-deps.log" 2>&1 &
+windeps_pid=$!
 
-echo "=== windows cross build (mingw-w64)"
-if ! bash .ci/cross-build.sh build-ci-win64; then
-	echo "=== cross build FAILED"
-	status=1
-fi
+timed gcc run_suite gcc -Dwerror=true -- --num-processes 2
+CC=clang timed clang run_suite clang -Dwerror=true -- --no-suite vm \
+    --num-processes 2
+timed asan run_suite asan -Dwerror=true -Db_sanitize=address,undefined \
+    -Db_lundef=false -Dbuildtype=debug -- --num-processes 2
 
-echo "=== fuzz smoke (libFuzzer, 20 s per target)"
-if ! sh fuzz/run.sh 20; then
-	echo "=== fuzz smoke FAILED"
-	status=1
-fi
+check() {	# name, command...: a check that is not a meson test
+	name=$1
+	shift
+	echo "=== $name"
+	t0=$(date +%s)
+	rc=0
+	"$@" || rc=$?
+	t=$(( $(date +%s) - t0 ))
+	[ "$rc" -eq 0 ] || echo "=== $name FAILED"
+	record "$name" "$rc" "$t"
+	echo "=== time: $name ${t}s"
+	times="$times $name=${t}s"
+}
 
-echo "=== valgrind memcheck (CI subset)"
-if ! VG_BUILD=build-ci-valgrind sh scripts/valgrind.sh --ci; then
-	echo "=== valgrind FAILED"
-	status=1
-fi
+# Windows: dependencies (cached), the cross build, its tests under wine
+# in a wine prefix of the run's own, then the release zip and its check.
+win_leg() {
+	rc=0
+	wait "$windeps_pid" || rc=$?
+	t=$(( $(date +%s) - windeps_t0 ))
+	echo "=== time: windows-deps ${t}s (started with the gcc leg)"
+	times="$times windows-deps=${t}s"
+	record windows-deps "$rc" "$t"
+	if [ "$rc" -ne 0 ]; then
+		tail -n 60 "$top/build-ci-win-deps.log"
+		echo "=== windows: dependencies FAILED"
+		return 0
+	fi
+	HVSOCK_WINEPREFIX="$top/build-ci-wineprefix"
+	export HVSOCK_WINEPREFIX
+	rm -rf "$HVSOCK_WINEPREFIX"
+	dir="$top/build-ci-win64"
+	rm -rf "$dir"
+	t0=$(date +%s)
+	rc=0
+	sh scripts/win-build.sh "$dir" >"$dir.build.log" 2>&1 || rc=$?
+	t=$(( $(date +%s) - t0 ))
+	echo "=== time: windows-build ${t}s"
+	times="$times windows-build=${t}s"
+	record windows-build "$rc" "$t"
+	if [ "$rc" -ne 0 ]; then
+		tail -n 60 "$dir.build.log"
+		echo "=== windows: build FAILED"
+	else
+		t0=$(date +%s)
+		if ! meson test -C "$dir" --print-errorlogs --num-processes 2; then
+			echo "=== windows: tests FAILED"
+			status=1
+		fi
+		logs="$logs $dir/meson-logs/testlog.json"
+		t=$(( $(date +%s) - t0 ))
+		echo "=== time: windows-tests ${t}s"
+		times="$times windows-tests=${t}s"
+	fi
+	check windows-dist sh scripts/win-dist.sh "$top/build-ci-dist"
+	WINEPREFIX=$HVSOCK_WINEPREFIX wineserver -k 2>/dev/null || true
+	unset HVSOCK_WINEPREFIX
+}
+echo "=== windows (mingw-w64 + wine)"
+win_leg
+
+check fuzz-smoke sh fuzz/run.sh 20
+check valgrind env VG_BUILD=build-ci-valgrind sh scripts/valgrind.sh --ci
 
 # The benchmark's scripts still work: tiny sizes, one rep, no VM; fails
 # only on a wrong byte or a tool that does not run, never on a time.
-echo "=== bench smoke (bench/run.sh --quick)"
-if ! sh bench/run.sh --quick --build "$top/build-ci-bench" >/dev/null; then
-	echo "=== bench smoke FAILED"
-	status=1
-fi
+check bench-smoke sh -c \
+    'sh bench/run.sh --quick --build "$1/build-ci-bench" >/dev/null' sh "$top"
+check clang-format sh scripts/format.sh --check
+check spdx sh scripts/spdx.sh --check
 
-echo "=== clang-format check"
-if ! sh scripts/format.sh --check; then
-	echo "=== format check FAILED"
-	status=1
-fi
-
-echo "=== SPDX license line check"
-if ! sh scripts/spdx.sh --check; then
-	echo "=== SPDX check FAILED"
-	status=1
-fi
-
+echo "=== time per leg:$times"
 # shellcheck disable=SC2086
-python3 scripts/count-tests.py $logs || status=1
+python3 scripts/count-tests.py $logs "$legs" || status=1
 exit $status
