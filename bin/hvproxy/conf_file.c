@@ -12,6 +12,7 @@
  *   buffer = 1m                   ; bytes queued per direction
  *   drain-timeout = 30s
  *   log-level = warning           ; error | warning | info | debug
+ *   log-file = /var/log/hvproxy.log ; instead of standard error
  *   syslog = no
  *   metrics = 127.0.0.1:9101
  *   user = hvproxy
@@ -42,17 +43,16 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
 
 #include "hvproxy.h"
+#include "os.h"
 
 /* ---- the INI file ------------------------------------------------------ */
 
@@ -75,7 +75,9 @@ struct loader {
 	struct hvp_config *cfg;
 	struct hvp_globals g; /* [global] as the file says */
 	const char *file;
-	FILE *fp;
+	FILE *fp; /* the file, or NULL: */
+	const char *text; /* @text_len bytes read from memory */
+	size_t text_len, text_pos;
 	int line;
 	size_t bytes; /* read so far */
 	int stop; /* too many errors, or the file is too large */
@@ -143,7 +145,13 @@ next_line(struct loader *L, int *nul)
 
 	*nul = 0;
 	for (;;) {
-		ch = getc(L->fp);
+		if (L->fp != NULL) {
+			ch = getc(L->fp);
+		} else if (L->text_pos < L->text_len) {
+			ch = (unsigned char)L->text[L->text_pos++];
+		} else {
+			ch = EOF;
+		}
 		if (ch == EOF) {
 			if (len == 0) {
 				return -1;
@@ -415,10 +423,19 @@ global_key(struct loader *L, const char *name, const char *value)
 {
 	struct hvp_globals *g = &L->g;
 	char why[HVC_WHY_SIZE];
+	const char *na;
 	uint64_t v;
 	int lvl;
 
 	if (fwd_setting(L, &g->fwd, &g->fwd_set, name, value, 1)) {
+		return;
+	}
+	/* Not here (Windows: user, pidfile, syslog): refused, unless it
+	 * asks for nothing (syslog = no). */
+	if ((na = hvp_os_unavailable(name)) != NULL &&
+	    !(strcmp(name, "syslog") == 0 &&
+		hvc_parse_bool(value, &lvl, NULL, 0) == 0 && lvl == 0)) {
+		file_error(L, L->line, "%s: %s", name, na);
 		return;
 	}
 	if (strcmp(name, "max-conns") == 0) {
@@ -483,6 +500,15 @@ global_key(struct loader *L, const char *name, const char *value)
 	} else if (strcmp(name, "metrics") == 0) {
 		set_string(L, &g->metrics, &g->set, HVP_SET_METRICS, name,
 		    value);
+	} else if (strcmp(name, "log-file") == 0) {
+		if (value[0] == '\0') {
+			file_error(L, L->line,
+			    "log-file: empty (expected the path of a file; "
+			    "leave log-file out to log to standard error)");
+			return;
+		}
+		set_string(L, &g->log_file, &g->set, HVP_SET_LOG_FILE, name,
+		    value);
 	} else if (strcmp(name, "user") == 0) {
 		set_string(L, &g->user, &g->set, HVP_SET_USER, name, value);
 	} else if (strcmp(name, "pidfile") == 0) {
@@ -494,7 +520,8 @@ global_key(struct loader *L, const char *name, const char *value)
 		    "(expected max-conns, max-conns-per-forward, "
 		    "max-conns-per-peer, connect-timeout, idle-timeout, "
 		    "buffer, drain-timeout, "
-		    "log-level, syslog, metrics, user, pidfile or wsl-poll)",
+		    "log-level, log-file, syslog, metrics, user, pidfile or "
+		    "wsl-poll)",
 		    name);
 	}
 }
@@ -593,185 +620,6 @@ report_listener(void *arg, const struct hvp_fwd_conf *fc, const char *msg)
 	file_error(arg, fc != NULL ? fc->listen_line : 0, "%s", msg);
 }
 
-int
-hvp_config_perm_check(const struct stat *st, unsigned long euid, char *why,
-    size_t size)
-{
-	if (st->st_mode & S_IWOTH) {
-		snprintf(why, size,
-		    "is writable by every user (mode %04o): anyone could "
-		    "change the forwards (chmod o-w)",
-		    (unsigned)(st->st_mode & 07777));
-		return -1;
-	}
-	if (euid != 0) {
-		return 0;
-	}
-	if (st->st_uid != 0) {
-		snprintf(why, size,
-		    "belongs to uid %lu, and hvproxy runs as root: that user "
-		    "could change the forwards (chown root)",
-		    (unsigned long)st->st_uid);
-		return -1;
-	}
-	if ((st->st_mode & S_IWGRP) && st->st_gid != 0) {
-		snprintf(why, size,
-		    "is writable by group %lu (mode %04o), and hvproxy runs "
-		    "as root (chmod g-w)",
-		    (unsigned long)st->st_gid, (unsigned)(st->st_mode & 07777));
-		return -1;
-	}
-	return 0;
-}
-
-static const char *
-file_kind(mode_t m)
-{
-	if (S_ISFIFO(m)) {
-		return "a fifo";
-	}
-	if (S_ISDIR(m)) {
-		return "a directory";
-	}
-	if (S_ISCHR(m)) {
-		return "a character device";
-	}
-	if (S_ISBLK(m)) {
-		return "a block device";
-	}
-	if (S_ISSOCK(m)) {
-		return "a socket";
-	}
-	return "not a plain file";
-}
-
-int
-hvp_conf_file_open(const char *file, char *why, size_t size)
-{
-	struct stat st;
-	int fd, fl, e;
-
-	/* O_NONBLOCK: opening a FIFO would wait for a writer. */
-	fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
-		e = errno;
-		snprintf(why, size, "cannot open: %s", strerror(e));
-		errno = e;
-		return -1;
-	}
-	if (fstat(fd, &st) != 0) {
-		e = errno;
-		snprintf(why, size, "cannot read: %s", strerror(e));
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(why, size,
-		    "not a regular file (%s): expected a configuration file",
-		    file_kind(st.st_mode));
-		close(fd);
-		errno = EINVAL;
-		return -1;
-	}
-	if (st.st_size > (off_t)HVP_CONF_MAX_SIZE) {
-		snprintf(why, size,
-		    "the file has %lld bytes, more than the %u MiB a "
-		    "configuration file may have",
-		    (long long)st.st_size, HVP_CONF_MAX_SIZE / (1024u * 1024u));
-		close(fd);
-		errno = EFBIG;
-		return -1;
-	}
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-		e = errno;
-		snprintf(why, size, "cannot read: %s", strerror(e));
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
-/*
- * The path may no longer be opened (after --user): read the file opened
- * at start-up through @keep, unless the path now names another file (it
- * was replaced, not edited in place: what it holds now cannot be read).
- * A new descriptor of it, at offset 0, or -1 (in @errs).
- */
-static int
-reopen_kept(const char *file, int keep, const char *why,
-    struct hvp_errors *errs)
-{
-	struct stat now, kept;
-	int fd;
-
-	if (fstat(keep, &kept) != 0) {
-		hvp_errors_add(errs, "%s: %s", file, why);
-		return -1;
-	}
-	if (stat(file, &now) == 0) {
-		if (now.st_dev != kept.st_dev || now.st_ino != kept.st_ino) {
-			hvp_errors_add(errs,
-			    "%s: %s (uid %lu), and it is no longer the file "
-			    "opened at start-up: it was replaced, not edited "
-			    "in place; make the new file readable by this "
-			    "user, or restart hvproxy",
-			    file, why, (unsigned long)geteuid());
-			return -1;
-		}
-		hvp_info("%s: %s (uid %lu): reading it through the "
-			 "descriptor opened at start-up (the same file)",
-		    file, why, (unsigned long)geteuid());
-	} else {
-		hvp_warn("%s: %s (uid %lu): reading the file opened at "
-			 "start-up instead; whether the path still names it "
-			 "cannot be told (%s)",
-		    file, why, (unsigned long)geteuid(), strerror(errno));
-	}
-	fd = fcntl(keep, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0) {
-		hvp_errors_add(errs,
-		    "%s: cannot read the file opened at "
-		    "start-up: %s",
-		    file, strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-		}
-		return -1;
-	}
-	return fd;
-}
-
-void
-hvp_conf_file_check_reopen(const char *file, int keep_fd)
-{
-	char why[256];
-	int fd = hvp_conf_file_open(file, why, sizeof(why));
-
-	if (fd >= 0) {
-		close(fd);
-		return;
-	}
-	if (errno != EACCES && errno != EPERM) {
-		return; /* a reload reports it */
-	}
-	if (keep_fd >= 0) {
-		hvp_warn("%s: %s as uid %lu: a reload (SIGHUP) will read the "
-			 "file opened at start-up, so changes made in place "
-			 "are seen, but a file replaced by a new one (as "
-			 "most editors and tools do) cannot be read until "
-			 "restart; make the file readable by this user to "
-			 "reload any change",
-		    file, why, (unsigned long)geteuid());
-	} else {
-		hvp_warn("%s: %s as uid %lu: a reload (SIGHUP) will fail; "
-			 "make the file readable by this user",
-		    file, why, (unsigned long)geteuid());
-	}
-}
-
 static int
 cmp_fwd_name(const void *a, const void *b)
 {
@@ -823,59 +671,26 @@ hvp_conf_file_load(struct hvp_config *c, struct hvp_globals *fileg,
     const char *file, const char *text, size_t text_len, int *keep_fd,
     struct hvp_errors *errs)
 {
-	static char empty[] = "\n";
 	struct loader L;
-	struct stat st;
-	char why[256];
 	int r, fd;
 
 	memset(&L, 0, sizeof(L));
 	L.cfg = c;
 	L.file = file;
 	if (text != NULL) {
-		/* The same reader as for a file, on a copy in memory. */
-		L.fp = text_len == 0 ? fmemopen(empty, 1, "r")
-				     : fmemopen((void *)text, text_len, "r");
-		if (L.fp == NULL) {
-			hvp_errors_add(errs, "%s: cannot read: %s", file,
-			    strerror(errno));
-			return -1;
-		}
+		/* The same reader as for a file, on the bytes in memory. */
+		L.text = text;
+		L.text_len = text_len;
 	} else {
-		unsigned long euid = (unsigned long)geteuid();
-
-		fd = hvp_conf_file_open(file, why, sizeof(why));
-		if (fd < 0 && (errno == EACCES || errno == EPERM) &&
-		    keep_fd != NULL && *keep_fd >= 0) {
-			fd = reopen_kept(file, *keep_fd, why, errs);
-			if (fd < 0) {
-				return -1;
-			}
-			/* Read on the authority of the user who opened it:
-			 * root's rule (--user needs root). */
-			euid = 0;
-		} else if (fd < 0) {
-			hvp_errors_add(errs, "%s: %s", file, why);
+		fd = hvp_os_conf_fd(file, keep_fd, errs);
+		if (fd < 0) {
 			return -1;
-		} else if (keep_fd != NULL && *keep_fd == -1) {
-			/* For reloads once --user took the right to open
-			 * it (main.c). */
-			*keep_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		}
 		L.fp = fdopen(fd, "r");
 		if (L.fp == NULL) {
 			hvp_errors_add(errs, "%s: cannot read: %s", file,
 			    strerror(errno));
 			close(fd);
-			return -1;
-		}
-		/* The rule applies to the file read, however it was
-		 * reached. */
-		if (fstat(fd, &st) == 0 &&
-		    hvp_config_perm_check(&st, euid, why, sizeof(why)) != 0) {
-			hvp_errors_add(errs, "%s: refused: the file %s", file,
-			    why);
-			fclose(L.fp);
 			return -1;
 		}
 	}
@@ -889,7 +704,7 @@ hvp_conf_file_load(struct hvp_config *c, struct hvp_globals *fileg,
 	L.section = hvc_xstrdup("global");
 	L.kind = SEC_GLOBAL;
 	r = ini_parse_stream(read_line, &L, on_ini_key, &L);
-	if (ferror(L.fp)) {
+	if (L.fp != NULL && ferror(L.fp)) {
 		file_error(&L, L.line, "read error: %s", strerror(errno));
 	} else if (r < 0) {
 		file_error(&L, 0, "cannot read: out of memory");
@@ -899,7 +714,9 @@ hvp_conf_file_load(struct hvp_config *c, struct hvp_globals *fileg,
 		    "syntax error (expected [section], key = value, or a "
 		    "comment starting with # or ;)");
 	}
-	fclose(L.fp);
+	if (L.fp != NULL) {
+		fclose(L.fp);
+	}
 	drop_duplicates(&L);
 
 	/* Per-forward checks that need the whole section. */

@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <winsock2.h>
+#else
 #include <sys/socket.h>
+#endif
 
 #include "hvproxy.h"
 
@@ -156,6 +160,7 @@ hvp_config_free(struct hvp_config *c)
 	}
 	free(c->fwds);
 	free(c->g.metrics);
+	free(c->g.log_file);
 	free(c->g.user);
 	free(c->g.pidfile);
 	free(c->file);
@@ -566,6 +571,10 @@ merge_globals(struct hvp_globals *dst, const struct hvp_globals *src)
 	if (src->set & HVP_SET_WSL_POLL) {
 		dst->wsl_poll_ms = src->wsl_poll_ms;
 	}
+	if (src->set & HVP_SET_LOG_FILE) {
+		free(dst->log_file);
+		dst->log_file = hvc_xstrdup(src->log_file);
+	}
 	if (src->set & HVP_SET_METRICS) {
 		free(dst->metrics);
 		dst->metrics = hvc_xstrdup(src->metrics);
@@ -679,6 +688,7 @@ hvp_config_load(const struct hvp_cmdline *cl, struct hvp_errors *errs)
 		    cl->keep_fd, errs);
 		merge_globals(&c->g, &fileg);
 		free(fileg.metrics);
+		free(fileg.log_file);
 		free(fileg.user);
 		free(fileg.pidfile);
 	}

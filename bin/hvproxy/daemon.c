@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <event2/event.h>
 
 #include "forward.h"
 #include "metrics.h"
+#include "os.h"
 
 /* ---- the daemon ------------------------------------------------------- */
 
@@ -104,19 +104,18 @@ static void
 fit_descriptors(const struct hvp_config *cfg, unsigned *max_conns,
     unsigned *max_splice)
 {
-	struct rlimit rl;
 	unsigned long long avail, fit, conns, pipe_fds, reserve, lim;
+	int r;
 
 	/* Each forward's listening socket is a descriptor too: with
 	 * hundreds of forwards they outgrow any fixed reserve. */
 	reserve = FD_RESERVE + (unsigned long long)cfg->nfwds;
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+	r = hvp_os_fd_limit(&lim);
+	if (r < 0) {
 		lim = 1024;
-	} else if (rl.rlim_cur == RLIM_INFINITY) {
+	} else if (r > 0) {
 		lim = reserve + (unsigned long long)HVP_MAX_CONNS_LIMIT * 2 +
 		    SPLICE_MAX * 4;
-	} else {
-		lim = rl.rlim_cur;
 	}
 	if (lim >= reserve + 32) {
 		avail = lim - reserve;
@@ -124,8 +123,9 @@ fit_descriptors(const struct hvp_config *cfg, unsigned *max_conns,
 		avail = 32;
 		hvp_warn("the descriptor limit %llu leaves almost none for "
 			 "connections beside %zu listener%s and the reserve "
-			 "of %d (raise LimitNOFILE= / ulimit -n)",
-		    lim, cfg->nfwds, cfg->nfwds == 1 ? "" : "s", FD_RESERVE);
+			 "of %d (%s)",
+		    lim, cfg->nfwds, cfg->nfwds == 1 ? "" : "s", FD_RESERVE,
+		    hvp_os_fd_limit_hint());
 	}
 	/* Automatic: a third of the descriptors for pipes (at most what the
 	 * engine uses), the rest for sockets. */
@@ -142,9 +142,9 @@ fit_descriptors(const struct hvp_config *cfg, unsigned *max_conns,
 		conns = cfg->g.max_conns;
 		if (conns > avail / 2) {
 			hvp_warn("max-conns %u is more than the descriptor "
-				 "limit allows (about %llu; raise "
-				 "LimitNOFILE= / ulimit -n)",
-			    cfg->g.max_conns, avail / 2);
+				 "limit allows (about %llu; %s)",
+			    cfg->g.max_conns, avail / 2,
+			    hvp_os_fd_limit_hint());
 		} else if (conns > fit) {
 			hvp_info("max-conns %u leaves descriptors for the "
 				 "splice pipes of %llu relays; the others copy",

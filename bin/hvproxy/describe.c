@@ -64,4 +64,7 @@ hvp_config_describe(const struct hvp_config *c, FILE *out)
 	fprintf(out, "      user %s, pidfile %s, wsl-poll %s\n",
 	    g->user != NULL ? g->user : "-",
 	    g->pidfile != NULL ? g->pidfile : "-", wp);
+	if (g->log_file != NULL) {
+		fprintf(out, "      log-file %s\n", g->log_file);
+	}
 }

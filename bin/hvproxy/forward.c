@@ -23,8 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -177,6 +175,22 @@ on_relay_done(hvs_relay_t *r, const hvs_relay_stats_t *s, void *userdata)
 	conn_free(c);
 }
 
+/* The system lacks the target's address family (no Hyper-V sockets): every
+ * connection will fail alike, so say why once, whatever the log level. */
+static void
+warn_family(struct conn *c, int err)
+{
+	char why[256];
+
+	if (err != HVS_EAFNOSUPPORT || c->fwd->warned_family) {
+		return;
+	}
+	c->fwd->warned_family = 1;
+	hvc_sock_why(&c->conf->target, err, why, sizeof(why));
+	hvp_warn("forward %s: cannot connect to %s: %s", c->conf->name,
+	    c->conf->target_str, why);
+}
+
 static void
 on_connected(int err, hvs_sock_t sock, void *userdata)
 {
@@ -186,6 +200,7 @@ on_connected(int err, hvs_sock_t sock, void *userdata)
 	int r;
 
 	c->req = NULL;
+	warn_family(c, err);
 	if (err != 0) {
 		c->fwd->st.err_connect++;
 		hvp_conn_fail(c,
@@ -371,6 +386,7 @@ on_accept(hvs_listener_t *l, hvs_sock_t sock, const hvs_addr_t *peer,
 	if (r != 0) {
 		c->req = NULL;
 		f->st.err_connect++;
+		warn_family(c, r);
 		hvp_conn_fail(c,
 		    r == HVS_ETIMEDOUT ? "connect-timeout" : "connect-failed",
 		    r);

@@ -40,6 +40,8 @@ struct fwd {
 	struct hvp_peers peers;
 	struct hvp_fwd_stats st; /* counters of ended connections */
 	int retired;
+	int warned_family; /* said once that the target's family is
+			      missing */
 };
 
 struct hvp_daemon {

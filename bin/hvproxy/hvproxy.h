@@ -14,10 +14,12 @@
  *   daemon.c    the daemon: every forward, reload, drain, counters
  *   peers.c     open connections per peer (max-conns-per-peer)
  *   metrics.c   the Prometheus endpoint (a small HTTP/1.x responder)
- *   log.c       stderr / journal / syslog, with levels
- *   systemd.c   socket activation and readiness notification
- *   privdrop.c  --user
+ *   log.c       stderr / journal / a file / syslog, with levels
  *   wsl.c       hvsock:wsl:PORT on a Windows host
+ *   os.h        what differs per system: posix/ (signals, pid file,
+ *               descriptor limit, syslog, systemd.c: socket activation
+ *               and readiness, privdrop.c: --user) and win/ (Ctrl-C and
+ *               the control events, refused options)
  *
  * Numbers, durations, sizes, allowlists, the reading of a tcp peer's
  * address and the allocation helpers come from bin/common (hvc_*), which
@@ -68,6 +70,11 @@ void hvp_log_set_level(int level);
 int hvp_log_level(void);
 /* Send messages to syslog (facility daemon) from now on. */
 void hvp_log_use_syslog(void);
+/* Append messages to the file @path from now on (log.c says how). 0, or
+ * -1 (said on stderr). */
+int hvp_log_use_file(const char *path);
+/* Close the log file, if any (messages go to stderr again). */
+void hvp_log_close(void);
 /* Route libhvsock's own messages through hvp_log. */
 void hvp_log_route_library(void);
 void hvp_log(int level, const char *fmt, ...) HVP_PRINTF(2, 3);
@@ -134,6 +141,7 @@ struct hvp_fwd_conf {
 #define HVP_SET_MAX_CONNS_TOTAL 0x400u
 #define HVP_SET_WSL_POLL 0x800u
 #define HVP_SET_MAX_CONNS_PEER 0x1000u
+#define HVP_SET_LOG_FILE 0x2000u
 
 /* Global settings: built-in defaults < [global] < command line. */
 struct hvp_globals {
@@ -142,6 +150,7 @@ struct hvp_globals {
 	int drain_timeout_ms; /* >= 0 */
 	int log_level;
 	int use_syslog;
+	char *log_file; /* --log-file or NULL */
 	char *metrics; /* address of the metrics endpoint or NULL */
 	char *user; /* --user or NULL */
 	char *pidfile; /* or NULL */
@@ -410,7 +419,7 @@ int hvp_metrics_new(struct hvp_metrics **out, struct event_base *base,
     const hvs_addr_t *addr, struct hvp_daemon *d);
 void hvp_metrics_free(struct hvp_metrics *m);
 
-/* ---- systemd.c -------------------------------------------------------- */
+/* ---- posix/systemd.c, win/stubs.c ------------------------------------- */
 
 /* Take LISTEN_FDS (checking LISTEN_PID) once at start-up and clear the
  * variables. Returns the count of inherited sockets (fds 3..3+n-1). */
@@ -427,7 +436,7 @@ void hvp_sd_watchdog_stop(void);
 /* "libsystemd" or "built-in". */
 const char *hvp_sd_backend(void);
 
-/* ---- privdrop.c ------------------------------------------------------- */
+/* ---- posix/privdrop.c, win/stubs.c ------------------------------------ */
 
 /* Check that USER[:GROUP] exists. 0 or -1 with a message in @why. */
 int hvp_priv_check(const char *spec, char *why, size_t whysize);

@@ -1,52 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Logging: standard error by default, syslog on request.
+ * Logging: standard error by default, a file (--log-file, log-file =) or
+ * syslog on request. A log file gets one line per record, appended and
+ * flushed as it is written, each with its time (UTC) and process id:
+ * "2026-01-31T12:00:00Z hvproxy[42]: warning: ...".
  *
  * Under systemd, standard error is often the journal (JOURNAL_STREAM names
  * it); then each line carries a "<N>" priority prefix that journald turns
  * into the message's priority, and no program name (journald adds it).
  * Elsewhere a line reads "hvproxy: warning: ...".
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hvproxy.h"
+#include "os.h"
 
 static int log_level = HVP_LOG_WARN;
 static int log_syslog;
 static int log_journal;
+static FILE *log_file;
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
-
-/* 1 if fd 2 is the stream JOURNAL_STREAM ("DEV:INODE") names. */
-static int
-stderr_is_journal(void)
-{
-	const char *js = getenv("JOURNAL_STREAM");
-	unsigned long long dev, ino;
-	struct stat st;
-	char tail;
-
-	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2) {
-		return 0;
-	}
-	if (fstat(STDERR_FILENO, &st) != 0) {
-		return 0;
-	}
-	return (unsigned long long)st.st_dev == dev &&
-	    (unsigned long long)st.st_ino == ino;
-}
 
 void
 hvp_log_init(int level)
 {
 	log_level = level;
-	log_journal = stderr_is_journal();
+	log_journal = hvp_os_stderr_is_journal();
 }
 
 void
@@ -95,10 +81,30 @@ hvp_log_level_parse(const char *s)
 void
 hvp_log_use_syslog(void)
 {
-	/* LOG_NDELAY: connect now, while the root directory and the user
-	 * are still the ones that can reach /dev/log. */
-	openlog("hvproxy", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	hvp_os_syslog_open();
 	log_syslog = 1;
+}
+
+int
+hvp_log_use_file(const char *path)
+{
+	FILE *fp = hvp_os_log_file_open(path);
+
+	if (fp == NULL) {
+		hvp_err("log-file %s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	log_file = fp;
+	return 0;
+}
+
+void
+hvp_log_close(void)
+{
+	if (log_file != NULL) {
+		fclose(log_file);
+		log_file = NULL;
+	}
 }
 
 static void vlog(int level, const char *fmt, va_list ap) HVP_PRINTF(2, 0);
@@ -106,8 +112,8 @@ static void vlog(int level, const char *fmt, va_list ap) HVP_PRINTF(2, 0);
 static void
 vlog(int level, const char *fmt, va_list ap)
 {
-	static const int sys_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO,
-	    LOG_DEBUG};
+	/* syslog's priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
+	static const int sys_prio[] = {3, 4, 6, 7};
 	char msg[2048];
 
 	if (level > log_level) {
@@ -115,7 +121,20 @@ vlog(int level, const char *fmt, va_list ap)
 	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_syslog) {
-		syslog(sys_prio[level], "%s", msg);
+		hvp_os_syslog(level, msg);
+	} else if (log_file != NULL) {
+		char when[32] = "-";
+		time_t now = time(NULL);
+		struct tm *tm = gmtime(&now);
+
+		if (tm != NULL) {
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", tm);
+		}
+		fprintf(log_file, "%s hvproxy[%ld]: %s%s%s\n", when,
+		    (long)getpid(),
+		    level <= HVP_LOG_WARN ? level_names[level] : "",
+		    level <= HVP_LOG_WARN ? ": " : "", msg);
+		fflush(log_file);
 	} else if (log_journal) {
 		fprintf(stderr, "<%d>%s\n", sys_prio[level], msg);
 	} else if (level <= HVP_LOG_WARN) {

@@ -6,6 +6,7 @@
  *   hvproxy tcp:8080 vsock:8080          guest: local port 8080 -> host
  *   hvproxy vsock:8080 tcp:127.0.0.1:80  guest: expose a web server
  *   hvproxy -c /etc/hvproxy.conf         forwards from a config file
+ *   hvproxy --control PID reload         Windows: what SIGHUP is elsewhere
  *
  * Start-up order: options -> configuration (validated as a whole; nothing
  * listens if anything is wrong) -> pidfile (locked: a second hvproxy with
@@ -13,23 +14,17 @@
  * listener -> drop privileges -> tell the service manager we are ready ->
  * loop.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "hvproxy.h"
+#include "os.h"
 
 static const char usage_text[] =
     "usage: hvproxy [-hqVv] [-c file] [--check] [--allow list] "
@@ -37,10 +32,12 @@ static const char usage_text[] =
     "               [--connect-timeout time] [--drain-timeout time]\n"
     "               [--idle-timeout time] [--max-conns n] "
     "[--max-conns-per-forward n]\n"
-    "               [--max-conns-per-peer n] [--metrics address] "
-    "[--pidfile file]\n"
-    "               [--syslog] [-u user[:group]] [--wsl-poll time] "
-    "[listen target ...]\n";
+    "               [--log-file file] [--max-conns-per-peer n] "
+    "[--metrics address]\n"
+    "               [--pidfile file] [--syslog] [-u user[:group]] "
+    "[--wsl-poll time]\n"
+    "               [listen target ...]\n"
+    "       hvproxy --control pid reload|stop\n";
 
 static const char help_text[] =
     "\n"
@@ -68,6 +65,8 @@ static const char help_text[] =
     "      --drain-timeout T    on SIGTERM, let connections finish for T "
     "(30s)\n"
     "      --idle-timeout T     close connections idle for T (0 = never)\n"
+    "      --log-file FILE      append the log to FILE, not standard "
+    "error\n"
     "      --max-conns N        open connections, all forwards (0 = fit "
     "the\n"
     "                           descriptor limit)\n"
@@ -79,9 +78,13 @@ static const char help_text[] =
     "(0 = none)\n"
     "      --metrics ADDR       serve Prometheus metrics on ADDR\n"
     "                           (HOST:PORT, PORT or unix:PATH)\n"
-    "      --pidfile FILE       write the process id to FILE\n"
-    "      --syslog             log to syslog instead of standard error\n"
-    "  -u, --user USER[:GROUP]  drop privileges once listening\n"
+    "      --pidfile FILE       write the process id to FILE (not on "
+    "Windows)\n"
+    "      --syslog             log to syslog instead of standard error "
+    "(not on\n"
+    "                           Windows)\n"
+    "  -u, --user USER[:GROUP]  drop privileges once listening (not on "
+    "Windows)\n"
     "      --wsl-poll T         how often to check the WSL VM id (10s)\n"
     "  -q, --quiet              log errors only\n"
     "  -v, --verbose            -v: a line per connection; -vv: debug\n"
@@ -90,6 +93,11 @@ static const char help_text[] =
     "\n"
     "Times: 30 (seconds), 0.5, 500ms, 2m, 1h. Sizes: 65536, 64k, 1m.\n"
     "Signals: TERM/INT drain and exit, HUP reloads the config file.\n"
+    "Windows: Ctrl-C, Ctrl-Break and closing the console drain and exit;\n"
+    "  hvproxy --control PID reload (or stop) does what HUP (or TERM) "
+    "does;\n"
+    "  without pairs or -c, %ProgramData%\\hvproxy\\hvproxy.conf is "
+    "read.\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration "
     "error.\n"
     "See hvproxy(8).\n";
@@ -99,8 +107,10 @@ enum {
 	OPT_ALLOW,
 	OPT_BUFFER,
 	OPT_CONNECT_TIMEOUT,
+	OPT_CONTROL,
 	OPT_DRAIN_TIMEOUT,
 	OPT_IDLE_TIMEOUT,
+	OPT_LOG_FILE,
 	OPT_MAX_CONNS,
 	OPT_MAX_CONNS_FWD,
 	OPT_MAX_CONNS_PEER,
@@ -116,8 +126,10 @@ static const struct option long_opts[] = {
     {"allow", required_argument, NULL, OPT_ALLOW},
     {"buffer", required_argument, NULL, OPT_BUFFER},
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"control", required_argument, NULL, OPT_CONTROL},
     {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
     {"max-conns-per-forward", required_argument, NULL, OPT_MAX_CONNS_FWD},
     {"max-conns-per-peer", required_argument, NULL, OPT_MAX_CONNS_PEER},
@@ -140,11 +152,11 @@ struct app {
 	struct hvp_metrics *metrics;
 	struct hvp_cmdline cl;
 	char *metrics_str; /* the metrics address in force */
-	int pidfile_fd;
-	char *pidfile;
+	const char *control; /* --control PID */
 	int exit_code;
 	int conf_fd; /* the config file as opened at start-up, or < 0 */
 	int stopping; /* SIGTERM or SIGINT came: draining */
+	int have_log_file; /* the log goes to a file */
 };
 
 static void HVP_NORETURN usage_error(const char *fmt, ...) HVP_PRINTF(1, 2);
@@ -170,79 +182,6 @@ print_version(void)
 	    HVS_VERSION, hvs_version(), event_get_version(), hvp_sd_backend());
 }
 
-/* ---- pidfile ---------------------------------------------------------- */
-
-/*
- * Write our pid to @path and keep it locked for as long as we run: a
- * second hvproxy with the same pidfile stops instead of overwriting it.
- * Not through a symbolic link, and only into a plain file: hvproxy writes
- * it as root, possibly in a folder others can write to (SECURITY.md).
- */
-static int
-pidfile_create(struct app *a, const char *path)
-{
-	struct stat st;
-	char buf[32];
-	int fd, n;
-
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0) {
-		hvp_err("pidfile %s: %s", path,
-		    errno == ELOOP ? "is a symbolic link (refused)"
-				   : strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink > 1) {
-		hvp_err("pidfile %s: not a plain file with one name (refused)",
-		    path);
-		close(fd);
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		ssize_t got = read(fd, buf, sizeof(buf) - 1);
-
-		buf[got > 0 ? got : 0] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		hvp_err("pidfile %s: hvproxy is already running (pid %s)", path,
-		    buf[0] != '\0' ? buf : "?");
-		close(fd);
-		return -1;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || write(fd, buf, (size_t)n) != n) {
-		hvp_err("pidfile %s: %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	a->pidfile_fd = fd;
-	a->pidfile = hvc_xstrdup(path);
-	return 0;
-}
-
-static void
-pidfile_remove(struct app *a)
-{
-	if (a->pidfile == NULL) {
-		return;
-	}
-	/* After --user this may be refused (the folder is root's). Then the
-	 * file is emptied through the descriptor still open, so that no pid
-	 * that may be reused stays in it; the next start takes it over,
-	 * since the lock, not the file, says whether hvproxy runs. */
-	if (unlink(a->pidfile) != 0 && errno != ENOENT) {
-		int err = errno;
-
-		hvp_left_behind("the pid file", a->pidfile, err,
-		    ftruncate(a->pidfile_fd, 0) == 0
-			? "emptied instead (the next start reuses it)"
-			: "the next start reuses it");
-	}
-	close(a->pidfile_fd);
-	free(a->pidfile);
-	a->pidfile = NULL;
-}
-
 /* ---- signals ---------------------------------------------------------- */
 
 static void
@@ -254,42 +193,12 @@ drained(void *arg)
 	event_base_loopexit(a->base, NULL);
 }
 
-/*
- * The exit status is decided once the loop has ended: a stop signal that
- * comes late (a supervisor's second SIGTERM, timeout(1) signalling its
- * process group after the child) must not turn it into death by signal
- * when event_free() gives the default action back. So the signals are
- * blocked before the events go, and ignored after (which also discards
- * one already pending).
- */
 static void
-block_stop_signals(void)
+on_stop(struct app *a, const char *what)
 {
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-}
-
-static void
-ignore_stop_signals(void)
-{
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-}
-
-static void
-on_stop(evutil_socket_t sig, short what, void *arg)
-{
-	struct app *a = arg;
-
 	a->stopping = 1;
 	hvp_sd_notify("STOPPING=1");
-	hvp_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	hvp_info("%s: stopping", what);
 	if (a->metrics != NULL) {
 		hvp_metrics_free(a->metrics);
 		a->metrics = NULL;
@@ -305,13 +214,12 @@ same_str(const char *x, const char *y)
 }
 
 static void
-on_reload(evutil_socket_t sig, short what, void *arg)
+on_reload(struct app *a, const char *what)
 {
-	struct app *a = arg;
 	const struct hvp_config *old = hvp_daemon_config(a->d);
 	struct hvp_errors errs = {NULL, 0};
 	struct hvp_config *cfg;
-	struct timespec ts;
+	unsigned long long now_us;
 
 	/* Stopping: the listeners are closed for good, and a reload would
 	 * bind them (or new ones) again. */
@@ -320,19 +228,18 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 		uint64_t reloads, failures;
 
 		hvp_daemon_totals(a->d, &left, &max_conns, &reloads, &failures);
-		hvp_warn("SIGHUP: reload ignored: draining, %u connection%s "
+		hvp_warn("%s: reload ignored: draining, %u connection%s "
 			 "left",
-		    left, left == 1 ? "" : "s");
+		    what, left, left == 1 ? "" : "s");
 		return;
 	}
 	if (a->cl.file == NULL) {
-		hvp_warn("SIGHUP: no configuration file (-c) to reload");
+		hvp_warn("%s: no configuration file (-c) to reload", what);
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	hvp_sd_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu",
-	    (unsigned long long)ts.tv_sec * 1000000u +
-		(unsigned long long)ts.tv_nsec / 1000u);
+	/* CLOCK_MONOTONIC, as hvc_now_ms() reads it. */
+	now_us = (unsigned long long)hvc_now_ms() * 1000u;
+	hvp_sd_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu", now_us);
 	cfg = hvp_config_load(&a->cl, &errs);
 	if (cfg == NULL) {
 		hvp_err("reload: the configuration has errors; keeping the "
@@ -345,9 +252,10 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	}
 	if (!same_str(old->g.user, cfg->g.user) ||
 	    !same_str(old->g.pidfile, cfg->g.pidfile) ||
+	    !same_str(old->g.log_file, cfg->g.log_file) ||
 	    old->g.use_syslog != cfg->g.use_syslog) {
-		hvp_warn("reload: user, pidfile and syslog changes take effect "
-			 "at the next start only");
+		hvp_warn("reload: user, pidfile, log-file and syslog changes "
+			 "take effect at the next start only");
 	}
 	if (hvp_daemon_apply(a->d, cfg, 0) != 0) {
 		hvp_config_free(cfg);
@@ -379,32 +287,18 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	hvp_sd_notifyf("READY=1\nSTATUS=%zu forwards", old->nfwds);
 }
 
-/* ---- start-up --------------------------------------------------------- */
-
-/* Connections cost two descriptors each, and a relay's splice pipes up to
- * four more (forward.c fit_descriptors()): take what the hard limit allows
- * (systemd and most shells start daemons with a soft limit of 1024). */
+/* SIGTERM, SIGHUP, Ctrl-C, the control events (os.h). */
 static void
-raise_nofile(void)
+on_request(int req, const char *what, void *arg)
 {
-	struct rlimit rl;
-	rlim_t want;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
-		return;
-	}
-	want = rl.rlim_max;
-	if (want == RLIM_INFINITY || want > 1048576) {
-		want = 1048576;
-	}
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
-		rl.rlim_cur = want;
-		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-			hvp_debug("cannot raise the descriptor limit: %s",
-			    strerror(errno));
-		}
+	if (req == HVP_REQ_RELOAD) {
+		on_reload(arg, what);
+	} else {
+		on_stop(arg, what);
 	}
 }
+
+/* ---- start-up --------------------------------------------------------- */
 
 /* "--OPT 'ARG': why" and exit 2, for a value bin/common refused. */
 static void HVP_NORETURN
@@ -430,6 +324,18 @@ set_duration(struct hvp_globals *g, int *dst, unsigned bit, int fwd,
 		g->fwd_set |= bit;
 	} else {
 		g->set |= bit;
+	}
+}
+
+/* An option this system does not have: one line, exit 2. */
+static void
+refuse_unavailable(const char *opt)
+{
+	const char *why = hvp_os_unavailable(opt);
+
+	if (why != NULL) {
+		fprintf(stderr, "hvproxy: %s: %s\n", opt, why);
+		exit(HVP_EXIT_USAGE);
 	}
 }
 
@@ -463,6 +369,17 @@ parse_options(struct app *a, int argc, char **argv, int *check)
 			break;
 		case OPT_CHECK:
 			*check = 1;
+			break;
+		case OPT_CONTROL:
+			a->control = optarg;
+			break;
+		case OPT_LOG_FILE:
+			if (optarg[0] == '\0') {
+				usage_error("--log-file: empty (expected the "
+					    "path of a file)");
+			}
+			g->log_file = optarg;
+			g->set |= HVP_SET_LOG_FILE;
 			break;
 		case OPT_ALLOW:
 			/* Several --allow add up, as allow= lines do. */
@@ -516,14 +433,17 @@ parse_options(struct app *a, int argc, char **argv, int *check)
 			g->set |= HVP_SET_METRICS;
 			break;
 		case OPT_PIDFILE:
+			refuse_unavailable("--pidfile");
 			g->pidfile = optarg;
 			g->set |= HVP_SET_PIDFILE;
 			break;
 		case OPT_SYSLOG:
+			refuse_unavailable("--syslog");
 			g->use_syslog = 1;
 			g->set |= HVP_SET_SYSLOG;
 			break;
 		case 'u':
+			refuse_unavailable("--user");
 			g->user = optarg;
 			g->set |= HVP_SET_USER;
 			break;
@@ -546,6 +466,19 @@ parse_options(struct app *a, int argc, char **argv, int *check)
 			exit(HVP_EXIT_USAGE);
 		}
 	}
+	if (a->control != NULL) {
+		/* hvproxy --control PID reload|stop, and nothing else. */
+		if (argc - optind != 1) {
+			usage_error("--control PID takes one command: reload "
+				    "or stop");
+		}
+		if (*check || cl->file != NULL || g->set != 0 ||
+		    g->fwd_set != 0 || cl->allow != NULL || quiet || verbose) {
+			usage_error("--control PID COMMAND takes no other "
+				    "option");
+		}
+		exit(hvp_os_control(a->control, argv[optind]));
+	}
 	if (quiet && verbose) {
 		usage_error("cannot use -q and -v together");
 	}
@@ -564,6 +497,10 @@ parse_options(struct app *a, int argc, char **argv, int *check)
 		    argv[argc - 1]);
 	}
 	if (cl->npairs == 0 && cl->file == NULL) {
+		/* Windows: %ProgramData%\hvproxy\hvproxy.conf. */
+		cl->file = (char *)hvp_os_default_config();
+	}
+	if (cl->npairs == 0 && cl->file == NULL) {
 		usage_error("nothing to forward: give LISTEN TARGET pairs or "
 			    "-c FILE");
 	}
@@ -580,7 +517,6 @@ main(int argc, char **argv)
 	struct app a;
 	struct hvp_errors errs = {NULL, 0};
 	struct hvp_config *cfg;
-	struct event *sig_term = NULL, *sig_int = NULL, *sig_hup = NULL;
 	char *pidpath = NULL;
 	int check = 0;
 	size_t nfwds;
@@ -590,14 +526,17 @@ main(int argc, char **argv)
 	/* Before any descriptor is opened (the loop's, a log, a listener):
 	 * none may take the number of a closed standard stream. */
 	hvc_reserve_stdio(HVP_EXIT_FAIL);
-	a.pidfile_fd = -1;
 	a.conf_fd = -1;
 	a.cl.keep_fd = &a.conf_fd;
 	a.exit_code = HVP_EXIT_OK;
-	/* Writes to a closed peer must fail with EPIPE, not kill us. */
-	signal(SIGPIPE, SIG_IGN);
 
 	parse_options(&a, argc, argv, &check);
+	/* SIGPIPE ignored; Winsock started (host names are looked up while
+	 * the configuration is checked). */
+	if (hvp_os_init() != 0) {
+		free(a.cl.allow);
+		return HVP_EXIT_FAIL;
+	}
 	hvp_log_init(
 	    a.cl.g.set & HVP_SET_LOG_LEVEL ? a.cl.g.log_level : HVP_LOG_WARN);
 	hvp_log_route_library();
@@ -618,17 +557,33 @@ main(int argc, char **argv)
 		return HVP_EXIT_OK;
 	}
 	hvp_log_set_level(cfg->g.log_level);
-	if (cfg->g.use_syslog) {
+	if (cfg->g.log_file != NULL) {
+		if (hvp_log_use_file(cfg->g.log_file) != 0) {
+			hvp_config_free(cfg);
+			free(a.cl.allow);
+			return HVP_EXIT_FAIL;
+		}
+	} else if (cfg->g.use_syslog) {
 		hvp_log_use_syslog();
 	}
-	raise_nofile();
+	hvp_os_raise_nofile();
 
 	a.base = event_base_new();
 	if (a.base == NULL || hvp_daemon_new(&a.d, a.base) != 0) {
 		hvp_err("cannot set up the event loop");
 		hvp_config_free(cfg);
 		free(a.cl.allow);
+		hvp_log_close();
 		return HVP_EXIT_FAIL;
+	}
+	/* Stop and reload requests (signals; on Windows Ctrl-C and the
+	 * control events, which `hvproxy --control` finds from now on) are
+	 * taken before anything listens: one that comes while the
+	 * listeners are bound is handled once the loop runs. */
+	if (hvp_os_requests_start(a.base, on_request, &a) != 0) {
+		hvp_config_free(cfg);
+		a.exit_code = HVP_EXIT_FAIL;
+		goto out;
 	}
 	nfwds = cfg->nfwds;
 	if (cfg->g.metrics != NULL) {
@@ -639,7 +594,7 @@ main(int argc, char **argv)
 	}
 	/* The pidfile's lock before any socket: a second hvproxy must not
 	 * bind (or replace a socket file) before it learns that it is one. */
-	if (pidpath != NULL && pidfile_create(&a, pidpath) != 0) {
+	if (pidpath != NULL && hvp_os_pidfile_create(pidpath) != 0) {
 		hvp_config_free(cfg);
 		a.exit_code = HVP_EXIT_FAIL;
 		goto out;
@@ -673,17 +628,6 @@ main(int argc, char **argv)
 		a.conf_fd = -2; /* and no reload keeps it */
 	}
 
-	sig_term = evsignal_new(a.base, SIGTERM, on_stop, &a);
-	sig_int = evsignal_new(a.base, SIGINT, on_stop, &a);
-	sig_hup = evsignal_new(a.base, SIGHUP, on_reload, &a);
-	if (sig_term == NULL || sig_int == NULL || sig_hup == NULL ||
-	    evsignal_add(sig_term, NULL) != 0 ||
-	    evsignal_add(sig_int, NULL) != 0 ||
-	    evsignal_add(sig_hup, NULL) != 0) {
-		hvp_err("cannot install signal handlers");
-		a.exit_code = HVP_EXIT_FAIL;
-		goto out;
-	}
 	if (hvp_log_on(HVP_LOG_INFO)) {
 		unsigned open, maxc;
 		uint64_t r1, r2;
@@ -702,20 +646,10 @@ main(int argc, char **argv)
 	}
 out:
 	hvp_sd_watchdog_stop();
-	block_stop_signals();
-	if (sig_term != NULL) {
-		event_free(sig_term);
-	}
-	if (sig_int != NULL) {
-		event_free(sig_int);
-	}
-	if (sig_hup != NULL) {
-		event_free(sig_hup);
-	}
-	ignore_stop_signals();
+	hvp_os_requests_stop();
 	hvp_metrics_free(a.metrics);
 	hvp_daemon_free(a.d);
-	pidfile_remove(&a);
+	hvp_os_pidfile_remove();
 	if (a.conf_fd >= 0) {
 		close(a.conf_fd);
 	}
@@ -725,5 +659,6 @@ out:
 	if (a.base != NULL) {
 		event_base_free(a.base);
 	}
+	hvp_log_close();
 	return a.exit_code;
 }

@@ -28,6 +28,7 @@
  *   the close into a reset that could destroy the answer.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,40 @@ struct hvp_metrics {
 	struct hvc_sockfile sockfile; /* a unix socket file we created */
 };
 
+/*
+ * evbuffer_add_printf() through the C library's own vsnprintf(): the
+ * same formats on every system (libevent's goes to the Windows C
+ * runtime's, which may not take %zu or %llu).
+ */
+static void bprintf(struct evbuffer *b, const char *fmt, ...) HVP_PRINTF(2, 3);
+
+static void
+bprintf(struct evbuffer *b, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		return;
+	}
+	if ((size_t)n < sizeof(buf)) {
+		evbuffer_add(b, buf, (size_t)n);
+		return;
+	}
+	va_start(ap, fmt);
+	{
+		char *p = hvc_xvasprintf(fmt, ap);
+
+		evbuffer_add(b, p, strlen(p));
+		free(p);
+	}
+	va_end(ap);
+}
+
 struct snap {
 	struct hvp_fwd_stats *st;
 	size_t n, cap;
@@ -105,7 +140,7 @@ label(struct evbuffer *b, const char *v)
 {
 	for (; *v != '\0'; v++) {
 		if (*v == '\\' || *v == '"') {
-			evbuffer_add_printf(b, "\\%c", *v);
+			bprintf(b, "\\%c", *v);
 		} else if (*v == '\n') {
 			evbuffer_add(b, "\\n", 2);
 		} else {
@@ -117,8 +152,7 @@ label(struct evbuffer *b, const char *v)
 static void
 family(struct evbuffer *b, const char *name, const char *type, const char *help)
 {
-	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
-	    type);
+	bprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* name{forward="F"[,extra]} value */
@@ -126,9 +160,9 @@ static void
 sample(struct evbuffer *b, const char *name, const char *fwd, const char *extra,
     unsigned long long v)
 {
-	evbuffer_add_printf(b, "%s{forward=\"", name);
+	bprintf(b, "%s{forward=\"", name);
 	label(b, fwd);
-	evbuffer_add_printf(b, "\"%s%s} %llu\n", extra != NULL ? "," : "",
+	bprintf(b, "\"%s%s} %llu\n", extra != NULL ? "," : "",
 	    extra != NULL ? extra : "", v);
 }
 
@@ -146,24 +180,23 @@ render(struct hvp_metrics *m, struct evbuffer *b)
 	hvs_relay_counters(&rc);
 
 	family(b, "hvproxy_info", "gauge", "Version of hvproxy and libhvsock.");
-	evbuffer_add_printf(b, "hvproxy_info{version=\"");
+	bprintf(b, "hvproxy_info{version=\"");
 	label(b, HVS_VERSION);
-	evbuffer_add_printf(b, "\",libhvsock=\"");
+	bprintf(b, "\",libhvsock=\"");
 	label(b, hvs_version());
-	evbuffer_add_printf(b, "\"} 1\n");
+	bprintf(b, "\"} 1\n");
 	family(b, "hvproxy_start_time_seconds", "gauge",
 	    "Start time of the process since the Unix epoch.");
-	evbuffer_add_printf(b, "hvproxy_start_time_seconds %lld\n",
-	    (long long)m->start);
+	bprintf(b, "hvproxy_start_time_seconds %lld\n", (long long)m->start);
 	family(b, "hvproxy_max_connections", "gauge",
 	    "Limit on open connections of all forwards together.");
-	evbuffer_add_printf(b, "hvproxy_max_connections %u\n", maxc);
+	bprintf(b, "hvproxy_max_connections %u\n", maxc);
 	family(b, "hvproxy_open_connections", "gauge",
 	    "Open connections of all forwards together.");
-	evbuffer_add_printf(b, "hvproxy_open_connections %u\n", open);
+	bprintf(b, "hvproxy_open_connections %u\n", open);
 	family(b, "hvproxy_reloads_total", "counter",
 	    "Configuration reloads (SIGHUP), by result.");
-	evbuffer_add_printf(b,
+	bprintf(b,
 	    "hvproxy_reloads_total{result=\"ok\"} %llu\n"
 	    "hvproxy_reloads_total{result=\"failed\"} %llu\n",
 	    (unsigned long long)reloads, (unsigned long long)reload_fail);
@@ -234,20 +267,18 @@ render(struct hvp_metrics *m, struct evbuffer *b)
 	}
 	family(b, "hvproxy_relay_pipes", "gauge",
 	    "Zero-copy pipes of the relay engine, in use and pooled.");
-	evbuffer_add_printf(b,
+	bprintf(b,
 	    "hvproxy_relay_pipes{state=\"in_use\"} %llu\n"
 	    "hvproxy_relay_pipes{state=\"pooled\"} %llu\n",
 	    (unsigned long long)rc.pipes_in_use,
 	    (unsigned long long)rc.pipes_pooled);
 	family(b, "hvproxy_metrics_refusals_total", "counter",
 	    "Connections to this endpoint closed at once: over its limit.");
-	evbuffer_add_printf(b, "hvproxy_metrics_refusals_total %llu\n",
-	    m->refused);
+	bprintf(b, "hvproxy_metrics_refusals_total %llu\n", m->refused);
 	family(b, "hvproxy_metrics_timeouts_total", "counter",
 	    "Connections to this endpoint closed at their deadline, "
 	    "unanswered.");
-	evbuffer_add_printf(b, "hvproxy_metrics_timeouts_total %llu\n",
-	    m->timeouts);
+	bprintf(b, "hvproxy_metrics_timeouts_total %llu\n", m->timeouts);
 	free(s.st);
 }
 
@@ -256,17 +287,17 @@ render(struct hvp_metrics *m, struct evbuffer *b)
 static uint64_t
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return hvc_now_ms();
 }
 
 static void
 arm(struct mconn *c, uint64_t ms)
 {
-	struct timeval tv = {(time_t)(ms / 1000),
-	    (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv;
+
+	/* Member by member: the types differ (long on Windows). */
+	tv.tv_sec = (long)(ms / 1000);
+	tv.tv_usec = (long)(ms % 1000) * 1000;
 
 	if (evtimer_add(&c->deadline, &tv) != 0) {
 		hvp_err("metrics: cannot arm a deadline timer");
@@ -310,7 +341,7 @@ respond(struct mconn *c, char minor, int code, const char *reason,
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
-	evbuffer_add_printf(out,
+	bprintf(out,
 	    "HTTP/1.%c %d %s\r\n"
 	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
@@ -335,8 +366,8 @@ respond_text(struct mconn *c, char minor, int code, const char *reason,
 		conn_close(c);
 		return;
 	}
-	evbuffer_add_printf(b, "%d %s%s%s\n", code, reason,
-	    text != NULL ? ": " : "", text != NULL ? text : "");
+	bprintf(b, "%d %s%s%s\n", code, reason, text != NULL ? ": " : "",
+	    text != NULL ? text : "");
 	respond(c, minor, code, reason, "text/plain; charset=utf-8", extra, b,
 	    head);
 	evbuffer_free(b);

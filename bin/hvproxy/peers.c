@@ -19,12 +19,17 @@
  * connection open, so the table is as large as the number of distinct
  * peers connected at once.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#endif
 
 #include "hvproxy.h"
 

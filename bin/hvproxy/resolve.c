@@ -6,12 +6,17 @@
  * tcp:127.0.0.1:P). Kept apart from config.c so that the fuzz target
  * (fuzz/fuzz_config.c) can put a lookup without the network in its place.
  */
+#include <stdio.h>
+#include <string.h>
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <stdio.h>
-#include <string.h>
 #include <sys/socket.h>
+#endif
 
 #include "hvproxy.h"
 

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What Windows has no counterpart for: systemd (socket activation,
+ * readiness notification) and --user. fd:N listen addresses are refused
+ * with a reason; --user is refused before it gets here (win/sys.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "hvproxy.h"
+
+const char *
+hvp_sd_backend(void)
+{
+	return "none";
+}
+
+int
+hvp_sd_listen_fds(void)
+{
+	return 0;
+}
+
+int
+hvp_sd_check_fd(int fd, const char **why)
+{
+	(void)fd;
+	*why = "cannot be used on Windows (fd:N takes a listening socket "
+	       "passed in by a service manager such as systemd)";
+	return -1;
+}
+
+void
+hvp_sd_notify(const char *state)
+{
+	(void)state;
+}
+
+void
+hvp_sd_notifyf(const char *fmt, ...)
+{
+	(void)fmt;
+}
+
+void
+hvp_sd_watchdog_start(struct event_base *base)
+{
+	(void)base;
+}
+
+void
+hvp_sd_watchdog_stop(void)
+{
+}
+
+int
+hvp_priv_check(const char *spec, char *why, size_t whysize)
+{
+	(void)spec;
+	snprintf(why, whysize,
+	    "not available on Windows (start hvproxy as the account it "
+	    "should run as)");
+	return -1;
+}
+
+int
+hvp_priv_drop(const char *spec)
+{
+	hvp_err("--user %s: not available on Windows", spec);
+	return -1;
+}
+
+void
+hvp_left_behind(const char *what, const char *path, int err, const char *then)
+{
+	hvp_warn("cannot remove %s (%s): %s; %s", path, what, strerror(err),
+	    then);
+}
