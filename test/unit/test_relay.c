@@ -662,6 +662,11 @@ test_no_half_close(void **state)
 
 /* ---- resets and errors ----------------------------------------------- */
 
+/* Why a test of what a peer sees after a reset cannot run (wine). */
+#define NO_RESET                                                          \
+	"a socket closed with SO_LINGER 0 sends a FIN here, not a reset " \
+	"(wine does so): the peer cannot see a stream cut"
+
 static void
 reset_after_64k(struct scen *sc, struct peer *p)
 {
@@ -710,6 +715,9 @@ test_reset_from_a(void **state)
 	struct scen *sc = &the_scen;
 	struct xfer x = {.t = T_TCP, .ab = 64 * MiB, .ba = 0};
 
+	if (!testos_resets_reach_peer()) {
+		skip_because(NO_RESET);
+	}
 	scen_start(sc, m, &x);
 	sc->srv.no_shut = 1;
 	sc->srv.wdone = 1;
@@ -910,6 +918,9 @@ test_idle_timeout(void **state)
 	hvs_relay_opts_t o = {.flags = m->flags, .idle_timeout_ms = 50};
 	hvs_sock_t pa[2], pb[2];
 
+	if (!testos_resets_reach_peer()) {
+		skip_because(NO_RESET);
+	}
 	memset(sc, 0, sizeof(*sc));
 	sc->base = event_base_new();
 	make_pair(T_TCP, pa);
@@ -947,6 +958,9 @@ test_close(void **state)
 	struct scen *sc = &the_scen;
 	struct xfer x = {.t = T_TCP, .ab = 10, .ba = 0};
 
+	if (!testos_resets_reach_peer()) {
+		skip_because(NO_RESET);
+	}
 	scen_start(sc, m, &x);
 	sc->cli.no_shut = 1;
 	sc->srv.no_shut = 1;
@@ -1017,6 +1031,9 @@ test_drain(void **state)
 	struct scen *sc = &the_scen;
 	struct xfer x = {.t = T_TCP, .ab = 512 * MiB, .ba = 0};
 
+	if (!testos_resets_reach_peer()) {
+		skip_because(NO_RESET);
+	}
 	scen_start(sc, m, &x);
 	sc->srv.no_shut = 1;
 	sc->srv.wdone = 1;
@@ -1062,6 +1079,9 @@ test_drain_one_way_cut(void **state)
 	struct scen *sc = &the_scen;
 	struct xfer x = {.t = T_TCP, .ab = 64 * KiB, .ba = 512 * MiB};
 
+	if (!testos_resets_reach_peer()) {
+		skip_because(NO_RESET);
+	}
 	scen_start(sc, m, &x);
 	sc->srv.no_shut = 1;
 	sc->on_got = drain_when_response_flows;

@@ -70,6 +70,14 @@ void testos_set_nonblock(hvs_sock_t s);
 void testos_abort_close(hvs_sock_t s);
 
 /*
+ * 1 if testos_abort_close() (and the library's own abortive close) makes
+ * the peer see a reset. Windows does; wine 8 sends a FIN instead, so a
+ * test of what a peer sees after a reset cannot pass under it. Found out
+ * once, on a socket pair.
+ */
+int testos_resets_reach_peer(void);
+
+/*
  * One read (POSIX: read(), so pipes too; Windows: recv(), past the fault
  * injection) and one send() that raises no SIGPIPE. Both return the byte
  * count, 0 (read: the end), or -1 with *@err an errno value (Winsock's

@@ -252,3 +252,21 @@ testos_pipe_bytes(int fd)
 	(void)fd;
 	return -1;
 }
+
+int
+testos_resets_reach_peer(void)
+{
+	static int known = -1;
+	hvs_sock_t sv[2];
+	char b;
+	int err = 0;
+
+	if (known < 0) {
+		testos_socketpair(sv);
+		testos_abort_close(sv[0]);
+		known =
+		    testos_read(sv[1], &b, 1, &err) < 0 && err == ECONNRESET;
+		closesocket((SOCKET)sv[1]);
+	}
+	return known;
+}
