@@ -28,6 +28,7 @@
 
 #include <winsock2.h>
 #include <windows.h>
+#include <aclapi.h>
 
 #include <event2/event.h>
 #include <event2/util.h>
@@ -440,8 +441,8 @@ hvp_os_log_file_open(const char *path)
 
 /* ---- the configuration file ------------------------------------------- */
 
-/* The mode bits of Windows files say nothing of who may write them (the
- * file's access control list does): nothing to check here. */
+/* The mode bits of Windows files say nothing of who may write them: the
+ * file's access control list does (acl_check(), hvp_os_conf_fd()). */
 int
 hvp_config_perm_check(const struct stat *st, unsigned long euid, char *why,
     size_t size)
@@ -507,6 +508,79 @@ hvp_conf_file_check_reopen(const char *file, int keep_fd)
 	(void)keep_fd;
 }
 
+/* Rights that let a user change what the file says (or who may). */
+#define WRITE_RIGHTS                                                    \
+	(FILE_WRITE_DATA | FILE_APPEND_DATA | WRITE_DAC | WRITE_OWNER | \
+	    GENERIC_WRITE | GENERIC_ALL)
+
+/*
+ * The counterpart of the POSIX rule (never writable by every user): the
+ * file's access control list may not let Everyone, Authenticated Users
+ * or Users write it. 0, or -1 with the reason in @why.
+ */
+static int
+acl_check(int fd, char *why, size_t size)
+{
+	static const struct {
+		WELL_KNOWN_SID_TYPE type;
+		const char *name;
+	} open_to[] = {
+	    {WinWorldSid, "Everyone"},
+	    {WinAuthenticatedUserSid, "Authenticated Users"},
+	    {WinBuiltinUsersSid, "Users"},
+	};
+	HANDLE h = (HANDLE)_get_osfhandle(fd);
+	PSECURITY_DESCRIPTOR sd = NULL;
+	PACL dacl = NULL;
+	DWORD rc;
+	int ret = 0;
+
+	rc = GetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL,
+	    NULL, &dacl, NULL, &sd);
+	if (rc != ERROR_SUCCESS) {
+		snprintf(why, size,
+		    "cannot read its access control list (error %lu)",
+		    (unsigned long)rc);
+		return -1;
+	}
+	if (dacl == NULL) {
+		snprintf(why, size,
+		    "has no access control list: anyone could change the "
+		    "forwards");
+		LocalFree(sd);
+		return -1;
+	}
+	for (DWORD i = 0; i < dacl->AceCount && ret == 0; i++) {
+		ACCESS_ALLOWED_ACE *ace;
+
+		if (!GetAce(dacl, i, (void **)&ace) ||
+		    ace->Header.AceType != ACCESS_ALLOWED_ACE_TYPE ||
+		    (ace->Header.AceFlags & INHERIT_ONLY_ACE) ||
+		    !(ace->Mask & WRITE_RIGHTS)) {
+			continue;
+		}
+		for (size_t k = 0; k < sizeof(open_to) / sizeof(open_to[0]);
+		     k++) {
+			BYTE buf[SECURITY_MAX_SID_SIZE];
+			DWORD n = sizeof(buf);
+
+			if (CreateWellKnownSid(open_to[k].type, NULL, buf,
+				&n) &&
+			    EqualSid((PSID)&ace->SidStart, (PSID)buf)) {
+				snprintf(why, size,
+				    "is writable by %s (its access control "
+				    "list): anyone could change the forwards "
+				    "(let administrators alone write it)",
+				    open_to[k].name);
+				ret = -1;
+				break;
+			}
+		}
+	}
+	LocalFree(sd);
+	return ret;
+}
+
 int
 hvp_os_conf_fd(const char *file, int *keep_fd, struct hvp_errors *errs)
 {
@@ -516,6 +590,13 @@ hvp_os_conf_fd(const char *file, int *keep_fd, struct hvp_errors *errs)
 	(void)keep_fd;
 	if (fd < 0) {
 		hvp_errors_add(errs, "%s: %s", file, why);
+		return -1;
+	}
+	/* On the opened file: no race with a rename. */
+	if (acl_check(fd, why, sizeof(why)) != 0) {
+		hvp_errors_add(errs, "%s: refused: the file %s", file, why);
+		_close(fd);
+		return -1;
 	}
 	return fd;
 }
