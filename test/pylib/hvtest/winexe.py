@@ -75,9 +75,19 @@ def setup(t, *names, boot=True):
         a = n.replace("-", "_")
         setattr(args, a, os.path.abspath(getattr(args, a)))
     WINE_RUN = args.wine_run
+    # The programs run in sessions of their own, out of reach of a
+    # signal to this script's process group (meson's, on a timeout): on
+    # SIGTERM or SIGHUP the script exits, and its exit kills them.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) == signal.SIG_DFL:
+            signal.signal(sig, _exit_on_signal)
     if boot:
         booted(t)
     return args
+
+
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 def booted(t):
@@ -238,22 +248,19 @@ def run(argv, stdin=None, input=None, timeout=WAIT, env=None, **kw):
     CompletedProcess with stdout and stderr as bytes (unless given), the
     returncode "timeout" if it ran longer than @timeout seconds (its tree
     is killed then, and also whatever it left running when it ended)."""
-    tag = _new_tag()
     kw.setdefault("stdout", subprocess.PIPE)
     kw.setdefault("stderr", subprocess.PIPE)
     if input is not None:
         stdin = subprocess.PIPE
-    p = subprocess.Popen([WINE_RUN] + list(argv), stdin=stdin,
-                         env=_env(env, tag), start_new_session=True, **kw)
-    proc.track(p)
+    p = start(argv, stdin=stdin, env=env, **kw)
     try:
         out, err = p.communicate(input=input, timeout=timeout)
         rc = p.returncode
     except subprocess.TimeoutExpired:
-        kill_tree(p, tag)
+        kill(p)
         out, err = p.communicate()
         rc = "timeout"
-    kill_tree(p, tag)
+    kill(p)
     return subprocess.CompletedProcess([WINE_RUN] + list(argv), rc,
                                        out or b"", err or b"")
 
