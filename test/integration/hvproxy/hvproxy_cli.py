@@ -52,6 +52,8 @@ usage = [
     (["hvsock:wsl:80", "tcp:2"], "hvsock:wsl: listens on a Windows host"),
     (["--user", "no-such-user-hvp", "tcp:1", "tcp:2"], "no such user"),
     (["--metrics", "vsock:5", "tcp:1", "tcp:2"], "metrics:"),
+    (["--log-file", "", "tcp:1", "tcp:2"], "--log-file: empty"),
+    (["--control", "12", "reload"], "--control is for Windows"),
 ]
 for args, want in usage:
     rc, out, err = run(args)
@@ -231,5 +233,19 @@ rc, out, err = run([f"tcp:{p1}", "tcp:127.0.0.1:9", f"tcp:{busy}",
                     "tcp:127.0.0.1:9"])
 t.check("a port in use: exit 1, names it", rc == 1 and
         f"cannot listen on tcp:127.0.0.1:{busy}" in err, err)
+# --log-file: opened before anything listens; one line per record.
+logf = t.path("hvproxy.log")
+rc, out, err = run(["--log-file", logf, f"tcp:{busy}", "tcp:127.0.0.1:9"])
+logged = open(logf).read() if os.path.exists(logf) else ""
+t.check("--log-file: the error goes to the file, with time and pid",
+        rc == 1 and "cannot listen" not in err and
+        re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ hvproxy\[\d+\]: "
+                  r"error: forward .* cannot listen on "
+                  rf"tcp:127.0.0.1:{busy}: ", logged, re.M),
+        f"rc={rc} err={err} log={logged}")
+rc, out, err = run(["--log-file", t.path("no/such/dir/x.log"), "tcp:1",
+                    "tcp:2"])
+t.check("--log-file in a missing folder: exit 1, names it", rc == 1 and
+        "log-file" in err and "no/such/dir/x.log" in err, f"rc={rc} {err}")
 blocker.close()
 t.done()
