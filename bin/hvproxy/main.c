@@ -9,10 +9,11 @@
  *   hvproxy --control PID reload         Windows: what SIGHUP is elsewhere
  *
  * Start-up order: options -> configuration (validated as a whole; nothing
- * listens if anything is wrong) -> pidfile (locked: a second hvproxy with
- * the same one stops here, before it touches any socket) -> bind every
- * listener -> drop privileges -> tell the service manager we are ready ->
- * loop.
+ * listens if anything is wrong) -> log file -> stop and reload requests
+ * (signals, or Windows' Ctrl-C and control events: handled once the loop
+ * runs) -> pidfile (locked: a second hvproxy with the same one stops
+ * here, before it touches any socket) -> bind every listener -> drop
+ * privileges -> tell the service manager we are ready -> loop.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -156,7 +157,6 @@ struct app {
 	int exit_code;
 	int conf_fd; /* the config file as opened at start-up, or < 0 */
 	int stopping; /* SIGTERM or SIGINT came: draining */
-	int have_log_file; /* the log goes to a file */
 };
 
 static void HVP_NORETURN usage_error(const char *fmt, ...) HVP_PRINTF(1, 2);
