@@ -72,6 +72,19 @@ win_text(DWORD err, char *buf, size_t size)
 	return buf;
 }
 
+/* What a log line calls descriptor @fd: stdin and stdout by name. */
+static const char *
+fd_name(int fd, char *buf, size_t size)
+{
+	static const char *const std[] = {"stdin", "stdout", "stderr"};
+
+	if (fd >= 0 && fd < 3) {
+		return std[fd];
+	}
+	snprintf(buf, size, "descriptor %d", fd);
+	return buf;
+}
+
 /* The last thread out closes what is shared and frees the bridge. */
 static void
 bridge_release(hvs__bridge_t *b)
@@ -113,17 +126,18 @@ static unsigned __stdcall reader_main(void *arg)
 	hvs__bridge_t *b = arg;
 	DWORD type, n, err;
 	char *buf = NULL;
-	char text[256];
+	char text[256], nbuf[32];
+	const char *name;
 	int rc;
 
 	if (!b->go) {
 		return 0; /* aborted: hvs__bridge_abort() cleans up */
 	}
+	name = fd_name(b->in_fd, nbuf, sizeof(nbuf));
 	type = GetFileType(b->hin);
 	buf = malloc(BRIDGE_BUF);
 	if (buf == NULL) {
-		hvs__log(HVS_LOG_ERROR,
-		    "bridge: no memory to read descriptor %d", b->in_fd);
+		hvs__log(HVS_LOG_ERROR, "bridge: no memory to read %s", name);
 		SetEvent(b->cancel);
 		goto out;
 	}
@@ -135,9 +149,9 @@ static unsigned __stdcall reader_main(void *arg)
 				n = 0; /* the writer end was closed: EOF */
 			} else {
 				hvs__log(HVS_LOG_ERROR,
-				    "bridge: cannot read descriptor %d: %s",
-				    b->in_fd,
-				    win_text(err, text, sizeof(text)));
+				    "bridge: cannot read %s: %s; the stream "
+				    "is reset",
+				    name, win_text(err, text, sizeof(text)));
 				SetEvent(b->cancel);
 				break;
 			}
@@ -159,8 +173,7 @@ static unsigned __stdcall reader_main(void *arg)
 		if (rc != 0) {
 			/* The application closed its end: nobody wants more. */
 			hvs__log(HVS_LOG_DEBUG,
-			    "bridge: descriptor %d: socket closed (%s)",
-			    b->in_fd,
+			    "bridge: %s: socket closed (%s)", name,
 			    hvs_strerror(hvs_translate_sys_error(rc)));
 			break;
 		}
@@ -244,17 +257,18 @@ static unsigned __stdcall writer_main(void *arg)
 {
 	hvs__bridge_t *b = arg;
 	char *buf;
-	char text[256];
+	char text[256], nbuf[32];
+	const char *name;
 	int n, err = 0, broken = b->out_fd < 0;
 	DWORD werr;
 
 	if (!b->go) {
 		return 0;
 	}
+	name = fd_name(b->out_fd, nbuf, sizeof(nbuf));
 	buf = malloc(BRIDGE_BUF);
 	if (buf == NULL) {
-		hvs__log(HVS_LOG_ERROR,
-		    "bridge: no memory to write descriptor %d", b->out_fd);
+		hvs__log(HVS_LOG_ERROR, "bridge: no memory to write %s", name);
 		hvs__os_sock_abortive((hvs_sock_t)b->s);
 		closesocket(b->s);
 		b->s = INVALID_SOCKET;
@@ -271,8 +285,7 @@ static unsigned __stdcall writer_main(void *arg)
 			break;
 		}
 		if (n < 0) {
-			hvs__log(HVS_LOG_DEBUG, "bridge: descriptor %d: %s",
-			    b->out_fd,
+			hvs__log(HVS_LOG_DEBUG, "bridge: %s: %s", name,
 			    hvs_strerror(hvs_translate_sys_error(err)));
 			break;
 		}
@@ -288,9 +301,9 @@ static unsigned __stdcall writer_main(void *arg)
 				    werr == ERROR_NO_DATA
 				? HVS_LOG_WARN
 				: HVS_LOG_ERROR,
-			    "bridge: cannot write descriptor %d: %s; "
+			    "bridge: cannot write %s: %s; "
 			    "discarding what follows",
-			    b->out_fd, win_text(werr, text, sizeof(text)));
+			    name, win_text(werr, text, sizeof(text)));
 			broken = 1;
 		}
 	}
