@@ -19,6 +19,8 @@
 #include <fcntl.h>
 #include <io.h>
 #include <process.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #else
 #include <fcntl.h>
 #include <unistd.h>
@@ -224,6 +226,51 @@ test_broken_output(void **state)
 	free(src);
 }
 
+static char logged[512];
+static volatile LONG nlogged;
+
+static void
+on_log(hvs_log_level_t level, const char *msg, void *arg)
+{
+	(void)arg;
+	if (level == HVS_LOG_ERROR && InterlockedIncrement(&nlogged) == 1) {
+		snprintf(logged, sizeof(logged), "%s", msg);
+	}
+}
+
+/*
+ * A descriptor that cannot be read (a file opened for writing only): the
+ * stream is cut short, never ended as if complete, and the log says why.
+ */
+static void
+test_read_error(void **state)
+{
+	static const char path[] = "test-bridge-wronly.tmp";
+	hvs_sock_t s;
+	char buf[16];
+	size_t n;
+	int fd, rc;
+
+	(void)state;
+	fd = _open(path, _O_WRONLY | _O_CREAT | _O_TRUNC | _O_BINARY,
+	    _S_IREAD | _S_IWRITE);
+	assert_true(fd >= 0);
+	nlogged = 0;
+	hvs_set_log(on_log, HVS_LOG_ERROR, NULL);
+	assert_int_equal(hvs_fd_bridge(fd, -1, &s), 0);
+	assert_int_equal(hvs_set_nonblock(s, 0), 0);
+	rc = hvs_recv(s, buf, sizeof(buf), &n);
+	/* A reset, never an EOF that would pass for the whole stream. */
+	assert_true(rc == HVS_ECONNRESET || rc == HVS_ECONNABORTED);
+	print_message("  recv after the read error: %s\n", hvs_err_name(rc));
+	assert_true(nlogged >= 1);
+	print_message("  logged: %s\n", logged);
+	assert_non_null(strstr(logged, "cannot read descriptor"));
+	hvs_set_log(NULL, HVS_LOG_ERROR, NULL);
+	assert_int_equal(hvs_close(s), 0);
+	remove(path);
+}
+
 static void
 test_bad_args(void **state)
 {
@@ -278,6 +325,7 @@ main(void)
 	    cmocka_unit_test(test_both_ways),
 	    cmocka_unit_test(test_bulk),
 	    cmocka_unit_test(test_broken_output),
+	    cmocka_unit_test(test_read_error),
 	    cmocka_unit_test(test_bad_args),
 #else
 	    cmocka_unit_test(test_enotsup),
