@@ -13,7 +13,7 @@ never run, so each one found here must be among the listed files.
 What counts as a test file (paths under TEST_DIR):
     unit/test_*.c, unit/header_check.c    the unit programs
     integration/*/*.py, hardening/*.py    TAP scripts (the helpers live in
-                                          test/pylib, not beside them)
+    windows/*.py                          test/pylib, not beside them)
     integration/*/test_*.c, integration/*/*_units.c
     vm/*.c, vm/job-*.sh, vm/jobs/*.sh     the VM suite's programs and jobs
     build/*.sh                            install checks
@@ -29,7 +29,7 @@ PATTERNS = [
     "unit/test_*.c", "unit/header_check.c",
     "integration/*/*.py", "integration/*/test_*.c",
     "integration/*/*_units.c",
-    "hardening/*.py",
+    "hardening/*.py", "windows/*.py",
     "vm/*.c", "vm/job-*.sh", "vm/jobs/*.sh",
     "build/*.sh",
 ]
