@@ -172,9 +172,9 @@ void os_init(void);
 /* Why the checked options cannot work on this system (a one-line usage
  * error), or NULL. */
 const char *os_refuse(const struct options *o);
-/* A hint for a failed socket operation on this system (" (...)"), or
- * NULL. */
-const char *os_error_hint(const struct options *o, int err);
+/* This system's words for a failed socket operation (in place of
+ * hvs_strerror()), or NULL. */
+const char *os_error_reason(const struct options *o, int err);
 /* Why this machine has no CID, where the system explains it, or NULL. */
 const char *os_no_cid_reason(int rc);
 /* "Interrupt", "Terminated": for "-v" messages. */
@@ -238,8 +238,11 @@ int stdio_relay(hvs_relay_t **out, struct event_base *base,
     hvs_relay_done_fn done, void *userdata);
 /* The end of what the relay reads as stdin (closes in_w). */
 void stdio_end_in(struct stdio_ends *e);
-/* Close all that is left. */
-void stdio_close(struct stdio_ends *e);
+/* Close all that is left; 0, or an error of writing stdout that only
+ * shows now (Windows: its writer thread failed). */
+int stdio_close(struct stdio_ends *e);
+/* What to say of error @err reading (@write 0) or writing stdio. */
+const char *stdio_strerror(int err, int write);
 
 /* ---- exec.c ---- */
 /* -c CMD: the argv that runs CMD with the system's shell. */

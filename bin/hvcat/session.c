@@ -61,6 +61,7 @@ struct app {
 	struct pump *in, *out;
 	struct stdio_ends ends; /* stdio, the pumps and the relay's side */
 	int ends_open;
+	int in_done; /* the stdin pump has finished */
 	int out_done;
 	int quitting; /* -q expired: the end is ours */
 	int quit_armed; /* -q clock running (else: waiting for the send) */
@@ -219,7 +220,7 @@ session_report(struct app *a)
 		if (st->err_side == 0) {
 			msg_warn("standard %s: %s",
 			    st->err_write ? "output" : "input",
-			    hvs_strerror(st->err));
+			    stdio_strerror(st->err, st->err_write));
 		} else {
 			msg_warn("%s: %s", a->peer, hvs_strerror(st->err));
 		}
@@ -247,8 +248,12 @@ session_maybe_end(struct app *a)
 	pump_free(a->out);
 	a->out = NULL;
 	if (a->ends_open) {
-		stdio_close(&a->ends);
+		int rc = stdio_close(&a->ends);
 		a->ends_open = 0;
+		if (rc < 0 && !a->quitting) {
+			msg_warn("standard output: %s", stdio_strerror(rc, 1));
+			a->status = EXIT_FAIL;
+		}
 	}
 	if (a->ev_quit != NULL) {
 		event_del(a->ev_quit);
@@ -295,8 +300,9 @@ on_stdin_done(struct pump *p, int err, void *arg)
 	struct timeval tv = {0, 0};
 
 	a->in_total = pump_bytes(p);
+	a->in_done = 1;
 	if (err < 0 && err != HVS_EPIPE) {
-		msg_warn("standard input: %s", hvs_strerror(err));
+		msg_warn("standard input: %s", stdio_strerror(err, 0));
 		a->status = EXIT_FAIL;
 		/* Not an end of file: the peer must not take what it got
 		 * for all of it. The drain writes out what came from the
@@ -330,7 +336,7 @@ on_stdout_done(struct pump *p, int err, void *arg)
 	(void)p;
 	a->out_done = 1;
 	if (err < 0) {
-		msg_warn("standard output: %s", hvs_strerror(err));
+		msg_warn("standard output: %s", stdio_strerror(err, 1));
 		a->status = EXIT_FAIL;
 		a->quitting = 1; /* said once is enough */
 		if (a->relay != NULL) {
@@ -343,7 +349,7 @@ on_stdout_done(struct pump *p, int err, void *arg)
 	 * from stdin still goes out. (Without those, a stdout pump is
 	 * there on Windows only, and stdin goes on.) */
 	if (a->relay != NULL && a->o->peer_eof_quits) {
-		if (a->in != NULL) {
+		if (a->in != NULL && !a->in_done) {
 			pump_stop(a->in); /* flush, then EOF to the relay */
 		} else if (a->ends.in_w != HVS_INVALID_SOCK) {
 			close_in(a); /* --recv-only */
@@ -428,6 +434,7 @@ session_start(struct app *a, hvs_sock_t sock, const char *peer)
 	a->quitting = 0;
 	a->quit_armed = 0;
 	a->in_total = 0;
+	a->in_done = 0;
 	a->out_done = 0;
 	memset(&a->stats, 0, sizeof(a->stats));
 	note_closed_stdio(o);
@@ -839,7 +846,7 @@ app_free(struct app *a)
 	pump_free(a->in);
 	pump_free(a->out);
 	if (a->ends_open) {
-		stdio_close(&a->ends);
+		(void)stdio_close(&a->ends);
 	}
 	while (a->nqueue > 0) {
 		hvs_close(a->queue[--a->nqueue].sock);

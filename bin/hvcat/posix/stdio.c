@@ -206,7 +206,7 @@ stdio_end_in(struct stdio_ends *e)
 	}
 }
 
-void
+int
 stdio_close(struct stdio_ends *e)
 {
 	int *fds[] = {&e->a_in, &e->a_out, &e->in_w, &e->out_r};
@@ -225,4 +225,12 @@ stdio_close(struct stdio_ends *e)
 	}
 	e->in_src = e->out_dst = -1;
 	e->own_in_src = e->own_out_dst = 0;
+	return 0;
+}
+
+const char *
+stdio_strerror(int err, int write)
+{
+	(void)write;
+	return hvs_strerror(err);
 }

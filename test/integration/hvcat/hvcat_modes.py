@@ -224,6 +224,13 @@ t.check("--no-shutdown: the peer sees no EOF after stdin EOF (-q ends it)",
         p.get() == (b"data", "open") and r.returncode == 0,
         f"{p.result!r} {r.returncode} {err_text(r)} {p.error}")
 
+# --no-shutdown, stdin ended first: the peer's close still ends hvcat.
+p = Peer(lambda s: (s.settimeout(1.0), _recv_until_timeout(s))[1])
+r = hvcat("--no-shutdown", f"tcp:127.0.0.1:{p.port}", input=b"data")
+t.check("--no-shutdown: quits when the peer closes after stdin ended",
+        p.get() == (b"data", "open") and r.returncode == 0,
+        f"{p.result!r} {r.returncode} {err_text(r)} {p.error}")
+
 hvcat_ended.clear()
 p = Peer(no_eof_peer)
 start = time.monotonic()
