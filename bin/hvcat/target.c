@@ -276,11 +276,8 @@ target_describe_error(const struct options *o, const char *what, int err,
 	default:
 		break;
 	}
-	if (extra[0] == '\0') {
-		const char *h = os_error_hint(o, err);
-		if (h != NULL) {
-			snprintf(extra, sizeof(extra), "%s", h);
-		}
+	if (os_error_reason(o, err) != NULL) {
+		reason = os_error_reason(o, err);
 	}
 	snprintf(buf, size, "cannot %s %s: %s%s", what, o->addr_str, reason,
 	    extra);

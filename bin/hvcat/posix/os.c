@@ -26,7 +26,7 @@ os_refuse(const struct options *o)
 }
 
 const char *
-os_error_hint(const struct options *o, int err)
+os_error_reason(const struct options *o, int err)
 {
 	(void)o;
 	(void)err;
