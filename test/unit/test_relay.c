@@ -1170,7 +1170,9 @@ fds_scen(void **state, int file_in)
 
 	if (TESTOS_WINSOCK) {
 		skip_because("pipes as side a: the test's peer waits on them "
-			     "with the event loop, which Windows cannot do");
+			     "with the event loop, which Windows cannot do "
+			     "(loop-basics relays pipes and files there, "
+			     "through hvs_fd_bridge())");
 	}
 	memset(sc, 0, sizeof(*sc));
 	sc->base = event_base_new();
@@ -1375,7 +1377,7 @@ test_fds_epipe(void **state)
 	if (TESTOS_WINSOCK) {
 		skip_because("pipes as side a, and SIGPIPE: Windows has no "
 			     "SIGPIPE, and the test's peer cannot wait on a "
-			     "pipe there");
+			     "pipe there (bridge covers a broken output)");
 	}
 	testos_default_sigpipe();
 	memset(sc, 0, sizeof(*sc));

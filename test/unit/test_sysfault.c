@@ -73,9 +73,10 @@ test_listen_failures(void **state)
 		int before = count_fds();
 		if (TESTOS_WINSOCK && cases[i].call == SYSMOCK_SETSOCKOPT) {
 			/* The one option a tcp listener sets elsewhere. */
-			print_message("skipped: setsockopt() failing in "
-				      "hvs_listen(): Winsock listeners set no "
-				      "SO_REUSEADDR, there is no such call\n");
+			skip_part_because("setsockopt() failing in "
+					  "hvs_listen(): Winsock listeners "
+					  "set no SO_REUSEADDR, there is no "
+					  "such call");
 			continue;
 		}
 		sysmock_reset();
