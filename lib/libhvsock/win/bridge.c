@@ -46,6 +46,7 @@ struct hvs__bridge {
 	SOCKET app; /* the application's end, until commit */
 	HANDLE th[2]; /* reader, writer: suspended until commit */
 	HANDLE cancel; /* the reader failed: the writer resets */
+	HANDLE rev; /* the writer's receive completed (one for all) */
 	volatile LONG refs; /* threads not yet finished */
 	volatile LONG go; /* 1: committed, 0: aborted */
 };
@@ -100,6 +101,9 @@ bridge_release(hvs__bridge_t *b)
 	}
 	if (b->cancel != NULL) {
 		CloseHandle(b->cancel);
+	}
+	if (b->rev != NULL) {
+		CloseHandle(b->rev);
 	}
 	free(b);
 }
@@ -201,17 +205,13 @@ recv_or_cancel(hvs__bridge_t *b, char *buf, int *err)
 	DWORD got = 0, flags = 0, w;
 
 	memset(&ov, 0, sizeof(ov));
-	ov.hEvent = WSACreateEvent();
-	if (ov.hEvent == WSA_INVALID_EVENT) {
-		*err = WSAGetLastError();
-		return -1;
-	}
+	ov.hEvent = b->rev;
+	ResetEvent(b->rev);
 	wb.len = BRIDGE_BUF;
 	wb.buf = buf;
 	if (WSARecv(b->s, &wb, 1, &got, &flags, &ov, NULL) == SOCKET_ERROR) {
 		*err = WSAGetLastError();
 		if (*err != WSA_IO_PENDING) {
-			WSACloseEvent(ov.hEvent);
 			return -1;
 		}
 		ev[0] = ov.hEvent;
@@ -221,16 +221,13 @@ recv_or_cancel(hvs__bridge_t *b, char *buf, int *err)
 			CancelIo((HANDLE)b->s);
 			(void)WSAGetOverlappedResult(b->s, &ov, &got, TRUE,
 			    &flags);
-			WSACloseEvent(ov.hEvent);
 			return -2;
 		}
 		if (!WSAGetOverlappedResult(b->s, &ov, &got, FALSE, &flags)) {
 			*err = WSAGetLastError();
-			WSACloseEvent(ov.hEvent);
 			return -1;
 		}
 	}
-	WSACloseEvent(ov.hEvent);
 	return (int)got;
 }
 
@@ -365,9 +362,10 @@ hvs__bridge_prepare(int in_fd, int out_fd, hvs__bridge_t **out,
 		return rc;
 	}
 	b->cancel = CreateEventW(NULL, TRUE, FALSE, NULL);
-	if (b->cancel == NULL) {
-		free(b);
-		return HVS_ENOMEM;
+	b->rev = CreateEventW(NULL, TRUE, FALSE, NULL);
+	if (b->cancel == NULL || b->rev == NULL) {
+		rc = HVS_ENOMEM;
+		goto fail;
 	}
 	rc = hvs__win_socketpair(sv);
 	if (rc < 0) {
@@ -448,6 +446,9 @@ hvs__bridge_abort(hvs__bridge_t *b)
 	}
 	if (b->cancel != NULL) {
 		CloseHandle(b->cancel);
+	}
+	if (b->rev != NULL) {
+		CloseHandle(b->rev);
 	}
 	free(b);
 }
