@@ -4,13 +4,15 @@
 A half-closed request whose answer still arrives (hvcat.exe as the
 client); -l: one connection, stdin and stdout binary and unchanged (CR,
 LF, NUL and Ctrl-Z bytes); -l -k: two clients in a row; -l -e PROG (a
-Windows echo program): the program serves the connection, its status
-becomes hvcat's; an address Windows has not (unix:@NAME) is refused with
-one line and exit 2.
+Windows echo program) and -c CMD (cmd.exe): the program serves the
+connection, its status becomes hvcat's; Ctrl-C ends a listener with
+status 130; addresses Windows or wine have not (unix:@NAME, unix:PATH,
+-U, fd:N) are refused with one line and exit 2.
 
     win_hvcat.py --wine-run=cross/wine-run --hvcat=PATH --echo=PATH
 """
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -80,11 +82,19 @@ def req_reply(req):
     return fn
 
 
-# ---- refused on Windows -------------------------------------------------
-r = winexe.run([prog.hvcat, "unix:@x"], timeout=IO)
-t.check("unix:@x (an abstract unix socket): exit 2, one line on stderr",
-        r.returncode == 2 and one_line(r.stderr),
-        f"rc {r.returncode} stderr {r.stderr!r}")
+# ---- refused on Windows (and under wine) ---------------------------------
+refused = [
+    (["unix:@x"], "unix:@x (an abstract unix socket)"),
+    ([f"unix:{winexe.winpath(t.path('s'))}"],
+     "unix:PATH (wine has no unix sockets)"),
+    (["-U", winexe.winpath(t.path("s"))], "-U PATH (no unix sockets)"),
+    (["-l", "fd:3"], "-l fd:3 (an inherited socket)"),
+]
+for args, what in refused:
+    r = winexe.run([prog.hvcat] + args, timeout=IO)
+    t.check(f"{what}: exit 2, one line on stderr",
+            r.returncode == 2 and one_line(r.stderr),
+            f"rc {r.returncode} stderr {r.stderr!r}")
 
 # ---- the client: a half-closed request ---------------------------------
 REQ = os.urandom(300000)
@@ -194,6 +204,10 @@ kdata = k_out()
 t.check("-l -k: stdout has both clients' bytes, in order, unchanged",
         kdata == want, f"{len(kdata)} of {len(want)} bytes: {kdata[:40]!r}")
 t.check("-l -k: still listening after them", lst.alive(), lst.log())
+lst.signal(signal.SIGINT)  # wine: the console control handler's Ctrl-C
+rc = lst.wait(IO)
+t.check("-l -k: Ctrl-C (SIGINT under wine) ends it with status 130",
+        rc == 130, f"rc {rc} {lst.log()[-800:]}")
 lst.close()
 
 # ---- -l -e PROG --------------------------------------------------------
@@ -210,6 +224,16 @@ t.check("-l -e hvs-echo.exe: the program echoes the connection, bytes "
 t.check("-l -e: exit 0 as the program did", rc == 0, f"rc {rc}")
 t.check("-l -e: no process left behind", lst.wait_gone(IO),
         f"left: {lst.leftovers()}")
+lst.close()
+
+lst = Listener(t, prog.hvcat, ["-c", "echo hello& echo %HVCAT_PEER%"])
+p = Peer(req_reply(b""), connect_to=lst.port) if lst.port else None
+got = p.get() if p else None
+rc = lst.wait(IO)
+t.check("-l -c CMD (cmd.exe): the command answers, HVCAT_PEER is set, "
+        "exit 0", got is not None and
+        got.startswith(b"hello\r\ntcp:127.0.0.1:") and rc == 0,
+        f"got {got!r} rc {rc} {lst.log()[-800:]}")
 lst.close()
 
 lst = Listener(t, prog.hvcat, ["-e", echo + " 3"])
