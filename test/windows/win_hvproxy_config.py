@@ -3,8 +3,9 @@
 
 A config file's forwards relay; --check passes a good file and lists its
 forwards; each bad file (a problem of its own) and each option Windows
-has not (--pidfile, -u) is refused with exit 2 and exactly one line on
-stderr naming the problem; --log-file takes the log.
+has not (--pidfile, -u, --syslog, and the keys user, pidfile, syslog)
+is refused with exit 2 and exactly one line on stderr naming the
+problem; --log-file (or log-file =) takes the log.
 
     win_hvproxy_config.py --wine-run=cross/wine-run --hvproxy=PATH
 """
@@ -93,6 +94,7 @@ refused = [
     (["--pidfile", winexe.winpath(t.path("x.pid"))], ("pidfile",)),
     (["-u", "nobody"], ("-u", "user")),
     (["--user", "nobody"], ("user",)),
+    (["--syslog"], ("syslog",)),
 ]
 for args, names in refused:
     rc, out, err = hvproxy(*args, f"tcp:{free_port()}", echo.addr)
@@ -101,6 +103,17 @@ for args, names in refused:
             rc == 2 and one_line(err) and any(n in err for n in names),
             f"rc {rc} stderr {err!r}")
 t.check("--pidfile: no pid file written", not os.path.exists(t.path("x.pid")))
+for key, value in (("user", "nobody"),
+                   ("pidfile", winexe.winpath(t.path("x.pid"))),
+                   ("syslog", "yes")):
+    path = t.path(f"{key}.conf")
+    write_config(path, f"[global]\n{key} = {value}\n[forward a]\n"
+                 f"listen = tcp:{free_port()}\ntarget = {echo.addr}\n")
+    rc, out, err = hvproxy("--check", "-c", winexe.winpath(path))
+    t.check(f"--check, a file with {key} = {value}: exit 2, one line "
+            f"naming {key}.conf:2 and {key}",
+            rc == 2 and one_line(err) and f"{key}.conf:2: {key}" in err,
+            f"rc {rc} stderr {err!r}")
 
 # ---- --log-file ----------------------------------------------------------
 logf = t.path("hvproxy.log")
@@ -120,5 +133,18 @@ def logged():
 t.check("--log-file: the log goes to the file",
         wait_for(logged, READY), p.log()[-800:])
 t.check("--log-file: the forward relays", echo_port_ok(pl, timeout=READY))
+p.kill()
+
+# The same as the config file's log-file = FILE.
+logf = t.path("hvproxy2.log")
+pl = free_port()
+conf = t.path("logfile.conf")
+write_config(conf, f"[global]\nlog-file = {winexe.winpath(logf)}\n"
+             f"[forward a]\nlisten = tcp:{pl}\ntarget = {echo.addr}\n")
+p = Proxy(t, prog.hvproxy, ["-c", winexe.winpath(conf)], ready=False)
+t.check("log-file = FILE: the log goes to the file",
+        wait_for(logged, READY), p.log()[-800:])
+t.check("log-file = FILE: the forward relays",
+        echo_port_ok(pl, timeout=READY))
 p.kill()
 t.done()
