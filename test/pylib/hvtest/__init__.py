@@ -29,6 +29,14 @@ the command line or the environment when imported):
 
     hvtest.hvproxy   HVPROXY, Proxy (a Daemon with sd_notify), metrics
     hvtest.hvcat     HVCAT, Listener (a Daemon), Term (a pty), hvcat()
+
+The Windows programs under wine (test/windows; import them by name):
+
+    hvtest.winexe    setup() (the programs' paths, a booted prefix),
+                     WinDaemon (a Daemon), run(), start(), winpath(),
+                     win_pid(); each program's process tree is killed
+    hvtest.wintools  Proxy (hvproxy.exe), Listener (hvcat.exe -l),
+                     control() (hvproxy --control PID reload|stop)
 """
 from hvtest.files import mkrand, sha256_bytes, sha256_file, write_config
 from hvtest.ports import free_port
