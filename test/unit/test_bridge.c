@@ -29,6 +29,9 @@
 #include <hvsock/loop.h>
 
 #include "internal.h"
+#ifdef _WIN32
+#include "win/bridge.h"
+#endif
 
 #ifdef _WIN32
 #define t_pipe(fds) _pipe((fds), 65536, _O_BINARY)
@@ -281,6 +284,42 @@ test_read_error(void **state)
 	remove(path);
 }
 
+/*
+ * A pipe read that succeeds with 0 bytes: the end once the writers are
+ * gone or when the pipe cannot say (a Unix pipe under wine, which reads
+ * its end that way: a reader that took it for a zero-length write spun
+ * forever and never passed the EOF on), not while a writer still has it.
+ */
+static void
+test_pipe_ended(void **state)
+{
+	static const char path[] = "test-bridge-ended.tmp";
+	HANDLE r, w, f;
+	DWORD put;
+	char c;
+
+	(void)state;
+	assert_true(CreatePipe(&r, &w, NULL, 0));
+	assert_int_equal(hvs__bridge_pipe_ended(r), 0);
+	assert_true(WriteFile(w, "x", 1, &put, NULL));
+	assert_int_equal(hvs__bridge_pipe_ended(r), 0);
+	assert_true(CloseHandle(w));
+	/* A byte is still to be read: not the end yet. */
+	assert_int_equal(hvs__bridge_pipe_ended(r), 0);
+	assert_true(ReadFile(r, &c, 1, &put, NULL));
+	assert_int_equal(put, 1);
+	assert_int_equal(hvs__bridge_pipe_ended(r), 1);
+	assert_true(CloseHandle(r));
+
+	/* No pipe at all: nothing says it is open. */
+	f = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL,
+	    CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY, NULL);
+	assert_true(f != INVALID_HANDLE_VALUE);
+	assert_int_equal(hvs__bridge_pipe_ended(f), 1);
+	assert_true(CloseHandle(f));
+	remove(path);
+}
+
 static void
 test_bad_args(void **state)
 {
@@ -336,6 +375,7 @@ main(void)
 	    cmocka_unit_test(test_bulk),
 	    cmocka_unit_test(test_broken_output),
 	    cmocka_unit_test(test_read_error),
+	    cmocka_unit_test(test_pipe_ended),
 	    cmocka_unit_test(test_bad_args),
 #else
 	    cmocka_unit_test(test_enotsup),

@@ -10,7 +10,9 @@
  *    becomes shutdown(SD_SEND), which the application reads as the
  *    socket's EOF (a half-close). A read error is logged and the stream
  *    is reset (the writer thread closes the socket abortively), never
- *    ended with a FIN that would pass for a complete stream;
+ *    ended with a FIN that would pass for a complete stream. A pipe read
+ *    that gives 0 bytes is its end unless the pipe says it is still open
+ *    (a zero-length write): wine reads a Unix pipe's end that way;
  *  - the writer receives and writes every byte to @out_fd; the
  *    application's EOF (shutdown or close) closes @out_fd once every byte
  *    is written. If @out_fd breaks (its reader went away), the writer logs
@@ -125,6 +127,18 @@ send_all(SOCKET s, const char *p, DWORD n)
 	return 0;
 }
 
+int
+hvs__bridge_pipe_ended(HANDLE h)
+{
+	DWORD avail = 0;
+
+	/* Open (even empty): a Windows pipe whose writer wrote nothing.
+	 * Failing with ERROR_BROKEN_PIPE: its writers are gone. Failing
+	 * otherwise (ERROR_NOT_SUPPORTED: a Unix pipe under wine, which
+	 * has no zero-length writes): the 0 bytes were its end. */
+	return !PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL);
+}
+
 static unsigned __stdcall reader_main(void *arg)
 {
 	hvs__bridge_t *b = arg;
@@ -159,8 +173,11 @@ static unsigned __stdcall reader_main(void *arg)
 				SetEvent(b->cancel);
 				break;
 			}
-		} else if (n == 0 && type == FILE_TYPE_PIPE) {
-			continue; /* a zero-length write, not the end */
+		} else if (n == 0 && type == FILE_TYPE_PIPE &&
+		    !hvs__bridge_pipe_ended(b->hin)) {
+			/* A zero-length write: the pipe is open, and the
+			 * next read blocks until bytes or its end come. */
+			continue;
 		}
 		/* A console's end of input: Ctrl-Z at the start of a line. */
 		if (n > 0 && type == FILE_TYPE_CHAR && buf[0] == CTRL_Z) {

@@ -32,6 +32,14 @@ void hvs__bridge_commit(hvs__bridge_t *b);
  * the caller's, unchanged. */
 void hvs__bridge_abort(hvs__bridge_t *b);
 
+/*
+ * Whether a read of pipe @h that succeeded with 0 bytes was its end (1)
+ * or a zero-length write of a pipe still open (0: the next read blocks).
+ * Windows says the end with ERROR_BROKEN_PIPE, but wine reads a Unix pipe
+ * (a program's stdin fed by a Unix process) at its end as 0 bytes.
+ */
+int hvs__bridge_pipe_ended(HANDLE h);
+
 /* 1 if the CRT descriptor @fd stands for a socket (*@s set), 0 if it is
  * something else (a console, a pipe, a file), HVS_EBADF if not open. */
 int hvs__win_fd_socket(int fd, hvs_sock_t *s);
