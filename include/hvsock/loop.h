@@ -351,6 +351,15 @@ HVS_EXPORT void hvs_relay_drain(hvs_relay_t *r);
  * a console keeps the process's descriptor until input arrives or the
  * process ends.
  *
+ * Bytes written into *@out before it is closed (or shut down for
+ * writing) reach @out_fd even if the program exits right after (returns
+ * from main() or calls exit()): the exit waits for each bridge's writer
+ * while it writes, up to 10 s without a write to @out_fd completing (an
+ * output nobody reads), and while bytes keep coming, up to 0.2 s without
+ * one (so a socket still open at exit costs at most that). Not after
+ * ExitProcess() or _exit(), nor with libhvsock as a DLL, whose exit
+ * handlers run once every other thread has ended: link it statically.
+ *
  * Returns 0 with *@out set; HVS_EINVAL (NULL @out, a descriptor below -1,
  * both -1), HVS_EBADF (a descriptor that is not open), HVS_EAGAIN (no
  * thread to be had) or the error of making the socket pair; nothing is

@@ -320,6 +320,161 @@ test_pipe_ended(void **state)
 	remove(path);
 }
 
+/* The bytes the exit tests send: a pattern that shows a gap or a swap. */
+static char
+pattern(size_t i)
+{
+	return (char)(i * 7 + i / 251);
+}
+
+enum { EXIT_LEN = 6 << 20 };
+
+/*
+ * The child of test_exit_*: a bridge to @path ("-": stdout), EXIT_LEN
+ * bytes sent into it, the socket closed, and main() returns at once.
+ */
+static int
+exit_writer(const char *path)
+{
+	enum { CHUNK = 64 << 10 };
+	static char buf[CHUNK];
+	hvs_sock_t s;
+	size_t off, n;
+	int fd;
+
+	fd = strcmp(path, "-") == 0
+	    ? 1
+	    : _open(path, _O_WRONLY | _O_CREAT | _O_TRUNC | _O_BINARY,
+		  _S_IREAD | _S_IWRITE);
+	if (fd < 0 || hvs__os_init() < 0 || hvs_fd_bridge(-1, fd, &s) < 0 ||
+	    hvs_set_nonblock(s, 0) < 0) {
+		fprintf(stderr, "exit writer: cannot start\n");
+		return 3;
+	}
+	for (off = 0; off < EXIT_LEN; off += n) {
+		for (size_t i = 0; i < CHUNK; i++) {
+			buf[i] = pattern(off + i);
+		}
+		n = 0;
+		while (n < CHUNK) {
+			size_t put;
+
+			if (hvs_send(s, buf + n, CHUNK - n, &put) < 0) {
+				fprintf(stderr, "exit writer: send failed\n");
+				return 4;
+			}
+			n += put;
+		}
+	}
+	hvs_close(s);
+	return 0; /* the bridge's writer may still be writing */
+}
+
+/* Start this program as exit_writer(@path), its stdout @out (NULL:
+ * ours); *@proc its process. */
+static void
+run_exit_writer(const char *path, HANDLE out, HANDLE *proc)
+{
+	char self[MAX_PATH], cmd[MAX_PATH + 64];
+	STARTUPINFOA si;
+	PROCESS_INFORMATION pi;
+
+	assert_true(GetModuleFileNameA(NULL, self, sizeof(self)) > 0);
+	snprintf(cmd, sizeof(cmd), "\"%s\" --exit-writer %s", self, path);
+	memset(&si, 0, sizeof(si));
+	si.cb = sizeof(si);
+	if (out != NULL) {
+		si.dwFlags = STARTF_USESTDHANDLES;
+		si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
+		si.hStdOutput = out;
+		si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
+	}
+	assert_true(CreateProcessA(NULL, cmd, NULL, NULL, out != NULL, 0, NULL,
+	    NULL, &si, &pi));
+	CloseHandle(pi.hThread);
+	*proc = pi.hProcess;
+}
+
+static DWORD
+exit_status(HANDLE proc)
+{
+	DWORD rc = 99;
+
+	assert_int_equal(WaitForSingleObject(proc, INFINITE), WAIT_OBJECT_0);
+	assert_true(GetExitCodeProcess(proc, &rc));
+	CloseHandle(proc);
+	return rc;
+}
+
+/* Bytes @p[0..@n) at offset @off of the pattern: the first that differs
+ * (-1 if none). */
+static long
+pattern_diff(const char *p, size_t n, size_t off)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != pattern(off + i)) {
+			return (long)(off + i);
+		}
+	}
+	return -1;
+}
+
+/*
+ * Bytes written into the socket and the socket closed, then main()
+ * returns: every byte reaches a file (the exit waits for the writer).
+ */
+static void
+test_exit_file(void **state)
+{
+	static const char path[] = "test-bridge-exit.tmp";
+	static char buf[64 << 10];
+	HANDLE proc;
+	size_t got = 0;
+	int fd, n;
+
+	(void)state;
+	remove(path);
+	run_exit_writer(path, NULL, &proc);
+	assert_int_equal(exit_status(proc), 0);
+	fd = _open(path, _O_RDONLY | _O_BINARY);
+	assert_true(fd >= 0);
+	while ((n = _read(fd, buf, sizeof(buf))) > 0) {
+		assert_int_equal(pattern_diff(buf, (size_t)n, got), -1);
+		got += (size_t)n;
+	}
+	_close(fd);
+	print_message("  %lu of %d bytes in the file\n", (unsigned long)got,
+	    EXIT_LEN);
+	assert_int_equal(got, EXIT_LEN);
+	remove(path);
+}
+
+/* The same to stdout, a pipe read here: it ends after the last byte. */
+static void
+test_exit_stdout(void **state)
+{
+	static char buf[64 << 10];
+	SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
+	HANDLE r, w, proc;
+	size_t got = 0;
+	DWORD n;
+
+	(void)state;
+	assert_true(CreatePipe(&r, &w, &sa, 0));
+	assert_true(SetHandleInformation(r, HANDLE_FLAG_INHERIT, 0));
+	run_exit_writer("-", w, &proc);
+	CloseHandle(w);
+	while (ReadFile(r, buf, sizeof(buf), &n, NULL) && n > 0) {
+		assert_int_equal(pattern_diff(buf, n, got), -1);
+		got += n;
+	}
+	CloseHandle(r);
+	assert_int_equal(exit_status(proc), 0);
+	print_message("  %lu of %d bytes through stdout\n", (unsigned long)got,
+	    EXIT_LEN);
+	assert_int_equal(got, EXIT_LEN);
+}
+
 static void
 test_bad_args(void **state)
 {
@@ -367,7 +522,7 @@ test_enotsup(void **state)
 #endif
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 #ifdef _WIN32
@@ -376,11 +531,21 @@ main(void)
 	    cmocka_unit_test(test_broken_output),
 	    cmocka_unit_test(test_read_error),
 	    cmocka_unit_test(test_pipe_ended),
+	    cmocka_unit_test(test_exit_file),
+	    cmocka_unit_test(test_exit_stdout),
 	    cmocka_unit_test(test_bad_args),
 #else
 	    cmocka_unit_test(test_enotsup),
 #endif
 	};
 
+#ifdef _WIN32
+	if (argc == 3 && strcmp(argv[1], "--exit-writer") == 0) {
+		return exit_writer(argv[2]);
+	}
+#else
+	(void)argc;
+	(void)argv;
+#endif
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -17,7 +17,8 @@
  *    application's EOF (shutdown or close) closes @out_fd once every byte
  *    is written. If @out_fd breaks (its reader went away), the writer logs
  *    it once and goes on receiving and discarding, so the application's
- *    sends never block for good.
+ *    sends never block for good. The process's exit waits for it while
+ *    it has bytes to write (writers_drain()).
  * The threads read and write the descriptors' Win32 handles directly
  * (ReadFile/WriteFile): the C runtime locks a descriptor for the whole of
  * a read, which would stall a writer on the same descriptor (a console).
@@ -51,7 +52,106 @@ struct hvs__bridge {
 	HANDLE rev; /* the writer's receive completed (one for all) */
 	volatile LONG refs; /* threads not yet finished */
 	volatile LONG go; /* 1: committed, 0: aborted */
+	/* The exit wait (out_fd only): the writer's thread, listed in
+	 * `writers` while it runs; its progress, seen by the wait. */
+	HANDLE wth;
+	hvs__bridge_t *next, *prev;
+	volatile LONG writing; /* 1: inside a write to out_fd */
+	volatile LONG progress; /* bumped at each receive and write */
+	LONG seen; /* the exit wait's last look at progress */
+	DWORD since; /* when it changed (GetTickCount) */
 };
+
+/*
+ * The bridges whose writer still runs, for the wait at exit: threads run
+ * on while atexit handlers do (ExitProcess ends them after), so bytes the
+ * application wrote into its socket before closing it still reach out_fd.
+ * A writer is waited for while it writes, up to EXIT_STALL_MS without a
+ * write completing (an output that nobody reads), and while bytes come,
+ * up to EXIT_IDLE_MS without one (its application end still open: it
+ * would wait for ever).
+ */
+#define EXIT_STALL_MS 10000
+#define EXIT_IDLE_MS 200
+
+static SRWLOCK writers_lock = SRWLOCK_INIT;
+static hvs__bridge_t *writers;
+static volatile LONG exit_hooked;
+
+static void
+writers_add(hvs__bridge_t *b)
+{
+	AcquireSRWLockExclusive(&writers_lock);
+	b->next = writers;
+	b->prev = NULL;
+	if (writers != NULL) {
+		writers->prev = b;
+	}
+	writers = b;
+	ReleaseSRWLockExclusive(&writers_lock);
+}
+
+/* The writer ends: out of the list, its handle closed. */
+static void
+writers_remove(hvs__bridge_t *b)
+{
+	AcquireSRWLockExclusive(&writers_lock);
+	if (b->prev != NULL) {
+		b->prev->next = b->next;
+	} else {
+		writers = b->next;
+	}
+	if (b->next != NULL) {
+		b->next->prev = b->prev;
+	}
+	CloseHandle(b->wth);
+	b->wth = NULL;
+	ReleaseSRWLockExclusive(&writers_lock);
+}
+
+/* At exit: wait for the writers that still have bytes to write. */
+static void
+writers_drain(void)
+{
+	DWORD now;
+	LONG p;
+	int wait;
+
+	/* Each writer's time counts from now. */
+	now = GetTickCount();
+	AcquireSRWLockShared(&writers_lock);
+	for (hvs__bridge_t *b = writers; b != NULL; b = b->next) {
+		b->seen = b->progress;
+		b->since = now;
+	}
+	ReleaseSRWLockShared(&writers_lock);
+	for (;;) {
+		wait = 0;
+		now = GetTickCount();
+		AcquireSRWLockShared(&writers_lock);
+		for (hvs__bridge_t *b = writers; b != NULL; b = b->next) {
+			/* Ended already (a DLL's handlers run after
+			 * ExitProcess has ended every other thread). */
+			if (WaitForSingleObject(b->wth, 0) != WAIT_TIMEOUT) {
+				continue;
+			}
+			p = b->progress;
+			if (p != b->seen) {
+				b->seen = p;
+				b->since = now;
+			}
+			if (now - b->since <
+			    (b->writing ? EXIT_STALL_MS : EXIT_IDLE_MS)) {
+				wait = 1;
+			}
+		}
+		ReleaseSRWLockShared(&writers_lock);
+		if (!wait) {
+			return;
+		}
+		Sleep(5);
+	}
+}
 
 /* The system's words for a Win32 error, without the trailing newline. */
 static const char *
@@ -303,13 +403,17 @@ static unsigned __stdcall writer_main(void *arg)
 			    hvs_strerror(hvs_translate_sys_error(err)));
 			break;
 		}
+		InterlockedIncrement(&b->progress);
 		if (n == 0) {
 			break; /* the application's EOF: every byte is out */
 		}
 		if (broken) {
 			continue; /* discard: never leave a sender blocked */
 		}
+		InterlockedExchange(&b->writing, 1);
 		werr = write_all(b->hout, buf, (DWORD)n);
+		InterlockedIncrement(&b->progress);
+		InterlockedExchange(&b->writing, 0);
 		if (werr != 0) {
 			hvs__log(werr == ERROR_BROKEN_PIPE ||
 				    werr == ERROR_NO_DATA
@@ -325,6 +429,9 @@ out:
 	free(buf);
 	if (b->out_fd >= 0 && b->out_fd != b->in_fd) {
 		_close(b->out_fd);
+	}
+	if (b->wth != NULL) {
+		writers_remove(b);
 	}
 	bridge_release(b);
 	return 0;
@@ -432,6 +539,18 @@ hvs__bridge_commit(hvs__bridge_t *b)
 		/* No input: the application reads EOF at once. */
 		(void)shutdown(b->s, SD_SEND);
 	}
+	if (b->out_fd >= 0) {
+		/* Its bytes are waited for at exit (see writers_drain()). */
+		if (InterlockedExchange(&exit_hooked, 1) == 0 &&
+		    atexit(writers_drain) != 0) {
+			hvs__log(HVS_LOG_WARN,
+			    "bridge: no exit hook: bytes "
+			    "still queued at exit may be lost");
+		}
+		b->wth = b->th[1];
+		b->th[1] = NULL;
+		writers_add(b);
+	}
 	MemoryBarrier();
 	for (int i = 0; i < 2; i++) {
 		if (b->th[i] != NULL) {
@@ -440,6 +559,9 @@ hvs__bridge_commit(hvs__bridge_t *b)
 			ResumeThread(th);
 			CloseHandle(th);
 		}
+	}
+	if (b->wth != NULL) {
+		ResumeThread(b->wth); /* closed by writers_remove() */
 	}
 }
 
