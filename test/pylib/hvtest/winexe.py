@@ -54,9 +54,10 @@ class Programs(argparse.Namespace):
 def setup(t, *names, boot=True):
     """Read --wine-run=PATH and --NAME=PATH for each of @names from the
     command line (else $HVS_WINE_RUN and $HVS_NAME_EXE); end the script
-    (a failed check) if one is missing. With @boot, run one Windows
-    program to the end first (the prefix boots then), bounded by START.
-    Returns a Programs."""
+    (a failed check) if one is missing. $HVS_WINE_RUN_OVERRIDE, if set,
+    replaces the wrapper given (another one tried under meson test).
+    With @boot, run one Windows program to the end first (the prefix
+    boots then), bounded by START. Returns a Programs."""
     global WINE_RUN
     ap = argparse.ArgumentParser()
     ap.add_argument("--wine-run", default=WINE_RUN)
@@ -74,7 +75,8 @@ def setup(t, *names, boot=True):
     for n in ("wine_run",) + names:
         a = n.replace("-", "_")
         setattr(args, a, os.path.abspath(getattr(args, a)))
-    WINE_RUN = args.wine_run
+    WINE_RUN = os.path.abspath(os.environ.get("HVS_WINE_RUN_OVERRIDE") or
+                               args.wine_run)
     # The programs run in sessions of their own, out of reach of a
     # signal to this script's process group (meson's, on a timeout): on
     # SIGTERM or SIGHUP the script exits, and its exit kills them.
