@@ -6,7 +6,8 @@ SIGHUP and SIGTERM on Windows).
 stop: the listeners close at once, a connection in flight finishes its
 bytes, then the process exits 0. reload: after the config file is
 rewritten, a new forward appears and an old one goes, while a connection
-through a kept forward lives on. --control with no such hvproxy: exit 1
+through a kept forward lives on; a config with an error is refused and
+the one in force stays. --control with no such hvproxy: exit 1
 and a message. SIGINT to the wine process reaches the console control
 handler (Ctrl-C): the same drain, exit 0.
 
@@ -152,6 +153,22 @@ t.check("the old forward a no longer listens",
 t.check("b's connection made before the reload still relays",
         echo_ok(cb, timeout=IO))
 t.check("b takes new connections", echo_port_ok(pb, timeout=IO))
+
+# A config with an error: refused, the one in force stays.
+write_config(conf, f"""[forward b]
+listen = tcp:{pb}
+target = {echo.addr}
+bogus = 1
+""")
+r = control(prog.hvproxy, pid, "reload")
+t.check("a reload of a bad config: refused, the error names FILE:4",
+        r.returncode == 0 and
+        p.wait_log(r"reload: the configuration has errors", READY) and
+        p.wait_log(r"reload\.conf:4: unknown key 'bogus'", READY),
+        p.log()[-800:])
+t.check("... and b and c still relay, b's connection lives",
+        echo_port_ok(pb, timeout=IO) and echo_port_ok(pc, timeout=IO) and
+        echo_ok(cb, timeout=IO))
 cb.close()
 r = control(prog.hvproxy, pid, "stop")
 rc = p.wait(READY)
