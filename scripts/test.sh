@@ -84,7 +84,6 @@ run_suite() {	# name, meson setup args..., then -- meson test args
 
 # The Windows dependencies build (when not cached) alongside the first
 # legs: that work is mostly cmake's configure checks, one process long.
-windeps_t0=$(date +%s)
 sh scripts/win-deps.sh >"$top/build-ci-win-deps.log" 2>&1 &
 windeps_pid=$!
 
@@ -94,59 +93,54 @@ CC=clang timed clang run_suite clang -Dwerror=true -- --no-suite vm \
 timed asan run_suite asan -Dwerror=true -Db_sanitize=address,undefined \
     -Db_lundef=false -Dbuildtype=debug -- --num-processes 2
 
-check() {	# name, command...: a check that is not a meson test
-	name=$1
-	shift
-	echo "=== $name"
-	t0=$(date +%s)
-	rc=0
-	"$@" || rc=$?
-	t=$(( $(date +%s) - t0 ))
-	[ "$rc" -eq 0 ] || echo "=== $name FAILED"
-	record "$name" "$rc" "$t"
-	echo "=== time: $name ${t}s"
-	times="$times $name=${t}s"
+check() {	# name, command...: a check that is not a meson test; its
+		# exit status is left in $checked
+	echo "=== $1"
+	checked=0
+	timed "$@" || checked=$?
+	[ "$checked" -eq 0 ] || echo "=== $1 FAILED"
+	record "$1" "$checked" "$t"
 }
 
-# Windows: dependencies (cached), the cross build, its tests under wine
-# in a wine prefix of the run's own, then the release zip and its check.
-win_leg() {
-	rc=0
-	wait "$windeps_pid" || rc=$?
-	t=$(( $(date +%s) - windeps_t0 ))
-	echo "=== time: windows-deps ${t}s (started with the gcc leg)"
-	times="$times windows-deps=${t}s"
-	record windows-deps "$rc" "$t"
-	if [ "$rc" -ne 0 ]; then
+logged() {	# log file, command...: output to the log, its tail on failure
+	log=$1
+	shift
+	"$@" >"$log" 2>&1 || {
+		rc=$?
+		tail -n 60 "$log"
+		return "$rc"
+	}
+}
+
+windows_deps_wait() {
+	wait "$windeps_pid" || {
+		rc=$?
 		tail -n 60 "$top/build-ci-win-deps.log"
-		echo "=== windows: dependencies FAILED"
-		return 0
+		return "$rc"
+	}
+}
+
+windows_tests() {
+	if ! meson test -C "$1" --print-errorlogs --num-processes 2; then
+		echo "=== windows: tests FAILED"
+		status=1
 	fi
+	logs="$logs $1/meson-logs/testlog.json"
+}
+
+# Windows: the dependencies (started above; the time shown is what
+# waiting for them added), the cross build, its tests under wine in a
+# wine prefix of the run's own, then the release zip and its check.
+win_leg() {
+	check windows-deps windows_deps_wait
+	[ "$checked" -eq 0 ] || return 0
 	HVSOCK_WINEPREFIX="$top/build-ci-wineprefix"
 	export HVSOCK_WINEPREFIX
-	rm -rf "$HVSOCK_WINEPREFIX"
-	dir="$top/build-ci-win64"
-	rm -rf "$dir"
-	t0=$(date +%s)
-	rc=0
-	sh scripts/win-build.sh "$dir" >"$dir.build.log" 2>&1 || rc=$?
-	t=$(( $(date +%s) - t0 ))
-	echo "=== time: windows-build ${t}s"
-	times="$times windows-build=${t}s"
-	record windows-build "$rc" "$t"
-	if [ "$rc" -ne 0 ]; then
-		tail -n 60 "$dir.build.log"
-		echo "=== windows: build FAILED"
-	else
-		t0=$(date +%s)
-		if ! meson test -C "$dir" --print-errorlogs --num-processes 2; then
-			echo "=== windows: tests FAILED"
-			status=1
-		fi
-		logs="$logs $dir/meson-logs/testlog.json"
-		t=$(( $(date +%s) - t0 ))
-		echo "=== time: windows-tests ${t}s"
-		times="$times windows-tests=${t}s"
+	rm -rf "$HVSOCK_WINEPREFIX" "$top/build-ci-win64"
+	check windows-build logged "$top/build-ci-win64.build.log" \
+	    sh scripts/win-build.sh "$top/build-ci-win64"
+	if [ "$checked" -eq 0 ]; then
+		timed windows-tests windows_tests "$top/build-ci-win64"
 	fi
 	check windows-dist sh scripts/win-dist.sh "$top/build-ci-dist"
 	WINEPREFIX=$HVSOCK_WINEPREFIX wineserver -k 2>/dev/null || true
