@@ -31,6 +31,7 @@ if [ ! -d "$builddir/meson-private" ]; then
 	cat >"$builddir/win64-machine.ini" <<INI
 [binaries]
 pkgconfig = '$prefix/bin/x86_64-w64-mingw32-pkg-config'
+pkg-config = '$prefix/bin/x86_64-w64-mingw32-pkg-config'
 exe_wrapper = '$top/cross/wine-run'
 INI
 	meson setup "$builddir" "$top" \
