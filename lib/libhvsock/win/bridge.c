@@ -188,16 +188,10 @@ fd_name(int fd, char *buf, size_t size)
 	return buf;
 }
 
-/* The last thread out closes what is shared and frees the bridge. */
+/* Our socket end, the two events and the bridge itself. */
 static void
-bridge_release(hvs__bridge_t *b)
+bridge_free(hvs__bridge_t *b)
 {
-	if (InterlockedDecrement(&b->refs) > 0) {
-		return;
-	}
-	if (b->in_fd >= 0 && b->in_fd == b->out_fd) {
-		_close(b->in_fd);
-	}
 	if (b->s != INVALID_SOCKET) {
 		closesocket(b->s);
 	}
@@ -208,6 +202,19 @@ bridge_release(hvs__bridge_t *b)
 		CloseHandle(b->rev);
 	}
 	free(b);
+}
+
+/* The last thread out closes what is shared and frees the bridge. */
+static void
+bridge_release(hvs__bridge_t *b)
+{
+	if (InterlockedDecrement(&b->refs) > 0) {
+		return;
+	}
+	if (b->in_fd >= 0 && b->in_fd == b->out_fd) {
+		_close(b->in_fd);
+	}
+	bridge_free(b);
 }
 
 /* Send all of @p to our end; 0, or the Winsock error. */
@@ -580,16 +587,7 @@ hvs__bridge_abort(hvs__bridge_t *b)
 	if (b->app != INVALID_SOCKET) {
 		closesocket(b->app);
 	}
-	if (b->s != INVALID_SOCKET) {
-		closesocket(b->s);
-	}
-	if (b->cancel != NULL) {
-		CloseHandle(b->cancel);
-	}
-	if (b->rev != NULL) {
-		CloseHandle(b->rev);
-	}
-	free(b);
+	bridge_free(b);
 }
 
 int
