@@ -16,70 +16,17 @@
 #include <cmocka.h>
 
 #ifdef _WIN32
-#include <fcntl.h>
-#include <io.h>
 #include <process.h>
 #include <stdio.h>
-#include <sys/stat.h>
-#else
-#include <fcntl.h>
-#include <unistd.h>
 #endif
 
 #include <hvsock/loop.h>
 
 #include "internal.h"
+#include "testio.h"
 #ifdef _WIN32
 #include "win/bridge.h"
 #endif
-
-#ifdef _WIN32
-#define t_pipe(fds) _pipe((fds), 65536, _O_BINARY)
-#define t_close _close
-#define t_read(fd, p, n) _read((fd), (p), (unsigned)(n))
-#define t_write(fd, p, n) _write((fd), (p), (unsigned)(n))
-#else
-#define t_pipe(fds) pipe(fds)
-#define t_close close
-#define t_read(fd, p, n) read((fd), (p), (n))
-#define t_write(fd, p, n) write((fd), (p), (n))
-#endif
-
-/* Everything @s gives until its EOF (blocking). */
-static size_t
-recv_all(hvs_sock_t s, char *buf, size_t cap)
-{
-	size_t got = 0, n;
-	int rc;
-
-	for (;;) {
-		assert_true(got < cap);
-		rc = hvs_recv(s, buf + got, cap - got, &n);
-		if (rc == HVS_EOF) {
-			return got;
-		}
-		assert_int_equal(rc, 0);
-		got += n;
-	}
-}
-
-/* Everything @fd gives until its EOF. */
-static size_t
-read_all(int fd, char *buf, size_t cap)
-{
-	size_t got = 0;
-	long n;
-
-	for (;;) {
-		assert_true(got < cap);
-		n = (long)t_read(fd, buf + got, cap - got);
-		assert_true(n >= 0);
-		if (n == 0) {
-			return got;
-		}
-		got += (size_t)n;
-	}
-}
 
 static void
 send_all(hvs_sock_t s, const char *p, size_t len)

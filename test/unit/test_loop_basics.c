@@ -15,32 +15,12 @@
 
 #include <cmocka.h>
 
-#ifdef _WIN32
-#include <fcntl.h>
-#include <io.h>
-#include <sys/stat.h>
-#else
-#include <fcntl.h>
-#include <unistd.h>
-#endif
-
 #include <event2/event.h>
 
 #include <hvsock/loop.h>
 
 #include "internal.h"
-
-#ifdef _WIN32
-#define t_pipe(fds) _pipe((fds), 65536, _O_BINARY)
-#define t_close _close
-#define t_read(fd, p, n) _read((fd), (p), (unsigned)(n))
-#define t_write(fd, p, n) _write((fd), (p), (unsigned)(n))
-#else
-#define t_pipe(fds) pipe(fds)
-#define t_close close
-#define t_read(fd, p, n) read((fd), (p), (n))
-#define t_write(fd, p, n) write((fd), (p), (n))
-#endif
+#include "testio.h"
 
 struct scen {
 	struct event_base *base;
@@ -78,40 +58,6 @@ tcp_pair(struct scen *sc, hvs_sock_t *c, hvs_sock_t *s)
 	assert_int_equal(hvs_sock_local_addr(sc->l, &a), 0);
 	assert_int_equal(hvs_connect(c, &a, NULL), 0);
 	assert_int_equal(hvs_accept(sc->l, s, NULL, 0), 0);
-}
-
-static size_t
-recv_all(hvs_sock_t s, char *buf, size_t cap)
-{
-	size_t got = 0, n;
-	int rc;
-
-	for (;;) {
-		assert_true(got < cap);
-		rc = hvs_recv(s, buf + got, cap - got, &n);
-		if (rc == HVS_EOF) {
-			return got;
-		}
-		assert_int_equal(rc, 0);
-		got += n;
-	}
-}
-
-static size_t
-read_all(int fd, char *buf, size_t cap)
-{
-	size_t got = 0;
-	long n;
-
-	for (;;) {
-		assert_true(got < cap);
-		n = (long)t_read(fd, buf + got, cap - got);
-		assert_true(n >= 0);
-		if (n == 0) {
-			return got;
-		}
-		got += (size_t)n;
-	}
 }
 
 static void
