@@ -101,6 +101,15 @@ int hvs__hv_set_bufsize(hvs_sock_t s, int bytes);
 int hvs__hv_local_cid(uint32_t *cid);
 const char *hvs__hv_transport(void);
 
+/*
+ * 1 if shutdown(SHUT_WR) on a socket of the family (hvs__hv_family())
+ * sends its peer an end of stream (Linux, Windows); 0 if it does not and
+ * only close() tells the peer (FreeBSD AF_HYPERV). The relay passes an
+ * EOF on to such a socket by closing it (loop/relay.c).
+ * Returns 0 or 1, never an error.
+ */
+int hvs__hv_shutdown_sends_fin(void);
+
 /* ---- the system-call layer (posix/, win/) ---------------------------- */
 
 /* Once per process (WSAStartup on Windows); safe to call repeatedly. */

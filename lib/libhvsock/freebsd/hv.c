@@ -296,3 +296,13 @@ hvs__hv_transport(void)
 	hvs__os_close(s);
 	return "hyperv";
 }
+
+/*
+ * shutdown(SHUT_WR) sends no FIN on AF_HYPERV (see the top of this file):
+ * the relay passes an EOF on to such a socket by closing it.
+ */
+int
+hvs__hv_shutdown_sends_fin(void)
+{
+	return 0;
+}

@@ -246,3 +246,11 @@ hvs__hv_local_cid(uint32_t *cid)
 	*cid = value;
 	return 0;
 }
+
+/* vsock (virtio, vmci) and hv_sock both send the peer a shutdown/FIN for
+ * SHUT_WR: a half-close reaches the peer. */
+int
+hvs__hv_shutdown_sends_fin(void)
+{
+	return 1;
+}

@@ -231,3 +231,10 @@ hvs__hv_transport(void)
 {
 	return "hyperv";
 }
+
+/* shutdown(SD_SEND) on a Hyper-V socket ends the peer's input. */
+int
+hvs__hv_shutdown_sends_fin(void)
+{
+	return 1;
+}
