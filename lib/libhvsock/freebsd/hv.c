@@ -33,6 +33,7 @@
  *  - The guest has no vsock CID.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <sys/types.h>
@@ -48,17 +49,56 @@ _Static_assert(AF_HYPERV == 43, "FreeBSD's AF_HYPERV is 43");
 /* HYPERV_SOCK_PROTO_TRANS; 0 works too. */
 #define HVS_FREEBSD_PROTO 1
 
-/* What connect() sets as the remote port of a connection accepted from the
- * host: the driver does not know it. */
-#define HVS_FREEBSD_PORT_UNKNOWN 0xFFFFFFFFu
-
 /*
- * Private copy of struct sockaddr_hvs from sys/dev/hyperv/hvsock/hv_sock.h,
- * which is not installed for userland. The kernel rejects any address
- * whose sa_len is not exactly sizeof(struct sockaddr_hvs): 20 bytes, since
- * hvs_zero is sized as if there were no padding before hvs_port.
+ * struct sockaddr_hvs of sys/dev/hyperv/hvsock/hv_sock.h, which is not
+ * installed for userland:
+ *
+ *	struct sockaddr_hvs {
+ *		unsigned char	sa_len;
+ *		sa_family_t	sa_family;
+ *		unsigned int	hvs_port;
+ *		unsigned char	hvs_zero[sizeof(struct sockaddr) -
+ *		    sizeof(sa_family_t) - sizeof(unsigned char) -
+ *		    sizeof(unsigned int)];
+ *	};
+ *
+ * With FreeBSD's 1-byte sa_family_t and 16-byte struct sockaddr, hvs_zero
+ * is 10 bytes, sized as if there were no padding before hvs_port; the
+ * padding is there (hvs_port is at offset 4), so the struct ends at byte
+ * 18 and is rounded up to 20 for hvs_port's alignment. Its size is 20,
+ * not sizeof(struct sockaddr), and bind() and connect() fail (EINVAL)
+ * unless sa_len is exactly that size and (EAFNOSUPPORT) unless sa_family
+ * is AF_HYPERV; the driver returns addresses of that size too.
+ *
+ * The copy below spells the layout with fixed-width types, so that it is
+ * the same wherever this file is compiled (the unit tests build it on
+ * Linux, whose sa_family_t is 2 bytes); on FreeBSD it is checked against
+ * the kernel's definition, field by field.
  */
+#define HVS_FREEBSD_SA_SIZE 20
+
 struct hvs__sockaddr_hvs {
+	uint8_t sa_len;
+	uint8_t sa_family;
+	uint32_t hvs_port;
+	uint8_t hvs_zero[10];
+};
+
+_Static_assert(offsetof(struct hvs__sockaddr_hvs, sa_len) == 0,
+    "sockaddr_hvs layout: sa_len at offset 0");
+_Static_assert(offsetof(struct hvs__sockaddr_hvs, sa_family) == 1,
+    "sockaddr_hvs layout: sa_family at offset 1");
+_Static_assert(offsetof(struct hvs__sockaddr_hvs, hvs_port) == 4,
+    "sockaddr_hvs layout: hvs_port at offset 4");
+_Static_assert(sizeof(struct hvs__sockaddr_hvs) == HVS_FREEBSD_SA_SIZE,
+    "sockaddr_hvs layout: 20 bytes (sa_len must say so)");
+_Static_assert(sizeof(struct hvs__sockaddr_hvs) <=
+	sizeof(struct sockaddr_storage),
+    "sockaddr_hvs fits in hvs__sockaddr_t");
+
+#ifdef __FreeBSD__
+/* The kernel's definition, verbatim: both must agree. */
+struct hvs__kernel_sockaddr_hvs {
 	unsigned char sa_len;
 	sa_family_t sa_family;
 	unsigned int hvs_port;
@@ -66,13 +106,23 @@ struct hvs__sockaddr_hvs {
 	    sizeof(unsigned char) - sizeof(unsigned int)];
 };
 
-_Static_assert(offsetof(struct hvs__sockaddr_hvs, hvs_port) == 4,
-    "sockaddr_hvs layout: hvs_port at offset 4");
-_Static_assert(sizeof(struct hvs__sockaddr_hvs) == 20,
-    "sockaddr_hvs layout: 20 bytes (sa_len must say so)");
-_Static_assert(sizeof(struct hvs__sockaddr_hvs) <=
-	sizeof(struct sockaddr_storage),
-    "sockaddr_hvs fits in hvs__sockaddr_t");
+_Static_assert(sizeof(sa_family_t) == 1, "FreeBSD's sa_family_t is 1 byte");
+_Static_assert(sizeof(struct hvs__kernel_sockaddr_hvs) ==
+	sizeof(struct hvs__sockaddr_hvs),
+    "sockaddr_hvs: the copy has the kernel's size");
+_Static_assert(offsetof(struct hvs__kernel_sockaddr_hvs, sa_family) ==
+	offsetof(struct hvs__sockaddr_hvs, sa_family),
+    "sockaddr_hvs: sa_family where the kernel has it");
+_Static_assert(offsetof(struct hvs__kernel_sockaddr_hvs, hvs_port) ==
+	offsetof(struct hvs__sockaddr_hvs, hvs_port),
+    "sockaddr_hvs: hvs_port where the kernel has it");
+_Static_assert(offsetof(struct hvs__kernel_sockaddr_hvs, hvs_zero) ==
+	offsetof(struct hvs__sockaddr_hvs, hvs_zero),
+    "sockaddr_hvs: hvs_zero where the kernel has it");
+_Static_assert(sizeof(((struct hvs__kernel_sockaddr_hvs *)0)->hvs_zero) ==
+	sizeof(((struct hvs__sockaddr_hvs *)0)->hvs_zero),
+    "sockaddr_hvs: hvs_zero as long as the kernel's");
+#endif
 
 int
 hvs__hv_family(void)
@@ -203,31 +253,39 @@ hvs__hv_to_sockaddr(const hvs_addr_t *addr, hvs_role_t role,
 
 /*
  * The driver reports a port only, so the result is an hvsock: address
- * with the wildcard VM id (the guest knows neither its own VM id nor its
- * host's) and the template service GUID of the port, built directly: a
- * client socket's local port, or the unknown remote port of an accepted
- * connection (0xFFFFFFFF), lies above HVS_SERVICE_PORT_MAX, where
+ * with the template service GUID of the port, built directly: a client
+ * socket's local port, or the unknown remote port of an accepted
+ * connection, lies above HVS_SERVICE_PORT_MAX, where
  * hvs_service_from_port() refuses, but it is still the GUID the driver
  * used on the wire.
+ *
+ * The VM id is the wildcard: the guest knows neither its own VM id nor
+ * its host's.
+ *
+ * Read byte-wise through the private layout: sa_family is the byte at
+ * offset 1 whatever this system's struct sockaddr looks like.
  */
 int
 hvs__hv_from_sockaddr(const struct sockaddr *sa, hvs__socklen_t len,
     hvs_addr_t *out)
 {
 	struct hvs__sockaddr_hvs hvs;
+	size_t n = len > 0 ? (size_t)len : 0;
 	int err;
 
-	if (len < (hvs__socklen_t)offsetof(struct sockaddr, sa_data) ||
-	    sa->sa_family != AF_HYPERV) {
-		return HVS_EAFNOSUPPORT;
-	}
-	if (len <
-	    (hvs__socklen_t)(offsetof(struct hvs__sockaddr_hvs, hvs_port) +
-		sizeof(hvs.hvs_port))) {
-		return HVS_EINVAL;
+	if (n > sizeof(hvs)) {
+		n = sizeof(hvs);
 	}
 	memset(&hvs, 0, sizeof(hvs));
-	memcpy(&hvs, sa, len < sizeof(hvs) ? (size_t)len : sizeof(hvs));
+	memcpy(&hvs, sa, n);
+	if (n < offsetof(struct hvs__sockaddr_hvs, sa_family) + 1 ||
+	    hvs.sa_family != AF_HYPERV) {
+		return HVS_EAFNOSUPPORT;
+	}
+	if (n < offsetof(struct hvs__sockaddr_hvs, hvs_port) +
+		sizeof(hvs.hvs_port)) {
+		return HVS_EINVAL;
+	}
 
 	memset(out, 0, sizeof(*out));
 	out->kind = HVS_ADDR_HVSOCK;
