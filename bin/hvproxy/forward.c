@@ -175,14 +175,16 @@ on_relay_done(hvs_relay_t *r, const hvs_relay_stats_t *s, void *userdata)
 	conn_free(c);
 }
 
-/* The system lacks the target's address family (no Hyper-V sockets): every
- * connection will fail alike, so say why once, whatever the log level. */
+/* The system lacks the target's address family (no Hyper-V sockets; on
+ * FreeBSD outside Hyper-V HVS_EHV_UNAVAILABLE): every connection will fail
+ * alike, so say why once, whatever the log level. */
 static void
 warn_family(struct conn *c, int err)
 {
 	char why[256];
 
-	if (err != HVS_EAFNOSUPPORT || c->fwd->warned_family) {
+	if ((err != HVS_EAFNOSUPPORT && err != HVS_EHV_UNAVAILABLE) ||
+	    c->fwd->warned_family) {
 		return;
 	}
 	c->fwd->warned_family = 1;

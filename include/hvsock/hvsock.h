@@ -45,6 +45,13 @@ extern "C" {
  * numbers are the library's own and stable across platforms: system errors
  * (errno, WSA) are translated into them, so a caller tests for
  * HVS_ECONNREFUSED on every platform alike.
+ *
+ * Two codes say that the platform cannot serve an address at all:
+ * HVS_EHV_UNAVAILABLE comes from FreeBSD only, when the kernel has no
+ * AF_HYPERV (it attaches the family only when it runs under Hyper-V;
+ * where the family is missing on Linux or Windows the code is
+ * HVS_EAFNOSUPPORT, as before), and HVS_EUNIX_ABSTRACT from every system
+ * but Linux for a unix:@NAME address.
  * ---------------------------------------------------------------------- */
 // clang-format off
 #define HVS_ERRNO_MAP(XX)                                                     \
@@ -134,7 +141,12 @@ extern "C" {
 	XX(EWSL_VMID, 4205, "the WSL VM id could not be found (is WSL "       \
 	    "running?)")                                                      \
 	XX(EWINSOCK, 4206, "Windows Sockets could not be started "            \
-	    "(WSAStartup failed)")
+	    "(WSAStartup failed)")                                            \
+	XX(EHV_UNAVAILABLE, 4207,                                             \
+	    "Hyper-V sockets are not available: FreeBSD must run under "      \
+	    "Hyper-V")                                                        \
+	XX(EUNIX_ABSTRACT, 4208,                                              \
+	    "abstract unix sockets (unix:@NAME) exist only on Linux")
 // clang-format on
 
 /** Error codes: 0 is success, every error is negative. */

@@ -67,6 +67,13 @@ int hvs__hv_family(void);
 int hvs__hv_protocol(void);
 
 /*
+ * What the caller sees when socket() of that family failed with @err
+ * (already translated): @err itself, or a code that says why the family
+ * is missing here (FreeBSD outside Hyper-V: HVS_EHV_UNAVAILABLE).
+ */
+int hvs__hv_socket_error(int err);
+
+/*
  * Convert a vsock: or hvsock: address to the native sockaddr for @role.
  * Returns HVS_ESERVICE_NOT_TEMPLATE, HVS_EVMID_UNSUPPORTED, HVS_EHV_CID,
  * HVS_EADDR_PORT_RANGE, ... for what the platform cannot express.

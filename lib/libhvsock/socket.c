@@ -46,7 +46,8 @@ open_for(const hvs__sockaddr_t *sa, const hvs_sockopts_t *opts, int nonblock,
 	rc = hvs__os_socket(family, SOCK_STREAM, is_hv ? hvs__hv_protocol() : 0,
 	    nonblock, &s);
 	if (rc < 0) {
-		return rc;
+		/* The backend knows why its family may be missing. */
+		return is_hv ? hvs__hv_socket_error(rc) : rc;
 	}
 	if (is_hv) {
 		rc = hvs__hv_socket_defaults(s);

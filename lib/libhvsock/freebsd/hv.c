@@ -29,7 +29,8 @@
  *    FreeBSD AF_HYPERV socket therefore does not end the peer's input
  *    until it closes that socket.
  *  - Outside Hyper-V the family does not attach at all and socket() fails
- *    (EAFNOSUPPORT).
+ *    (EAFNOSUPPORT): the caller gets HVS_EHV_UNAVAILABLE, whose text says
+ *    that FreeBSD must run under Hyper-V.
  *  - The guest has no vsock CID.
  */
 #include <stddef.h>
@@ -134,6 +135,18 @@ int
 hvs__hv_protocol(void)
 {
 	return HVS_FREEBSD_PROTO;
+}
+
+/*
+ * The hvsock driver attaches the AF_HYPERV domain only when the kernel
+ * runs under Hyper-V (its probe refuses elsewhere), and socket() of a
+ * family with no domain fails with EAFNOSUPPORT. (A jail without the
+ * family gives EPROTONOSUPPORT, left as it is.)
+ */
+int
+hvs__hv_socket_error(int err)
+{
+	return err == HVS_EAFNOSUPPORT ? HVS_EHV_UNAVAILABLE : err;
 }
 
 /* Which VM ids a FreeBSD guest can use for @role. */

@@ -40,6 +40,13 @@ hvs__hv_protocol(void)
 	return 0;
 }
 
+/* No vsock module loaded gives HVS_EAFNOSUPPORT, whose text says so. */
+int
+hvs__hv_socket_error(int err)
+{
+	return err;
+}
+
 static int
 module_loaded(const char *name)
 {

@@ -43,6 +43,14 @@ hvs__hv_protocol(void)
 	return HV_PROTOCOL_RAW;
 }
 
+/* hvs__os_socket() has made every "no AF_HYPERV here" HVS_EAFNOSUPPORT,
+ * whose text on Windows says which Windows has the family. */
+int
+hvs__hv_socket_error(int err)
+{
+	return err;
+}
+
 static void
 guid_to_win(GUID *out, const hvs_guid_t *in)
 {
