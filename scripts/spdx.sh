@@ -12,9 +12,11 @@
 # Source files are the tracked C sources and headers (also *.h.in and the
 # linker version script *.map), Python, shell (by name, or a #! line
 # naming sh, bash or python), meson.build, meson_options.txt and the man
-# pages (*.1 ... *.8). Data is left alone: fuzz corpora and dictionaries,
-# benchmark results, configuration examples, systemd units, Markdown,
-# LICENSE.
+# pages (*.1 ... *.8), and the FreeBSD port (dist/freebsd: its rc.d
+# script *.in, Makefile, pkg-message, pkg-plist). Data is left alone: fuzz
+# corpora and dictionaries, benchmark results, configuration examples,
+# systemd units, Markdown, LICENSE, the port's pkg-descr (plain text
+# that pkg shows as it is).
 #
 # Where the line goes:
 #   C, *.map      /* SPDX-License-Identifier: MIT */  as line 1
@@ -24,6 +26,7 @@
 #   man pages     .\" SPDX-License-Identifier: MIT    as line 1, or after
 #                                                     a '\" preprocessor
 #                                                     line
+#   pkg-plist     @comment SPDX-License-Identifier: MIT  as line 1
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -43,6 +46,16 @@ esac
 style() {
 	case $1 in
 	fuzz/corpus/* | fuzz/dict/* | bench/results/*) return ;;
+	dist/freebsd/*/pkg-descr) return ;;
+	dist/freebsd/*/pkg-plist)
+		echo plist
+		return
+		;;
+	dist/freebsd/*.in | dist/freebsd/*/Makefile | \
+	    dist/freebsd/*/pkg-message)
+		echo hash
+		return
+		;;
 	esac
 	case ${1##*/} in
 	*.c | *.h | *.h.in | *.map) echo c ;;
@@ -70,6 +83,7 @@ add() {
 	c) line="/* $tag */" ;;
 	hash) line="# $tag" ;;
 	man) line=".\\\" $tag" ;;
+	plist) line="@comment $tag" ;;
 	esac
 	# The line goes after a leading #! line, then after a Python
 	# coding declaration (PEP 263: line 1 or 2), or after a man page's
