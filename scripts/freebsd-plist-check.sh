@@ -20,7 +20,7 @@
 #   - a .pc file in lib/pkgconfig is taken as libdata/pkgconfig, where
 #     meson puts it when it runs on FreeBSD (an older meson on another
 #     system looks at the build machine, not the host, and uses the
-#     libdir: said in a note);
+#     libdir, as Debian 12's meson 1.0 does: said in a note);
 #   - the files the Makefile installs itself (post-install:
 #     ${INSTALL_*} ${WRKSRC}/FROM ${STAGEDIR}${PREFIX}/TO) are added,
 #     once FROM is found in the source tree;
@@ -186,15 +186,18 @@ done <"$tmp/own"
 # USE_RC_SUBR: added by the framework, never listed.
 for rc in $rcsubr; do
 	if [ ! -f "$filesdir/$rc.in" ]; then
-		echo "Makefile: USE_RC_SUBR=$rc but there is no $filesdir/$rc.in"
+		echo "Makefile: USE_RC_SUBR=$rc but there is no" \
+		    "$filesdir/$rc.in"
 		problems=$((problems + 1))
 	fi
-	printf '%s\n' "etc/rc.d/$rc" >>"$tmp/staged"
 	if grep -qx "etc/rc.d/$rc" "$tmp/plist"; then
 		echo "pkg-plist: etc/rc.d/$rc is added by USE_RC_SUBR; listing" \
 		    "it too puts it in the package twice"
 		problems=$((problems + 1))
+	else
+		printf '%s\n' "etc/rc.d/$rc" >>"$tmp/plist"
 	fi
+	printf '%s\n' "etc/rc.d/$rc" >>"$tmp/staged"
 done
 
 sort -u "$tmp/plist" >"$tmp/plist.s"
