@@ -71,6 +71,9 @@ hvp_errors_free(struct hvp_errors *e)
 
 /*
  * Parse @str for @role; on failure write a message naming the bad part.
+ * An address this platform cannot open at all (unix:@NAME outside Linux,
+ * on FreeBSD a CID other than the host's) is refused here too, so that
+ * --check finds it.
  */
 int
 hvp_conf_parse_addr(hvs_addr_t *out, const char *str, hvs_role_t role,
@@ -82,7 +85,13 @@ hvp_conf_parse_addr(hvs_addr_t *out, const char *str, hvs_role_t role,
 	memset(&pe, 0, sizeof(pe));
 	r = hvs_addr_parse_str(out, str, role, &pe);
 	if (r == 0) {
-		return 0;
+		r = hvs_addr_check(out, role);
+		if (r == 0) {
+			return 0;
+		}
+		snprintf(msg, msgsize, "address '%s' cannot be used here: %s",
+		    str, hvs_strerror(r));
+		return -1;
 	}
 	if (pe.length > 0 && pe.offset + pe.length <= strlen(str)) {
 		snprintf(msg, msgsize, "bad address '%s': %s (at '%.*s')", str,

@@ -315,6 +315,7 @@ HVS_EXPORT const char *hvs_vmid_name(const hvs_guid_t *guid);
  *                           SERVICE: GUID | PORT
  *   tcp:[HOST:]PORT         HOST: name, IPv4, [IPv6], * (all interfaces)
  *   unix:PATH               unix:@name is the Linux abstract namespace
+ *                           (elsewhere opening one: HVS_EUNIX_ABSTRACT)
  *   fd:N                    an inherited socket (e.g. from systemd)
  *   stdio                   standard input and output (tools only)
  *
@@ -427,6 +428,21 @@ HVS_EXPORT int hvs_addr_parse_str(hvs_addr_t *out, const char *str,
  * HVS_EINVAL for an address of no known kind.
  */
 HVS_EXPORT int hvs_addr_format(const hvs_addr_t *addr, char *buf, size_t size);
+
+/**
+ * hvs_addr_check() - whether this platform can open @addr for @role at
+ * all, judged from the address alone: no system call, nothing opened,
+ * no name looked up. For a configuration check that should fail early
+ * rather than when a socket is opened. Returns 0, HVS_EINVAL (NULL, a bad
+ * role or kind), or the error hvs_listen() / hvs_connect() would give
+ * for the address: HVS_EUNIX_ABSTRACT for unix:@NAME anywhere but Linux;
+ * on FreeBSD HVS_EHV_CID, HVS_EADDRNOTAVAIL, HVS_EVMID_UNSUPPORTED,
+ * HVS_EADDR_PORT_RANGE or HVS_ESERVICE_NOT_TEMPLATE for the vsock: and
+ * hvsock: endpoints a guest cannot use (logged with the reason). Linux and
+ * Windows judge vsock: and hvsock: addresses only when a socket is
+ * opened (0 here).
+ */
+HVS_EXPORT int hvs_addr_check(const hvs_addr_t *addr, hvs_role_t role);
 
 /** hvs_addr_equal() - 1 if @a and @b are the same address, else 0. */
 HVS_EXPORT int hvs_addr_equal(const hvs_addr_t *a, const hvs_addr_t *b);

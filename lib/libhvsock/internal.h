@@ -104,6 +104,14 @@ int hvs__hv_socket_defaults(hvs_sock_t s);
  */
 int hvs__hv_set_bufsize(hvs_sock_t s, int bytes);
 
+/*
+ * hvs_addr_check() for a vsock: or hvsock: address: 0, or the error that
+ * opening it for @role would give for the address alone, found without a
+ * system call (FreeBSD: the CIDs, VM ids and ports a guest cannot use).
+ * 0 where the backend decides only when the socket is opened.
+ */
+int hvs__hv_check(const hvs_addr_t *addr, hvs_role_t role);
+
 /* See hvs_local_cid() and hvs_transport(). */
 int hvs__hv_local_cid(uint32_t *cid);
 const char *hvs__hv_transport(void);
@@ -165,6 +173,9 @@ int hvs__os_adopt_listener(int fd, hvs_sock_t *out);
 /* Remove a stale unix socket file at @path: 0 (removed, or nothing there),
  * HVS_EEXIST (not a socket), HVS_EADDRINUSE (a program listens on it). */
 int hvs__os_unlink_stale(const char *path);
+/* 0 if the system has abstract unix socket names (unix:@NAME: Linux),
+ * else HVS_EUNIX_ABSTRACT. */
+int hvs__os_unix_abstract(void);
 /* Milliseconds from a monotonic clock. */
 uint64_t hvs__os_now_ms(void);
 

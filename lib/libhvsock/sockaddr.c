@@ -132,6 +132,12 @@ unix_to_sockaddr(const hvs_addr_t *addr, hvs__sockaddr_t *out)
 	memset(out, 0, sizeof(*out));
 	sun->sun_family = AF_UNIX;
 	if (addr->u.local.abstract) {
+		/* Linux only: elsewhere a leading NUL would make an empty
+		 * path, not a name. */
+		int rc = hvs__os_unix_abstract();
+		if (rc < 0) {
+			return rc;
+		}
 		/* Abstract names start with a NUL and are not terminated;
 		 * the length says where they end. */
 		if (len + 1 > sizeof(sun->sun_path)) {
@@ -177,6 +183,28 @@ hvs__addr_resolve(const hvs_addr_t *addr, hvs_role_t role, unsigned flags,
 	case HVS_ADDR_FD:
 	case HVS_ADDR_STDIO:
 		return HVS_EADDR_KIND;
+	default:
+		return HVS_EINVAL;
+	}
+}
+
+int
+hvs_addr_check(const hvs_addr_t *addr, hvs_role_t role)
+{
+	if (addr == NULL ||
+	    (role != HVS_ROLE_LISTEN && role != HVS_ROLE_CONNECT)) {
+		return HVS_EINVAL;
+	}
+	switch (addr->kind) {
+	case HVS_ADDR_VSOCK:
+	case HVS_ADDR_HVSOCK:
+		return hvs__hv_check(addr, role);
+	case HVS_ADDR_UNIX:
+		return addr->u.local.abstract ? hvs__os_unix_abstract() : 0;
+	case HVS_ADDR_TCP:
+	case HVS_ADDR_FD:
+	case HVS_ADDR_STDIO:
+		return 0;
 	default:
 		return HVS_EINVAL;
 	}

@@ -264,6 +264,15 @@ hvs__hv_to_sockaddr(const hvs_addr_t *addr, hvs_role_t role,
 	return 0;
 }
 
+/* Every refusal of hvs__hv_to_sockaddr() depends on the address alone. */
+int
+hvs__hv_check(const hvs_addr_t *addr, hvs_role_t role)
+{
+	hvs__sockaddr_t sa;
+
+	return hvs__hv_to_sockaddr(addr, role, &sa);
+}
+
 /*
  * The driver reports a port only, so the result is an hvsock: address
  * with the template service GUID of the port, built directly: a client

@@ -597,6 +597,18 @@ hvs__os_unlink_stale(const char *path)
 	return 0;
 }
 
+int
+hvs__os_unix_abstract(void)
+{
+#ifdef __linux__
+	return 0;
+#else
+	/* FreeBSD and the other BSDs, macOS: a sun_path that starts with
+	 * a NUL is an empty path there, not a name of its own. */
+	return HVS_EUNIX_ABSTRACT;
+#endif
+}
+
 uint64_t
 hvs__os_now_ms(void)
 {

@@ -151,6 +151,15 @@ hvs__hv_to_sockaddr(const hvs_addr_t *addr, hvs_role_t role,
 	return 0;
 }
 
+/* Decided when the socket is opened (the wsl VM id asks wsl.exe). */
+int
+hvs__hv_check(const hvs_addr_t *addr, hvs_role_t role)
+{
+	(void)addr;
+	(void)role;
+	return 0;
+}
+
 int
 hvs__hv_from_sockaddr(const struct sockaddr *sa, hvs__socklen_t len,
     hvs_addr_t *out)

@@ -723,6 +723,13 @@ out_close:
 	return err;
 }
 
+/* Windows' AF_UNIX has socket files only (Windows 10 1803 and later). */
+int
+hvs__os_unix_abstract(void)
+{
+	return HVS_EUNIX_ABSTRACT;
+}
+
 uint64_t
 hvs__os_now_ms(void)
 {
