@@ -147,6 +147,22 @@ hvc_peer_text(const hvs_addr_t *peer, char *buf, size_t size)
 	if (peer == NULL || peer->kind == HVS_ADDR_NONE) {
 		return -1;
 	}
+	if (hvs_addr_port_unknown(peer)) {
+		/*
+		 * FreeBSD's driver does not know the port the host connected
+		 * from: say so rather than show the GUID of port 0xFFFFFFFF.
+		 * Not an address (it does not parse), and one word.
+		 */
+		char vm[HVS_GUID_STRLEN];
+		const char *name = hvs_vmid_name(&peer->u.hvsock.vm_id);
+
+		if (name == NULL) {
+			hvs_guid_format(&peer->u.hvsock.vm_id, vm);
+			name = vm;
+		}
+		r = snprintf(buf, size, "hvsock:%s:unknown", name);
+		return r < 0 || (size_t)r >= size ? -1 : 0;
+	}
 	if (peer->kind != HVS_ADDR_UNIX) {
 		if ((r = hvs_addr_format(peer, raw, sizeof(raw))) < 0) {
 			return -1;

@@ -88,8 +88,11 @@ int hvc_peer_from_sockaddr(struct hvc_peer *p, const hvs_addr_t *addr,
  * stays one word on one line: hvs_addr_format()'s text, and for a unix
  * peer "unix:" and its name as the kernel gave it, also where the address
  * grammar cannot write it ("unix:/tmp/a\x0ab\x20c", "unix:@x\x00y"; a
- * file name that starts with '@' as "unix:\x40..."). 0, or -1 with @buf
- * empty when @peer has no name (NULL, an unnamed unix peer).
+ * file name that starts with '@' as "unix:\x40..."). A Hyper-V peer whose
+ * port the system does not know (hvs_addr_port_unknown(): FreeBSD's
+ * connections from the host) is "hvsock:parent:unknown", which says so
+ * and is deliberately no address. 0, or -1 with @buf empty when @peer has
+ * no name (NULL, an unnamed unix peer).
  */
 int hvc_peer_text(const hvs_addr_t *peer, char *buf, size_t size);
 

@@ -345,6 +345,18 @@ typedef enum hvs_role {
 #define HVS_CID_HOST 2u
 #define HVS_CID_ANY 0xFFFFFFFFu
 #define HVS_PORT_ANY 0xFFFFFFFFu
+/*
+ * The port of a peer the system cannot name (the same number as
+ * HVS_PORT_ANY). FreeBSD's driver does not know the port a connecting
+ * host used: hvs_accept() and hvs_sock_peer_addr() give such a peer as
+ * hvsock:parent with the template service GUID of this port,
+ * ffffffff-facb-11e6-bd58-64006a7986d3 (hvs_addr_port_unknown() says 1).
+ * hvs_addr_format() writes that GUID, which parses back to the same
+ * address; it is not one to connect to, and a log line should say
+ * "port unknown" rather than show it (hvcat and hvproxy write
+ * hvsock:parent:unknown).
+ */
+#define HVS_PORT_UNKNOWN 0xFFFFFFFFu
 
 /** Longest accepted address string, in bytes. */
 #define HVS_ADDR_MAXLEN 1024
@@ -443,6 +455,13 @@ HVS_EXPORT int hvs_addr_format(const hvs_addr_t *addr, char *buf, size_t size);
  * opened (0 here).
  */
 HVS_EXPORT int hvs_addr_check(const hvs_addr_t *addr, hvs_role_t role);
+
+/**
+ * hvs_addr_port_unknown() - 1 if @addr is a peer whose port the system
+ * does not know: an hvsock: address whose service is the template GUID
+ * of HVS_PORT_UNKNOWN (FreeBSD's accepted connections), else 0.
+ */
+HVS_EXPORT int hvs_addr_port_unknown(const hvs_addr_t *addr);
 
 /** hvs_addr_equal() - 1 if @a and @b are the same address, else 0. */
 HVS_EXPORT int hvs_addr_equal(const hvs_addr_t *a, const hvs_addr_t *b);

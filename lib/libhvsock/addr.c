@@ -998,3 +998,17 @@ hvs_addr_service_port(const hvs_addr_t *addr, uint32_t *port)
 		return HVS_EADDR_KIND;
 	}
 }
+
+int
+hvs_addr_port_unknown(const hvs_addr_t *addr)
+{
+	hvs_guid_t unknown;
+
+	if (addr == NULL || addr->kind != HVS_ADDR_HVSOCK ||
+	    hvs_service_from_port(&unknown, 0) != 0) {
+		return 0;
+	}
+	/* Above HVS_SERVICE_PORT_MAX: built by hand, as the backend does. */
+	unknown.data1 = HVS_PORT_UNKNOWN;
+	return hvs_guid_equal(&addr->u.hvsock.service_id, &unknown);
+}

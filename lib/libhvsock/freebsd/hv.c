@@ -281,8 +281,11 @@ hvs__hv_check(const hvs_addr_t *addr, hvs_role_t role)
  * hvs_service_from_port() refuses, but it is still the GUID the driver
  * used on the wire.
  *
- * The VM id is the wildcard: the guest knows neither its own VM id nor
- * its host's.
+ * The VM id is the wildcard (the guest knows neither its own VM id nor
+ * its host's), except for the remote end of a connection the host made:
+ * the driver gives it HVS_PORT_UNKNOWN (0xFFFFFFFF) as its port, and the
+ * only peer a FreeBSD guest ever accepts is its host, so that address
+ * says "parent" (see HVS_PORT_UNKNOWN in hvsock.h).
  *
  * Read byte-wise through the private layout: sa_family is the byte at
  * offset 1 whatever this system's struct sockaddr looks like.
@@ -311,7 +314,9 @@ hvs__hv_from_sockaddr(const struct sockaddr *sa, hvs__socklen_t len,
 
 	memset(out, 0, sizeof(*out));
 	out->kind = HVS_ADDR_HVSOCK;
-	out->u.hvsock.vm_id = *hvs_vmid_get(HVS_VMID_WILDCARD);
+	out->u.hvsock.vm_id =
+	    *hvs_vmid_get(hvs.hvs_port == HVS_PORT_UNKNOWN ? HVS_VMID_PARENT
+							   : HVS_VMID_WILDCARD);
 	err = hvs_service_from_port(&out->u.hvsock.service_id, 0);
 	if (err != 0) {
 		return err;

@@ -1013,6 +1013,10 @@ static void
 test_peer_text(void **state)
 {
 	static const char evil[] = "/tmp/c\nhvproxy: fake\x1b[31m";
+	static const char unknown[] =
+	    "hvsock:parent:ffffffff-facb-11e6-bd58-64006a7986d3";
+	static const char client[] =
+	    "hvsock:parent:fffffffe-facb-11e6-bd58-64006a7986d3";
 	char buf[HVC_PEER_TEXT_SIZE];
 	hvs_addr_t p;
 
@@ -1041,6 +1045,27 @@ test_peer_text(void **state)
 	assert_int_equal(hvc_peer_text(&p, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "unix:@a\\x00b\\x0a");
 	assert_int_equal(hvc_peer_text(NULL, buf, sizeof(buf)), -1);
+
+	/* A FreeBSD peer whose port the driver does not know: said so,
+	 * not shown as the GUID of port 0xFFFFFFFF. */
+	assert_int_equal(hvs_addr_parse_str(&p, unknown, HVS_ROLE_CONNECT,
+			     NULL),
+	    0);
+	assert_int_equal(hvs_addr_port_unknown(&p), 1);
+	assert_int_equal(hvc_peer_text(&p, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "hvsock:parent:unknown");
+	/* Any other port is an address as usual. */
+	assert_int_equal(hvs_addr_parse_str(&p, "hvsock:parent:5000",
+			     HVS_ROLE_CONNECT, NULL),
+	    0);
+	assert_int_equal(hvs_addr_port_unknown(&p), 0);
+	assert_int_equal(hvc_peer_text(&p, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "hvsock:parent:5000");
+	assert_int_equal(hvs_addr_parse_str(&p, client, HVS_ROLE_CONNECT, NULL),
+	    0);
+	assert_int_equal(hvs_addr_port_unknown(&p), 0);
+	assert_int_equal(hvc_peer_text(&p, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, client);
 }
 
 int
