@@ -219,6 +219,20 @@ typedef void (*hvs_relay_done_fn)(hvs_relay_t *r,
  * socket passed with this flag would stall the event loop.
  */
 #define HVS_RELAY_NONBLOCKING 0x4u
+/*
+ * Side a (its output socket with hvs_relay_new_fds()) or side b is a
+ * socket whose shutdown(SHUT_WR) sends no FIN: its peer learns that the
+ * other side's stream ended only when the relay closes it. The relay then
+ * does not shut it down but waits as eof_close_ms says (see
+ * hvs_relay_new()). FreeBSD's AF_HYPERV sockets are such sockets, and the
+ * relay knows them without a flag; these are for other transports, and
+ * for tests.
+ */
+#define HVS_RELAY_A_NO_FIN 0x8u
+#define HVS_RELAY_B_NO_FIN 0x10u
+
+/* The default of hvs_relay_opts.eof_close_ms, in ms. */
+#define HVS_RELAY_EOF_CLOSE_MS 2000
 
 typedef struct hvs_relay_opts {
 	unsigned flags; /* HVS_RELAY_* */
@@ -229,6 +243,17 @@ typedef struct hvs_relay_opts {
 	 */
 	size_t high_watermark;
 	int idle_timeout_ms; /* 0 = none; < 0 is HVS_EINVAL */
+	/*
+	 * After an EOF towards a side that takes no FIN (a FreeBSD AF_HYPERV
+	 * socket, HVS_RELAY_A_NO_FIN, HVS_RELAY_B_NO_FIN): how long the other
+	 * direction may stay idle, counted from its last byte (or the EOF,
+	 * if later), before the relay closes both. 0 =
+	 * HVS_RELAY_EOF_CLOSE_MS; < 0 = no bound: the relay waits for the
+	 * peer's own end (or idle_timeout_ms). Unused without such a side.
+	 * Added in 0.1.0 at the end of the struct: callers built against a
+	 * header without it must be rebuilt.
+	 */
+	int eof_close_ms;
 } hvs_relay_opts_t;
 
 /**
@@ -244,7 +269,27 @@ typedef struct hvs_relay_opts {
  *
  * Half-close is passed on: an EOF from one side becomes shutdown(SHUT_WR)
  * on the other once every byte read from it has been written, and the
- * other direction keeps flowing. A stream cut short is reset (SO_LINGER 0
+ * other direction keeps flowing.
+ *
+ * A side whose shutdown(SHUT_WR) sends no FIN (FreeBSD's AF_HYPERV; the
+ * HVS_RELAY_A_NO_FIN and HVS_RELAY_B_NO_FIN flags) can be told of that EOF
+ * only by its close, which ends its own direction too. So the relay keeps
+ * that direction flowing, for the peer to answer, and closes both sides
+ * when the peer ends it (its EOF is passed on as usual), or once it has
+ * carried no byte for @opts->eof_close_ms (2 s by default) since the EOF
+ * or its last byte: a peer that waits for the EOF before it answers or
+ * closes (one that reads to the end, then writes) would otherwise wait
+ * for ever, and so would the relay. Bytes already read are written first,
+ * both sides are closed without a reset, and the relay ends with
+ * HVS_RELAY_DONE: the silence is taken for the end of the answer, as
+ * socat -t does after any EOF. A peer that pauses longer than that
+ * before it answers needs a longer (or no) bound. Request/response
+ * clients that half-close after the request (HTTP/1.0 style) get their
+ * answer, then the EOF; ssh and other protocols that end in-band rarely
+ * half-close at all. The relay asks a socket's family (one system call)
+ * only on FreeBSD, and only when an EOF is passed on to it.
+ *
+ * A stream cut short is reset (SO_LINGER 0
  * close; AF_UNIX and vsock have no reset, their peer sees a plain close),
  * never ended with a FIN its peer would take for a complete stream: after
  * an error or reset of the other side, with bytes still queued when the

@@ -33,6 +33,18 @@ void hvs__relay_debug(const hvs_relay_t *r, hvs__relay_debug_t *out);
 /* Free the idle copy buffers and pipes the relay engine keeps pooled. */
 void hvs__relay_pools_flush(void);
 
+/*
+ * The relay's choice for one socket it passes an EOF on to: 1 if only its
+ * close tells the peer (no shutdown(SHUT_WR), a fin wait instead), 0 for
+ * a plain half-close. @flagged: the application named the side
+ * (HVS_RELAY_A_NO_FIN, HVS_RELAY_B_NO_FIN); @sends_fin:
+ * hvs__hv_shutdown_sends_fin(); @family: the socket's address family, or
+ * -1 when unknown (the relay asks only when @flagged and @sends_fin are
+ * both 0); @hv_family: hvs__hv_family(). Pure, for the unit tests.
+ */
+int hvs__relay_eof_by_close(int flagged, int sends_fin, int family,
+    int hv_family);
+
 /* Connections the listener's filter refused so far. */
 unsigned long hvs__listener_refused(const hvs_listener_t *l);
 

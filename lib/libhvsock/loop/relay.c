@@ -26,6 +26,21 @@
  * is reset, never ended with a FIN, so that no peer mistakes a truncated
  * stream for a complete one.
  *
+ * A dst whose shutdown(SHUT_WR) sends no FIN (FreeBSD's AF_HYPERV, or a
+ * side the application names with HVS_RELAY_A_NO_FIN/HVS_RELAY_B_NO_FIN)
+ * learns of the EOF only when it is closed, and closing it ends the other
+ * direction too. So after such an EOF the relay keeps the other direction
+ * flowing (the peer may still answer, unaware that its input ended) and
+ * then closes both: at once when the peer ends its direction, or after
+ * that direction stayed idle for eof_close_ms, counted from its last byte
+ * (the "fin wait"). Everything read is written first (a drain), and both
+ * ends get a plain close: the relay cannot tell a finished answer from a
+ * cut one, and takes the silence for the end, as socat does with -t (after
+ * half a second, by default, whether bytes are still coming or not). Only
+ * the descriptor's family is asked, and only where the platform's
+ * hypervisor sockets send no FIN (hvs__hv_shutdown_sends_fin()), at the
+ * moment an EOF is passed on: elsewhere a connection pays nothing for it.
+ *
  * Every callback works on the relay and ends with relay_settle(), the one
  * place that may end (and free) it: nothing touches the relay after that.
  */
@@ -111,6 +126,7 @@ struct dir {
 	unsigned drained : 1; /* the last read got less than it asked for */
 	unsigned rd_retry : 1; /* non-pollable src said EAGAIN */
 	unsigned wr_retry : 1; /* non-pollable dst said EAGAIN */
+	unsigned eof_by_close : 1; /* dst takes no FIN: done, waits a close */
 };
 
 struct hvs_relay {
@@ -127,9 +143,11 @@ struct hvs_relay {
 	size_t hwm; /* high watermark per direction */
 	size_t climit; /* copy path bound: min(hwm, BUF_SIZE) */
 	int idle_ms;
+	int eof_close_ms; /* the fin wait's bound; < 0: none */
 	unsigned flags;
 	uint64_t start_ms;
-	uint64_t last_ms; /* last time a byte moved (with idle_ms only) */
+	uint64_t last_ms; /* last time a byte moved (idle_ms, fin_wait) */
+	uint64_t fin_last_ms; /* the fin wait counts from here */
 
 	hvs_relay_end_t fail_reason;
 	int fail_err;
@@ -144,6 +162,7 @@ struct hvs_relay {
 	unsigned ended : 1;
 	unsigned sigpipe_known : 1; /* guard_sigpipe was asked */
 	unsigned guard_sigpipe : 1;
+	unsigned fin_wait : 1; /* a no-FIN dst waits for the other direction */
 };
 
 /* ---- process-wide counters and the copy-buffer pool ------------------ */
@@ -686,8 +705,9 @@ dir_pump(struct dir *d, int try_read)
 		d->bytes += out;
 		atomic_fetch_add_explicit(&n_bytes, out, memory_order_relaxed);
 	}
-	if ((in > 0 || out > 0) && r->idle_ms > 0) {
+	if ((in > 0 || out > 0) && (r->idle_ms > 0 || r->fin_wait)) {
 		r->last_ms = hvs__os_now_ms();
+		r->fin_last_ms = r->last_ms;
 	}
 }
 
@@ -736,7 +756,42 @@ dir_arm(struct dir *d)
 	}
 }
 
-/* src ended and everything was written: pass the EOF on to dst. */
+int
+hvs__relay_eof_by_close(int flagged, int sends_fin, int family, int hv_family)
+{
+	if (flagged) {
+		return 1;
+	}
+	return !sends_fin && family >= 0 && family == hv_family;
+}
+
+/*
+ * 1 if the socket dst of @d is told of an EOF only by its close. The
+ * family is asked (getsockname(), a system call) only where the answer
+ * depends on it: on a platform whose hypervisor sockets send no FIN.
+ */
+static int
+dir_eof_by_close(const struct dir *d)
+{
+	const hvs_relay_t *r = d->r;
+	unsigned flag =
+	    d->dst == &r->fb ? HVS_RELAY_B_NO_FIN : HVS_RELAY_A_NO_FIN;
+	int flagged = (r->flags & flag) != 0;
+	int sends_fin = hvs__hv_shutdown_sends_fin();
+	int family = -1;
+
+	if (!flagged && !sends_fin &&
+	    hvs__os_sock_family(d->dst->fd, &family) < 0) {
+		family = -1;
+	}
+	return hvs__relay_eof_by_close(flagged, sends_fin, family,
+	    hvs__hv_family());
+}
+
+/*
+ * src ended and everything was written: pass the EOF on to dst, by
+ * shutdown(SHUT_WR), or later by the close for a dst that takes no FIN.
+ */
 static void
 dir_finish(struct dir *d)
 {
@@ -749,7 +804,14 @@ dir_finish(struct dir *d)
 	d->wr_on = 0;
 	dir_release_buf(d);
 	dir_release_pipe(d);
-	if (d->dst->m.sock) {
+	if (d->dst->m.sock && dir_eof_by_close(d)) {
+		/* Its shutdown would tell the peer nothing: the close will. */
+		d->eof_by_close = 1;
+		hvs__log(HVS_LOG_DEBUG,
+		    "relay: fd %lld takes no half-close: its EOF waits for "
+		    "the close",
+		    (long long)d->dst->fd);
+	} else if (d->dst->m.sock) {
 		int rc = hvs__os_shutdown(d->dst->fd, HVS_SHUT_WR);
 
 		if (rc < 0) {
@@ -790,6 +852,81 @@ dir_unacked(const struct dir *d)
 }
 
 /* ---- the relay ------------------------------------------------------- */
+
+/*
+ * Arm the timer for the nearest of the idle timeout and the end of the
+ * fin wait, as of @now. Nothing to wait for: left as it is (a drain may
+ * be using it).
+ */
+static void
+relay_timer_arm(hvs_relay_t *r, uint64_t now)
+{
+	uint64_t at = UINT64_MAX;
+	struct timeval tv;
+
+	if (r->idle_ms > 0) {
+		at = r->last_ms + (uint64_t)r->idle_ms;
+	}
+	if (r->fin_wait && !r->draining &&
+	    r->fin_last_ms + (uint64_t)r->eof_close_ms < at) {
+		at = r->fin_last_ms + (uint64_t)r->eof_close_ms;
+	}
+	if (at == UINT64_MAX) {
+		return;
+	}
+	tv = hvs__ms_timeval(at > now ? at - now : 0);
+	event_add(&r->tev, &tv);
+}
+
+/*
+ * A direction ended towards a dst that takes no FIN while the other one
+ * still flows: start counting the fin wait (unless it has no bound, and
+ * the relay waits for the peer's own end).
+ */
+static void
+relay_fin_wait(hvs_relay_t *r)
+{
+	uint64_t now;
+
+	if (r->fin_wait || r->draining || r->eof_close_ms < 0) {
+		return;
+	}
+	r->fin_wait = 1;
+	now = hvs__os_now_ms();
+	r->fin_last_ms = now;
+	relay_timer_arm(r, now);
+}
+
+/*
+ * The fin wait is over: the direction still flowing has moved no byte for
+ * eof_close_ms. Bytes still queued mean its receiver is slow, not that
+ * the peer is silent (the peer may be held up by the watermark): the wait
+ * starts again. Else one last read, for bytes that arrived just now (they
+ * restart the wait too); then the end, as a drain with nothing left to
+ * write: the relay ends as done, closing both ends without a reset.
+ */
+static void
+relay_fin_expire(hvs_relay_t *r, uint64_t now)
+{
+	struct dir *w = r->d[0].done ? &r->d[1] : &r->d[0];
+	uint64_t before = r->fin_last_ms;
+
+	if (dir_queued(w) > 0) {
+		r->fin_last_ms = now;
+		return;
+	}
+	dir_pump(w, 1);
+	if (r->failed || w->eof || r->fin_last_ms != before ||
+	    dir_queued(w) > 0) {
+		return; /* relay_settle() takes it from here */
+	}
+	hvs__log(HVS_LOG_DEBUG,
+	    "relay: no byte for %d ms after an EOF its peer cannot see: "
+	    "closing",
+	    r->eof_close_ms);
+	r->draining = 1;
+	r->drain_reason = HVS_RELAY_DONE;
+}
 
 static void
 relay_end(hvs_relay_t *r, hvs_relay_end_t reason, int err, int side)
@@ -879,6 +1016,9 @@ relay_settle(hvs_relay_t *r)
 		relay_end(r, HVS_RELAY_DONE, 0, -1);
 		return;
 	}
+	if (r->d[0].eof_by_close || r->d[1].eof_by_close) {
+		relay_fin_wait(r);
+	}
 	if (r->draining && dir_queued(&r->d[0]) == 0 &&
 	    dir_queued(&r->d[1]) == 0) {
 		if (r->drain_reason != HVS_RELAY_DONE &&
@@ -943,22 +1083,24 @@ static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	hvs_relay_t *r = arg;
-	uint64_t now, idle;
-	struct timeval tv;
+	uint64_t now;
 
 	(void)fd;
 	(void)what;
-	if (r->idle_ms > 0) {
-		now = hvs__os_now_ms();
-		idle = now - r->last_ms;
-		if (idle >= (uint64_t)r->idle_ms) {
-			relay_end(r, HVS_RELAY_IDLE_TIMEOUT, 0, -1);
-			return;
-		}
-		idle = (uint64_t)r->idle_ms - idle;
-		tv = hvs__ms_timeval(idle);
-		event_add(&r->tev, &tv);
+	if (r->idle_ms <= 0 && !r->fin_wait) {
+		relay_settle(r); /* a drain's wake-up */
+		return;
 	}
+	now = hvs__os_now_ms();
+	if (r->idle_ms > 0 && now - r->last_ms >= (uint64_t)r->idle_ms) {
+		relay_end(r, HVS_RELAY_IDLE_TIMEOUT, 0, -1);
+		return;
+	}
+	if (r->fin_wait && !r->draining &&
+	    now - r->fin_last_ms >= (uint64_t)r->eof_close_ms) {
+		relay_fin_expire(r, now);
+	}
+	relay_timer_arm(r, now);
 	relay_settle(r);
 }
 
@@ -1003,6 +1145,8 @@ relay_create(hvs_relay_t **out, struct event_base *base, hvs_sock_t a_in,
 	r->hwm = opts->high_watermark > 0 ? opts->high_watermark : DEFAULT_HWM;
 	r->climit = r->hwm < BUF_SIZE ? r->hwm : BUF_SIZE;
 	r->idle_ms = opts->idle_timeout_ms;
+	r->eof_close_ms = opts->eof_close_ms == 0 ? HVS_RELAY_EOF_CLOSE_MS
+						  : opts->eof_close_ms;
 	r->splice = !(opts->flags & HVS_RELAY_NO_SPLICE) && hvs__zc_available();
 	r->fail_side = -1;
 	r->fa_in.fd = r->fa_out.fd = r->fb.fd = HVS_INVALID_SOCK;
