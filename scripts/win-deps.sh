@@ -33,89 +33,19 @@ ccver=$($TRIPLET-gcc -dumpversion 2>/dev/null || echo none)
 key="libevent-$LIBEVENT_VERSION.inih-$INIH_VERSION.cmocka-$CMOCKA_VERSION.gcc-$ccver.r$RECIPE"
 prefix="$cache/win64-$key"
 
-if [ "${1:-}" = --prefix ]; then
-	echo "$prefix"
-	exit 0
-fi
-if [ -f "$prefix/.complete" ]; then
-	echo "$prefix"
-	exit 0
-fi
-
-say() { echo "win-deps: $*" >&2; }
-
-# One build at a time: a second caller waits for the first and then
-# finds the prefix complete.
-mkdir -p "$cache"
-exec 9>"$cache/.win64.lock"
-if ! flock -n 9; then
-	say "waiting for another win-deps.sh run to finish"
-	flock 9
-fi
-if [ -f "$prefix/.complete" ]; then
-	echo "$prefix"
-	exit 0
-fi
+name=win-deps
+lock=.win64.lock
+# shellcheck source=scripts/cross-deps.sh
+. "$here/cross-deps.sh"
+cross_deps_start "$@"
+cross_deps_lock
 
 # Debian packages: the cross compiler, cmake and meson to build, wine to
 # run the results, dpkg-dev for dpkg-source.
-pkgs="mingw-w64 cmake meson ninja-build pkg-config wine wine64 dpkg-dev xz-utils"
-missing=""
-for p in $pkgs; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-	    grep -q "install ok installed"; then
-		missing="$missing $p"
-	fi
-done
-
-# Source packages need deb-src entries: bookworm's, and trixie's for
-# inih only (apt-get source is given exact versions, so nothing else is
-# taken from trixie, and no binary package entry is added). Written once,
-# in its own file; the package lists are refreshed only when needed.
-srclist=/etc/apt/sources.list.d/hvsock-deb-src.sources
-need_update=
-if ! apt-cache showsrc libinih 2>/dev/null |
-    grep -q "^Version: $INIH_VERSION\$" ||
-    ! apt-cache showsrc libevent 2>/dev/null |
-    grep -q "^Version: $LIBEVENT_VERSION\$"; then
-	if [ ! -f "$srclist" ]; then
-		say "adding $srclist (Debian source packages)"
-		cat >"$srclist" <<EOF
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm trixie
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-	fi
-	need_update=1
-fi
-if [ -n "$missing" ] || [ -n "$need_update" ]; then
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q >&2
-fi
-if [ -n "$missing" ]; then
-	say "installing$missing"
-	# shellcheck disable=SC2086
-	apt-get install -y -q --no-install-recommends $missing >&2
-fi
-
-mkdir -p "$cache"
-work=$(mktemp -d "$cache/.build-XXXXXX")
-trap 'rm -rf "$work"' EXIT
-stage="$work/prefix"
-jobs=$(nproc 2>/dev/null || echo 2)
-
-cd "$work"
-say "fetching libevent $LIBEVENT_VERSION, inih $INIH_VERSION and cmocka $CMOCKA_VERSION sources"
-# apt-get source unpacks and applies Debian's patches (dpkg-source -x).
-apt-get source -q "libevent=$LIBEVENT_VERSION" "libinih=$INIH_VERSION" \
-	"cmocka=$CMOCKA_VERSION" \
-	>"$work/source.log" 2>&1 || {
-	cat "$work/source.log" >&2
-	say "apt-get source failed"
-	exit 1
-}
+cross_deps_apt mingw-w64 cmake meson ninja-build pkg-config wine wine64 \
+	dpkg-dev xz-utils
+cross_deps_fetch "libevent=$LIBEVENT_VERSION" "libinih=$INIH_VERSION" \
+	"cmocka=$CMOCKA_VERSION"
 
 toolchain="$work/mingw.cmake"
 cat >"$toolchain" <<EOF
@@ -129,64 +59,15 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 EOF
 
-build() { # name srcdir cmake-options...
-	name=$1
-	src=$2
-	shift 2
-	say "building $name (log: $work/$name.log)"
-	if ! {
-		cmake -S "$src" -B "$work/$name-build" \
-			-DCMAKE_TOOLCHAIN_FILE="$toolchain" \
-			-DCMAKE_INSTALL_PREFIX="$stage" \
-			-DCMAKE_BUILD_TYPE=Release "$@" &&
-			cmake --build "$work/$name-build" -j "$jobs" &&
-			cmake --install "$work/$name-build"
-	} >"$work/$name.log" 2>&1; then
-		tail -40 "$work/$name.log" >&2
-		say "building $name failed"
-		exit 1
-	fi
-}
-
-# libevent_core only (the loop; no HTTP, DNS or RPC parts), static and
-# shared: the tools link it in (one .exe to copy), the libhvsock DLL uses
-# the DLL so that a program linking both shares one libevent. Only the
-# two core targets are built (a third of the whole), so they are put in
-# place by hand rather than by cmake --install.
-src=$work/libevent-2.1.12-stable
-say "building libevent_core (log: $work/libevent.log)"
-if ! {
-	cmake -S "$src" -B "$work/libevent-build" \
-		-DCMAKE_TOOLCHAIN_FILE="$toolchain" \
-		-DCMAKE_INSTALL_PREFIX="$stage" \
-		-DCMAKE_BUILD_TYPE=Release \
-		-DEVENT__LIBRARY_TYPE=BOTH \
-		-DEVENT__DISABLE_OPENSSL=ON \
-		-DEVENT__DISABLE_MBEDTLS=ON \
-		-DEVENT__DISABLE_TESTS=ON \
-		-DEVENT__DISABLE_REGRESS=ON \
-		-DEVENT__DISABLE_SAMPLES=ON \
-		-DEVENT__DISABLE_BENCHMARK=ON &&
-		cmake --build "$work/libevent-build" -j "$jobs" \
-			--target event_core_static event_core_shared
-} >"$work/libevent.log" 2>&1; then
-	tail -40 "$work/libevent.log" >&2
-	say "building libevent failed"
-	exit 1
-fi
-b_ev=$work/libevent-build
-mkdir -p "$stage/include/event2" "$stage/lib/pkgconfig" "$stage/bin" \
-	"$stage/share/licenses"
-cp "$src"/include/*.h "$stage/include/"
-cp "$src"/include/event2/*.h "$b_ev"/include/event2/*.h "$stage/include/event2/"
-cp "$b_ev"/lib/libevent_core*.a "$stage/lib/"
+# libevent_core: the tools link it in statically (one .exe to copy), the
+# libhvsock DLL uses the DLL so that a program linking both shares one
+# libevent.
+cross_deps_libevent "$toolchain"
+mkdir -p "$stage/bin"
 cp "$b_ev"/bin/libevent_core*.dll "$stage/bin/" 2>/dev/null ||
 	cp "$b_ev"/lib/libevent_core*.dll "$stage/bin/"
-sed -e "s|^prefix=.*|prefix=$stage|" "$b_ev/libevent_core.pc" \
-	>"$stage/lib/pkgconfig/libevent_core.pc"
-cp "$src/LICENSE" "$stage/share/licenses/libevent"
 
-# inih: static, with upstream's defaults as Debian builds them.
+# inih: static.
 cat >"$work/meson-cross.ini" <<EOF
 [binaries]
 c = '$TRIPLET-gcc'
@@ -198,27 +79,20 @@ cpu_family = 'x86_64'
 cpu = 'x86_64'
 endian = 'little'
 EOF
-say "building inih (log: $work/inih.log)"
-if ! {
-	meson setup "$work/inih-build" "$work"/libinih-*/ \
-		--cross-file "$work/meson-cross.ini" \
-		--prefix "$stage" --libdir lib \
-		-Dbuildtype=release -Ddefault_library=static \
-		-Ddistro_install=true -Dwith_INIReader=false &&
-		ninja -C "$work/inih-build" &&
-		meson install -C "$work/inih-build"
-} >"$work/inih.log" 2>&1; then
-	tail -40 "$work/inih.log" >&2
-	say "building inih failed"
-	exit 1
-fi
-cp "$work"/libinih-*/LICENSE.txt "$stage/share/licenses/inih"
-# Static only: test programs then run under wine without a DLL path.
-build cmocka "$work/cmocka-1.1.5" \
-	-DWITH_STATIC_LIB=ON \
-	-DWITH_EXAMPLES=OFF \
-	-DUNIT_TESTING=OFF \
-	-DBUILD_SHARED_LIBS=OFF
+cross_deps_inih static "$work/meson-cross.ini"
+
+# cmocka: static only, so that test programs run under wine without a
+# DLL path.
+cmocka_build() {
+	cross_deps_cmake "$work/cmocka-1.1.5" "$work/cmocka-build" \
+		-DWITH_STATIC_LIB=ON \
+		-DWITH_EXAMPLES=OFF \
+		-DUNIT_TESTING=OFF \
+		-DBUILD_SHARED_LIBS=OFF &&
+		cmake --build "$work/cmocka-build" -j "$jobs" &&
+		cmake --install "$work/cmocka-build"
+}
+cross_deps_step cmocka cmocka_build
 
 # libevent's generated .pc files are wrong for mingw: they say
 # "-Lws2_32 -Lshell32 -Ladvapi32" where "-l" is meant, and they lack
@@ -233,12 +107,7 @@ for pc in "$pcdir"/libevent*.pc; do
 		echo "Libs.private: -lws2_32 -lshell32 -ladvapi32 -liphlpapi" >>"$pc"
 	fi
 done
-# Every .pc names its own folder, not the path it was built at, so the
-# prefix can be renamed into place (and moved).
-for pc in "$pcdir"/*.pc; do
-	sed -i -e "s|^prefix=.*|prefix=\${pcfiledir}/../..|" \
-		-e "/^prefix=/!s|$stage|\${prefix}|g" "$pc"
-done
+cross_deps_relocate
 # cmocka built static only: make -lcmocka find the static archive.
 if [ ! -f "$stage/lib/libcmocka.a" ] && [ -f "$stage/lib/libcmocka-static.a" ]; then
 	cp "$stage/lib/libcmocka-static.a" "$stage/lib/libcmocka.a"
@@ -258,9 +127,4 @@ export PKG_CONFIG_LIBDIR PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 exec pkg-config --define-variable=prefix="\$here" "\$@"
 EOF
 chmod +x "$stage/bin/$TRIPLET-pkg-config"
-printf '%s\n' "$key" >"$stage/.complete"
-
-rm -rf "$prefix"
-mv "$stage" "$prefix"
-say "done: $prefix"
-echo "$prefix"
+cross_deps_done
