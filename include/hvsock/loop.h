@@ -289,12 +289,13 @@ typedef struct hvs_relay_opts {
  * half-close at all. The relay asks a socket's family (one system call)
  * only on FreeBSD, and only when an EOF is passed on to it.
  *
- * A stream cut short is reset (SO_LINGER 0
- * close; AF_UNIX and vsock have no reset, their peer sees a plain close),
- * never ended with a FIN its peer would take for a complete stream: after
- * an error or reset of the other side, with bytes still queued when the
- * relay ends, and whenever the relay ends (idle timeout, hvs_relay_close(),
- * hvs_relay_drain()) before that stream's source had ended.
+ * A stream cut short is reset (SO_LINGER 0 close; AF_UNIX and vsock have
+ * no reset, their peer sees a plain close), never ended with a FIN its
+ * peer would take for a complete stream: after an error or reset of the
+ * other side, with bytes still queued when the relay ends, and whenever
+ * the relay ends (idle timeout, hvs_relay_close(), hvs_relay_drain())
+ * before that stream's source had ended; the end of the wait above is
+ * not such an end.
  *
  * Ownership: the relay owns @a and @b if (and only if) it succeeds, makes
  * them non-blocking and closes them when it ends; on failure they stay
