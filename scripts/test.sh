@@ -9,14 +9,23 @@
 #      (scripts/win-deps.sh, cached outside the clone), its unit and
 #      integration tests run under wine, and the release zip built and
 #      checked (scripts/win-dist.sh)
-#   5. a 20-second libFuzzer smoke run of each fuzz target
-#   6. valgrind memcheck of the unit tests and of hvproxy/hvcat under a
+#   5. FreeBSD 14: the library and both tools cross-built with clang and
+#      lld against a FreeBSD 14 sysroot ($HVSOCK_FREEBSD_SYSROOT) and
+#      libevent and inih from Debian's source packages
+#      (scripts/freebsd-deps.sh, cached outside the clone), once with the
+#      loop and once without; what came out checked (scripts/freebsd-
+#      check.sh: ABI note, NEEDED, symbol versions, every symbol
+#      FreeBSD's) and installed into a destdir that the port's pkg-plist
+#      is compared with. Fails on anything that stops compiling or
+#      linking for FreeBSD; nothing of it runs here.
+#   6. a 20-second libFuzzer smoke run of each fuzz target
+#   7. valgrind memcheck of the unit tests and of hvproxy/hvcat under a
 #      subset of the integration tests (scripts/valgrind.sh --ci, ~2 min)
-#   7. a smoke run of the benchmark (bench/run.sh --quick, no times judged)
-#   8. formatting check, and the SPDX license line of every source file
+#   8. a smoke run of the benchmark (bench/run.sh --quick, no times judged)
+#   9. formatting check, and the SPDX license line of every source file
 # and ends with one line "N passed, N failed" counted from meson's test
 # logs of all runs together plus one result per check that is not a meson
-# test (steps 4-8). Build trees go to ./build-ci-*; each leg's time is
+# test (steps 4-9). Build trees go to ./build-ci-*; each leg's time is
 # printed ("=== time: ...") and summed up at the end.
 set -eu
 cd "$(dirname "$0")/.."
@@ -86,6 +95,9 @@ run_suite() {	# name, meson setup args..., then -- meson test args
 # legs: that work is mostly cmake's configure checks, one process long.
 sh scripts/win-deps.sh >"$top/build-ci-win-deps.log" 2>&1 &
 windeps_pid=$!
+# The FreeBSD ones too (the two take turns at apt-get).
+sh scripts/freebsd-deps.sh >"$top/build-ci-freebsd-deps.log" 2>&1 &
+freebsddeps_pid=$!
 
 timed gcc run_suite gcc -Dwerror=true -- --num-processes 2
 CC=clang timed clang run_suite clang -Dwerror=true -- --no-suite vm \
@@ -112,10 +124,10 @@ logged() {	# log file, command...: output to the log, its tail on failure
 	}
 }
 
-windows_deps_wait() {
-	wait "$windeps_pid" || {
+deps_wait() {	# pid, log: a dependency build started above
+	wait "$1" || {
 		rc=$?
-		tail -n 60 "$top/build-ci-win-deps.log"
+		tail -n 60 "$2"
 		return "$rc"
 	}
 }
@@ -132,7 +144,7 @@ windows_tests() {
 # waiting for them added), the cross build, its tests under wine in a
 # wine prefix of the run's own, then the release zip and its check.
 win_leg() {
-	check windows-deps windows_deps_wait
+	check windows-deps deps_wait "$windeps_pid" "$top/build-ci-win-deps.log"
 	[ "$checked" -eq 0 ] || return 0
 	HVSOCK_WINEPREFIX="$top/build-ci-wineprefix"
 	export HVSOCK_WINEPREFIX
@@ -148,6 +160,36 @@ win_leg() {
 }
 echo "=== windows (mingw-w64 + wine)"
 win_leg
+
+# FreeBSD: the dependencies (started above), then the cross build and
+# the check of its output, with the loop and tools and without (the
+# core alone); the port's file list against the installed tree.
+freebsd_build() {	# name, meson setup options...
+	fname=$1
+	dir=$top/build-ci-$1
+	shift
+	rm -rf "$dir"
+	check "$fname-build" logged "$dir.build.log" \
+	    sh scripts/freebsd-build.sh "$dir" "$@"
+	[ "$checked" -eq 0 ] || return 0
+	check "$fname-check" logged "$dir.check.log" \
+	    sh scripts/freebsd-check.sh "$dir"
+}
+freebsd_leg() {
+	check freebsd-deps deps_wait "$freebsddeps_pid" \
+	    "$top/build-ci-freebsd-deps.log"
+	[ "$checked" -eq 0 ] || return 0
+	freebsd_build freebsd
+	if [ "$checked" -eq 0 ] && [ -f scripts/freebsd-plist-check.sh ]; then
+		check freebsd-plist sh scripts/freebsd-plist-check.sh \
+		    "$top/build-ci-freebsd/destdir"
+	fi
+	freebsd_build freebsd-core -Dloop=disabled
+}
+echo "=== freebsd (clang + lld, FreeBSD 14 sysroot)"
+freebsd_t0=$(date +%s)
+freebsd_leg
+times="$times freebsd=$(( $(date +%s) - freebsd_t0 ))s"
 
 check fuzz-smoke sh fuzz/run.sh 20
 check valgrind env VG_BUILD=build-ci-valgrind sh scripts/valgrind.sh --ci
