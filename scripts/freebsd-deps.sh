@@ -6,8 +6,10 @@
 # outside the clone. cmocka is not built: the tests are not built for
 # FreeBSD (nothing runs against the sysroot's stub libraries).
 #
-# Usage: scripts/freebsd-deps.sh            build if missing, print the prefix
-#        scripts/freebsd-deps.sh --prefix   print the prefix only
+# Usage: scripts/freebsd-deps.sh             build if missing, print the prefix
+#        scripts/freebsd-deps.sh --prefix    print the prefix only
+#        scripts/freebsd-deps.sh --sysroot   print the sysroot, or say why
+#                                            there is none (exit 2)
 #
 # The prefix is $HVSOCK_CACHE/freebsd14-<key> (HVSOCK_CACHE defaults to
 # /var/cache/hvsock), where <key> names the source package versions, the
@@ -39,9 +41,14 @@ name=freebsd-deps
 lock=.freebsd14.lock
 # shellcheck source=scripts/cross-deps.sh
 . "$here/cross-deps.sh"
-cross_deps_start "$@"
 # shellcheck source=scripts/freebsd-sysroot.sh
 . "$here/freebsd-sysroot.sh"
+if [ "${1:-}" = --sysroot ]; then
+	freebsd_sysroot
+	echo "$sysroot"
+	exit 0
+fi
+cross_deps_start "$@"
 freebsd_sysroot
 cross_deps_lock
 
