@@ -17,7 +17,8 @@
 #      check.sh: ABI note, NEEDED, symbol versions, every symbol
 #      FreeBSD's) and installed into a destdir that the port's pkg-plist
 #      is compared with. Fails on anything that stops compiling or
-#      linking for FreeBSD; nothing of it runs here.
+#      linking for FreeBSD; nothing of it runs here. Without a sysroot
+#      it fails in CI (CI=true) and is skipped elsewhere.
 #   6. a 20-second libFuzzer smoke run of each fuzz target
 #   7. valgrind memcheck of the unit tests and of hvproxy/hvcat under a
 #      subset of the integration tests (scripts/valgrind.sh --ci, ~2 min)
