@@ -209,3 +209,8 @@ if [ "$fails" -ne 0 ]; then
 	exit 1
 fi
 echo "$name: $elves ELF files and the static library fit FreeBSD 14 ($dest)"
+# The port's file list is checked apart (scripts/test.sh runs it for the
+# build with the tools; a core-only build installs less than the port).
+if [ -f "$top/scripts/freebsd-plist-check.sh" ]; then
+	echo "$name: the port's file list: sh scripts/freebsd-plist-check.sh $dest"
+fi
