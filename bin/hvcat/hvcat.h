@@ -6,8 +6,8 @@
  *   main.c      options, usage, conflict checks, dispatch
  *   target.c    the address on the command line -> hvs_addr_t, and the
  *               one-line messages for bad addresses and failed sockets
- *   helpers.c   --service-id, --local-cid, --register-cmd, vsock facts
- *               for -v
+ *   helpers.c   --service-id, --local-cid, --register-cmd, --register,
+ *               --unregister, --list-registered, vsock facts for -v
  *   session.c   the event loop: connect or listen, relay stdio <-> socket,
  *               signals, exit status
  *   pump.c      byte pumps around the relay for the quit policies that
@@ -118,6 +118,11 @@ void target_describe_error(const struct options *o, const char *what, int err,
 int helper_service_id(const char *arg);
 int helper_local_cid(void);
 int helper_register_cmd(const char *arg);
+/* --register ARG [--name NAME], --unregister ARG, --list-registered: a
+ * Windows host's registered Hyper-V services (exit 2 elsewhere). */
+int helper_register(const char *arg, const char *name);
+int helper_unregister(const char *arg);
+int helper_list_registered(void);
 /* -v: the local CID (or why there is none) and, for vsock/hvsock
  * addresses, the Hyper-V service GUID a Windows host must register. */
 void helper_verbose_vsock(const struct options *o);

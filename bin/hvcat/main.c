@@ -31,6 +31,9 @@ static const char synopsis[] =
     "address]\n"
     "       hvcat --service-id PORT|GUID\n"
     "       hvcat --register-cmd PORT|GUID\n"
+    "       hvcat --register PORT|GUID [--name NAME]\n"
+    "       hvcat --unregister PORT|GUID\n"
+    "       hvcat --list-registered\n"
     "       hvcat --local-cid\n"
     "       hvcat -h | --help | -V | --version\n";
 
@@ -87,6 +90,13 @@ static const char options_help[] =
     "      --register-cmd X  the PowerShell command that registers port "
     "X's\n"
     "                        service on a Windows host\n"
+    "      --register X      register port X's service on this Windows "
+    "host\n"
+    "                        (as administrator); --name NAME: its "
+    "ElementName\n"
+    "      --unregister X    remove that registration\n"
+    "      --list-registered the services registered on this Windows "
+    "host\n"
     "      --local-cid       this machine's vsock CID\n"
     "\n"
     "Times: 30 (seconds), 0.5, 500ms, 2m, 1h. Sizes: 65536, 64k, 1m.\n"
@@ -102,6 +112,10 @@ enum long_only {
 	OPT_PROGRESS,
 	OPT_SERVICE_ID,
 	OPT_REGISTER_CMD,
+	OPT_REGISTER,
+	OPT_UNREGISTER,
+	OPT_LIST_REGISTERED,
+	OPT_NAME,
 	OPT_LOCAL_CID,
 	OPT_UNSUPPORTED,
 };
@@ -125,6 +139,10 @@ static const struct option longopts[] = {
     {"progress", optional_argument, NULL, OPT_PROGRESS},
     {"service-id", required_argument, NULL, OPT_SERVICE_ID},
     {"register-cmd", required_argument, NULL, OPT_REGISTER_CMD},
+    {"register", required_argument, NULL, OPT_REGISTER},
+    {"unregister", required_argument, NULL, OPT_UNREGISTER},
+    {"list-registered", no_argument, NULL, OPT_LIST_REGISTERED},
+    {"name", required_argument, NULL, OPT_NAME},
     {"local-cid", no_argument, NULL, OPT_LOCAL_CID},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -259,7 +277,7 @@ int
 main(int argc, char **argv)
 {
 	struct options o;
-	const char *helper_arg = NULL;
+	const char *helper_arg = NULL, *name_opt = NULL;
 	int helper = 0;
 	const char *exec_prog = NULL, *exec_cmd = NULL, *unix_path = NULL;
 	const char *port_opt = NULL;
@@ -390,14 +408,21 @@ main(int argc, char **argv)
 			break;
 		case OPT_SERVICE_ID:
 		case OPT_REGISTER_CMD:
+		case OPT_REGISTER:
+		case OPT_UNREGISTER:
+		case OPT_LIST_REGISTERED:
 		case OPT_LOCAL_CID:
 			if (helper != 0) {
 				msg_usage("only one of --service-id, "
-					  "--register-cmd and --local-cid at "
-					  "a time");
+					  "--register-cmd, --register, "
+					  "--unregister, --list-registered "
+					  "and --local-cid at a time");
 			}
 			helper = ch;
 			helper_arg = optarg;
+			break;
+		case OPT_NAME:
+			name_opt = optarg;
 			break;
 		case OPT_UNSUPPORTED: {
 			/* getopt_long leaves the option's text for us. */
@@ -437,19 +462,30 @@ main(int argc, char **argv)
 	msg_library_log(o.verbose);
 
 	/* ---- helpers answer one question and exit ---- */
+	if (name_opt != NULL && helper != OPT_REGISTER) {
+		msg_usage("--name needs --register (it names the service "
+			  "registered)");
+	}
 	if (helper != 0) {
 		if (argc > 0 || o.listen || o.keep || o.probe ||
 		    exec_prog != NULL || exec_cmd != NULL ||
 		    unix_path != NULL || port_opt != NULL) {
-			msg_usage(
-			    "--service-id, --register-cmd and --local-cid "
-			    "take no address and no other options");
+			msg_usage("--service-id, --register-cmd, --register, "
+				  "--unregister, --list-registered and "
+				  "--local-cid take no address and no other "
+				  "options");
 		}
 		switch (helper) {
 		case OPT_SERVICE_ID:
 			return helper_service_id(helper_arg);
 		case OPT_REGISTER_CMD:
 			return helper_register_cmd(helper_arg);
+		case OPT_REGISTER:
+			return helper_register(helper_arg, name_opt);
+		case OPT_UNREGISTER:
+			return helper_unregister(helper_arg);
+		case OPT_LIST_REGISTERED:
+			return helper_list_registered();
 		default:
 			return helper_local_cid();
 		}
