@@ -5,6 +5,10 @@
  * half-close, the peer accept() reports, the connect timeout, the quirks
  * the emulation reproduces, and its own field checks, with raw Winsock
  * calls that get a SOCKADDR_HV wrong. TAP output.
+ *
+ * Also its own helper for the cross-process test: "test_hvemu child
+ * ADDRESS" connects to ADDRESS, sends a line, reads the reply, checks it
+ * and exits 0 (the parent starts it with another HVEMU_LOCAL_VMID).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -453,8 +457,95 @@ test_field_checks(void)
 	hvemu_set_abort(1);
 }
 
+/* The peer of the cross-process test. */
+static int
+child_main(const char *where)
+{
+	hvs_sock_t c;
+	char buf[64];
+	long n;
+	int rc;
+
+	rc = do_connect(where, 10000, &c);
+	if (rc != 0) {
+		fprintf(stderr, "child: connect %s: %s\n", where,
+		    hvs_strerror(rc));
+		return 1;
+	}
+	rc = send_all(c, "hello from the guest\n", 21);
+	hvs_shutdown(c, HVS_SHUT_WR);
+	n = rc == 0 ? recv_some(c, buf, sizeof(buf)) : rc;
+	hvs_close(c);
+	if (n != 21 || memcmp(buf, "HELLO FROM THE GUEST\n", 21) != 0) {
+		fprintf(stderr, "child: reply %ld bytes\n", n);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+test_cross_process(const char *self)
+{
+	STARTUPINFOA si;
+	PROCESS_INFORMATION pi;
+	hvs_sock_t l, a;
+	hvs_addr_t peer;
+	char cmd[1024], buf[64];
+	DWORD code = 99;
+	long n;
+	int rc;
+
+	hvemu_set_local_vmid(hvemu_host_vmid());
+	rc = do_listen("hvsock:wildcard:5400", &l);
+	check(rc == 0, "cross-process: listen hvsock:wildcard:5400", "%s",
+	    hvs_strerror(rc));
+	if (rc != 0) {
+		return;
+	}
+	SetEnvironmentVariableA("HVEMU_LOCAL_VMID", guest_str);
+	snprintf(cmd, sizeof(cmd), "\"%s\" child hvsock:parent:5400", self);
+	memset(&si, 0, sizeof(si));
+	si.cb = sizeof(si);
+	rc = CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si,
+	    &pi);
+	SetEnvironmentVariableA("HVEMU_LOCAL_VMID", NULL);
+	check(rc != 0, "cross-process: the guest process starts", "%lu",
+	    (unsigned long)GetLastError());
+	if (rc == 0) {
+		hvs_close(l);
+		return;
+	}
+	rc = hvs_accept(l, &a, &peer, 0);
+	check(rc == 0 && peer.kind == HVS_ADDR_HVSOCK, "cross-process: accept",
+	    "%s", hvs_strerror(rc));
+	if (rc == 0) {
+		hvs_guid_t g;
+		hvs_guid_parse(&g, guest_str, 36);
+		check(hvs_guid_equal(&peer.u.hvsock.vm_id, &g),
+		    "cross-process: the peer is the guest's VM id", "%s",
+		    "other VM id");
+		n = recv_some(a, buf, sizeof(buf));
+		for (long i = 0; i < n; i++) {
+			if (buf[i] >= 'a' && buf[i] <= 'z') {
+				buf[i] = (char)(buf[i] - 'a' + 'A');
+			}
+		}
+		rc = n > 0 ? send_all(a, buf, (size_t)n) : (int)n;
+		check(n == 21 && rc == 0,
+		    "cross-process: the guest's line arrives", "%ld", n);
+		hvs_close(a);
+	}
+	WaitForSingleObject(pi.hProcess, 60000);
+	GetExitCodeProcess(pi.hProcess, &code);
+	CloseHandle(pi.hProcess);
+	CloseHandle(pi.hThread);
+	check(code == 0, "cross-process: the guest got the reply and exits 0",
+	    "exit %lu", (unsigned long)code);
+	hvs_close(l);
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const GUID *host;
 	char hostaddr[128], guestaddr[128], wsladdr[128];
@@ -462,6 +553,17 @@ main(void)
 	if (hvemu_guid_parse(guest_str, &guest) != 0 ||
 	    hvemu_guid_parse(wsl_str, &wsl) != 0) {
 		return 2;
+	}
+	if (argc == 3 && strcmp(argv[1], "child") == 0) {
+		return child_main(argv[2]);
+	}
+	if (argc == 2 && strcmp(argv[1], "cross") == 0) {
+		test_cross_process(argv[0]);
+		check(hvemu_violations() == 0, "cross-process: no violation",
+		    "%d violations, last: %s", hvemu_violations(),
+		    hvemu_last_violation());
+		printf("1..%d\n", ntest);
+		return nfail != 0;
 	}
 	host = hvemu_host_vmid();
 	hvemu_add_wsl_vmid(&wsl);
