@@ -804,8 +804,10 @@ wrap_connect(SOCKET s, const struct sockaddr *sa, int len)
 	GUID dest, svc;
 	struct emu *e;
 	unsigned port;
+	SOCKADDR_HV local;
+	unsigned gen;
 	long ms;
-	int err, sinlen = (int)sizeof(sin), rc;
+	int err, sinlen = (int)sizeof(sin), rc, nonblock, bound;
 	size_t off = 0;
 
 	e = find_locked(s);
@@ -872,31 +874,37 @@ wrap_connect(SOCKET s, const struct sockaddr *sa, int len)
 		unlock();
 		return fail(WSAEWOULDBLOCK);
 	}
+	/* The I/O below runs unlocked: other threads' sockets go on. */
+	gen = e->gen;
+	nonblock = e->nonblock;
+	bound = e->bound;
+	local = e->local;
+	e->state = ST_PENDING;
+	unlock();
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = htons((unsigned short)port);
 	/* Loopback TCP answers at once: completed here, so that the header
 	 * goes before any data [EMU]. */
+	err = 0;
 	rc = __real___imp_connect(s, (struct sockaddr *)&sin, sizeof(sin));
 	if (rc == SOCKET_ERROR) {
 		err = WSAGetLastError();
-		if (err != WSAEWOULDBLOCK ||
-		    !wait_socket(s, 1, HEADER_WAIT_MS)) {
-			unlock();
-			return fail(err == WSAEWOULDBLOCK ? WSAETIMEDOUT : err);
+		if (err == WSAEWOULDBLOCK) {
+			err = wait_socket(s, 1, HEADER_WAIT_MS) ? 0
+								: WSAETIMEDOUT;
 		}
 	}
-	if (__real___imp_getsockname(s, (struct sockaddr *)&sin, &sinlen) ==
-	    SOCKET_ERROR) {
+	if (err == 0 &&
+	    __real___imp_getsockname(s, (struct sockaddr *)&sin, &sinlen) ==
+		SOCKET_ERROR) {
 		err = WSAGetLastError();
-		unlock();
-		return fail(err);
 	}
 	/* The connector's service id: its bound one, else [EMU] the vsock
 	 * template [DOC] with the loopback port as the "ephemeral port". */
-	if (e->bound && !guid_eq(&e->local.ServiceId, &HV_GUID_ZERO)) {
-		svc = e->local.ServiceId;
+	if (bound && !guid_eq(&local.ServiceId, &HV_GUID_ZERO)) {
+		svc = local.ServiceId;
 	} else {
 		svc = HV_GUID_VSOCK_TEMPLATE;
 		svc.Data1 = ntohs(sin.sin_port);
@@ -904,27 +912,37 @@ wrap_connect(SOCKET s, const struct sockaddr *sa, int len)
 	memcpy(hdr, HVEMU_HEADER_MAGIC, 8);
 	memcpy(hdr + 8, &local_vmid, 16);
 	memcpy(hdr + 24, &svc, 16);
-	while (off < sizeof(hdr)) {
+	while (err == 0 && off < sizeof(hdr)) {
 		rc = send(s, (const char *)hdr + off, (int)(sizeof(hdr) - off),
 		    0);
-		if (rc == SOCKET_ERROR) {
-			err = WSAGetLastError();
-			if (err == WSAEWOULDBLOCK &&
-			    wait_socket(s, 1, HEADER_WAIT_MS)) {
-				continue;
-			}
-			unlock();
-			return fail(err);
+		if (rc != SOCKET_ERROR) {
+			off += (size_t)rc;
+			continue;
 		}
-		off += (size_t)rc;
+		err = WSAGetLastError();
+		if (err == WSAEWOULDBLOCK &&
+		    wait_socket(s, 1, HEADER_WAIT_MS)) {
+			err = 0;
+		}
+	}
+	e = find_locked(s);
+	if (e == NULL) {
+		return fail(WSAENOTSOCK); /* closed meanwhile */
+	}
+	if (e->gen != gen || err != 0) {
+		e->state = ST_NEW;
+		unlock();
+		return fail(err != 0 ? err : WSAENOTSOCK);
 	}
 	memset(&e->name, 0, sizeof(e->name));
 	e->name.Family = AF_HYPERV;
-	e->name.VmId = e->bound ? e->local.VmId : HV_GUID_WILDCARD;
+	e->name.VmId = bound ? local.VmId : HV_GUID_WILDCARD;
 	e->name.ServiceId = svc;
 	e->state = ST_CONNECTED;
 	unlock();
-	return 0;
+	/* Winsock: a non-blocking connect reports WSAEWOULDBLOCK and the
+	 * socket turns writable; the caller's wait sees it at once. */
+	return nonblock ? fail(WSAEWOULDBLOCK) : 0;
 }
 
 static SOCKET WSAAPI
