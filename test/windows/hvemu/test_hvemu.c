@@ -176,6 +176,33 @@ test_pair(const char *name, const GUID *lpart, const char *laddr,
 		hvs_guid_equal(&peer.u.hvsock.vm_id, &want.u.hvsock.vm_id),
 	    tname, "peer %s, expected VM of %s", text, want_peer);
 
+	hvs_addr_t got, target = addr(caddr, HVS_ROLE_CONNECT);
+	rc = hvs_sock_peer_addr(c, &got);
+	snprintf(tname, sizeof(tname),
+	    "%s: the client's peer is where it "
+	    "connected",
+	    name);
+	check(rc == 0 && got.kind == HVS_ADDR_HVSOCK &&
+		(target.kind != HVS_ADDR_HVSOCK ||
+		    (hvs_guid_equal(&got.u.hvsock.vm_id,
+			 &target.u.hvsock.vm_id) &&
+			hvs_guid_equal(&got.u.hvsock.service_id,
+			    &target.u.hvsock.service_id))),
+	    tname, "%s", hvs_strerror(rc));
+	hvs_addr_t lwant = addr(laddr, HVS_ROLE_LISTEN);
+	rc = hvs_sock_local_addr(a, &got);
+	snprintf(tname, sizeof(tname),
+	    "%s: the accepted socket's own "
+	    "address is the listener's",
+	    name);
+	check(rc == 0 && got.kind == HVS_ADDR_HVSOCK &&
+		(lwant.kind != HVS_ADDR_HVSOCK ||
+		    (hvs_guid_equal(&got.u.hvsock.vm_id,
+			 &lwant.u.hvsock.vm_id) &&
+			hvs_guid_equal(&got.u.hvsock.service_id,
+			    &lwant.u.hvsock.service_id))),
+	    tname, "%s", hvs_strerror(rc));
+
 	rc = send_all(c, "ping", 4);
 	n = rc == 0 ? recv_some(a, buf, 4) : rc;
 	snprintf(tname, sizeof(tname), "%s: bytes client to server", name);
