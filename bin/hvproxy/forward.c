@@ -26,6 +26,7 @@
 
 #include <event2/event.h>
 
+#include "common/registry.h"
 #include "forward.h"
 
 /* ---- connections ------------------------------------------------------ */
@@ -425,6 +426,16 @@ hvp_fwd_bind(struct fwd *f)
 	uint32_t port;
 	int r;
 
+	/* A Windows host lets guests in only to registered services: say
+	 * so before listening, whether or not the listener opens (nothing
+	 * to say on other systems: common/registry.h). */
+	{
+		char w[256];
+
+		if (hvc_reg_listener_check(&fc->listen, w, sizeof(w))) {
+			hvp_warn("forward %s: %s", fc->name, w);
+		}
+	}
 	memset(&lo, 0, sizeof(lo));
 	lo.on_error = on_accept_error;
 	hvs_sockopts_init(&so);
