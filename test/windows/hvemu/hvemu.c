@@ -34,10 +34,17 @@
  *          forever": a connect to a service nobody listens on waits out
  *          the timeout rather than being refused) and WSL issue #4723
  *          ("connection timed out" when no listener matches).
+ *  [DUP]   WinCryptSSHAgent issue #23: a second ListenHvsock of go-winio
+ *          on the same (wildcard, service) fails in its "listen" step
+ *          ("listen: Only one usage of each socket address", i.e.
+ *          WSAEADDRINUSE from listen()); go-winio's ListenHvsock names
+ *          a bind() failure "socket", so bind() had succeeded.
  *  [LIB]   this project's own record of Hyper-V behaviour, in
  *          lib/libhvsock/win/hv.c and os.c: no ephemeral ports; a
  *          duplicate bind succeeds and the second listen() fails with
- *          WSAEADDRINUSE; the default connect timeout (90 s).
+ *          WSAEADDRINUSE (as [DUP]); the default connect timeout (90 s,
+ *          no other source found: HVEMU_DEFAULT_CONNECT_TIMEOUT_MS
+ *          changes it).
  *  [EMU]   no source: the emulation's own choice, said where made.
  */
 #include <stdarg.h>
@@ -511,7 +518,7 @@ wrap_bind(SOCKET s, const struct sockaddr *sa, int len)
 	}
 	/* [WSL] a null ServiceId binds (WSL binds its connecting sockets to
 	 * (wildcard, wildcard)); listen() then refuses it below. The
-	 * duplicate bind is accepted here [LIB]: the second listen() fails. */
+	 * duplicate bind is accepted here [DUP]: the second listen() fails. */
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -644,7 +651,7 @@ wrap_listen(SOCKET s, int backlog)
 		return fail(err);
 	}
 	rdv_path(path, &local_vmid, &e->local.VmId, &e->local.ServiceId);
-	/* [LIB] the duplicate fails here, not at bind(). */
+	/* [DUP][LIB] the duplicate fails here, not at bind(). */
 	err = rdv_create(path, ntohs(sin.sin_port));
 	if (err != 0) {
 		unlock();

@@ -53,6 +53,12 @@
  * acceptor's own partition. With no matching listener the connect is
  * left unanswered and fails with WSAETIMEDOUT after the connect timeout.
  *
+ * A non-blocking connect says WSAEWOULDBLOCK, as Winsock does; the
+ * socket turns writable once connected, or, unanswered, reports the
+ * failure (select()'s except set) with SO_ERROR WSAETIMEDOUT. The
+ * timeout is the socket's HVSOCKET_CONNECT_TIMEOUT, else
+ * HVEMU_DEFAULT_CONNECT_TIMEOUT_MS (default 90000).
+ *
  * FIELD CHECKS
  * Every deviation from what the Windows kernel accepts is a violation:
  * logged to stderr as "hvemu: VIOLATION: ...", counted, and abort()ed on
