@@ -384,6 +384,61 @@ test_ephemeral(void)
 	hvemu_set_abort(1);
 }
 
+/* Non-blocking sockets, the kind of a socket, buffer sizes. */
+static void
+test_misc(void)
+{
+	hvs_addr_t a = addr("hvsock:wildcard:5500", HVS_ROLE_LISTEN);
+	hvs_addr_kind_t kind = HVS_ADDR_NONE;
+	hvs_sockopts_t o;
+	hvs_sock_t l, c, s;
+	int rc, snd = 0;
+
+	hvemu_set_local_vmid(hvemu_host_vmid());
+	hvs_sockopts_init(&o);
+	o.flags = HVS_SOCK_NONBLOCK;
+	o.sndbuf = 128 * 1024;
+	rc = hvs_listen(&l, &a, &o);
+	check(rc == 0, "misc: a non-blocking listener with SO_SNDBUF", "%s",
+	    hvs_strerror(rc));
+	if (rc != 0) {
+		return;
+	}
+	rc = hvs_accept(l, &s, NULL, 0);
+	check(rc == HVS_EAGAIN, "misc: accept with nothing pending says EAGAIN",
+	    "%s", hvs_strerror(rc));
+	rc = hvs_sock_kind(l, &kind);
+	check(rc == 0 && kind == HVS_ADDR_HVSOCK,
+	    "misc: the listener's kind is hvsock", "%s, kind %d",
+	    hvs_strerror(rc), (int)kind);
+	a = addr("hvsock:loopback:5500", HVS_ROLE_CONNECT);
+	rc = hvs_connect(&c, &a, &o);
+	check(rc == 0, "misc: a non-blocking connect with SO_SNDBUF", "%s",
+	    hvs_strerror(rc));
+	if (rc == 0) {
+		rc = hvs_sock_bufsizes(c, &snd, NULL);
+		check(rc == 0 && snd > 0, "misc: SO_SNDBUF reads back",
+		    "%s, %d", hvs_strerror(rc), snd);
+		rc = hvs_accept(l, &s, NULL, 0);
+		if (rc == HVS_EAGAIN) {
+			/* The connection may not be queued yet: wait once. */
+			struct timeval tv = {30, 0};
+			fd_set r;
+			FD_ZERO(&r);
+			FD_SET((SOCKET)l, &r);
+			select(0, &r, NULL, NULL, &tv);
+			rc = hvs_accept(l, &s, NULL, 0);
+		}
+		check(rc == 0, "misc: the non-blocking listener accepts it",
+		    "%s", hvs_strerror(rc));
+		if (rc == 0) {
+			hvs_close(s);
+		}
+		hvs_close(c);
+	}
+	hvs_close(l);
+}
+
 /* One raw call the emulation must catch: @rc is SOCKET_ERROR with @want
  * and one more violation. */
 static void
@@ -634,6 +689,7 @@ main(int argc, char **argv)
 	test_duplicate();
 	test_timeout();
 	test_ephemeral();
+	test_misc();
 	test_field_checks();
 
 	check(hvemu_violations() == 9 + 1,
