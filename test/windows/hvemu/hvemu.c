@@ -30,6 +30,15 @@
  *          struct, Family checked on the way back; the local address of
  *          an accepted socket is the listener's address; a dial is
  *          retried on WSAECONNREFUSED / WSAENETUNREACH / WSAETIMEDOUT.
+ *  [WINIO-T] go-winio's hvsock_test.go, run on real Windows: a dial to
+ *          HV_GUID_LOOPBACK and a service nobody listens on fails with
+ *          WSAECONNREFUSED within milliseconds (TestHvSockDialNoTimeout);
+ *          on a loopback connection the acceptor's peer is
+ *          (HV_GUID_LOOPBACK, the client's service id), the client's own
+ *          address (HV_GUID_CHILDREN, that service id), the client's
+ *          peer the address it dialed, a listener's own address the one
+ *          it bound; an accepted socket's getsockname() "seems
+ *          arbitrary" (the emulation gives the listener's address).
  *  [HANG]  ocaml-hvsock pull request #3 ("Work around connect hanging
  *          forever": a connect to a service nobody listens on waits out
  *          the timeout rather than being refused) and WSL issue #4723
@@ -808,7 +817,7 @@ wrap_connect(SOCKET s, const struct sockaddr *sa, int len)
 	struct sockaddr_in sin;
 	unsigned char hdr[HVEMU_HEADER_LEN];
 	SOCKADDR_HV hv;
-	GUID dest, svc;
+	GUID dest = HV_GUID_ZERO, svc;
 	struct emu *e;
 	unsigned port;
 	SOCKADDR_HV local;
@@ -851,6 +860,17 @@ wrap_connect(SOCKET s, const struct sockaddr *sa, int len)
 	}
 	port = err == 0 ? match_listener(&dest, &hv.ServiceId) : 0;
 	e->peer = hv;
+	if (port == 0 && err == 0 && guid_eq(&dest, &local_vmid)) {
+		/* [WINIO-T] within one partition nobody listening is refused
+		 * at once: the refusing port gives Winsock's own sequence
+		 * (blocking: the error; non-blocking: WSAEWOULDBLOCK, then
+		 * the failure with SO_ERROR WSAECONNREFUSED). */
+		make_refuser();
+		e->state = ST_NEW;
+		unlock();
+		return __real___imp_connect(s, (struct sockaddr *)&refuser_addr,
+		    sizeof(refuser_addr));
+	}
 	if (port == 0) {
 		/* [HANG] unanswered: fails after the timeout. */
 		if (!e->nonblock) {
@@ -943,7 +963,13 @@ wrap_connect(SOCKET s, const struct sockaddr *sa, int len)
 	}
 	memset(&e->name, 0, sizeof(e->name));
 	e->name.Family = AF_HYPERV;
-	e->name.VmId = bound ? local.VmId : HV_GUID_WILDCARD;
+	/* [WINIO-T] a loopback connect's own VmId reads HV_GUID_CHILDREN;
+	 * elsewhere [EMU] the bound one, else HV_GUID_WILDCARD. */
+	if (guid_eq(&dest, &local_vmid)) {
+		e->name.VmId = HV_GUID_CHILDREN;
+	} else {
+		e->name.VmId = bound ? local.VmId : HV_GUID_WILDCARD;
+	}
 	e->name.ServiceId = svc;
 	e->state = ST_CONNECTED;
 	unlock();
@@ -1006,7 +1032,7 @@ wrap_accept(SOCKET s, struct sockaddr *sa, int *len)
 	peer.ServiceId = svc;
 	init_env();
 	if (guid_eq(&from, &local_vmid)) {
-		peer.VmId = HV_GUID_LOOPBACK; /* [EMU] like vsock's CID 1 */
+		peer.VmId = HV_GUID_LOOPBACK; /* [WINIO-T] */
 	} else if (guid_eq(&from, &host_vmid)) {
 		peer.VmId = HV_GUID_PARENT; /* seen from a guest [EMU] */
 	} else {
@@ -1017,7 +1043,7 @@ wrap_accept(SOCKET s, struct sockaddr *sa, int *len)
 	if (e != NULL) {
 		e->state = ST_CONNECTED;
 		e->peer = peer;
-		e->name = local; /* [WINIO] the listener's address */
+		e->name = local; /* [WINIO]; arbitrary per [WINIO-T] */
 		unlock();
 	}
 	if (sa != NULL) {

@@ -50,8 +50,10 @@
  * GUIDs in their in-memory layout). accept() reads it and reports the
  * peer as SOCKADDR_HV (C, service), where C is given as HV_GUID_PARENT
  * when it is the acceptor's parent and HV_GUID_LOOPBACK when it is the
- * acceptor's own partition. With no matching listener the connect is
- * left unanswered and fails with WSAETIMEDOUT after the connect timeout.
+ * acceptor's own partition. With no matching listener a connect within
+ * its own partition is refused (WSAECONNREFUSED); one to another
+ * partition is left unanswered and fails with WSAETIMEDOUT after the
+ * connect timeout.
  *
  * A non-blocking connect says WSAEWOULDBLOCK, as Winsock does; the
  * socket turns writable once connected, or, unanswered, reports the

@@ -27,6 +27,8 @@
 #define AF_HYPERV 34
 #endif
 
+#define HOST_5200 "hvsock:" HVEMU_HOST_VMID_STR ":5200"
+
 static int ntest;
 static int nfail;
 
@@ -232,9 +234,11 @@ test_pair(const char *name, const GUID *lpart, const char *laddr,
 	hvs_close(l);
 }
 
+/* A listener on @laddr that a connect from @cpart to @caddr does not
+ * reach: refused within the partition, unanswered across (@want). */
 static void
 test_no_match(const char *name, const GUID *lpart, const char *laddr,
-    const GUID *cpart, const char *caddr)
+    const GUID *cpart, const char *caddr, int want)
 {
 	hvs_sock_t l, c;
 	int rc;
@@ -248,11 +252,9 @@ test_no_match(const char *name, const GUID *lpart, const char *laddr,
 	}
 	hvemu_set_local_vmid(cpart);
 	rc = do_connect(caddr, 300, &c);
-	snprintf(tname, sizeof(tname),
-	    "%s: the connect is not answered "
-	    "(ETIMEDOUT)",
-	    name);
-	check(rc == HVS_ETIMEDOUT, tname, "%s", hvs_strerror(rc));
+	snprintf(tname, sizeof(tname), "%s: the connect fails with %s", name,
+	    hvs_err_name(want));
+	check(rc == want, tname, "%s", hvs_strerror(rc));
 	if (rc == 0) {
 		hvs_close(c);
 	}
@@ -315,11 +317,11 @@ test_timeout(void)
 	hvs_sock_t l, c;
 	int rc;
 
-	hvemu_set_local_vmid(hvemu_host_vmid());
-	rc = do_connect("hvsock:loopback:5200", 400, &c);
+	hvemu_set_local_vmid(&guest);
+	rc = do_connect("hvsock:parent:5200", 400, &c);
 	check(rc == HVS_ETIMEDOUT,
-	    "timeout: a connect nobody answers fails "
-	    "with ETIMEDOUT",
+	    "timeout: a connect to another partition "
+	    "nobody answers fails with ETIMEDOUT",
 	    "%s", hvs_strerror(rc));
 	check(hvemu_last_connect_timeout() == 400,
 	    "timeout: the option "
@@ -329,6 +331,18 @@ test_timeout(void)
 	    "timeout: "
 	    "HVSOCKET_CONNECTED_SUSPEND is set to 1",
 	    "%ld", hvemu_last_connected_suspend());
+
+	hvemu_set_local_vmid(hvemu_host_vmid());
+	rc = do_connect("hvsock:loopback:5200", 400, &c);
+	check(rc == HVS_ECONNREFUSED,
+	    "timeout: within one partition nobody "
+	    "listening is ECONNREFUSED",
+	    "%s", hvs_strerror(rc));
+	rc = do_connect(HOST_5200, 400, &c);
+	check(rc == HVS_ECONNREFUSED,
+	    "timeout: so is a connect to the own "
+	    "VM id",
+	    "%s", hvs_strerror(rc));
 
 	rc = do_listen("hvsock:loopback:5201", &l);
 	check(rc == 0, "timeout: listen for the capped timeout", "%s",
@@ -416,6 +430,13 @@ test_misc(void)
 	check(rc == 0, "misc: a non-blocking connect with SO_SNDBUF", "%s",
 	    hvs_strerror(rc));
 	if (rc == 0) {
+		hvs_addr_t own;
+		rc = hvs_sock_local_addr(c, &own);
+		check(rc == 0 && own.kind == HVS_ADDR_HVSOCK &&
+			hvs_guid_equal(&own.u.hvsock.vm_id,
+			    hvs_vmid_get(HVS_VMID_CHILDREN)),
+		    "misc: a loopback client's own VM id reads children", "%s",
+		    hvs_strerror(rc));
 		rc = hvs_sock_bufsizes(c, &snd, NULL);
 		check(rc == 0 && snd > 0, "misc: SO_SNDBUF reads back",
 		    "%s, %d", hvs_strerror(rc), snd);
@@ -669,7 +690,8 @@ main(int argc, char **argv)
 	test_pair("guest to host children listener", host,
 	    "hvsock:children:5002", &guest, "hvsock:parent:5002", guestaddr);
 	test_no_match("host to its own children listener", host,
-	    "hvsock:children:5002", host, "hvsock:loopback:5002");
+	    "hvsock:children:5002", host, "hvsock:loopback:5002",
+	    HVS_ECONNREFUSED);
 	/* Loopback within one partition. */
 	test_pair("loopback", host, "hvsock:wildcard:5005", host,
 	    "hvsock:loopback:5005", "hvsock:loopback:1");
@@ -680,9 +702,9 @@ main(int argc, char **argv)
 	    "hvsock:parent:0000138f-facb-11e6-bd58-64006a7986d3", guestaddr);
 	/* WSL2: the wildcard and children never match; the exact id does. */
 	test_no_match("WSL to a wildcard listener", host,
-	    "hvsock:wildcard:5003", &wsl, "hvsock:parent:5003");
+	    "hvsock:wildcard:5003", &wsl, "hvsock:parent:5003", HVS_ETIMEDOUT);
 	test_no_match("WSL to a children listener", host,
-	    "hvsock:children:5003", &wsl, "hvsock:parent:5003");
+	    "hvsock:children:5003", &wsl, "hvsock:parent:5003", HVS_ETIMEDOUT);
 	test_pair("WSL to its exact listener", host, wsladdr, &wsl,
 	    "hvsock:parent:5003", wsladdr);
 
