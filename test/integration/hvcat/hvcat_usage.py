@@ -6,7 +6,8 @@ Every bad address of the parser's unit table (test/unit/test_addr.c,
 read from the source tree) and of hvcat's own forms, in both roles:
 exit 2 and exactly one line that quotes the bad part. Then option
 conflicts, nc/ncat options that make no sense here, the helpers
-(--service-id, --register-cmd, --local-cid), --help, --version, and the
+(--service-id, --register-cmd, --local-cid; --register, --unregister
+and --list-registered, refused off Windows), --help, --version, and the
 man page (renders without warnings, documents every option of --help).
 
 No case here may reach a vsock socket: addresses that would be valid on
@@ -233,6 +234,24 @@ t.check("--register-cmd 5000: the exact PowerShell line",
         r.returncode == 0 and r.stdout.decode() == want, r.stdout)
 r = hvcat("--register-cmd", "x")
 t.check("--register-cmd x: exit 2", r.returncode == 2, err_text(r))
+# Registering is a Windows host's (test/windows/registry): refused here,
+# after the argument is checked, pointing at --register-cmd.
+for args in (["--register", "5000"], ["--register", "5000", "--name", "x"],
+             ["--unregister", "5000"], ["--list-registered"]):
+    r = hvcat(*args)
+    e = err_text(r)
+    t.check(f"{' '.join(args)}: refused here, exit 2, one line",
+            r.returncode == 2 and one_line(e) and r.stdout == b"" and
+            "only a Windows host registers Hyper-V socket services" in e, e)
+for args, why in ((["--register", "2147483648"], "bad port"),
+                  (["--unregister", "x"], "or a service GUID"),
+                  (["--register", "1", "--name", ""], "the name is empty"),
+                  (["--name", "x"], "--name needs --register"),
+                  (["--register", "1", "--list-registered"], "only one of")):
+    r = hvcat(*args)
+    e = err_text(r)
+    t.check(f"{' '.join(args)}: exit 2, one line naming the problem",
+            r.returncode == 2 and one_line(e) and why in e, e)
 r = hvcat("--local-cid")
 e = err_text(r)
 t.check(f"--local-cid: a number, or one line why not (rc {r.returncode})",
