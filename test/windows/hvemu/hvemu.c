@@ -569,25 +569,69 @@ pid_alive(DWORD pid)
 	return alive;
 }
 
-/* The port of a live listener's file, or 0. */
+/* Whether this process listens through @path (the lock is held). */
+static int
+own_listener(const char *path)
+{
+	for (int i = 0; i < nsocks; i++) {
+		if (socks[i].listening && strcmp(socks[i].file, path) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The port of a live listener's file, or 0 (the lock is held). Read with
+ * FILE_SHARE_DELETE, so that a listener closing meanwhile can still
+ * remove it. A file is stale once its process is gone, or when it names
+ * this process and none of its listeners.
+ */
 static unsigned
 rdv_read(const char *path)
 {
+	char buf[64];
 	unsigned port = 0;
 	unsigned long pid = 0;
-	FILE *f = fopen(path, "r");
+	DWORD n = 0;
+	HANDLE h;
 
-	if (f == NULL) {
+	h = CreateFileA(path, GENERIC_READ,
+	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+	    OPEN_EXISTING, 0, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
 		return 0;
 	}
-	if (fscanf(f, "%u %lu", &port, &pid) != 2) {
-		port = 0;
+	if (!ReadFile(h, buf, sizeof(buf) - 1, &n, NULL)) {
+		n = 0;
 	}
-	fclose(f);
-	if (port != 0 && !pid_alive((DWORD)pid)) {
+	CloseHandle(h);
+	buf[n] = '\0';
+	if (sscanf(buf, "%u %lu", &port, &pid) != 2 || port == 0 ||
+	    port > 65535) {
+		return 0;
+	}
+	if (!pid_alive((DWORD)pid) ||
+	    (pid == GetCurrentProcessId() && !own_listener(path))) {
 		return 0;
 	}
 	return port;
+}
+
+/* Removes @path, retrying while a reader has it open (Windows refuses a
+ * delete then, wine does not). */
+static void
+rdv_remove(const char *path)
+{
+	for (int tries = 0; tries < 200; tries++) {
+		if (DeleteFileA(path) ||
+		    GetLastError() == ERROR_FILE_NOT_FOUND) {
+			return;
+		}
+		Sleep(5);
+	}
+	fprintf(stderr, "hvemu: cannot remove %s (error %lu)\n", path,
+	    (unsigned long)GetLastError());
 }
 
 /* 0, or WSAEADDRINUSE if a live listener has the file. */
@@ -609,15 +653,15 @@ rdv_create(const char *path, unsigned port)
 	}
 	fprintf(f, "%u %lu\n", port, (unsigned long)GetCurrentProcessId());
 	fclose(f);
-	for (int tries = 0; tries < 2; tries++) {
+	for (int tries = 0; tries < 3; tries++) {
 		if (MoveFileExA(tmp, path, 0)) {
 			return 0;
 		}
 		if (rdv_read(path) != 0) {
 			break;
 		}
-		/* Stale: its process is gone. */
-		DeleteFileA(path);
+		/* Stale: replaced. */
+		rdv_remove(path);
 	}
 	DeleteFileA(tmp);
 	return WSAEADDRINUSE;
@@ -1236,7 +1280,7 @@ wrap_closesocket(SOCKET s)
 
 	if (e != NULL) {
 		if (e->listening) {
-			DeleteFileA(e->file);
+			rdv_remove(e->file);
 		}
 		if (e->pend_ev != NULL) {
 			SetEvent(e->pend_ev);

@@ -398,6 +398,72 @@ test_ephemeral(void)
 	hvemu_set_abort(1);
 }
 
+/* Leftovers of a listener that is gone must not block its address. */
+static void
+test_stale(void)
+{
+	char dir[MAX_PATH], path[MAX_PATH];
+	const char *svc[2] = {"00001770-facb-11e6-bd58-64006a7986d3",
+	    "00001771-facb-11e6-bd58-64006a7986d3"};
+	unsigned long pids[2] = {0x7ffffff0UL,
+	    (unsigned long)GetCurrentProcessId()};
+	const char *why[2] = {"a dead process", "this process, not listening"};
+	hvs_sock_t l, c;
+	DWORD n;
+	int rc;
+
+	hvemu_set_local_vmid(hvemu_host_vmid());
+	n = GetEnvironmentVariableA("HVEMU_DIR", dir, sizeof(dir));
+	if (n == 0 || n >= sizeof(dir) - 200) {
+		check(0, "stale: HVEMU_DIR is set", "%lu", (unsigned long)n);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		char tname[128], a[128];
+		FILE *f;
+		snprintf(path, sizeof(path), "%s\\%s.%s.%s", dir,
+		    HVEMU_HOST_VMID_STR, "00000000-0000-0000-0000-000000000000",
+		    svc[i]);
+		f = fopen(path, "w");
+		if (f == NULL) {
+			check(0, "stale: a leftover file is written", "%s",
+			    path);
+			return;
+		}
+		fprintf(f, "9 %lu\n", pids[i]);
+		fclose(f);
+		snprintf(a, sizeof(a), "hvsock:loopback:%s", svc[i]);
+		rc = do_connect(a, 300, &c);
+		snprintf(tname, sizeof(tname),
+		    "stale: a leftover of %s is no listener (ECONNREFUSED)",
+		    why[i]);
+		check(rc == HVS_ECONNREFUSED, tname, "%s", hvs_strerror(rc));
+		if (rc == 0) {
+			hvs_close(c);
+		}
+		snprintf(a, sizeof(a), "hvsock:wildcard:%s", svc[i]);
+		rc = do_listen(a, &l);
+		snprintf(tname, sizeof(tname),
+		    "stale: a leftover of %s does not block a listen", why[i]);
+		check(rc == 0, tname, "%s", hvs_strerror(rc));
+		if (rc == 0) {
+			hvs_close(l);
+		}
+		check(GetFileAttributesA(path) == INVALID_FILE_ATTRIBUTES,
+		    "stale: the closed listener's file is gone", "%s", path);
+	}
+
+	/* Listening on parent is for guests only. */
+	rc = do_listen("hvsock:parent:5601", &l);
+	check(rc == HVS_EADDRNOTAVAIL,
+	    "stale: the host cannot listen on "
+	    "parent (EADDRNOTAVAIL)",
+	    "%s", hvs_strerror(rc));
+	if (rc == 0) {
+		hvs_close(l);
+	}
+}
+
 /* Non-blocking sockets, the kind of a socket, buffer sizes. */
 static void
 test_misc(void)
@@ -712,6 +778,7 @@ main(int argc, char **argv)
 	test_timeout();
 	test_ephemeral();
 	test_misc();
+	test_stale();
 	test_field_checks();
 
 	check(hvemu_violations() == 9 + 1,
