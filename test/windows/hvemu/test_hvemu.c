@@ -155,7 +155,7 @@ test_pair(const char *name, const GUID *lpart, const char *laddr,
 		return;
 	}
 	hvemu_set_local_vmid(cpart);
-	rc = do_connect(caddr, 5000, &c);
+	rc = do_connect(caddr, 60000, &c);
 	snprintf(tname, sizeof(tname), "%s: connect %s", name, caddr);
 	check(rc == 0, tname, "%s", hvs_strerror(rc));
 	if (rc != 0) {
@@ -635,7 +635,7 @@ child_main(const char *where)
 	long n;
 	int rc;
 
-	rc = do_connect(where, 10000, &c);
+	rc = do_connect(where, 60000, &c);
 	if (rc != 0) {
 		fprintf(stderr, "child: connect %s: %s\n", where,
 		    hvs_strerror(rc));

@@ -6,7 +6,8 @@ sees it (HVEMU_LOCAL_VMID), meeting through one rendezvous directory:
 
   - the host's hvproxy-hvemu.exe forwards hvsock:wildcard:5010 to a tcp
     server that hashes what it reads; a guest's hvcat-hvemu.exe sends a
-    file to hvsock:parent:5010 and must get the file's hash back;
+    file to hvsock:parent:5010 and must get the file's hash back, then
+    four guests at once;
   - the host's hvproxy-hvemu.exe forwards tcp to hvsock:GUEST:5011,
     where a guest's hvcat-hvemu.exe -l hvsock:parent:5011 listens: a
     file each way through the proxy must arrive whole (SHA-256).
@@ -16,6 +17,7 @@ sees it (HVEMU_LOCAL_VMID), meeting through one rendezvous directory:
 """
 import os
 import socket
+import subprocess
 
 from hvtest import Tap, files, free_port, winexe
 from hvtest.net import HashServer, connect, recv_all
@@ -50,6 +52,31 @@ t.check("hvsock to tcp: the file arrives whole behind the proxy (SHA-256)",
         answer == want, f"got {answer!r}, expected {want!r}")
 t.check("hvsock to tcp: the proxy logs the guest as the peer",
         GUEST in p1.log(), p1.log()[-2000:])
+
+# Several guests at once: the proxy's listener accepts each (the
+# emulation reads each connector's header), every stream hashed whole.
+STREAMS = 4
+inputs, procs = [], []
+for i in range(STREAMS):
+    path = files.mkrand(t.path(f"stream{i}.bin"), 256 * 1024 + i)
+    inputs.append(path)
+    with open(path, "rb") as f:
+        procs.append(winexe.start([prog.hvcat, "hvsock:parent:5010"],
+                                  stdin=f, env=guest_env))
+answers = []
+for p in procs:
+    try:
+        out, err = p.communicate(timeout=IO)
+    except subprocess.TimeoutExpired:
+        out, err = b"", b"timeout"
+    winexe.kill(p)
+    answers.append((p.returncode, out.decode("utf-8", "replace").strip(),
+                    err))
+for i, (rc, answer, err) in enumerate(answers):
+    want = f"{files.sha256_file(inputs[i])} {os.path.getsize(inputs[i])}"
+    t.check(f"hvsock to tcp: guest {i + 1} of {STREAMS} at once arrives "
+            "whole", rc == 0 and answer == want,
+            f"rc {rc}, got {answer!r}, expected {want!r}: {err[-1000:]!r}")
 
 # tcp -> hvsock: a host client reaches a guest's listener.
 got_up = t.path("got-up.bin")
