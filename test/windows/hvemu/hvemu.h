@@ -33,12 +33,16 @@
  * containing "<loopback port> <pid>\n". listen() writes it to a private
  * temporary name and renames it into place without replacing (atomic,
  * exclusive: the loser of two listens gets WSAEADDRINUSE); closesocket()
- * removes it. A file whose pid is gone is stale and is replaced.
+ * removes it (retrying while a reader has it open). A file is stale,
+ * ignored and replaced, when its pid is gone, or when it names this
+ * process and none of its listeners.
  *
  * CONNECT
  * connect() to (V, S) from partition C picks the destination partition
  * D (V itself; HV_GUID_LOOPBACK: C; HV_GUID_PARENT: the host, none from
- * the host), then the first listener file of D and S whose bound VmId
+ * the host; HV_GUID_WILDCARD, CHILDREN, BROADCAST and SILOHOST name no
+ * partition: WSAEADDRNOTAVAIL), then the first listener file of D and S
+ * whose bound VmId
  * matches, most specific first:
  *   1. exactly C;
  *   2. HV_GUID_LOOPBACK, if C is D;
@@ -47,7 +51,8 @@
  *   5. HV_GUID_WILDCARD, unless C is a WSL VM.
  * It connects to that loopback port and sends a 40-byte header:
  * "HVEMU01\n", C (16 bytes), the connector's service id (16 bytes;
- * GUIDs in their in-memory layout). accept() reads it and reports the
+ * GUIDs in their in-memory layout: its bound ServiceId, else the vsock
+ * template with the loopback port as Data1). accept() reads it and reports the
  * peer as SOCKADDR_HV (C, service), where C is given as HV_GUID_PARENT
  * when it is the acceptor's parent and HV_GUID_LOOPBACK when it is the
  * acceptor's own partition. With no matching listener a connect within
@@ -60,6 +65,15 @@
  * failure (select()'s except set) with SO_ERROR WSAETIMEDOUT. The
  * timeout is the socket's HVSOCKET_CONNECT_TIMEOUT, else
  * HVEMU_DEFAULT_CONNECT_TIMEOUT_MS (default 90000).
+ *
+ * ADDRESSES READ BACK
+ * getsockname(): a listener's bound address; an accepted socket's, the
+ * listener's; a connected client's, (HV_GUID_CHILDREN after a connect
+ * within its partition, else its bound VmId or HV_GUID_WILDCARD, its
+ * service id). getpeername(): the client's, the address it connected
+ * to; the acceptor's, what accept() reported. A bind() on the host to
+ * HV_GUID_PARENT fails with WSAEADDRNOTAVAIL (listening on parent
+ * outside a VM is not supported).
  *
  * FIELD CHECKS
  * Every deviation from what the Windows kernel accepts is a violation:
