@@ -14,6 +14,7 @@ What counts as a test file (paths under TEST_DIR):
     unit/test_*.c, unit/header_check.c    the unit programs
     integration/*/*.py, hardening/*.py    TAP scripts (the helpers live in
     windows/*.py                          test/pylib, not beside them)
+    windows/*/win_*.py, windows/*/test_*.c  the Windows folders' tests
     integration/*/test_*.c, integration/*/*_units.c
     vm/*.c, vm/job-*.sh, vm/jobs/*.sh     the VM suite's programs and jobs
     build/*.sh                            install checks
@@ -30,6 +31,7 @@ PATTERNS = [
     "integration/*/*.py", "integration/*/test_*.c",
     "integration/*/*_units.c",
     "hardening/*.py", "windows/*.py",
+    "windows/*/win_*.py", "windows/*/test_*.c",
     "vm/*.c", "vm/job-*.sh", "vm/jobs/*.sh",
     "build/*.sh",
 ]
