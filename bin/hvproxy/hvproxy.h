@@ -73,6 +73,8 @@ void hvp_log_use_syslog(void);
 /* Append messages to the file @path from now on (log.c says how). 0, or
  * -1 (said on stderr). */
 int hvp_log_use_file(const char *path);
+/* Also hand every message up to @max_level to @fn (NULL: no more). */
+void hvp_log_add_sink(void (*fn)(int level, const char *msg), int max_level);
 /* Close the log file, if any (messages go to stderr again). */
 void hvp_log_close(void);
 /* Route libhvsock's own messages through hvp_log. */

@@ -9,6 +9,9 @@
  * it); then each line carries a "<N>" priority prefix that journald turns
  * into the message's priority, and no program name (journald adds it).
  * Elsewhere a line reads "hvproxy: warning: ...".
+ *
+ * A Windows service also sends its warnings and errors to the Event Log
+ * (a sink added by win/service.c).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -25,6 +28,10 @@ static int log_level = HVP_LOG_WARN;
 static int log_syslog;
 static int log_journal;
 static FILE *log_file;
+/* A sink beside the others (the Windows Event Log), for messages up to
+ * log_sink_max. */
+static void (*log_sink)(int level, const char *msg);
+static int log_sink_max;
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
@@ -99,6 +106,13 @@ hvp_log_use_file(const char *path)
 }
 
 void
+hvp_log_add_sink(void (*fn)(int level, const char *msg), int max_level)
+{
+	log_sink = fn;
+	log_sink_max = max_level;
+}
+
+void
 hvp_log_close(void)
 {
 	if (log_file != NULL) {
@@ -120,6 +134,9 @@ vlog(int level, const char *fmt, va_list ap)
 		return;
 	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_sink != NULL && level <= log_sink_max) {
+		log_sink(level, msg);
+	}
 	if (log_syslog) {
 		hvp_os_syslog(level, msg);
 	} else if (log_file != NULL) {

@@ -7,6 +7,7 @@
  *   hvproxy vsock:8080 tcp:127.0.0.1:80  guest: expose a web server
  *   hvproxy -c /etc/hvproxy.conf         forwards from a config file
  *   hvproxy --control PID reload         Windows: what SIGHUP is elsewhere
+ *   hvproxy --install-service -c FILE    Windows: a service (win/service.c)
  *
  * Start-up order: options -> configuration (validated as a whole; nothing
  * listens if anything is wrong) -> log file -> stop and reload requests
@@ -38,7 +39,12 @@ static const char usage_text[] =
     "               [--pidfile file] [--syslog] [-u user[:group]] "
     "[--wsl-poll time]\n"
     "               [listen target ...]\n"
-    "       hvproxy --control pid reload|stop\n";
+    "       hvproxy --control pid|service reload|stop\n"
+    "       hvproxy --install-service [--service-name name] "
+    "[--start when]\n"
+    "               [--service-account account] [-c file] [options]\n"
+    "               [listen target ...]\n"
+    "       hvproxy --remove-service [--service-name name]\n";
 
 static const char help_text[] =
     "\n"
@@ -99,6 +105,12 @@ static const char help_text[] =
     "does;\n"
     "  without pairs or -c, %ProgramData%\\hvproxy\\hvproxy.conf is "
     "read.\n"
+    "Windows service: --install-service creates one (name hvproxy, or\n"
+    "  --service-name; --start auto (default), demand or disabled;\n"
+    "  --service-account local-service (default), network-service or\n"
+    "  local-system) that runs hvproxy --service NAME with -c and the\n"
+    "  options given; --remove-service stops and deletes it; --control\n"
+    "  NAME reload|stop, or sc.exe control NAME paramchange, reaches it.\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration "
     "error.\n"
     "See hvproxy(8).\n";
@@ -119,6 +131,12 @@ enum {
 	OPT_PIDFILE,
 	OPT_SYSLOG,
 	OPT_WSL_POLL,
+	OPT_INSTALL_SERVICE,
+	OPT_REMOVE_SERVICE,
+	OPT_SERVICE,
+	OPT_SERVICE_NAME,
+	OPT_SERVICE_START,
+	OPT_SERVICE_ACCOUNT,
 };
 
 static const struct option long_opts[] = {
@@ -139,12 +157,21 @@ static const struct option long_opts[] = {
     {"syslog", no_argument, NULL, OPT_SYSLOG},
     {"user", required_argument, NULL, 'u'},
     {"wsl-poll", required_argument, NULL, OPT_WSL_POLL},
+    {"install-service", no_argument, NULL, OPT_INSTALL_SERVICE},
+    {"remove-service", no_argument, NULL, OPT_REMOVE_SERVICE},
+    {"service", required_argument, NULL, OPT_SERVICE},
+    {"service-name", required_argument, NULL, OPT_SERVICE_NAME},
+    {"start", required_argument, NULL, OPT_SERVICE_START},
+    {"service-account", required_argument, NULL, OPT_SERVICE_ACCOUNT},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
+
+/* What the command line asks of the Windows service manager. */
+enum { SVC_NONE, SVC_INSTALL, SVC_REMOVE, SVC_RUN };
 
 /* Everything the signal callbacks need. */
 struct app {
@@ -157,6 +184,12 @@ struct app {
 	int exit_code;
 	int conf_fd; /* the config file as opened at start-up, or < 0 */
 	int stopping; /* SIGTERM or SIGINT came: draining */
+	int check; /* --check */
+	/* Windows services: what to do, and the daemon's options as given
+	 * (but -c), for the service's command line. */
+	int svc; /* SVC_* */
+	struct hvp_svc_install inst;
+	size_t nsvc_args;
 };
 
 static void HVP_NORETURN usage_error(const char *fmt, ...) HVP_PRINTF(1, 2);
@@ -352,18 +385,142 @@ parse_count(const char *opt, const char *arg)
 	return (unsigned)v;
 }
 
+/* Keep a copy of @s for the service's command line. */
+static void
+svc_arg(struct app *a, const char *s)
+{
+	a->inst.args = hvc_xreallocarray(a->inst.args, a->nsvc_args + 2,
+	    sizeof(*a->inst.args));
+	a->inst.args[a->nsvc_args++] = hvc_xstrdup(s);
+	a->inst.args[a->nsvc_args] = NULL;
+}
+
+static void
+svc_args_free(struct app *a)
+{
+	for (size_t i = 0; i < a->nsvc_args; i++) {
+		free(a->inst.args[i]);
+	}
+	free(a->inst.args);
+	a->inst.args = NULL;
+	a->nsvc_args = 0;
+}
+
+/* A daemon option (@ch as getopt_long() returned it), as the service's
+ * command line repeats it: "--NAME" and its argument. */
+static void
+svc_keep_option(struct app *a, int ch, const char *arg)
+{
+	char o[64];
+
+	if (ch == 'q' || ch == 'v') {
+		snprintf(o, sizeof(o), "-%c", ch);
+		svc_arg(a, o);
+		return;
+	}
+	for (const struct option *lo = long_opts; lo->name != NULL; lo++) {
+		if (lo->val == ch) {
+			snprintf(o, sizeof(o), "--%s", lo->name);
+			svc_arg(a, o);
+			if (lo->has_arg != no_argument && arg != NULL) {
+				svc_arg(a, arg);
+			}
+			return;
+		}
+	}
+}
+
+static int
+parse_choice(const char *opt, const char *arg, const char *const *names,
+    size_t n)
+{
+	char q[HVC_QUOTE_SIZE];
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(arg, names[i]) == 0) {
+			return (int)i;
+		}
+	}
+	hvc_quote(arg, strlen(arg), q, sizeof(q));
+	if (n == 3) {
+		usage_error("%s '%s': expected %s, %s or %s", opt, q, names[0],
+		    names[1], names[2]);
+	}
+	usage_error("%s '%s': not a known value", opt, q);
+}
+
 static void
 parse_options(struct app *a, int argc, char **argv, int *check)
 {
+	static const char *const starts[] = {"auto", "demand", "disabled"};
+	static const char *const accounts[] = {"local-service",
+	    "network-service", "local-system"};
 	struct hvp_cmdline *cl = &a->cl;
 	struct hvp_globals *g = &cl->g;
 	char why[HVC_WHY_SIZE];
 	size_t nallow = 0;
-	int ch, verbose = 0, quiet = 0;
+	int ch, verbose = 0, quiet = 0, svc_opts = 0;
 
 	while (
 	    (ch = getopt_long(argc, argv, "c:hqu:Vv", long_opts, NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+		case 'h':
+		case 'V':
+		case '?':
+		case OPT_CHECK:
+		case OPT_CONTROL:
+		case OPT_INSTALL_SERVICE:
+		case OPT_REMOVE_SERVICE:
+		case OPT_SERVICE:
+		case OPT_SERVICE_NAME:
+		case OPT_SERVICE_START:
+		case OPT_SERVICE_ACCOUNT:
+			break;
+		default:
+			svc_keep_option(a, ch, optarg);
+			break;
+		}
+		switch (ch) {
+		case OPT_INSTALL_SERVICE:
+		case OPT_REMOVE_SERVICE:
+		case OPT_SERVICE: {
+			int mode = ch == OPT_INSTALL_SERVICE ? SVC_INSTALL
+			    : ch == OPT_REMOVE_SERVICE       ? SVC_REMOVE
+							     : SVC_RUN;
+
+			refuse_unavailable(ch == OPT_INSTALL_SERVICE
+				? "--install-service"
+				: ch == OPT_REMOVE_SERVICE ? "--remove-service"
+							   : "--service");
+			if (a->svc != SVC_NONE && a->svc != mode) {
+				usage_error("--install-service, "
+					    "--remove-service and --service "
+					    "go alone (one of them)");
+			}
+			a->svc = mode;
+			if (ch == OPT_SERVICE) {
+				a->inst.name = optarg;
+			}
+			break;
+		}
+		case OPT_SERVICE_NAME:
+			refuse_unavailable("--service-name");
+			a->inst.name = optarg;
+			svc_opts |= 1;
+			break;
+		case OPT_SERVICE_START:
+			refuse_unavailable("--start");
+			a->inst.start =
+			    parse_choice("--start", optarg, starts, 3);
+			svc_opts |= 2;
+			break;
+		case OPT_SERVICE_ACCOUNT:
+			refuse_unavailable("--service-account");
+			a->inst.account = parse_choice("--service-account",
+			    optarg, accounts, 3);
+			svc_opts |= 2;
+			break;
 		case 'c':
 			cl->file = optarg;
 			break;
@@ -473,11 +630,48 @@ parse_options(struct app *a, int argc, char **argv, int *check)
 				    "or stop");
 		}
 		if (*check || cl->file != NULL || g->set != 0 ||
-		    g->fwd_set != 0 || cl->allow != NULL || quiet || verbose) {
+		    g->fwd_set != 0 || cl->allow != NULL || quiet || verbose ||
+		    a->svc != SVC_NONE || svc_opts != 0) {
 			usage_error("--control PID COMMAND takes no other "
 				    "option");
 		}
 		exit(hvp_os_control(a->control, argv[optind]));
+	}
+	if ((svc_opts & 1) && a->svc != SVC_INSTALL && a->svc != SVC_REMOVE) {
+		usage_error("--service-name goes with --install-service or "
+			    "--remove-service");
+	}
+	if ((svc_opts & 2) && a->svc != SVC_INSTALL) {
+		usage_error("--start and --service-account go with "
+			    "--install-service");
+	}
+	if (a->svc != SVC_NONE) {
+		if (a->inst.name == NULL) {
+			a->inst.name = "hvproxy";
+		}
+		if (hvp_os_service_name_check(a->inst.name, why, sizeof(why)) !=
+		    0) {
+			char q[HVC_QUOTE_SIZE];
+
+			hvc_quote(a->inst.name, strlen(a->inst.name), q,
+			    sizeof(q));
+			usage_error("%s '%s': %s",
+			    a->svc == SVC_RUN ? "--service" : "--service-name",
+			    q, why);
+		}
+	}
+	if (a->svc == SVC_REMOVE) {
+		if (*check || cl->file != NULL || g->set != 0 ||
+		    g->fwd_set != 0 || cl->allow != NULL || quiet || verbose ||
+		    argc - optind != 0) {
+			usage_error("--remove-service takes no option but "
+				    "--service-name NAME");
+		}
+		return;
+	}
+	if (a->svc != SVC_NONE && *check) {
+		usage_error("--check goes alone: without --install-service or "
+			    "--service");
 	}
 	if (quiet && verbose) {
 		usage_error("cannot use -q and -v together");
@@ -511,15 +705,170 @@ parse_options(struct app *a, int argc, char **argv, int *check)
 	}
 }
 
+/* The daemon, from the configuration on: in the console, or as a Windows
+ * service (on the thread the service manager runs it on). */
+static int
+run_daemon(void *arg)
+{
+	struct app *a = arg;
+	struct hvp_errors errs = {NULL, 0};
+	struct hvp_config *cfg;
+	char *pidpath = NULL;
+	size_t nfwds;
+
+	/* Inherited sockets are adopted before validation looks at them. */
+	hvp_sd_listen_fds();
+	cfg = hvp_config_load(&a->cl, &errs);
+	if (cfg == NULL) {
+		hvp_errors_print(&errs, HVP_LOG_ERROR);
+		hvp_errors_free(&errs);
+		free(a->cl.allow);
+		return HVP_EXIT_USAGE;
+	}
+	if (a->check) {
+		hvp_config_describe(cfg, stdout);
+		hvp_config_free(cfg);
+		free(a->cl.allow);
+		return HVP_EXIT_OK;
+	}
+	hvp_log_set_level(cfg->g.log_level);
+	if (cfg->g.log_file != NULL) {
+		if (hvp_log_use_file(cfg->g.log_file) != 0) {
+			hvp_config_free(cfg);
+			free(a->cl.allow);
+			return HVP_EXIT_FAIL;
+		}
+	} else if (cfg->g.use_syslog) {
+		hvp_log_use_syslog();
+	}
+	hvp_os_raise_nofile();
+
+	a->base = event_base_new();
+	if (a->base == NULL || hvp_daemon_new(&a->d, a->base) != 0) {
+		hvp_err("cannot set up the event loop");
+		hvp_config_free(cfg);
+		free(a->cl.allow);
+		hvp_log_close();
+		return HVP_EXIT_FAIL;
+	}
+	/* Stop and reload requests (signals; on Windows Ctrl-C and the
+	 * control events, which `hvproxy --control` finds from now on) are
+	 * taken before anything listens: one that comes while the
+	 * listeners are bound is handled once the loop runs. */
+	if (hvp_os_requests_start(a->base, on_request, a) != 0) {
+		hvp_config_free(cfg);
+		a->exit_code = HVP_EXIT_FAIL;
+		goto out;
+	}
+	nfwds = cfg->nfwds;
+	if (cfg->g.metrics != NULL) {
+		a->metrics_str = hvc_xstrdup(cfg->g.metrics);
+	}
+	if (cfg->g.pidfile != NULL) {
+		pidpath = hvc_xstrdup(cfg->g.pidfile);
+	}
+	/* The pidfile's lock before any socket: a second hvproxy must not
+	 * bind (or replace a socket file) before it learns that it is one. */
+	if (pidpath != NULL && hvp_os_pidfile_create(pidpath) != 0) {
+		hvp_config_free(cfg);
+		a->exit_code = HVP_EXIT_FAIL;
+		goto out;
+	}
+	/* Every listener or none. */
+	if (hvp_daemon_apply(a->d, cfg, 1) != 0) {
+		hvp_config_free(cfg);
+		a->exit_code = HVP_EXIT_FAIL;
+		goto out;
+	}
+	cfg = NULL;
+	if (a->metrics_str != NULL &&
+	    hvp_metrics_new(&a->metrics, a->base,
+		&hvp_daemon_config(a->d)->metrics_addr, a->d) != 0) {
+		a->exit_code = HVP_EXIT_FAIL;
+		goto out;
+	}
+	if (hvp_daemon_config(a->d)->g.user != NULL &&
+	    hvp_priv_drop(hvp_daemon_config(a->d)->g.user) != 0) {
+		a->exit_code = HVP_EXIT_FAIL;
+		goto out;
+	}
+	/* The file stays open for reloads only if --user may take the
+	 * right to open it again (conf_file.c says what a reload reads). */
+	if (hvp_daemon_config(a->d)->g.user != NULL && a->cl.file != NULL) {
+		hvp_conf_file_check_reopen(a->cl.file, a->conf_fd);
+	} else {
+		if (a->conf_fd >= 0) {
+			close(a->conf_fd);
+		}
+		a->conf_fd = -2; /* and no reload keeps it */
+	}
+
+	if (hvp_log_on(HVP_LOG_INFO)) {
+		unsigned open, maxc;
+		uint64_t r1, r2;
+
+		hvp_daemon_totals(a->d, &open, &maxc, &r1, &r2);
+		hvp_info("hvproxy %s: %zu forward%s, up to %u connections",
+		    HVS_VERSION, nfwds, nfwds == 1 ? "" : "s", maxc);
+	}
+	hvp_sd_watchdog_start(a->base);
+	hvp_sd_notifyf("READY=1\nSTATUS=%zu forwards\nMAINPID=%ld", nfwds,
+	    (long)getpid());
+
+	if (event_base_dispatch(a->base) < 0) {
+		hvp_err("the event loop failed");
+		a->exit_code = HVP_EXIT_FAIL;
+	}
+out:
+	hvp_sd_watchdog_stop();
+	hvp_os_requests_stop();
+	hvp_metrics_free(a->metrics);
+	hvp_daemon_free(a->d);
+	hvp_os_pidfile_remove();
+	if (a->conf_fd >= 0) {
+		close(a->conf_fd);
+	}
+	free(a->metrics_str);
+	free(pidpath);
+	free(a->cl.allow);
+	if (a->base != NULL) {
+		event_base_free(a->base);
+	}
+	hvp_log_close();
+	return a->exit_code;
+}
+
+/* --install-service: the configuration is checked as --check does, then
+ * the service is created with the options given. */
+static int
+install_service(struct app *a)
+{
+	struct hvp_errors errs = {NULL, 0};
+	struct hvp_config *cfg = hvp_config_load(&a->cl, &errs);
+	int rc;
+
+	if (cfg == NULL) {
+		hvp_errors_print(&errs, HVP_LOG_ERROR);
+		hvp_errors_free(&errs);
+		fprintf(stderr,
+		    "hvproxy: --install-service: the configuration has "
+		    "errors: nothing installed\n");
+		return HVP_EXIT_USAGE;
+	}
+	hvp_config_free(cfg);
+	for (int i = 0; i < a->cl.npairs; i++) {
+		svc_arg(a, a->cl.pairs[i]);
+	}
+	a->inst.config = a->cl.file;
+	rc = hvp_os_service_install(&a->inst);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct app a;
-	struct hvp_errors errs = {NULL, 0};
-	struct hvp_config *cfg;
-	char *pidpath = NULL;
-	int check = 0;
-	size_t nfwds;
+	int rc;
 
 	memset(&a, 0, sizeof(a));
 	hvc_progname = "hvproxy";
@@ -530,10 +879,17 @@ main(int argc, char **argv)
 	a.cl.keep_fd = &a.conf_fd;
 	a.exit_code = HVP_EXIT_OK;
 
-	parse_options(&a, argc, argv, &check);
+	parse_options(&a, argc, argv, &a.check);
+	if (a.svc != SVC_INSTALL) {
+		svc_args_free(&a);
+	}
+	if (a.svc == SVC_REMOVE) {
+		return hvp_os_service_remove(a.inst.name);
+	}
 	/* SIGPIPE ignored; Winsock started (host names are looked up while
 	 * the configuration is checked). */
 	if (hvp_os_init() != 0) {
+		svc_args_free(&a);
 		free(a.cl.allow);
 		return HVP_EXIT_FAIL;
 	}
@@ -541,124 +897,14 @@ main(int argc, char **argv)
 	    a.cl.g.set & HVP_SET_LOG_LEVEL ? a.cl.g.log_level : HVP_LOG_WARN);
 	hvp_log_route_library();
 
-	/* Inherited sockets are adopted before validation looks at them. */
-	hvp_sd_listen_fds();
-	cfg = hvp_config_load(&a.cl, &errs);
-	if (cfg == NULL) {
-		hvp_errors_print(&errs, HVP_LOG_ERROR);
-		hvp_errors_free(&errs);
+	if (a.svc == SVC_INSTALL) {
+		rc = install_service(&a);
+		svc_args_free(&a);
 		free(a.cl.allow);
-		return HVP_EXIT_USAGE;
+		return rc;
 	}
-	if (check) {
-		hvp_config_describe(cfg, stdout);
-		hvp_config_free(cfg);
-		free(a.cl.allow);
-		return HVP_EXIT_OK;
+	if (a.svc == SVC_RUN) {
+		return hvp_os_service_run(a.inst.name, run_daemon, &a);
 	}
-	hvp_log_set_level(cfg->g.log_level);
-	if (cfg->g.log_file != NULL) {
-		if (hvp_log_use_file(cfg->g.log_file) != 0) {
-			hvp_config_free(cfg);
-			free(a.cl.allow);
-			return HVP_EXIT_FAIL;
-		}
-	} else if (cfg->g.use_syslog) {
-		hvp_log_use_syslog();
-	}
-	hvp_os_raise_nofile();
-
-	a.base = event_base_new();
-	if (a.base == NULL || hvp_daemon_new(&a.d, a.base) != 0) {
-		hvp_err("cannot set up the event loop");
-		hvp_config_free(cfg);
-		free(a.cl.allow);
-		hvp_log_close();
-		return HVP_EXIT_FAIL;
-	}
-	/* Stop and reload requests (signals; on Windows Ctrl-C and the
-	 * control events, which `hvproxy --control` finds from now on) are
-	 * taken before anything listens: one that comes while the
-	 * listeners are bound is handled once the loop runs. */
-	if (hvp_os_requests_start(a.base, on_request, &a) != 0) {
-		hvp_config_free(cfg);
-		a.exit_code = HVP_EXIT_FAIL;
-		goto out;
-	}
-	nfwds = cfg->nfwds;
-	if (cfg->g.metrics != NULL) {
-		a.metrics_str = hvc_xstrdup(cfg->g.metrics);
-	}
-	if (cfg->g.pidfile != NULL) {
-		pidpath = hvc_xstrdup(cfg->g.pidfile);
-	}
-	/* The pidfile's lock before any socket: a second hvproxy must not
-	 * bind (or replace a socket file) before it learns that it is one. */
-	if (pidpath != NULL && hvp_os_pidfile_create(pidpath) != 0) {
-		hvp_config_free(cfg);
-		a.exit_code = HVP_EXIT_FAIL;
-		goto out;
-	}
-	/* Every listener or none. */
-	if (hvp_daemon_apply(a.d, cfg, 1) != 0) {
-		hvp_config_free(cfg);
-		a.exit_code = HVP_EXIT_FAIL;
-		goto out;
-	}
-	cfg = NULL;
-	if (a.metrics_str != NULL &&
-	    hvp_metrics_new(&a.metrics, a.base,
-		&hvp_daemon_config(a.d)->metrics_addr, a.d) != 0) {
-		a.exit_code = HVP_EXIT_FAIL;
-		goto out;
-	}
-	if (hvp_daemon_config(a.d)->g.user != NULL &&
-	    hvp_priv_drop(hvp_daemon_config(a.d)->g.user) != 0) {
-		a.exit_code = HVP_EXIT_FAIL;
-		goto out;
-	}
-	/* The file stays open for reloads only if --user may take the
-	 * right to open it again (conf_file.c says what a reload reads). */
-	if (hvp_daemon_config(a.d)->g.user != NULL && a.cl.file != NULL) {
-		hvp_conf_file_check_reopen(a.cl.file, a.conf_fd);
-	} else {
-		if (a.conf_fd >= 0) {
-			close(a.conf_fd);
-		}
-		a.conf_fd = -2; /* and no reload keeps it */
-	}
-
-	if (hvp_log_on(HVP_LOG_INFO)) {
-		unsigned open, maxc;
-		uint64_t r1, r2;
-
-		hvp_daemon_totals(a.d, &open, &maxc, &r1, &r2);
-		hvp_info("hvproxy %s: %zu forward%s, up to %u connections",
-		    HVS_VERSION, nfwds, nfwds == 1 ? "" : "s", maxc);
-	}
-	hvp_sd_watchdog_start(a.base);
-	hvp_sd_notifyf("READY=1\nSTATUS=%zu forwards\nMAINPID=%ld", nfwds,
-	    (long)getpid());
-
-	if (event_base_dispatch(a.base) < 0) {
-		hvp_err("the event loop failed");
-		a.exit_code = HVP_EXIT_FAIL;
-	}
-out:
-	hvp_sd_watchdog_stop();
-	hvp_os_requests_stop();
-	hvp_metrics_free(a.metrics);
-	hvp_daemon_free(a.d);
-	hvp_os_pidfile_remove();
-	if (a.conf_fd >= 0) {
-		close(a.conf_fd);
-	}
-	free(a.metrics_str);
-	free(pidpath);
-	free(a.cl.allow);
-	if (a.base != NULL) {
-		event_base_free(a.base);
-	}
-	hvp_log_close();
-	return a.exit_code;
+	return run_daemon(&a);
 }

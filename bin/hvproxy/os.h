@@ -9,6 +9,8 @@
  *   posix/systemd.c   socket activation and readiness notification
  *   win/sys.c         Winsock, Ctrl-C and the control events, refused
  *                     options, the configuration file
+ *   win/service.c     hvproxy as a Windows service: install, remove,
+ *                     run under the service manager, the Event Log
  *   win/stubs.c       what Windows has no counterpart for (--user,
  *                     systemd): refused or nothing to do
  */
@@ -78,5 +80,41 @@ FILE *hvp_os_log_file_open(const char *path);
  * the reason in @errs. @keep_fd as in struct hvp_cmdline.
  */
 int hvp_os_conf_fd(const char *file, int *keep_fd, struct hvp_errors *errs);
+
+/* ---- Windows services (win/service.c; refused elsewhere) ------------ */
+
+enum hvp_svc_start {
+	HVP_SVC_START_AUTO,
+	HVP_SVC_START_DEMAND,
+	HVP_SVC_START_DISABLED,
+};
+enum hvp_svc_account {
+	HVP_SVC_LOCAL_SERVICE, /* NT AUTHORITY\LocalService, the default */
+	HVP_SVC_NETWORK_SERVICE, /* NT AUTHORITY\NetworkService */
+	HVP_SVC_LOCAL_SYSTEM, /* LocalSystem */
+};
+
+/* What --install-service creates. */
+struct hvp_svc_install {
+	const char *name; /* --service-name, "hvproxy" by default */
+	int start; /* enum hvp_svc_start */
+	int account; /* enum hvp_svc_account */
+	const char *config; /* the configuration file, or NULL */
+	/* The other daemon options and the LISTEN TARGET pairs, as given:
+	 * the service's command line gets them after --service NAME and
+	 * -c FILE (--log-file made absolute). NULL-terminated. */
+	char **args;
+};
+
+/* Check a service name: 0, or -1 with the reason in @why. */
+int hvp_os_service_name_check(const char *name, char *why, size_t size);
+/* Create the service (the configuration already checked): the exit
+ * status, messages on stdout and stderr. */
+int hvp_os_service_install(const struct hvp_svc_install *in);
+/* Stop (bounded) and delete the service @name: the exit status. */
+int hvp_os_service_remove(const char *name);
+/* hvproxy --service NAME: hand the process to the service manager, which
+ * runs @fn(@arg) (the daemon) as service @name; the exit status. */
+int hvp_os_service_run(const char *name, int (*fn)(void *), void *arg);
 
 #endif /* HVPROXY_OS_H */

@@ -108,8 +108,53 @@ hvp_os_control(const char *pid, const char *cmd)
 const char *
 hvp_os_unavailable(const char *what)
 {
-	(void)what;
+	static const char *const win_only[] = {"install-service",
+	    "remove-service", "service", "service-name", "start",
+	    "service-account"};
+
+	while (*what == '-') {
+		what++;
+	}
+	for (size_t i = 0; i < sizeof(win_only) / sizeof(win_only[0]); i++) {
+		if (strcmp(what, win_only[i]) == 0) {
+			return "for Windows services only: here, run hvproxy "
+			       "under the system's service manager (systemd, "
+			       "rc.d)";
+		}
+	}
 	return NULL;
+}
+
+/* Windows services: refused before they get here (hvp_os_unavailable). */
+int
+hvp_os_service_name_check(const char *name, char *why, size_t size)
+{
+	(void)name;
+	snprintf(why, size, "Windows services only");
+	return -1;
+}
+
+int
+hvp_os_service_install(const struct hvp_svc_install *in)
+{
+	(void)in;
+	return HVP_EXIT_USAGE;
+}
+
+int
+hvp_os_service_remove(const char *name)
+{
+	(void)name;
+	return HVP_EXIT_USAGE;
+}
+
+int
+hvp_os_service_run(const char *name, int (*fn)(void *), void *arg)
+{
+	(void)name;
+	(void)fn;
+	(void)arg;
+	return HVP_EXIT_USAGE;
 }
 
 const char *

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What Windows has no counterpart for: systemd (socket activation,
- * readiness notification) and --user. fd:N listen addresses are refused
- * with a reason; --user is refused before it gets here (win/sys.c).
+ * What Windows has no counterpart for: systemd (socket activation; its
+ * readiness notification goes to the service manager instead) and
+ * --user. fd:N listen addresses are refused with a reason; --user is
+ * refused before it gets here (win/sys.c).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "hvproxy.h"
+#include "win/win.h"
 
 const char *
 hvp_sd_backend(void)
@@ -30,16 +33,24 @@ hvp_sd_check_fd(int fd, const char **why)
 	return -1;
 }
 
+/* Readiness and stopping reach the Windows service manager, when there
+ * is one (win/service.c). */
 void
 hvp_sd_notify(const char *state)
 {
-	(void)state;
+	hvp_win_service_notify(state);
 }
 
 void
 hvp_sd_notifyf(const char *fmt, ...)
 {
-	(void)fmt;
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	hvp_win_service_notify(buf);
 }
 
 void

@@ -34,6 +34,7 @@
 #include <event2/util.h>
 
 #include "os.h"
+#include "win/win.h"
 
 /* What daemon.c fit_descriptors() takes for the descriptor limit: about
  * 8000 connections with max-conns 0. */
@@ -69,7 +70,14 @@ static struct {
 	HANDLE done; /* set once requests end: the console may close */
 	HANDLE thread;
 	int console; /* the handler is installed */
-} rq = {NULL, NULL, {-1, -1}, NULL, NULL, NULL, NULL, NULL, NULL, 0};
+	/* post() may run on any thread (the console handler's, the service
+	 * manager's): the lock keeps the pair from closing under it, and
+	 * what comes before the pair exists waits in @early. */
+	SRWLOCK lock;
+	char early[8];
+	size_t nearly;
+} rq = {NULL, NULL, {-1, -1}, NULL, NULL, NULL, NULL, NULL, NULL, 0,
+    SRWLOCK_INIT, {0}, 0};
 
 /* The byte a request is written as, and what the log calls it. */
 static const struct {
@@ -82,12 +90,27 @@ static const struct {
     {'x', HVP_REQ_STOP, "console closed"},
     {'s', HVP_REQ_STOP, "control event: stop"},
     {'r', HVP_REQ_RELOAD, "control event: reload"},
+    {'S', HVP_REQ_STOP, "service control: stop"},
+    {'D', HVP_REQ_STOP, "service control: shutdown"},
+    {'P', HVP_REQ_RELOAD, "service control: paramchange"},
 };
 
 static void
 post(char byte)
 {
-	send(rq.pair[1], &byte, 1, 0);
+	AcquireSRWLockExclusive(&rq.lock);
+	if (rq.pair[1] != (evutil_socket_t)-1) {
+		send(rq.pair[1], &byte, 1, 0);
+	} else if (rq.nearly < sizeof(rq.early)) {
+		rq.early[rq.nearly++] = byte; /* before the loop: for later */
+	}
+	ReleaseSRWLockExclusive(&rq.lock);
+}
+
+void
+hvp_win_post(char byte)
+{
+	post(byte);
 }
 
 static BOOL WINAPI
@@ -196,6 +219,14 @@ hvp_os_requests_start(struct event_base *base, hvp_os_request_fn fn, void *arg)
 		return -1;
 	}
 	evutil_make_socket_nonblocking(rq.pair[0]);
+	/* Requests that came before the loop (a service stopped while it
+	 * starts) are handled once it runs. */
+	AcquireSRWLockExclusive(&rq.lock);
+	if (rq.nearly > 0) {
+		send(rq.pair[1], rq.early, (int)rq.nearly, 0);
+		rq.nearly = 0;
+	}
+	ReleaseSRWLockExclusive(&rq.lock);
 	rq.ev =
 	    event_new(base, rq.pair[0], EV_READ | EV_PERSIST, on_byte, NULL);
 	if (rq.ev == NULL || event_add(rq.ev, NULL) != 0) {
@@ -223,9 +254,16 @@ hvp_os_requests_start(struct event_base *base, hvp_os_request_fn fn, void *arg)
 	/* Without a console (a service, a detached process) there is
 	 * nothing to handle, and nothing fails. */
 	rq.console = SetConsoleCtrlHandler(on_console, TRUE) ? 1 : 0;
-	hvp_info("stop and reload: Ctrl-C, Ctrl-Break, or hvproxy "
-		 "--control %lu stop|reload",
-	    (unsigned long)GetCurrentProcessId());
+	if (hvp_win_service_name() != NULL) {
+		hvp_info("stop and reload: sc.exe stop %s, sc.exe control %s "
+			 "paramchange, or hvproxy --control %s stop|reload",
+		    hvp_win_service_name(), hvp_win_service_name(),
+		    hvp_win_service_name());
+	} else {
+		hvp_info("stop and reload: Ctrl-C, Ctrl-Break, or hvproxy "
+			 "--control %lu stop|reload",
+		    (unsigned long)GetCurrentProcessId());
+	}
 	return 0;
 }
 
@@ -253,12 +291,14 @@ hvp_os_requests_stop(void)
 		event_free(rq.ev);
 		rq.ev = NULL;
 	}
+	AcquireSRWLockExclusive(&rq.lock);
 	for (int i = 0; i < 2; i++) {
 		if (rq.pair[i] != (evutil_socket_t)-1) {
 			evutil_closesocket(rq.pair[i]);
 			rq.pair[i] = (evutil_socket_t)-1;
 		}
 	}
+	ReleaseSRWLockExclusive(&rq.lock);
 	if (rq.stop != NULL) {
 		CloseHandle(rq.stop);
 		rq.stop = NULL;
@@ -283,6 +323,10 @@ hvp_os_control(const char *pid, const char *cmd)
 	HANDLE h;
 	DWORD e;
 
+	/* Not a number: the name of an hvproxy service (win/service.c). */
+	if (pid[0] != '\0' && strspn(pid, "0123456789") != strlen(pid)) {
+		return hvp_win_service_control(pid, cmd);
+	}
 	if (hvc_parse_uint(pid, 1, 0xFFFFFFFFu, &v, why, sizeof(why)) != 0) {
 		hvc_quote(pid, strlen(pid), q, sizeof(q));
 		fprintf(stderr,
