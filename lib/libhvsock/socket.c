@@ -36,7 +36,7 @@ open_for(const hvs__sockaddr_t *sa, const hvs_sockopts_t *opts, int nonblock,
 {
 	int family = sa->ss.ss_family;
 	int is_hv = family == hvs__hv_family();
-	hvs_sock_t s;
+	hvs_sock_t s = HVS_INVALID_SOCK;
 	int rc;
 
 	rc = hvs__os_init();
@@ -89,7 +89,7 @@ int
 hvs__connect_start(const hvs__sockaddr_t *sa, const hvs_sockopts_t *opts,
     hvs_sock_t *out)
 {
-	hvs_sock_t s;
+	hvs_sock_t s = HVS_INVALID_SOCK;
 	int rc;
 
 	rc = open_for(sa, opts, 1, &s);
@@ -127,7 +127,7 @@ static int
 connect_one(const hvs__sockaddr_t *sa, const hvs_sockopts_t *opts,
     int timeout_ms, hvs_sock_t *out)
 {
-	hvs_sock_t s;
+	hvs_sock_t s = HVS_INVALID_SOCK;
 	int rc;
 
 	rc = hvs__connect_start(sa, opts, &s);
@@ -231,7 +231,7 @@ hvs_listen(hvs_sock_t *out, const hvs_addr_t *addr, const hvs_sockopts_t *opts)
 	unsigned flags = opts != NULL ? opts->flags : 0;
 	int backlog =
 	    (opts != NULL && opts->backlog > 0) ? opts->backlog : SOMAXCONN;
-	hvs_sock_t s;
+	hvs_sock_t s = HVS_INVALID_SOCK;
 	int rc;
 
 	if (out == NULL || addr == NULL) {
@@ -294,7 +294,7 @@ int
 hvs_accept(hvs_sock_t lsock, hvs_sock_t *out, hvs_addr_t *peer, unsigned flags)
 {
 	hvs__sockaddr_t sa;
-	hvs_sock_t s;
+	hvs_sock_t s = HVS_INVALID_SOCK;
 	int rc;
 
 	if (out == NULL) {
