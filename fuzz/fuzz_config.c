@@ -26,7 +26,9 @@
  * kind, are decided from N, so that both answers are reachable and every
  * run gives the same result; where a tcp address binds is read from
  * numeric hosts, '*' and localhost only (no lookup: other names do not
- * resolve).
+ * resolve); whether this platform can open an address at all is
+ * answered as on a system without abstract unix names (unix:@NAME
+ * refused, everything else accepted), so both answers are reachable.
  */
 #include <arpa/inet.h>
 #include <stddef.h>
@@ -214,4 +216,14 @@ hvp_tcp_bind_addr(const char *host, uint16_t port, int listen,
 	}
 	snprintf(why, size, "cannot resolve '%s' (fuzz: names do not)", host);
 	return -1;
+}
+
+int
+hvs_addr_check(const hvs_addr_t *addr, hvs_role_t role)
+{
+	(void)role;
+	if (addr->kind == HVS_ADDR_UNIX && addr->u.local.abstract) {
+		return HVS_EUNIX_ABSTRACT;
+	}
+	return 0;
 }
