@@ -583,14 +583,7 @@ hvp_win_service_control(const char *name, const char *cmd)
 	char why[HVC_WHY_SIZE];
 	DWORD e;
 
-	if (!stop && strcmp(cmd, "reload") != 0) {
-		char q[HVC_QUOTE_SIZE];
-
-		hvc_quote(cmd, strlen(cmd), q, sizeof(q));
-		fprintf(stderr,
-		    "hvproxy: --control %s '%s': unknown command (expected "
-		    "reload or stop)\n",
-		    name, q);
+	if (hvp_win_control_cmd(name, cmd) != 0) {
 		return HVP_EXIT_USAGE;
 	}
 	if (hvp_os_service_name_check(name, why, sizeof(why)) != 0) {

@@ -315,6 +315,22 @@ hvp_os_requests_stop(void)
 }
 
 int
+hvp_win_control_cmd(const char *target, const char *cmd)
+{
+	char q[HVC_QUOTE_SIZE];
+
+	if (strcmp(cmd, "reload") == 0 || strcmp(cmd, "stop") == 0) {
+		return 0;
+	}
+	hvc_quote(cmd, strlen(cmd), q, sizeof(q));
+	fprintf(stderr,
+	    "hvproxy: --control %s '%s': unknown command (expected reload "
+	    "or stop)\n",
+	    target, q);
+	return -1;
+}
+
+int
 hvp_os_control(const char *pid, const char *cmd)
 {
 	char why[HVC_WHY_SIZE], q[HVC_QUOTE_SIZE];
@@ -335,12 +351,7 @@ hvp_os_control(const char *pid, const char *cmd)
 		    q, why);
 		return HVP_EXIT_USAGE;
 	}
-	if (strcmp(cmd, "reload") != 0 && strcmp(cmd, "stop") != 0) {
-		hvc_quote(cmd, strlen(cmd), q, sizeof(q));
-		fprintf(stderr,
-		    "hvproxy: --control %s '%s': unknown command (expected "
-		    "reload or stop)\n",
-		    pid, q);
+	if (hvp_win_control_cmd(pid, cmd) != 0) {
 		return HVP_EXIT_USAGE;
 	}
 	event_name(name, sizeof(name) / sizeof(name[0]), (unsigned long)v, cmd);

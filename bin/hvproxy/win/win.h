@@ -15,6 +15,9 @@ const char *hvp_win_service_name(void);
 /* What the daemon tells a service manager (hvp_sd_notify()): "READY=1"
  * reports SERVICE_RUNNING, "STOPPING=1" SERVICE_STOP_PENDING. */
 void hvp_win_service_notify(const char *state);
+/* 0 if @cmd is a --control command (reload, stop); else -1, after
+ * saying so on stderr for --control @target. */
+int hvp_win_control_cmd(const char *target, const char *cmd);
 /* hvproxy --control NAME reload|stop for the service NAME: the exit
  * status. */
 int hvp_win_service_control(const char *name, const char *cmd);
