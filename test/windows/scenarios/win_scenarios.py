@@ -11,8 +11,8 @@ rendezvous directory:
   - Windows (PS>): hvcat.exe and hvproxy.exe as written, run as
     hvcat-hvemu.exe and hvproxy-hvemu.exe (the same programs linked
     with the emulation) in the host partition; `hvcat.exe --register N`
-    writes wine's registry (the prefix the tests share), and is undone
-    at the end (--unregister);
+    writes the registry of the test's own wine prefix (--prefix, in the
+    build folder), and is undone at the end of its flow;
   - the guests (wsl$, linux$, freebsd$): the same programs in the
     guest's partition (a WSL2 VM for wsl$, a child VM otherwise), each
     address replaced by the Hyper-V socket address the guest's
@@ -21,15 +21,16 @@ rendezvous directory:
     hvsock:wildcard:PORT). That the Linux tools accept each guest
     command as written is scenarios-guest's part (a Linux build).
 
-Placeholders: VMID is the guest partition's id; every port is mapped to
-one of this run (tcp: a free port, one set for Windows and one for the
-guest, which share this machine's loopback; hvsock: a port no other
-test uses, per flow, registered as the document says). hvsock:wsl:PORT
-is given with the WSL VM's id written out: wine has no wsl.exe for
-`wsl.exe -- wslinfo --vm-id` (the WSL tests cover that lookup). hvproxy
-gets -v (its "listening on" line says it is ready); nothing else is
-added. The section runs hvproxy as a service only by pointing to
-"Running hvproxy as a service", whose commands win-service runs.
+Placeholders: VMID is the guest partition's id; tcp ports are mapped
+to free ones (Windows and the guests share this machine's loopback:
+one set for each side); vsock and hvsock ports stay as written (each
+flow has a rendezvous directory of its own). hvsock:wsl:PORT stays as
+written when the stand-in wsl.exe of the WSL tests is given (--wsl: it
+goes into the prefix's system directory and reports the WSL partition's
+id); without it the WSL VM's id is written out instead. hvproxy gets -v
+(its "listening on" line says it is ready); nothing else is added. The
+section runs hvproxy as a service only by pointing to "Running hvproxy
+as a service", whose commands win-service runs.
 
 In each flow the test starts the service (a loopback server where a
 forward's target is tcp: it reads to the end, then answers with a file
@@ -40,7 +41,8 @@ passes a half-close through as Windows and hv_sock do; FreeBSD's
 (which sends none) is not played here.
 
     win_scenarios.py --wine-run=cross/wine-run --hvcat=hvcat-hvemu.exe
-        --hvproxy=hvproxy-hvemu.exe --doc=docs/windows.md
+        --hvproxy=hvproxy-hvemu.exe --prefix=DIR --doc=docs/windows.md
+        [--wsl=wsl-standin.exe]
 """
 import argparse
 import atexit
@@ -56,7 +58,6 @@ from hvtest.wintools import Proxy, text
 import scenarios
 
 IO = 120  # bound on one program run or socket operation, seconds
-HOST_VMID = "48564d55-0000-4000-8000-484f53540000"  # hvemu.h's host
 VMIDS = {
     "wsl": "5753c232-0000-4000-8000-57534c564d01",
     "linux": "4c494e58-0000-4000-8000-4755455354a1",
@@ -65,15 +66,27 @@ VMIDS = {
 TAIL = scenarios.TEMPLATE_TAIL
 
 t = Tap()
-prog = winexe.setup(t, "hvcat", "hvproxy")
 ap = argparse.ArgumentParser()
 ap.add_argument("--doc", required=True)
-doc_path = ap.parse_known_args()[0].doc
-
-rdv = t.path("rdv")
-os.mkdir(rdv)
-base_env = {"HVEMU_DIR": winexe.winpath(rdv),
-            "HVEMU_WSL_VMIDS": VMIDS["wsl"]}
+ap.add_argument("--prefix", required=True)
+ap.add_argument("--wsl", default="")
+opts = ap.parse_known_args()[0]
+if opts.wsl:
+    # The WSL tests' stand-in and its prefix handling (test/windows/wsl).
+    import wsltools
+    prog = wsltools.setup(t, "hvcat", "hvproxy")
+    standin = wsltools.StandIn(t, prog.wsl)
+    standin.set(running="Ubuntu", vmid=VMIDS["wsl"])
+else:
+    os.makedirs(os.path.dirname(os.path.abspath(opts.prefix)),
+                exist_ok=True)
+    os.environ["HVSOCK_WINEPREFIX"] = os.path.abspath(opts.prefix)
+    os.environ.pop("WINEPREFIX", None)
+    prog = winexe.setup(t, "hvcat", "hvproxy")
+    t.note("no stand-in wsl.exe (--wsl): hvsock:wsl: is given the WSL "
+           "VM's id instead")
+doc_path = opts.doc
+base_env = {"HVEMU_WSL_VMIDS": VMIDS["wsl"]}
 
 
 def shown(c):
@@ -82,23 +95,25 @@ def shown(c):
     return prompt + c.text
 
 
-def env_of(side):
-    if side == "windows":
-        return dict(base_env, HVEMU_LOCAL_VMID=None)
-    return dict(base_env, HVEMU_LOCAL_VMID=VMIDS[side])
+def env_of(side, rdv):
+    e = dict(base_env, HVEMU_DIR=winexe.winpath(rdv))
+    e["HVEMU_LOCAL_VMID"] = None if side == "windows" else VMIDS[side]
+    return e
 
 
-# hvsock ports no other test uses (win-registry's are 0x7f000000 up).
-_next_hv = [0x70000000 + (os.getpid() & 0xffff) * 64]
 registered = []
 
 
-def unregister_all():
-    for p in registered:
+def unregister(ports):
+    """Take back the registrations of @ports (those a run left behind
+    in the prefix, too); what is not registered is ignored."""
+    for p in ports:
         winexe.run([prog.hvcat, "--unregister", str(p)], timeout=IO)
+        if p in registered:
+            registered.remove(p)
 
 
-atexit.register(unregister_all)
+atexit.register(lambda: unregister(list(registered)))
 
 
 class UpDown(Server):
@@ -135,16 +150,11 @@ def run_flow(n, block):
         return
     guest = guests.pop()
     vmid = VMIDS[guest]
-    hv_map = {}    # document's port -> this run's hvsock port
+    rdv = t.path(f"rdv{n}")
+    os.mkdir(rdv)
     tcp_map = {}   # ("windows" or "guest", document's port) -> port
     service = None
     down = os.urandom(200 * 1024 + n)
-
-    def hv_port(p):
-        if p not in hv_map:
-            hv_map[p] = _next_hv[0]
-            _next_hv[0] += 1
-        return hv_map[p]
 
     def tcp_port(side, p, role):
         nonlocal service
@@ -163,8 +173,11 @@ def run_flow(n, block):
         scheme, _, rest = addr.partition(":")
         if scheme == "hvsock":
             vm, _, svc = rest.rpartition(":")
-            vm = {"VMID": vmid, "wsl": VMIDS["wsl"]}.get(vm, vm)
-            return f"hvsock:{vm}:{hv_port(int(svc))}"
+            if vm == "VMID":
+                vm = vmid
+            elif vm == "wsl" and not opts.wsl:
+                vm = VMIDS["wsl"]
+            return f"hvsock:{vm}:{svc}"
         return addr
 
     # Map every command first: a command the mapping refuses fails the
@@ -174,8 +187,8 @@ def run_flow(n, block):
         for c in block.commands:
             reg = scenarios.register_port(c)
             if reg is not None:
-                plan.append((c, "register", [prog.hvcat, "--register",
-                                             str(hv_port(reg))], []))
+                plan.append((c, "register", [prog.hvcat] + c.argv[1:],
+                             []))
                 continue
             argv = list(c.argv)
             tcp_listens = []
@@ -183,9 +196,6 @@ def run_flow(n, block):
                 if c.side != "windows":
                     addr = scenarios.guest_equiv(
                         addr, role, scenarios.system_of(c.side))
-                    if addr.startswith("hvsock:"):
-                        addr = scenarios.with_port(
-                            addr, hv_port(scenarios.addr_port(addr)))
                 else:
                     addr = windows_addr(addr)
                 if addr.startswith("tcp:"):
@@ -213,7 +223,7 @@ def run_flow(n, block):
     clients = []  # ("tcp", port, command) or ("hvcat", argv, command)
     try:
         for c, kind, argv, tcp_listens in plan:
-            env = env_of(c.side)
+            env = env_of(c.side, rdv)
             if kind == "register":
                 r = winexe.run(argv, timeout=IO, env=env)
                 p = int(argv[2])
@@ -259,7 +269,7 @@ def run_flow(n, block):
                     f.write(up)
                 with open(upfile, "rb") as f:
                     r = winexe.run(what, stdin=f, timeout=IO,
-                                   env=env_of(c.side))
+                                   env=env_of(c.side, rdv))
                 back = r.stdout
                 err = f"rc {r.returncode} {text(r.stderr)[-1500:]!r}"
                 if r.returncode != 0:
@@ -287,6 +297,8 @@ def run_flow(n, block):
         for _, px in proxies:
             px.kill()
         service.close()
+        unregister([p for c, kind, a, _ in plan if kind == "register"
+                    for p in [int(a[2])]])
 
 
 with open(doc_path, encoding="utf-8") as f:
@@ -304,6 +316,14 @@ t.check("the section has the four scenarios, each with its commands",
 sides = {c.side for b in flows for c in b.commands}
 t.check("commands for Windows, WSL2, Linux and FreeBSD",
         sides == {"windows", "wsl", "linux", "freebsd"}, str(sides))
+# Registrations a killed run left in the prefix.
+unregister({scenarios.register_port(c) for b in flows for c in b.commands
+            if scenarios.register_port(c) is not None})
 for n, block in enumerate(flows):
     run_flow(n, block)
+if opts.wsl:
+    t.check("hvsock:wsl: took the WSL VM's id from "
+            "`wsl.exe -- wslinfo --vm-id` (the stand-in)",
+            any("wslinfo --vm-id" in r for r in standin.runs()),
+            str(standin.runs()[-10:]))
 t.done()
