@@ -355,7 +355,7 @@ hvp_daemon_apply(struct hvp_daemon *d, struct hvp_config *cfg, int initial)
 		f->st.listening = 1;
 		f->retired = 1; /* not in any list yet: mark as new */
 		nf[i] = f;
-		if (hvp_fwd_bind(f) != 0) {
+		if (hvp_fwd_bind(f, cfg) != 0) {
 			failed = 1;
 		}
 	}

@@ -418,7 +418,7 @@ all_interfaces(const hvs_addr_t *a)
 }
 
 int
-hvp_fwd_bind(struct fwd *f)
+hvp_fwd_bind(struct fwd *f, const struct hvp_config *cfg)
 {
 	struct hvp_fwd_conf *fc = f->conf;
 	hvs_listener_opts_t lo;
@@ -445,9 +445,7 @@ hvp_fwd_bind(struct fwd *f)
 	if (fc->listen.kind == HVS_ADDR_HVSOCK &&
 	    (fc->listen.u.hvsock.vm_flags & HVS_VMID_F_WSL)) {
 		r = hvp_wsl_listen(&f->wsl, f->d->base, &fc->listen, &lo,
-		    f->d->cfg != NULL ? f->d->cfg->g.wsl_poll_ms
-				      : HVP_DEF_WSL_POLL_MS,
-		    on_accept, f);
+		    cfg->g.wsl_poll_ms, on_accept, f);
 	} else {
 		r = hvs_listener_new(&f->listener, f->d->base, &fc->listen, &so,
 		    &lo, on_accept, f);

@@ -64,8 +64,9 @@ struct hvp_daemon {
 
 /* Free @f, which has no listener and no connection left. */
 void hvp_fwd_free(struct fwd *f);
-/* Listen on @f's address (logged on failure): 0 or -1. */
-int hvp_fwd_bind(struct fwd *f);
+/* Listen on @f's address (logged on failure), with the global settings
+ * of @cfg, the configuration being applied: 0 or -1. */
+int hvp_fwd_bind(struct fwd *f, const struct hvp_config *cfg);
 /* Stop listening; a unix socket file we created goes too. */
 void hvp_fwd_unbind(struct fwd *f);
 /* A connection that never reached the relay: log it with @end and @err,
