@@ -33,6 +33,10 @@ usage: $me [options] --out DIR JOB.sh [ARGS...]
   --vm              use the VM (the only mode; accepted for old callers)
   --mem MB          VM memory (default 1024)
   --smp N           VM CPUs (default 2)
+  --prepare SCRIPT  before booting, run \`sh SCRIPT ARGS...\` on this machine
+                    (the job's arguments; HVS_VM_KERNEL, HVS_VM_KVER,
+                    HVS_VM_CACHE and HVS_VM_STAGE=DIR/.vm set): it puts what
+                    the job needs in DIR/.vm; exit 77 skips the job
   --shell           no job: an interactive shell in the VM's chroot, with the
                     jobs' environment, on this terminal (exit to power off)
   -h, --help        this text
@@ -56,6 +60,7 @@ esac
 mem=1024
 smp=2
 shell=0
+prepare=''
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -65,6 +70,7 @@ while [ $# -gt 0 ]; do
 	--timeout) [ $# -ge 2 ] || die "--timeout needs seconds"; vm_timeout=$2; shift 2 ;;
 	--mem) [ $# -ge 2 ] || die "--mem needs MB"; mem=$2; shift 2 ;;
 	--smp) [ $# -ge 2 ] || die "--smp needs a count"; smp=$2; shift 2 ;;
+	--prepare) [ $# -ge 2 ] || die "--prepare needs a script"; prepare=$2; shift 2 ;;
 	--native) die "--native is no longer supported: vsock jobs run inside the VM only (never on the host's own vsock)" ;;
 	--vm) shift ;;
 	--shell) shell=1; shift ;;
@@ -331,6 +337,17 @@ printf '%s\n' "$out" >"$out/.vm/outpath"
 # Trees the job needs that the VM's fresh /tmp, /run and /var/tmp would
 # hide (bound back by /init, the source before the build tree inside it).
 printf '%s\n' "$source_dir" ${build_dir:+"$build_dir"} >"$out/.vm/binds"
+
+if [ -n "$prepare" ]; then
+	[ -f "$prepare" ] || die "no such --prepare script: $prepare"
+	echo "$me: preparing with $(basename "$prepare")" >&2
+	HVS_VM_KERNEL=$kernel HVS_VM_KVER=$kver HVS_VM_CACHE=$cache \
+	    HVS_VM_STAGE=$out/.vm sh "$prepare" "$@" >"$out/.vm/prepare.log" 2>&1
+	rc=$?
+	cat "$out/.vm/prepare.log" >&2
+	[ $rc -eq 77 ] && skip "$(basename "$prepare") cannot prepare the job"
+	[ $rc -eq 0 ] || die "$(basename "$prepare") failed (exit $rc)"
+fi
 
 echo "$me: booting $kernel (TCG) for $(basename "$job"), bound ${vm_timeout}s" >&2
 start=$(date +%s)
