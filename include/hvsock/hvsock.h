@@ -52,6 +52,11 @@ extern "C" {
  * where the family is missing on Linux or Windows the code is
  * HVS_EAFNOSUPPORT, as before), and HVS_EUNIX_ABSTRACT from every system
  * but Linux for a unix:@NAME address.
+ *
+ * The "wsl" VM id of an address (Windows only) fails with the code of what
+ * wsl.exe said: HVS_EWSL_MISSING (no wsl.exe), HVS_EWSL_STOPPED (no
+ * distribution runs, and none is started for it), HVS_EWSL1, HVS_EWSL_VMID
+ * (wslinfo gave no id) or HVS_EWSL_TIMEOUT.
  * ---------------------------------------------------------------------- */
 // clang-format off
 #define HVS_ERRNO_MAP(XX)                                                     \
@@ -138,15 +143,22 @@ extern "C" {
 	XX(EVMID_UNSUPPORTED, 4203,                                           \
 	    "this VM id cannot be used on this platform")                     \
 	XX(EPLATFORM, 4204, "not supported on this platform")                 \
-	XX(EWSL_VMID, 4205, "the WSL VM id could not be found (is WSL "       \
-	    "running?)")                                                      \
+	XX(EWSL_VMID, 4205, "the WSL VM id could not be found (`wsl.exe -- "  \
+	    "wslinfo --vm-id` needs WSL 2.0 or later)")                       \
 	XX(EWINSOCK, 4206, "Windows Sockets could not be started "            \
 	    "(WSAStartup failed)")                                            \
 	XX(EHV_UNAVAILABLE, 4207,                                             \
 	    "Hyper-V sockets are not available: FreeBSD must run under "      \
 	    "Hyper-V")                                                        \
 	XX(EUNIX_ABSTRACT, 4208,                                              \
-	    "abstract unix sockets (unix:@NAME) exist only on Linux")
+	    "abstract unix sockets (unix:@NAME) exist only on Linux")         \
+	XX(EWSL_MISSING, 4209, "wsl.exe could not be run from the system "    \
+	    "directory (is WSL installed?)")                                  \
+	XX(EWSL_STOPPED, 4210, "WSL is not running (no running "              \
+	    "distribution): start a WSL2 distribution first")                 \
+	XX(EWSL1, 4211, "the WSL distribution runs under WSL1, which has no " \
+	    "VM (the wsl VM id needs WSL2)")                                  \
+	XX(EWSL_TIMEOUT, 4212, "wsl.exe did not answer in time")
 // clang-format on
 
 /** Error codes: 0 is success, every error is negative. */
@@ -262,8 +274,10 @@ HVS_EXPORT int hvs_guid_equal(const hvs_guid_t *a, const hvs_guid_t *b);
  * with or without a byte-order mark): the first whitespace-separated word
  * that is a GUID, braces allowed, not all zeros. For programs that run
  * wslinfo themselves (hvproxy does, from its event loop); the "wsl" VM id
- * of an address does the same on Windows. Returns 0, HVS_EWSL_VMID if
- * there is none, or HVS_EINVAL for NULL arguments.
+ * of an address does the same on Windows. Returns 0, HVS_EWSL1 if there
+ * is none and the first word is "wsl1" (what wslinfo prints in a WSL1
+ * distribution), HVS_EWSL_VMID if there is none otherwise, or HVS_EINVAL
+ * for NULL arguments.
  */
 HVS_EXPORT int hvs_wsl_parse_vmid(const char *buf, size_t len, hvs_guid_t *out);
 

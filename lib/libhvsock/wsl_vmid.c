@@ -41,6 +41,7 @@ hvs_wsl_parse_vmid(const char *buf, size_t len, hvs_guid_t *out)
 	static const hvs_guid_t zero;
 	char word[64];
 	size_t n = 0;
+	int words = 0, wsl1 = 0;
 
 	if (buf == NULL || out == NULL) {
 		return HVS_EINVAL;
@@ -62,7 +63,11 @@ hvs_wsl_parse_vmid(const char *buf, size_t len, hvs_guid_t *out)
 		    !hvs_guid_equal(out, &zero)) {
 			return 0;
 		}
+		if (n > 0 && words++ == 0) {
+			wsl1 = n == 4 && memcmp(word, "wsl1", 4) == 0;
+		}
 		n = 0;
 	}
-	return HVS_EWSL_VMID;
+	/* In a WSL1 distribution wslinfo answers "wsl1" (and exits 0). */
+	return wsl1 ? HVS_EWSL1 : HVS_EWSL_VMID;
 }

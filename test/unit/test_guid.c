@@ -535,6 +535,22 @@ test_wsl_parse_vmid(void **state)
 	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL_VMID);
 	assert_int_equal(hvs_wsl_parse_vmid("", 0, &g), HVS_EWSL_VMID);
 	assert_int_equal(hvs_wsl_parse_vmid("\r\n \t", 4, &g), HVS_EWSL_VMID);
+	/* A WSL1 distribution: wslinfo says so (UTF-8, or UTF-16LE). */
+	s = "wsl1\n";
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL1);
+	assert_int_equal(hvs_wsl_parse_vmid("w\0s\0l\0001\0\r\0\n\0", 12, &g),
+	    HVS_EWSL1);
+	s = "wsl1";
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL1);
+	/* Only as the first word, and only that word. */
+	s = "no wsl1\n";
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL_VMID);
+	s = "wsl12\n";
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), HVS_EWSL_VMID);
+	/* A GUID wins over it. */
+	s = "wsl1 12345678-abcd-efab-cdef-0123456789ab\n";
+	assert_int_equal(hvs_wsl_parse_vmid(s, strlen(s), &g), 0);
+	assert_true(hvs_guid_equal(&g, &want));
 	/* A word longer than any GUID, then a good one. */
 	memset(long_word, 'a', sizeof(long_word));
 	memcpy(long_word + 150, " 12345678-abcd-efab-cdef-0123456789ab", 37);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Finding the WSL2 VM id: run `wsl.exe -- wslinfo --vm-id` and read the
+ * Finding the WSL2 VM id: ask `wsl.exe --list --running --quiet` whether a
+ * distribution runs, then run `wsl.exe -- wslinfo --vm-id` and read the
  * GUID it prints.
  *
  * WSL2 runs its distributions in one utility VM whose id changes at every
@@ -8,6 +9,11 @@
  * not match it), and a Windows client must connect to it. wslinfo (WSL
  * 2.0 and later) prints it without elevation, which beats the COM and
  * HCS interfaces that need either undocumented vtables or admin rights.
+ *
+ * WSL that is not running is not started: wslinfo would boot it, but the
+ * VM started for it stops soon after (a listener would be left on a dead
+ * id), and a WSL1 distribution has no VM at all. Each case has its own
+ * error code, so that the caller can say which it was.
  *
  * The child gets exactly three handles (NUL, the write end of a pipe,
  * NUL), no console window, and a deadline; wsl.exe is taken from the
@@ -34,7 +40,8 @@ static hvs_guid_t cache_id;
 static uint64_t cache_time;
 static int cache_valid;
 
-static const WCHAR wsl_args[] = L"wsl.exe -- wslinfo --vm-id";
+static const WCHAR list_args[] = L"wsl.exe --list --running --quiet";
+static const WCHAR vmid_args[] = L"wsl.exe -- wslinfo --vm-id";
 
 /* "C:\Windows\System32\wsl.exe" */
 static int
@@ -71,15 +78,17 @@ drain(HANDLE rd, char *buf, size_t size, size_t *len)
 }
 
 /*
- * Run wsl.exe and collect its standard output in @buf. Returns 0 if it
- * ran and exited with status 0, else -1 (logged).
+ * Run "wsl.exe @args" and collect its standard output in @buf. Returns 0
+ * if it ran to its end (*@status set), HVS_EWSL_MISSING if it cannot be
+ * run, HVS_EWSL_TIMEOUT if it overran its deadline (it is killed), or
+ * HVS_EWSL_VMID if the child could not be set up (logged).
  */
 static int
-run_wslinfo(char *buf, size_t size, size_t *len)
+run_wsl(const WCHAR *args, char *buf, size_t size, size_t *len, DWORD *status)
 {
 	SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
 	WCHAR app[MAX_PATH + 16];
-	WCHAR cmdline[HVS__ARRAY_LEN(wsl_args)];
+	WCHAR cmdline[64];
 	STARTUPINFOEXW si;
 	PROCESS_INFORMATION pi;
 	LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
@@ -87,21 +96,25 @@ run_wslinfo(char *buf, size_t size, size_t *len)
 	HANDLE inherit[2];
 	SIZE_T attrs_size = 0;
 	uint64_t deadline;
-	DWORD status = 1, wait;
-	int ret = -1;
+	DWORD wait;
+	int ret = HVS_EWSL_VMID;
 
 	*len = 0;
+	*status = 1;
 	if (wsl_path(app, (UINT)HVS__ARRAY_LEN(app)) != 0) {
 		hvs__log(HVS_LOG_WARN, "wsl: cannot find the system directory");
-		return -1;
+		return HVS_EWSL_MISSING;
+	}
+	if (wcslen(args) >= HVS__ARRAY_LEN(cmdline)) {
+		return HVS_EWSL_VMID;
 	}
 	/* CreateProcessW() may write to the command line. */
-	memcpy(cmdline, wsl_args, sizeof(wsl_args));
+	wcscpy(cmdline, args);
 
 	if (!CreatePipe(&rd, &wr, &sa, 0)) {
 		hvs__log(HVS_LOG_WARN, "wsl: CreatePipe failed (error %lu)",
 		    (unsigned long)GetLastError());
-		return -1;
+		return HVS_EWSL_VMID;
 	}
 	SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0);
 	nul = CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE,
@@ -145,8 +158,9 @@ run_wslinfo(char *buf, size_t size, size_t *len)
 		CREATE_NO_WINDOW | EXTENDED_STARTUPINFO_PRESENT, NULL, NULL,
 		&si.StartupInfo, &pi)) {
 		hvs__log(HVS_LOG_WARN,
-		    "wsl: cannot run wsl.exe (error %lu): is WSL installed?",
+		    "wsl: cannot run %ls (error %lu): is WSL installed?", app,
 		    (unsigned long)GetLastError());
+		ret = HVS_EWSL_MISSING;
 		goto out;
 	}
 	/* The child has its copy; ours would keep the pipe open. */
@@ -167,15 +181,12 @@ run_wslinfo(char *buf, size_t size, size_t *len)
 			hvs__log(HVS_LOG_WARN,
 			    "wsl: wsl.exe did not answer within %d s",
 			    WSL_TIMEOUT_MS / 1000);
+			ret = HVS_EWSL_TIMEOUT;
 			goto out_proc;
 		}
 	}
-	if (!GetExitCodeProcess(pi.hProcess, &status) || status != 0) {
-		hvs__log(HVS_LOG_WARN,
-		    "wsl: `wsl.exe -- wslinfo --vm-id` exited with status %lu "
-		    "(needs WSL 2.0 or later and a WSL2 distribution)",
-		    (unsigned long)status);
-		goto out_proc;
+	if (!GetExitCodeProcess(pi.hProcess, status)) {
+		*status = 1;
 	}
 	ret = 0;
 out_proc:
@@ -217,6 +228,26 @@ first_line(const char *text, size_t len, char *buf, size_t size)
 	buf[n] = '\0';
 }
 
+/*
+ * 1 if the output of `wsl.exe --list --running --quiet` names a
+ * distribution: anything but blanks, the NULs of UTF-16 and byte-order
+ * marks (it prints nothing at all when none runs).
+ */
+static int
+any_name(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c != '\0' && c != ' ' && c != '\t' && c != '\r' &&
+		    c != '\n' && c != 0xEF && c != 0xBB && c != 0xBF &&
+		    c != 0xFF && c != 0xFE) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int
 hvs__win_wsl_vmid(hvs_guid_t *out)
 {
@@ -226,6 +257,8 @@ hvs__win_wsl_vmid(hvs_guid_t *out)
 	hvs_guid_t id;
 	uint64_t now = GetTickCount64();
 	size_t len;
+	DWORD status;
+	int r;
 
 	AcquireSRWLockShared(&cache_lock);
 	if (cache_valid && now - cache_time < WSL_CACHE_MS) {
@@ -235,16 +268,37 @@ hvs__win_wsl_vmid(hvs_guid_t *out)
 	}
 	ReleaseSRWLockShared(&cache_lock);
 
-	if (run_wslinfo(text, sizeof(text), &len) != 0) {
-		return HVS_EWSL_VMID;
+	/* Asking wslinfo would start WSL: ask first whether it runs. */
+	r = run_wsl(list_args, text, sizeof(text), &len, &status);
+	if (r != 0) {
+		return r;
 	}
-	if (hvs_wsl_parse_vmid(text, len, &id) != 0) {
+	if (status != 0) {
 		first_line(text, len, line, sizeof(line));
 		hvs__log(HVS_LOG_WARN,
-		    "wsl: no VM id in the output of wslinfo: \"%s\" (is the "
-		    "default distribution WSL2?)",
-		    line);
-		return HVS_EWSL_VMID;
+		    "wsl: `wsl.exe --list --running --quiet` exited with "
+		    "status %lu: \"%s\" (is WSL installed?)",
+		    (unsigned long)status, line);
+		return HVS_EWSL_MISSING;
+	}
+	if (!any_name(text, len)) {
+		hvs__log(HVS_LOG_WARN, "wsl: no WSL distribution is running");
+		return HVS_EWSL_STOPPED;
+	}
+
+	r = run_wsl(vmid_args, text, sizeof(text), &len, &status);
+	if (r != 0) {
+		return r;
+	}
+	r = hvs_wsl_parse_vmid(text, len, &id);
+	if (status != 0 || r != 0) {
+		first_line(text, len, line, sizeof(line));
+		hvs__log(HVS_LOG_WARN,
+		    "wsl: `wsl.exe -- wslinfo --vm-id` gave no VM id (exit "
+		    "status %lu): \"%s\"",
+		    (unsigned long)status, line);
+		return status == 0 && r == HVS_EWSL1 ? HVS_EWSL1
+						     : HVS_EWSL_VMID;
 	}
 	hvs_guid_format(&id, str);
 	hvs__log(HVS_LOG_DEBUG, "wsl: VM id is %s", str);
