@@ -5,7 +5,8 @@
  * grammar, its check against a listener's kind and its match against
  * peers, the reading of a tcp peer's address and scope (from its socket
  * address, never its text) and of a unix peer's credentials, and the
- * quoting and escaping of bytes.
+ * quoting and escaping of bytes, and the warning for a service GUID
+ * that Linux and FreeBSD guests cannot use.
  * The same forms through both tools: tools_agree.py.
  */
 #include <setjmp.h>
@@ -31,6 +32,7 @@
 #include "common/allow.h"
 #include "common/num.h"
 #include "common/peer.h"
+#include "common/svcguid.h"
 #include "common/util.h"
 
 /*
@@ -1068,6 +1070,91 @@ test_peer_text(void **state)
 	assert_string_equal(buf, client);
 }
 
+/* The warning for a service GUID Linux and FreeBSD guests cannot use:
+ * given towards a guest only, whatever the role. */
+static void
+test_svcguid_warning(void **state)
+{
+#define VM "5a4d5647-0000-4000-8000-475545535401"
+#define RAND "0b8c4e2a-93f1-4d6e-a5b7-1c2d3e4f5a6b"
+#define TPL "00001388-facb-11e6-bd58-64006a7986d3"
+	static const char *const warn[] = {
+	    "hvsock:" VM ":" RAND,
+	    "hvsock:children:" RAND,
+	    "hvsock:wsl:" RAND,
+	    "hvsock:" VM ":"
+	    "F00DF00D-1111-2222-3333-444455556666",
+	};
+	static const char *const quiet[] = {
+	    "hvsock:" VM ":5000",
+	    "hvsock:" VM ":" TPL,
+	    "hvsock:children:5000",
+	    "hvsock:wsl:5000",
+	    "hvsock:wsl:" TPL,
+	    "hvsock:parent:" RAND,
+	    "hvsock:loopback:" RAND,
+	    "hvsock:silohost:" RAND,
+	    "hvsock:wildcard:" RAND,
+	    "hvsock:broadcast:" RAND,
+	    "hvsock:" RAND,
+	    /* The template GUID of the port no one has: a template all
+	     * the same. */
+	    "hvsock:" VM ":ffffffff-facb-11e6-bd58-64006a7986d3",
+	    "vsock:3:5000",
+	    "tcp:127.0.0.1:5000",
+	};
+	static const hvs_role_t roles[] = {HVS_ROLE_CONNECT, HVS_ROLE_LISTEN};
+	char buf[HVC_SVCGUID_WARN_SIZE], want[HVC_SVCGUID_WARN_SIZE];
+	hvs_addr_t a;
+
+	(void)state;
+	for (size_t r = 0; r < sizeof(roles) / sizeof(roles[0]); r++) {
+		for (size_t i = 0; i < sizeof(warn) / sizeof(warn[0]); i++) {
+			char s[HVS_ADDR_STRLEN];
+
+			assert_int_equal(hvs_addr_parse_str(&a, warn[i],
+					     roles[r], NULL),
+			    0);
+			assert_true(hvs_addr_format(&a, s, sizeof(s)) > 0);
+			snprintf(want, sizeof(want),
+			    "%s: the service is not a vsock port's GUID "
+			    "(PORT-facb-11e6-bd58-64006a7986d3); Linux and "
+			    "FreeBSD guests listen only on those (Windows "
+			    "guests can use any GUID)",
+			    s);
+			buf[0] = '\0';
+			assert_int_equal(hvc_svcguid_warning(&a, buf,
+					     sizeof(buf)),
+			    1);
+			assert_string_equal(buf, want);
+			assert_null(strchr(buf, '\n'));
+		}
+		for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++) {
+			assert_int_equal(hvs_addr_parse_str(&a, quiet[i],
+					     roles[r], NULL),
+			    0);
+			snprintf(buf, sizeof(buf), "untouched");
+			assert_int_equal(hvc_svcguid_warning(&a, buf,
+					     sizeof(buf)),
+			    0);
+			assert_string_equal(buf, "untouched");
+		}
+	}
+	/* The address as written names the WSL VM by name. */
+	assert_int_equal(hvs_addr_parse_str(&a, "hvsock:wsl:" RAND,
+			     HVS_ROLE_CONNECT, NULL),
+	    0);
+	assert_int_equal(hvc_svcguid_warning(&a, buf, sizeof(buf)), 1);
+	assert_non_null(strstr(buf, "hvsock:wsl:" RAND ": "));
+	/* A short buffer is cut, still a string. */
+	assert_int_equal(hvc_svcguid_warning(&a, buf, 8), 1);
+	assert_int_equal(strlen(buf), 7);
+	assert_int_equal(hvc_svcguid_warning(NULL, buf, sizeof(buf)), 0);
+#undef VM
+#undef RAND
+#undef TPL
+}
+
 int
 main(void)
 {
@@ -1089,6 +1176,7 @@ main(void)
 	    cmocka_unit_test(test_quote),
 	    cmocka_unit_test(test_escape),
 	    cmocka_unit_test(test_peer_text),
+	    cmocka_unit_test(test_svcguid_warning),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
