@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #endif
 
+#include "common/svcguid.h"
 #include "hvcat.h"
 
 #define MAX_CONNS_DEFAULT 100
@@ -623,6 +624,17 @@ main(int argc, char **argv)
 			msg_usage("%s", w);
 		}
 	}
+#ifdef _WIN32
+	/* Allowed (a Windows guest can use any service GUID), but a Linux
+	 * or FreeBSD guest never will: one line before connecting. */
+	{
+		char w[HVC_SVCGUID_WARN_SIZE];
+
+		if (hvc_svcguid_warning(&o.addr, w, sizeof(w))) {
+			msg_warn("warning: %s", w);
+		}
+	}
+#endif
 
 	/* ---- -e / -c ---- */
 	if (exec_prog != NULL || exec_cmd != NULL) {

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #endif
 
+#include "common/svcguid.h"
 #include "hvproxy.h"
 
 static int all_zero(const uint8_t *a, size_t n);
@@ -323,6 +324,18 @@ hvp_conf_validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
 			 "back to hvproxy itself (a loop)",
 		    fc->where, fc->name, buf);
 	}
+#ifdef _WIN32
+	/* Allowed (a Windows guest can use any service GUID), but a Linux
+	 * or FreeBSD guest never will. */
+	if (hvc_svcguid_warning(&fc->listen, msg, sizeof(msg))) {
+		hvp_warn("%s: [forward %s] listen %s", fc->where, fc->name,
+		    msg);
+	}
+	if (hvc_svcguid_warning(&fc->target, msg, sizeof(msg))) {
+		hvp_warn("%s: [forward %s] target %s", fc->where, fc->name,
+		    msg);
+	}
+#endif
 }
 
 /* ---- listen addresses taken twice -------------------------------------- */
