@@ -54,9 +54,9 @@ extern "C" {
  * but Linux for a unix:@NAME address.
  *
  * The "wsl" VM id of an address (Windows only) fails with the code of what
- * wsl.exe said: HVS_EWSL_MISSING (no wsl.exe), HVS_EWSL_STOPPED (no
- * distribution runs, and none is started for it), HVS_EWSL1, HVS_EWSL_VMID
- * (wslinfo gave no id) or HVS_EWSL_TIMEOUT.
+ * wsl.exe said: HVS_EWSL_MISSING (no wsl.exe, or its --list fails),
+ * HVS_EWSL_STOPPED (no distribution runs, and none is started for it),
+ * HVS_EWSL1, HVS_EWSL_VMID (wslinfo gave no id) or HVS_EWSL_TIMEOUT.
  * ---------------------------------------------------------------------- */
 // clang-format off
 #define HVS_ERRNO_MAP(XX)                                                     \
@@ -152,8 +152,8 @@ extern "C" {
 	    "Hyper-V")                                                        \
 	XX(EUNIX_ABSTRACT, 4208,                                              \
 	    "abstract unix sockets (unix:@NAME) exist only on Linux")         \
-	XX(EWSL_MISSING, 4209, "wsl.exe could not be run from the system "    \
-	    "directory (is WSL installed?)")                                  \
+	XX(EWSL_MISSING, 4209, "WSL is not installed (wsl.exe in the system " \
+	    "directory is missing or fails)")                                 \
 	XX(EWSL_STOPPED, 4210, "WSL is not running (no running "              \
 	    "distribution): start a WSL2 distribution first")                 \
 	XX(EWSL1, 4211, "the WSL distribution runs under WSL1, which has no " \
