@@ -17,6 +17,11 @@
  *
  * Both run as child processes that the event loop polls (no thread, no
  * blocking wait); each has a deadline after which it is terminated.
+ *
+ * What goes wrong (no wsl.exe, WSL stopped, a WSL1 distribution, no id,
+ * wsl.exe hanging, a listener that cannot open) is logged once, when it
+ * begins, and the check is simply repeated every interval; coming back is
+ * logged once too. A check never overlaps the previous one.
  * wsl.exe is taken from the system directory, never from the search path,
  * and gets only NUL and the write end of its output pipe.
  *
@@ -24,6 +29,7 @@
  * platform); the process handling is Windows only.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,9 +79,12 @@ struct child {
 };
 
 #ifdef _WIN32
-/* Start "wsl.exe ARGS" with its output going to a pipe. 0 or -1. */
+/*
+ * Start "wsl.exe ARGS" with its output going to a pipe. 0, or -1 with
+ * *@err the system's error.
+ */
 static int
-child_start(struct child *c, const WCHAR *args)
+child_start(struct child *c, const WCHAR *args, unsigned long *err)
 {
 	SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
 	WCHAR app[MAX_PATH + 16];
@@ -89,6 +98,7 @@ child_start(struct child *c, const WCHAR *args)
 	int ret = -1;
 
 	memset(c, 0, sizeof(*c));
+	*err = 0;
 	n = GetSystemDirectoryW(app, MAX_PATH);
 	if (n == 0 || n >= MAX_PATH) {
 		return -1;
@@ -134,9 +144,7 @@ child_start(struct child *c, const WCHAR *args)
 	if (!CreateProcessW(app, cmdline, NULL, NULL, TRUE,
 		CREATE_NO_WINDOW | EXTENDED_STARTUPINFO_PRESENT, NULL, NULL,
 		&si.StartupInfo, &pi)) {
-		hvp_warn("wsl: cannot run wsl.exe (error %lu): is WSL "
-			 "installed?",
-		    (unsigned long)GetLastError());
+		*err = (unsigned long)GetLastError();
 		goto out;
 	}
 	CloseHandle(pi.hThread);
@@ -226,7 +234,7 @@ child_poll(struct child *c, unsigned long *status)
 
 static const WCHAR list_args[] = L"wsl.exe --list --running --quiet";
 static const WCHAR vmid_args[] = L"wsl.exe -- wslinfo --vm-id";
-#define CHILD_START(c, which) child_start((c), (which))
+#define CHILD_START(c, which, err) child_start((c), (which), (err))
 #else
 /* No wsl.exe here: hvp_wsl_listen() refuses before any of this runs. */
 static int
@@ -242,7 +250,7 @@ child_close(struct child *c)
 	c->running = 0;
 }
 
-#define CHILD_START(c, which) (-1)
+#define CHILD_START(c, which, err) (*(err) = 0, -1)
 #endif
 
 /* ---- the re-listening forward ----------------------------------------- */
@@ -251,6 +259,19 @@ enum wsl_step {
 	STEP_IDLE, /* waiting for the next check */
 	STEP_LIST, /* wsl.exe --list --running runs */
 	STEP_VMID, /* wslinfo --vm-id runs */
+};
+
+/* What the last check found: a change is logged, a repeat is not. */
+enum wsl_state {
+	WSL_UNKNOWN, /* no check has ended yet */
+	WSL_OK, /* listening on the VM id wslinfo gave */
+	WSL_NO_EXE, /* wsl.exe cannot be run */
+	WSL_LIST_FAILED, /* wsl.exe --list failed */
+	WSL_STOPPED, /* no distribution runs */
+	WSL_WSL1, /* wslinfo says wsl1 */
+	WSL_NO_VMID, /* wslinfo gave no id */
+	WSL_HUNG, /* wsl.exe overran its deadline */
+	WSL_NO_LISTEN, /* the listener on the id did not open */
 };
 
 struct hvp_wsl {
@@ -264,8 +285,10 @@ struct hvp_wsl {
 	int poll_ms;
 	struct event *timer;
 	enum wsl_step step;
+	enum wsl_state state;
 	struct child child;
 	char *name; /* for messages */
+	char every[32]; /* the poll interval, for messages */
 };
 
 int
@@ -286,6 +309,33 @@ arm(struct hvp_wsl *w, int ms)
 	evtimer_add(w->timer, &tv);
 }
 
+/*
+ * The check ended in @state: 1 if that is news (to be logged), 0 if the
+ * previous check ended the same way.
+ */
+static int
+news(struct hvp_wsl *w, enum wsl_state state)
+{
+	int changed = w->state != state;
+
+	w->state = state;
+	return changed;
+}
+
+/* What is listened on now, for the messages of a failed check. */
+static const char *
+keeping(const struct hvp_wsl *w, char *buf, size_t size)
+{
+	char g[HVS_GUID_STRLEN];
+
+	if (w->l == NULL) {
+		return "nothing listens yet";
+	}
+	hvs_guid_format(&w->vmid, g);
+	snprintf(buf, size, "still listening on VM id %s", g);
+	return buf;
+}
+
 /* Listen on @vmid; the old listener (if any) goes once the new one is up. */
 static void
 relisten(struct hvp_wsl *w, const hvs_guid_t *vmid)
@@ -301,19 +351,72 @@ relisten(struct hvp_wsl *w, const hvs_guid_t *vmid)
 	r = hvs_listener_new(&nl, w->base, &a, NULL, &w->lopts, w->cb,
 	    w->userdata);
 	if (r != 0) {
-		hvp_warn("%s: cannot listen on the WSL VM %s: %s (retrying)",
-		    w->name, g, hvs_strerror(r));
+		if (news(w, WSL_NO_LISTEN)) {
+			hvp_warn("%s: cannot listen on the WSL VM %s: %s "
+				 "(trying again every %s)",
+			    w->name, g, hvs_strerror(r), w->every);
+		}
 		return;
 	}
 	if (w->l != NULL) {
 		hvp_warn("%s: WSL restarted: now listening on VM id %s",
 		    w->name, g);
 		hvs_listener_destroy(w->l);
+	} else if (w->state != WSL_UNKNOWN) {
+		/* As loud as the warning it ends. */
+		hvp_warn("%s: WSL answers: listening on the WSL VM %s", w->name,
+		    g);
 	} else {
 		hvp_info("%s: listening on the WSL VM %s", w->name, g);
 	}
+	w->state = WSL_OK;
 	w->l = nl;
 	w->vmid = *vmid;
+}
+
+/* wslinfo gave @id: follow it. */
+static void
+found(struct hvp_wsl *w, const hvs_guid_t *id)
+{
+	char g[HVS_GUID_STRLEN];
+
+	if (w->l == NULL || !hvs_guid_equal(id, &w->vmid)) {
+		relisten(w, id);
+	} else if (news(w, WSL_OK)) {
+		hvs_guid_format(id, g);
+		hvp_warn("%s: WSL answers again: still listening on VM id %s",
+		    w->name, g);
+	}
+}
+
+/* Start a child for @step; on failure log (once) and wait for the next
+ * check. */
+static void
+start(struct hvp_wsl *w, enum wsl_step step)
+{
+	unsigned long err;
+	char k[64];
+	int r;
+
+#ifdef _WIN32
+	r = CHILD_START(&w->child, step == STEP_LIST ? list_args : vmid_args,
+	    &err);
+#else
+	(void)step;
+	r = CHILD_START(&w->child, NULL, &err);
+#endif
+	if (r == 0) {
+		w->step = step;
+		arm(w, WSL_STEP_MS);
+		return;
+	}
+	if (news(w, WSL_NO_EXE)) {
+		hvp_warn("%s: %s (error %lu); %s, checking again every %s",
+		    w->name, hvs_strerror(HVS_EWSL_MISSING), err,
+		    keeping(w, k, sizeof(k)), w->every);
+	}
+	w->step = STEP_IDLE;
+	arm(w, w->poll_ms);
 }
 
 static void
@@ -322,20 +425,13 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	struct hvp_wsl *w = arg;
 	unsigned long status;
 	hvs_guid_t id;
+	char k[64];
 	int r;
 
+	(void)fd;
+	(void)what;
 	if (w->step == STEP_IDLE) {
-#ifdef _WIN32
-		r = CHILD_START(&w->child, list_args);
-#else
-		r = CHILD_START(&w->child, NULL);
-#endif
-		if (r != 0) {
-			arm(w, w->poll_ms);
-			return;
-		}
-		w->step = STEP_LIST;
-		arm(w, WSL_STEP_MS);
+		start(w, STEP_LIST);
 		return;
 	}
 	r = child_poll(&w->child, &status);
@@ -344,40 +440,58 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (r < 0) {
-		hvp_warn("%s: wsl.exe did not answer within %d s", w->name,
-		    WSL_CHILD_TIMEOUT_MS / 1000);
+		if (news(w, WSL_HUNG)) {
+			hvp_warn("%s: wsl.exe did not answer within %d s (it "
+				 "was stopped); %s, checking again every %s",
+			    w->name, WSL_CHILD_TIMEOUT_MS / 1000,
+			    keeping(w, k, sizeof(k)), w->every);
+		}
 		w->step = STEP_IDLE;
 		arm(w, w->poll_ms);
 		return;
 	}
 	if (w->step == STEP_LIST) {
-		if (status != 0 ||
-		    !hvp_wsl_parse_running(w->child.out, w->child.len)) {
-			/* WSL is not running: asking for the id would start
-			 * it. Keep what we have until it is back. */
-			hvp_debug("%s: WSL is not running", w->name);
-			w->step = STEP_IDLE;
-			arm(w, w->poll_ms);
+		if (status != 0) {
+			if (news(w, WSL_LIST_FAILED)) {
+				hvp_warn("%s: `wsl.exe --list --running "
+					 "--quiet` failed (exit status %lu; "
+					 "is WSL installed?); %s, checking "
+					 "again every %s",
+				    w->name, status, keeping(w, k, sizeof(k)),
+				    w->every);
+			}
+		} else if (!hvp_wsl_parse_running(w->child.out, w->child.len)) {
+			/* Asking for the id would start WSL: keep what we
+			 * have until it is back. */
+			if (news(w, WSL_STOPPED)) {
+				hvp_warn("%s: %s; %s, checking again every %s",
+				    w->name, hvs_strerror(HVS_EWSL_STOPPED),
+				    keeping(w, k, sizeof(k)), w->every);
+			}
+		} else {
+			start(w, STEP_VMID);
 			return;
 		}
-#ifdef _WIN32
-		r = CHILD_START(&w->child, vmid_args);
-#else
-		r = CHILD_START(&w->child, NULL);
-#endif
-		w->step = r == 0 ? STEP_VMID : STEP_IDLE;
-		arm(w, r == 0 ? WSL_STEP_MS : w->poll_ms);
+		w->step = STEP_IDLE;
+		arm(w, w->poll_ms);
 		return;
 	}
 	/* STEP_VMID */
 	w->step = STEP_IDLE;
-	if (status != 0 ||
-	    hvs_wsl_parse_vmid(w->child.out, w->child.len, &id) != 0) {
+	r = hvs_wsl_parse_vmid(w->child.out, w->child.len, &id);
+	if (status == 0 && r == 0) {
+		found(w, &id);
+	} else if (status == 0 && r == HVS_EWSL1) {
+		if (news(w, WSL_WSL1)) {
+			hvp_warn("%s: %s; %s, checking again every %s", w->name,
+			    hvs_strerror(HVS_EWSL1), keeping(w, k, sizeof(k)),
+			    w->every);
+		}
+	} else if (news(w, WSL_NO_VMID)) {
 		hvp_warn("%s: `wsl.exe -- wslinfo --vm-id` gave no VM id "
-			 "(exit status %lu; WSL 2.0 or later is needed)",
-		    w->name, status);
-	} else if (w->l == NULL || !hvs_guid_equal(&id, &w->vmid)) {
-		relisten(w, &id);
+			 "(exit status %lu; WSL 2.0 or later is needed); %s, "
+			 "checking again every %s",
+		    w->name, status, keeping(w, k, sizeof(k)), w->every);
 	}
 	arm(w, w->poll_ms);
 }
@@ -407,6 +521,7 @@ hvp_wsl_listen(struct hvp_wsl **out, struct event_base *base,
 	w->poll_ms = poll_ms > 0 ? poll_ms : HVP_DEF_WSL_POLL_MS;
 	s = hvp_addr_str(addr);
 	w->name = s;
+	hvc_format_duration(w->poll_ms, w->every, sizeof(w->every));
 	w->timer = evtimer_new(base, on_timer, w);
 	if (w->timer == NULL) {
 		free(w->name);
@@ -416,8 +531,8 @@ hvp_wsl_listen(struct hvp_wsl **out, struct event_base *base,
 	/* The first check runs from the loop at once: start-up does not
 	 * wait for (or boot) WSL. */
 	arm(w, 0);
-	hvp_info("%s: following the WSL VM id (checked every %d.%03d s)",
-	    w->name, w->poll_ms / 1000, w->poll_ms % 1000);
+	hvp_info("%s: following the WSL VM id (checked every %s)", w->name,
+	    w->every);
 	*out = w;
 	return 0;
 }
