@@ -15,7 +15,8 @@ emulation (hvemu.h), host and guests in partitions of their own:
                    another, saying so in the log
   bad input        an unknown VM name, a GUID of the wrong length or
                    with bad hex, in hvcat and hvproxy: one line naming
-                   it, exit 2
+                   it, exit 2; hvcat connecting to children or wildcard:
+                   one line saying they are for listening, exit 1
   service GUIDs    a GUID that is no vsock port's towards a guest (a VM
                    id, children, wsl) gets one warning line in hvcat and
                    hvproxy, and the connection or listener still goes
@@ -161,7 +162,16 @@ cmds.append(([prog.hvcat, "-l", "--allow", "5a4d5647-0000-4000-8000-4755",
               "hvsock:wildcard:5000"], host_env))
 cmds.append(([prog.hvproxy, "--allow", "5a4d5647-0000-4000-8000-4755",
               "hvsock:wildcard:5000", "tcp:127.0.0.1:9"], host_env))
+for vm in ("children", "wildcard"):
+    cmds.append(([prog.hvcat, "-w", "2", f"hvsock:{vm}:5000"], host_env))
 results = start_all(cmds)
+for vm, (rc, _, err, _) in zip(("children", "wildcard"), results[-2:]):
+    t.check(f"hvcat hvsock:{vm}:5000 (connect): one line saying {vm} is "
+            "for listening, exit 1",
+            rc == 1 and one_line(err) and
+            f"VM id {vm} names no single VM to connect to" in err,
+            f"rc {rc}: {err[-1500:]}")
+results = results[:-2]
 for i, (addr, rx) in enumerate(bad):
     for j, how in enumerate(("hvcat", "hvcat -l", "hvproxy (target)",
                              "hvproxy (listen)")):
