@@ -18,12 +18,15 @@ a file on its stdin and writing what it receives to another file; both
 files must arrive whole (SHA-256) and both programs exit 0. Intruders
 (other partitions connecting first with -w) must not get in.
 """
+import hashlib
 import os
 import re
+import socket
 import subprocess
 import threading
 
 from hvtest import files, winexe
+from hvtest.net import Server, recv_all
 from hvtest.wait import wait_for
 
 # Guests of the host (any GUID but the host's is a child VM).
@@ -234,3 +237,23 @@ def run_exchanges(t, exchanges, timeout=IO):
         ex.finish(timeout)
     for ex in exchanges:
         ex.check()
+
+
+def sha_size(b):
+    """(SHA-256 hex, length) of the bytes @b."""
+    return (hashlib.sha256(b).hexdigest(), len(b))
+
+
+class ReplyAfterEof(Server):
+    """A tcp server behind hvproxy: reads each connection to its end,
+    then sends @reply and ends its side; .got: sha_size() of each stream
+    read (a stream cut short by an error is not counted)."""
+
+    def __init__(self, reply):
+        self.reply, self.got = reply, []
+        super().__init__(self._handle)
+
+    def _handle(self, c):
+        self.got.append(sha_size(recv_all(c, IO)))
+        c.sendall(self.reply)
+        c.shutdown(socket.SHUT_WR)

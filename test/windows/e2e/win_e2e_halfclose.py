@@ -31,7 +31,8 @@ import subprocess
 import threading
 
 from hvtest import Tap, free_port, winexe
-from hvtest.hvemu import GUEST, IO, Partitions, text
+from hvtest.hvemu import GUEST, IO, Partitions, ReplyAfterEof, sha_size, \
+    text
 from hvtest.net import Server, connect, recv_all
 from hvtest.wait import wait_for
 from hvtest.wintools import Proxy
@@ -47,20 +48,6 @@ def sha(b):
     return hashlib.sha256(b).hexdigest()
 
 
-class ReplyAfterEof(Server):
-    """Reads to EOF, then sends @reply and closes; .got: the hash and
-    size of each stream read."""
-
-    def __init__(self, reply):
-        self.reply, self.got = reply, []
-        super().__init__(self._handle)
-
-    def _handle(self, c):
-        self.got.append(sha_size(recv_all(c, IO)))
-        c.sendall(self.reply)
-        c.shutdown(socket.SHUT_WR)
-
-
 class SendFirst(Server):
     """Sends @first and ends its side at once, then reads to EOF; .got
     as ReplyAfterEof's."""
@@ -73,10 +60,6 @@ class SendFirst(Server):
         c.sendall(self.first)
         c.shutdown(socket.SHUT_WR)
         self.got.append(sha_size(recv_all(c, IO)))
-
-
-def sha_size(b):
-    return (sha(b), len(b))
 
 
 class Piped:
