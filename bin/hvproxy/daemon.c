@@ -383,6 +383,9 @@ hvp_daemon_apply(struct hvp_daemon *d, struct hvp_config *cfg, int initial)
 		} else {
 			hvp_fwd_conf_unref(f->conf);
 			f->conf = hvp_fwd_conf_ref(cfg->fwds[i]);
+			if (f->wsl != NULL) {
+				hvp_wsl_set_poll(f->wsl, cfg->g.wsl_poll_ms);
+			}
 			f->retired = 2; /* kept: marked for the sweep below */
 			kept++;
 		}

@@ -472,6 +472,9 @@ int hvp_wsl_supported(void);
 int hvp_wsl_listen(struct hvp_wsl **out, struct event_base *base,
     const hvs_addr_t *addr, const hvs_listener_opts_t *lopts, int poll_ms,
     hvs_accept_fn cb, void *userdata);
+/* A reload's wsl-poll for a forward that stays: checks every @poll_ms
+ * from now on (the next one @poll_ms from now, unless one runs). */
+void hvp_wsl_set_poll(struct hvp_wsl *w, int poll_ms);
 void hvp_wsl_free(struct hvp_wsl *w);
 
 /*

@@ -538,6 +538,22 @@ hvp_wsl_listen(struct hvp_wsl **out, struct event_base *base,
 }
 
 void
+hvp_wsl_set_poll(struct hvp_wsl *w, int poll_ms)
+{
+	int ms = poll_ms > 0 ? poll_ms : HVP_DEF_WSL_POLL_MS;
+
+	if (ms == w->poll_ms) {
+		return;
+	}
+	w->poll_ms = ms;
+	hvc_format_duration(w->poll_ms, w->every, sizeof(w->every));
+	hvp_info("%s: now checked every %s", w->name, w->every);
+	if (w->step == STEP_IDLE) {
+		arm(w, w->poll_ms);
+	}
+}
+
+void
 hvp_wsl_free(struct hvp_wsl *w)
 {
 	if (w == NULL) {

@@ -14,7 +14,9 @@ the Hyper-V socket emulation under wine, with the stand-in wsl.exe.
     without --vm-id, wsl.exe failing, no wsl.exe at all, back again, and
     wsl.exe hanging past its deadline (twice): each said once in the log
     (not at every check), wsl.exe run about once a check and no more, the
-    proxy alive, and following WSL again when it is back.
+    proxy alive, and following WSL again when it is back;
+  - wsl-poll from a configuration file, changed by a reload for the
+    forward that stays (hvproxy --control PID reload).
 
     win_wsl_hvproxy.py --wine-run=cross/wine-run --hvproxy=PATH \\
         --hvcat=PATH --wsl=wsl-standin.exe --prefix=DIR
@@ -27,9 +29,9 @@ import subprocess
 import threading
 import time
 
-from hvtest import Tap, files, wait_for, winexe
+from hvtest import Tap, files, wait_for, winexe, write_config
 from hvtest.net import Server
-from hvtest.wintools import Proxy
+from hvtest.wintools import Proxy, control
 
 import wsltools
 from wsltools import VM_A, VM_B, VM_C
@@ -269,6 +271,36 @@ n = len(re.findall(r"did not answer within", p.log()))
 t.check("wsl.exe hanging twice: said once", n == 1,
         f"said {n} times:\n{p.log()[-3000:]}")
 check_through(VM_A, "WSL VM A again")
+
+# ---- a reload changes wsl-poll for a forward that stays ------------------
+conf = t.path("wsl.conf")
+CONF = """[global]
+wsl-poll = {}
+[forward wsl]
+listen = hvsock:wsl:5021
+target = {}
+"""
+write_config(conf, CONF.format("1s", srv.addr))
+p2 = Proxy(t, prog.hvproxy, ["-c", winexe.winpath(conf)], ready=False,
+           env=host_env)
+t.check("config file: wsl-poll = 1s is used",
+        p2.wait_log(r"hvsock:wsl:5021: following the WSL VM id \(checked "
+                    r"every 1s\)", SEEN), p2.log()[-2000:])
+t.check("config file: the forward listens on the VM id",
+        wait_for(lambda: wsltools.bound(rdv, 5021) == [VM_A], SEEN, 0.2),
+        f"bound {wsltools.bound(rdv, 5021)}\n{p2.log()[-2000:]}")
+write_config(conf, CONF.format("3s", srv.addr))
+r = control(prog.hvproxy, p2.win_pid(), "reload")
+t.check("reload: --control PID reload exits 0", r.returncode == 0,
+        f"rc {r.returncode}: {r.stderr[-1000:]!r}")
+t.check("reload: the forward stays and is checked every 3s from now on",
+        p2.wait_log(r"hvsock:wsl:5021: now checked every 3s", SEEN) and
+        p2.wait_log(r"reloaded .*1 kept", SEEN), p2.log()[-2000:])
+wsl.set(running="Ubuntu", vmid=VM_B)
+t.check("reload: it still follows the VM",
+        wait_for(lambda: wsltools.bound(rdv, 5021) == [VM_B], SEEN, 0.2),
+        f"bound {wsltools.bound(rdv, 5021)}\n{p2.log()[-2000:]}")
+p2.kill()
 
 t.check("hvproxy is still running", p.alive(), p.log()[-2000:])
 t.check("no emulation violation", "hvemu: VIOLATION" not in p.log(),
