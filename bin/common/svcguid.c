@@ -2,6 +2,7 @@
 /* The warning for a service GUID that Linux and FreeBSD guests cannot
  * use (svcguid.h). */
 #include <stdio.h>
+#include <string.h>
 
 #include "common/svcguid.h"
 
@@ -42,4 +43,21 @@ hvc_svcguid_warning(const hvs_addr_t *addr, char *buf, size_t size)
 	    "listen only on those (Windows guests can use any GUID)",
 	    s);
 	return 1;
+}
+
+const char *
+hvc_listen_only_vmid(const hvs_addr_t *addr)
+{
+	const char *name;
+
+	if (addr == NULL || addr->kind != HVS_ADDR_HVSOCK ||
+	    (addr->u.hvsock.vm_flags & HVS_VMID_F_WSL)) {
+		return NULL;
+	}
+	name = hvs_vmid_name(&addr->u.hvsock.vm_id);
+	if (name != NULL &&
+	    (strcmp(name, "wildcard") == 0 || strcmp(name, "children") == 0)) {
+		return name;
+	}
+	return NULL;
 }

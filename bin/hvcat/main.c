@@ -624,6 +624,10 @@ main(int argc, char **argv)
 			msg_usage("%s", w);
 		}
 	}
+	if (!o.listen && hvc_listen_only_vmid(&o.addr) != NULL) {
+		msg_usage("%s: " HVC_LISTEN_ONLY_FMT, o.addr_str,
+		    hvc_listen_only_vmid(&o.addr));
+	}
 #ifdef _WIN32
 	/* Allowed (a Windows guest can use any service GUID), but a Linux
 	 * or FreeBSD guest never will: one line before connecting. */

@@ -206,22 +206,6 @@ addr_port(const hvs_addr_t *a, uint32_t *port)
 	return hvs_addr_service_port(a, port);
 }
 
-/* The name of @vm if it is a VM id that only a listener can use
- * (wildcard, children), else NULL. */
-static const char *
-listen_only_vmid(const hvs_guid_t *vm)
-{
-	static const hvs_vmid_name_t names[] = {HVS_VMID_WILDCARD,
-	    HVS_VMID_CHILDREN};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (hvs_guid_equal(vm, hvs_vmid_get(names[i]))) {
-			return hvs_vmid_name(vm);
-		}
-	}
-	return NULL;
-}
-
 void
 target_describe_error(const struct options *o, const char *what, int err,
     char *buf, size_t size)
@@ -287,16 +271,6 @@ target_describe_error(const struct options *o, const char *what, int err,
 			snprintf(extra, sizeof(extra),
 			    " (CID %u is not this machine's)",
 			    (unsigned)a->u.vsock.cid);
-		}
-		if (a->kind == HVS_ADDR_HVSOCK && !o->listen &&
-		    !(a->u.hvsock.vm_flags & HVS_VMID_F_WSL) &&
-		    listen_only_vmid(&a->u.hvsock.vm_id) != NULL) {
-			/* Windows refuses these outright: no one VM. */
-			snprintf(extra, sizeof(extra),
-			    " (VM id %s names no single VM to connect to: "
-			    "it is for listening; connect to hvsock:VMID:... "
-			    "or hvsock:parent:...)",
-			    listen_only_vmid(&a->u.hvsock.vm_id));
 		}
 		break;
 	default:

@@ -303,6 +303,14 @@ hvp_conf_validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
 			    fc->name);
 			return;
 		}
+		why = hvc_listen_only_vmid(&fc->target);
+		if (why != NULL) {
+			/* Every connect would fail: say so now. */
+			vfail(w, HVP_V_FWD,
+			    "[forward %s] target: " HVC_LISTEN_ONLY_FMT,
+			    fc->name, why);
+			return;
+		}
 		break;
 	default:
 		break;

@@ -5,8 +5,9 @@
  * grammar, its check against a listener's kind and its match against
  * peers, the reading of a tcp peer's address and scope (from its socket
  * address, never its text) and of a unix peer's credentials, and the
- * quoting and escaping of bytes, and the warning for a service GUID
- * that Linux and FreeBSD guests cannot use.
+ * quoting and escaping of bytes, the warning for a service GUID that
+ * Linux and FreeBSD guests cannot use, and the VM ids that are for
+ * listeners only.
  * The same forms through both tools: tools_agree.py.
  */
 #include <setjmp.h>
@@ -1150,6 +1151,36 @@ test_svcguid_warning(void **state)
 	assert_int_equal(hvc_svcguid_warning(&a, buf, 8), 1);
 	assert_int_equal(strlen(buf), 7);
 	assert_int_equal(hvc_svcguid_warning(NULL, buf, sizeof(buf)), 0);
+
+	/* wildcard and children are for listeners: no one VM to reach. */
+	assert_int_equal(hvs_addr_parse_str(&a, "hvsock:children:5000",
+			     HVS_ROLE_CONNECT, NULL),
+	    0);
+	assert_string_equal(hvc_listen_only_vmid(&a), "children");
+	assert_int_equal(hvs_addr_parse_str(&a,
+			     "hvsock:00000000-0000-0000-0000-000000000000:5000",
+			     HVS_ROLE_CONNECT, NULL),
+	    0);
+	assert_string_equal(hvc_listen_only_vmid(&a), "wildcard");
+	/* hvsock:PORT listens on wildcard but connects to parent. */
+	assert_int_equal(hvs_addr_parse_str(&a, "hvsock:5000", HVS_ROLE_CONNECT,
+			     NULL),
+	    0);
+	assert_null(hvc_listen_only_vmid(&a));
+	static const char *const vms[] = {"parent", "loopback", "silohost",
+	    "broadcast", "wsl", VM};
+	for (size_t i = 0; i < sizeof(vms) / sizeof(vms[0]); i++) {
+		char s[128];
+
+		snprintf(s, sizeof(s), "hvsock:%s:5000", vms[i]);
+		assert_int_equal(hvs_addr_parse_str(&a, s, HVS_ROLE_CONNECT,
+				     NULL),
+		    0);
+		assert_null(hvc_listen_only_vmid(&a));
+	}
+	hvs_addr_vsock(&a, 3, 5000);
+	assert_null(hvc_listen_only_vmid(&a));
+	assert_null(hvc_listen_only_vmid(NULL));
 #undef VM
 #undef RAND
 #undef TPL

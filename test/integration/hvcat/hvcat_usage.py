@@ -135,6 +135,8 @@ own = [
     ([b"stdio"], "stdio as the peer", None),
     ([b"-l", b"stdio"], "stdio as the listener", None),
     ([b"fd:3"], "fd: when connecting", None),
+    ([b"hvsock:children:5000"], "connecting to hvsock:children", None),
+    ([b"hvsock:wildcard:5000"], "connecting to hvsock:wildcard", None),
     ([], "no address", None),
     ([b"-l"], "-l without an address", None),
 ]

@@ -50,6 +50,11 @@ usage = [
     (["tcp:1", "tcp:2", "tcp:1", "tcp:3"], "is already the listen address"),
     (["fd:9", "tcp:2"], "fd:9 is not an open descriptor"),
     (["hvsock:wsl:80", "tcp:2"], "hvsock:wsl: listens on a Windows host"),
+    (["tcp:1", "hvsock:children:80"], "target: hvsock:children names no "
+     "single VM to connect to (it is for listening; expected a VM id, "
+     "parent or wsl)"),
+    (["tcp:1", "hvsock:00000000-0000-0000-0000-000000000000:80"],
+     "target: hvsock:wildcard names no single VM to connect to"),
     (["--user", "no-such-user-hvp", "tcp:1", "tcp:2"], "no such user"),
     (["--metrics", "vsock:5", "tcp:1", "tcp:2"], "metrics:"),
     (["--log-file", "", "tcp:1", "tcp:2"], "--log-file: empty"),

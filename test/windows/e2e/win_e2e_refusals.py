@@ -15,8 +15,8 @@ emulation (hvemu.h), host and guests in partitions of their own:
                    another, saying so in the log
   bad input        an unknown VM name, a GUID of the wrong length or
                    with bad hex, in hvcat and hvproxy: one line naming
-                   it, exit 2; hvcat connecting to children or wildcard:
-                   one line saying they are for listening, exit 1
+                   it, exit 2; connecting to children or wildcard
+                   likewise (hvcat; hvproxy's target)
   service GUIDs    a GUID that is no vsock port's towards a guest (a VM
                    id, children, wsl) gets one warning line in hvcat and
                    hvproxy, and the connection or listener still goes
@@ -162,14 +162,16 @@ cmds.append(([prog.hvcat, "-l", "--allow", "5a4d5647-0000-4000-8000-4755",
               "hvsock:wildcard:5000"], host_env))
 cmds.append(([prog.hvproxy, "--allow", "5a4d5647-0000-4000-8000-4755",
               "hvsock:wildcard:5000", "tcp:127.0.0.1:9"], host_env))
+cmds.append(([prog.hvproxy, "tcp:127.0.0.1:9", "hvsock:children:5000"],
+             host_env))
 for vm in ("children", "wildcard"):
     cmds.append(([prog.hvcat, "-w", "2", f"hvsock:{vm}:5000"], host_env))
 results = start_all(cmds)
 for vm, (rc, _, err, _) in zip(("children", "wildcard"), results[-2:]):
     t.check(f"hvcat hvsock:{vm}:5000 (connect): one line saying {vm} is "
-            "for listening, exit 1",
-            rc == 1 and one_line(err) and
-            f"VM id {vm} names no single VM to connect to" in err,
+            "for listening, exit 2",
+            rc == 2 and one_line(err) and
+            f"hvsock:{vm} names no single VM to connect to" in err,
             f"rc {rc}: {err[-1500:]}")
 results = results[:-2]
 for i, (addr, rx) in enumerate(bad):
@@ -179,18 +181,24 @@ for i, (addr, rx) in enumerate(bad):
         t.check(f"{how} {addr}: one line naming it, exit 2",
                 rc == 2 and one_line(err) and re.search(rx, err) and
                 addr in err, f"rc {rc}: {err[-1500:]}")
+rc, _, err, _ = results[-1]
+t.check("hvproxy with the target hvsock:children:5000: one line saying it "
+        "is for listening, exit 2",
+        rc == 2 and one_line(err) and
+        "hvsock:children names no single VM to connect to" in err,
+        f"rc {rc}: {err[-1500:]}")
+results = results[:-1]
 for how, (rc, _, err, _) in zip(("hvcat", "hvproxy"), results[-2:]):
     t.check(f"{how} --allow with a cut VM id: one line naming it, exit 2",
             rc == 2 and one_line(err) and "5a4d5647-0000-4000-8000-4755" in
             err, f"rc {rc}: {err[-1500:]}")
 
 # ---- service GUIDs of no port ----
-warn_to = [f"hvsock:{GUEST}:{SVC}", f"hvsock:children:{SVC}",
-           f"hvsock:wsl:{SVC}"]
+# (children and wildcard are no targets at all: see above.)
+warn_to = [f"hvsock:{GUEST}:{SVC}", f"hvsock:wsl:{SVC}"]
 quiet_to = [f"hvsock:parent:{SVC}", f"hvsock:loopback:{SVC}",
-            f"hvsock:silohost:{SVC}", f"hvsock:wildcard:{SVC}",
-            f"hvsock:broadcast:{SVC}", f"hvsock:{GUEST}:{template(5300)}",
-            f"hvsock:{GUEST}:5300"]
+            f"hvsock:silohost:{SVC}", f"hvsock:broadcast:{SVC}",
+            f"hvsock:{GUEST}:{template(5300)}", f"hvsock:{GUEST}:5300"]
 cmds = [([prog.hvcat, "-w", "2", a], host_env) for a in warn_to + quiet_to]
 cmds += [([prog.hvproxy, "--check", "tcp:127.0.0.1:9", a], host_env)
          for a in warn_to + quiet_to]
@@ -222,6 +230,25 @@ for i, (a, want) in enumerate(((f"hvsock:{GUEST}:{SVC}", 1),
             "exit 0", rc == 0 and
             len(SVCGUID_WARNING.findall(err)) == want,
             f"rc {rc}: {err[-1500:]}")
+
+# hvcat -l: on children, warned; on wildcard, not; both listen.
+for vm, vmid, want in (
+        ("children", "90db8b89-0d35-4f79-8ce9-49ea0ac8b7cd", 1),
+        ("wildcard", "00000000-0000-0000-0000-000000000000", 0)):
+    d = winexe.WinDaemon([prog.hvcat, "-l", f"hvsock:{vm}:{SVC}"],
+                         t.path(f"listen-{vm}.err"), env=host_env)
+    # Without -v nothing says it listens: its rendezvous file does
+    # (hvemu.h: PARTITION.VMID.SERVICE).
+    wait_for(lambda: not d.alive() or any(
+        f.endswith(f".{vmid}.{SVC}") for f in os.listdir(t.path("rdv"))),
+        READY)
+    alive = d.alive()
+    d.kill()
+    log = d.log()
+    t.check(f"hvcat -l hvsock:{vm}:GUID: {want} service GUID warning, "
+            "and it listens", alive and
+            len(SVCGUID_WARNING.findall(log)) == want and
+            len(log.splitlines()) == want, log[-1500:])
 
 # hvproxy to a Windows guest's service of no port: warned, and relayed.
 down = files.mkrand(t.path("down.bin"), 3 * 1024 * 1024 // 2 + 3)
