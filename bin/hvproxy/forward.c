@@ -465,8 +465,16 @@ hvp_fwd_bind(struct fwd *f, const struct hvp_config *cfg)
 			 "(write tcp:127.0.0.1:%u to keep it local)",
 		    fc->name, fc->listen_str, (unsigned)fc->listen.u.tcp.port);
 	}
-	hvp_info("forward %s: listening on %s, target %s", fc->name,
-	    fc->listen_str, fc->target_str);
+	/* A WSL forward listens once wsl.exe has named the VM: wsl.c says
+	 * "listening on the WSL VM ..." then. Saying it here already would
+	 * let a reader (or a script) connect too early. */
+	if (f->wsl != NULL) {
+		hvp_info("forward %s: %s follows the WSL VM, target %s",
+		    fc->name, fc->listen_str, fc->target_str);
+	} else {
+		hvp_info("forward %s: listening on %s, target %s", fc->name,
+		    fc->listen_str, fc->target_str);
+	}
 	if ((fc->listen.kind == HVS_ADDR_VSOCK ||
 		fc->listen.kind == HVS_ADDR_HVSOCK) &&
 	    hvs_addr_service_port(&fc->listen, &port) == 0) {
