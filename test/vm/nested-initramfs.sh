@@ -14,15 +14,15 @@
 #                                which spares the guest inflating an XZ
 #                                bzImage under TCG inside TCG
 #   CACHE/nested-KVER/base.cpio  busybox, the virtio-mmio and vsock
-#                                modules, socat and ss with their
-#                                libraries, /init (below)
+#                                modules, socat with its libraries,
+#                                /init (below)
 #   STAGE/nested/vmlinux         a link to (or a copy of) the kernel
 #   STAGE/nested/initrd.cpio     base.cpio followed by a second archive
 #                                with PROG... (this build's hvcat and
 #                                hvproxy) and their libraries
 #
 # The cached files are rebuilt when missing or older than this script,
-# busybox, socat, ss, the kernel image or its modules.dep. Archives are
+# busybox, socat, the kernel image or its modules.dep. Archives are
 # left uncompressed: inflating them would cost the nested guest more
 # than reading them costs qemu. Exit 77 (skip) when a piece is missing.
 
@@ -38,7 +38,7 @@ skip() { echo "$me: SKIP: $*" >&2; exit 77; }
 kver=$HVS_VM_KVER
 self=$(cd "$(dirname "$0")" && pwd -P)/$(basename "$0")
 
-for t in cpio xz ldd readelf socat ss; do
+for t in cpio xz ldd readelf socat; do
 	command -v $t >/dev/null 2>&1 || skip "$t not found"
 done
 busybox=''
@@ -104,10 +104,11 @@ mount -t devtmpfs dev /dev
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 say() { echo "hvs-nested: $*" >/dev/console; }
 say "init at $(cut -d' ' -f1 /proc/uptime)s"
-for m in virtio_mmio vmw_vsock_virtio_transport vsock_diag; do
+for m in virtio_mmio vmw_vsock_virtio_transport; do
 	modprobe $m || say "modprobe $m failed"
 done
 ip link set lo up
+say "modules loaded at $(cut -d' ' -f1 /proc/uptime)s"
 # The transport is there once virtio-mmio has probed the device.
 i=0
 until cid=$(hvcat --local-cid 2>/dev/null); do
@@ -117,13 +118,15 @@ until cid=$(hvcat --local-cid 2>/dev/null); do
 done
 port=$(sed -n 's/.*hvsctl=\([0-9]*\).*/\1/p' /proc/cmdline)
 port=${port:-999}
+say "CID $cid at $(cut -d' ' -f1 /proc/uptime)s"
 # The job's control channel: each connection runs the shell script it
 # sends (see /bin/hvs-ctl), stdout and stderr back, then "rc=N".
-socat -t 600 VSOCK-LISTEN:$port,reuseaddr,fork EXEC:/bin/hvs-ctl \
-    </dev/null >/dev/console 2>&1 &
+# socat -d -d says when it listens (ss would take seconds to start).
+socat -d -d -t 600 VSOCK-LISTEN:$port,reuseaddr,fork EXEC:/bin/hvs-ctl \
+    </dev/null >/tmp/control.log 2>&1 &
 ctl=$!
 i=0
-until ss --vsock -lnH | grep -q "[:.]$port[[:space:]]"; do
+until grep -q "listening on" /tmp/control.log 2>/dev/null; do
 	i=$((i + 1))
 	[ $i -lt 600 ] && kill -0 $ctl 2>/dev/null ||
 	    { say "no control listener"; poweroff -f; }
@@ -154,8 +157,8 @@ base=$cache/base.cpio
 newer() { [ -n "$(find "$1" -newer "$2" 2>/dev/null)" ]; }
 stale() {
 	[ -s "$1" ] || return 0
-	for src in "$self" "$busybox" "$(command -v socat)" "$(command -v ss)" \
-	    "$HVS_VM_KERNEL" "$mods/modules.dep"; do
+	for src in "$self" "$busybox" "$(command -v socat)" "$HVS_VM_KERNEL" \
+	    "$mods/modules.dep"; do
 		newer "$src" "$1" && return 0
 	done
 	return 1
@@ -183,10 +186,8 @@ if stale "$base"; then
 		[ "$a" = busybox ] || ln -s busybox "$root/bin/$a"
 	done
 	ln -s ../bin/busybox "$root/sbin/modprobe"
-	for p in socat ss; do
-		cp -L "$(command -v $p)" "$root/bin/$p" || die "cannot copy $p"
-	done
-	libs "$root" "$root/bin/socat" "$root/bin/ss"
+	cp -L "$(command -v socat)" "$root/bin/socat" || die "cannot copy socat"
+	libs "$root" "$root/bin/socat"
 	for d in drivers/virtio net/vmw_vsock; do
 		mkdir -p "$root/lib/modules/$kver/kernel/$(dirname $d)"
 		cp -a "$mods/kernel/$d" "$root/lib/modules/$kver/kernel/$d" ||

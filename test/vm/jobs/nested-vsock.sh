@@ -107,17 +107,18 @@ g() {
 	return "$grc"
 }
 
-# Shell functions for the guest scripts: wl PORT / tw PORT wait until
-# something listens on vsock / tcp PORT (up to 60 s).
+# A shell function for the guest scripts: wlog FILE waits (up to 60 s)
+# until FILE, a server's log, says "listening on" (hvcat -l -v,
+# hvproxy, socat -d -d). Polling ss(8) instead would cost seconds a
+# round in the guest, where starting a program is slow.
 GLIB='
-wl() { i=0; while ! ss --vsock -lnH | grep -q "[:.]$1[[:space:]]"; do i=$((i+1)); [ $i -lt 600 ] || return 1; sleep 0.1; done; }
-tw() { i=0; while ! ss -tlnH "sport = :$1" | grep -q .; do i=$((i+1)); [ $i -lt 600 ] || return 1; sleep 0.1; done; }
+wlog() { i=0; while ! grep -q "listening on" "$1" 2>/dev/null; do i=$((i+1)); [ $i -lt 600 ] || return 1; sleep 0.1; done; }
 '
 
 # gbg ID SECS CMD [WAIT] : start CMD (sh) in the guest's background,
 # bounded by SECS, stdout to /tmp/ID.out, stderr to /tmp/ID.err, status
-# to /tmp/ID.rc; then run WAIT (e.g. "wl 5000") there. Returns WAIT's
-# status.
+# to /tmp/ID.rc; then run WAIT (e.g. "wlog /tmp/ID.err") there. Returns
+# WAIT's status.
 gbg() {
 	g "bg-$1" 120 "$GLIB
 cat >/tmp/$1.sh <<'HVSEOF'
@@ -168,12 +169,12 @@ fi
 note "files: $(size "$A") bytes each way (A here, B in the guest)"
 
 # host_to_guest NAME GUEST_CMD HOST_CMD [REQFILE [GUEST_WAIT]]: the
-# guest serves with GUEST_CMD (sh; $P its vsock port) and is ready when
-# GUEST_WAIT (default "wl $P") returns; the host runs HOST_CMD (sh) with
-# A on stdin; the host must get B, the guest A (in /tmp/NAME.out, or
-# REQFILE).
+# guest serves with GUEST_CMD (sh; $P its vsock port; stderr in
+# /tmp/NAME.err) and is ready when GUEST_WAIT (default "wlog
+# /tmp/NAME.err") returns; the host runs HOST_CMD (sh) with A on stdin;
+# the host must get B, the guest A (in /tmp/NAME.out, or REQFILE).
 host_to_guest() {
-	hn=$1 gcmd=$2 hcmd=$3 req=${4:-} gw=${5:-'wl $P'}
+	hn=$1 gcmd=$2 hcmd=$3 req=${4:-} gw=${5:-"wlog /tmp/$1.err"}
 	next_port
 	P=$PORT
 	gcmd=$(printf '%s' "$gcmd" | sed "s/\\\$P/$P/g")
@@ -238,7 +239,7 @@ case $GERR in
 esac
 # socat in the guest answers only after the host's half-close.
 host_to_guest h2g-socat \
-    "exec socat -t 60 VSOCK-LISTEN:\$P SYSTEM:'cat >/tmp/h2g-socat.req; cat /tmp/B'" \
+    "exec socat -d -d -t 60 VSOCK-LISTEN:\$P SYSTEM:'cat >/tmp/h2g-socat.req; cat /tmp/B'" \
     "exec '$HV' vsock:3:\$P" /tmp/h2g-socat.req
 # hvproxy on both sides: tcp -> host hvproxy -> vsock -> guest hvproxy
 # -> tcp -> socat in the guest (answers after the half-close).
@@ -246,12 +247,15 @@ tcp_port
 HT=$PORT
 next_port
 GT=$PORT
-bg hp-host $XFER "$HP" -v "tcp:127.0.0.1:$HT" "vsock:3:$((t_port + 1))"
+# hvproxy's 5 s connect timeout is too short here: a guest under TCG
+# inside TCG can take longer to see the answer to its request.
+bg hp-host $XFER "$HP" -v --connect-timeout 60 "tcp:127.0.0.1:$HT" "vsock:3:$((t_port + 1))"
 hppid=$BG_PID
 host_to_guest h2g-hvproxy \
-    "hvproxy -v vsock:\$P tcp:127.0.0.1:$GT 2>/tmp/hp-guest.log &
-exec socat -t 60 TCP-LISTEN:$GT,bind=127.0.0.1 SYSTEM:'cat >/tmp/h2g-hvproxy.req; cat /tmp/B'" \
-    "exec '$HV' tcp:127.0.0.1:$HT" /tmp/h2g-hvproxy.req "wl \$P && tw $GT"
+    "hvproxy -v --connect-timeout 60 vsock:\$P tcp:127.0.0.1:$GT 2>/tmp/hp-guest.log &
+exec socat -d -d -t 60 TCP-LISTEN:$GT,bind=127.0.0.1 SYSTEM:'cat >/tmp/h2g-hvproxy.req; cat /tmp/B'" \
+    "exec '$HV' tcp:127.0.0.1:$HT" /tmp/h2g-hvproxy.req \
+    "wlog /tmp/hp-guest.log && wlog /tmp/h2g-hvproxy.err"
 kill "$hppid" 2>/dev/null
 bg_wait "$hppid"
 g hp-guest-log 60 "cat /tmp/hp-guest.log; kill \$(pidof hvproxy) 2>/dev/null"
@@ -280,12 +284,12 @@ HT=$PORT
 next_port
 GT=$PORT
 VP=$((t_port + 1))
-bg hp-host2 $XFER "$HP" -v "vsock:$VP" "tcp:127.0.0.1:$HT"
+bg hp-host2 $XFER "$HP" -v --connect-timeout 60 "vsock:$VP" "tcp:127.0.0.1:$HT"
 hppid=$BG_PID
 guest_to_host g2h-hvproxy \
     "exec socat -t 60 TCP-LISTEN:$HT,bind=127.0.0.1 SYSTEM:'cat >\$REQ; cat \$A'" \
-    "hvproxy -v tcp:127.0.0.1:$GT vsock:2:$VP 2>/tmp/hp-guest2.log &
-tw $GT || exit 99
+    "hvproxy -v --connect-timeout 60 tcp:127.0.0.1:$GT vsock:2:$VP 2>/tmp/hp-guest2.log &
+wlog /tmp/hp-guest2.log || exit 99
 exec hvcat tcp:127.0.0.1:$GT" "tcp_wait $HT 60"
 kill "$hppid" 2>/dev/null
 bg_wait "$hppid"
