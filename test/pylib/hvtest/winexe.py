@@ -316,8 +316,15 @@ def win_pids(image, timeout=START):
     return pids
 
 
+# How long one wmic may take: a loaded wine has been seen to leave one
+# hanging for minutes, and the next one, started afresh, answers.
+WMIC_TRY = 30
+
+
 def win_pid(image, timeout=START):
     """The Windows pid of the one process named @image, once it shows
-    (bounded by @timeout); None if none or several."""
-    got = wait_for(lambda: win_pids(image), timeout, step=0.5)
+    (bounded by @timeout, each wmic by WMIC_TRY); None if none or
+    several."""
+    got = wait_for(lambda: win_pids(image, min(timeout, WMIC_TRY)), timeout,
+                   step=0.5)
     return got[0] if got and len(got) == 1 else None
