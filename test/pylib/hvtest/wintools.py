@@ -62,6 +62,7 @@ class Proxy(winexe.WinDaemon):
         super().__init__([self.exe] + (["-v"] if verbose else []) +
                          list(args), t.path(f"hvproxy.{n}.log"), env=env)
         self._win_pid = None
+        self.verbose = verbose
         if ready and not self.wait_listening(forwards):
             t.check("hvproxy.exe gets ready (its forwards listen)", False,
                     self.log()[-2000:])
@@ -77,8 +78,16 @@ class Proxy(winexe.WinDaemon):
             len(rx.findall(self.log())) >= count
 
     def win_pid(self, timeout=READY):
-        """Its Windows process id (what --control takes), found by its
-        image name; None if it cannot be found."""
+        """Its Windows process id (what --control takes): the one it logs
+        ("hvproxy --control PID stop|reload", -v), else found by its
+        image name with wmic; None if it cannot be found. The log comes
+        first: wmic misses processes while others come and go (a stand-
+        in wsl.exe started every second), as CI saw."""
+        if self._win_pid is None and self.verbose:
+            rx = re.compile(r"hvproxy --control (\d+) stop\|reload")
+            m = wait_for(lambda: rx.search(self.log()), timeout)
+            if m:
+                self._win_pid = int(m.group(1))
         if self._win_pid is None:
             self._win_pid = winexe.win_pid(self.image, timeout)
         return self._win_pid
