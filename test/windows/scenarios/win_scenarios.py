@@ -49,10 +49,9 @@ import atexit
 import hashlib
 import os
 import socket
-import threading
 
-from hvtest import Tap, files, free_port, winexe
-from hvtest.net import Server, connect, recv_all
+from hvtest import Tap, files, free_port, hvemu, winexe
+from hvtest.net import connect, recv_all
 from hvtest.wintools import Proxy, text
 
 import scenarios
@@ -116,31 +115,6 @@ def unregister(ports):
 atexit.register(lambda: unregister(list(registered)))
 
 
-class UpDown(Server):
-    """The service of a flow: reads to the end, remembers the SHA-256 of
-    what came, then sends @down and closes."""
-
-    def __init__(self, down):
-        self.down = down
-        self.got = []
-        self.lock = threading.Lock()
-        super().__init__(self._handle)
-
-    def _handle(self, c):
-        h = hashlib.sha256()
-        n = 0
-        while True:
-            b = c.recv(1 << 16)
-            if not b:
-                break
-            h.update(b)
-            n += len(b)
-        with self.lock:
-            self.got.append((h.hexdigest(), n))
-        c.sendall(self.down)
-        c.shutdown(socket.SHUT_WR)
-
-
 def run_flow(n, block):
     """Run the commands of @block (the @n-th flow); checks as it goes."""
     name = f"{block.title} [{n}]"
@@ -163,7 +137,7 @@ def run_flow(n, block):
             if role == "connect":
                 if service is not None:
                     raise ValueError("two services in one flow")
-                service = UpDown(down)
+                service = hvemu.ReplyAfterEof(down)
                 tcp_map[key] = service.port
             else:
                 tcp_map[key] = free_port()
