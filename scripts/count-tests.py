@@ -15,7 +15,7 @@ TAIL_LINES = 40
 passed = failed = skipped = 0
 failures = []
 for path in sys.argv[1:]:
-    if path.endswith("testlog.json"):
+    if os.path.basename(os.path.dirname(path)) == "meson-logs":
         run = os.path.basename(os.path.dirname(os.path.dirname(path)))
     else:  # the checks that are not meson tests (scripts/test.sh)
         run = "checks"

@@ -8,7 +8,7 @@ PKGS="build-essential meson ninja-build pkg-config clang clang-format
 libevent-dev libcmocka-dev libinih-dev libsystemd-dev
 mingw-w64 qemu-system-x86 linux-image-amd64 busybox-static cpio
 socat ncat python3 iproute2 openssh-client openssh-server curl valgrind
-libclang-rt-14-dev groff-base gnuplot-nox linux-perf"
+libclang-rt-14-dev groff-base gnuplot-nox linux-perf xz-utils"
 
 missing=""
 for p in $PKGS; do
