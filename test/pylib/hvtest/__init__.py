@@ -29,6 +29,9 @@ the command line or the environment when imported):
 
     hvtest.hvproxy   HVPROXY, Proxy (a Daemon with sd_notify), metrics
     hvtest.hvcat     HVCAT, Listener (a Daemon), Term (a pty), hvcat()
+    hvtest.vmm       Vmm (a VMM's hybrid vsock socket played by socat
+                     and vmm.sh), GuestService, HttpService,
+                     guest_dial(), doc_blocks() (a document's commands)
 
 The Windows programs under wine (test/windows; import them by name):
 
