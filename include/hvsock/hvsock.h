@@ -57,6 +57,12 @@ extern "C" {
  * wsl.exe said: HVS_EWSL_MISSING (no wsl.exe, or its --list fails),
  * HVS_EWSL_STOPPED (no distribution runs, and none is started for it),
  * HVS_EWSL1, HVS_EWSL_VMID (wslinfo gave no id) or HVS_EWSL_TIMEOUT.
+ *
+ * A vsock-mux: connect fails with HVS_EMUX_REFUSED when the VMM closes the
+ * connection instead of answering (nothing listens on the guest port),
+ * HVS_EMUX_ANSWER when its answer is not `OK <port>`, and HVS_ETIMEDOUT
+ * when the handshake does not finish in time; listening on such an
+ * address gives HVS_EMUX_LISTEN.
  * ---------------------------------------------------------------------- */
 // clang-format off
 #define HVS_ERRNO_MAP(XX)                                                     \
@@ -110,8 +116,8 @@ extern "C" {
 	XX(EADDR_TOOLONG, 4101, "address is too long")                        \
 	XX(EADDR_NUL, 4102, "address contains a NUL byte")                    \
 	XX(EADDR_SCHEME, 4103,                                                \
-	    "unknown address kind (expected vsock:, hvsock:, tcp:, unix:, "   \
-	    "fd: or stdio)")                                                  \
+	    "unknown address kind (expected vsock:, hvsock:, vsock-mux:, "    \
+	    "tcp:, unix:, fd: or stdio)")                                     \
 	XX(EADDR_PORT, 4104, "bad port number")                               \
 	XX(EADDR_PORT_RANGE, 4105, "port number out of range")                \
 	XX(EADDR_CID, 4106,                                                   \
@@ -158,7 +164,13 @@ extern "C" {
 	    "distribution): start a WSL2 distribution first")                 \
 	XX(EWSL1, 4211, "the WSL distribution runs under WSL1, which has no " \
 	    "VM (the wsl VM id needs WSL2)")                                  \
-	XX(EWSL_TIMEOUT, 4212, "wsl.exe did not answer in time")
+	XX(EWSL_TIMEOUT, 4212, "wsl.exe did not answer in time")           \
+	XX(EMUX_REFUSED, 4213, "the VMM closed the connection without an "    \
+	    "OK (nothing listens on that guest port, or the VMM refused it)") \
+	XX(EMUX_ANSWER, 4214, "the VMM did not answer CONNECT with "          \
+	    "`OK <port>` (garbage, or no newline within 64 bytes)")           \
+	XX(EMUX_LISTEN, 4215, "a vsock-mux: address cannot listen: listen "   \
+	    "on unix:PATH_PORT for connections from the guest")
 // clang-format on
 
 /** Error codes: 0 is success, every error is negative. */
@@ -330,6 +342,16 @@ HVS_EXPORT const char *hvs_vmid_name(const hvs_guid_t *guid);
  *   tcp:[HOST:]PORT         HOST: name, IPv4, [IPv6], * (all interfaces)
  *   unix:PATH               unix:@name is the Linux abstract namespace
  *                           (elsewhere opening one: HVS_EUNIX_ABSTRACT)
+ *   vsock-mux:PATH:PORT     hybrid vsock (Firecracker, Cloud Hypervisor,
+ *                           vhost-device-vsock, libkrun): the guest's
+ *                           vsock PORT (0..4294967294) through the VMM's
+ *                           unix socket PATH (a file path, everything up
+ *                           to the last ':'). Connect only: the library
+ *                           connects to PATH, writes `CONNECT PORT\n` and
+ *                           reads the VMM's `OK <hostport>\n`; after that
+ *                           the socket is an ordinary unix stream. A guest
+ *                           reaches host port P through the VMM, which
+ *                           connects to unix:PATH_P: listen there.
  *   fd:N                    an inherited socket (e.g. from systemd)
  *   stdio                   standard input and output (tools only)
  *
@@ -347,6 +369,7 @@ typedef enum hvs_addr_kind {
 	HVS_ADDR_UNIX,
 	HVS_ADDR_FD,
 	HVS_ADDR_STDIO,
+	HVS_ADDR_VSOCK_MUX, /* vsock-mux:PATH:PORT, connect only */
 } hvs_addr_kind_t;
 
 typedef enum hvs_role {
@@ -415,6 +438,14 @@ typedef struct hvs_addr {
 		struct {
 			int fd;
 		} fd;
+		struct {
+			/* The VMM's unix socket: a file path, a C string. */
+			char path[HVS_PATH_MAX];
+			/* Length of path. */
+			size_t len;
+			/* The guest's vsock port (never HVS_PORT_ANY). */
+			uint32_t port;
+		} mux;
 	} u;
 } hvs_addr_t;
 
@@ -448,7 +479,8 @@ HVS_EXPORT int hvs_addr_parse_str(hvs_addr_t *out, const char *str,
 /**
  * hvs_addr_format() - write @addr in the grammar above to @buf (at most
  * @size bytes including the NUL; HVS_ADDR_STRLEN always suffices). The
- * result parses back to the same address in either role.
+ * result parses back to the same address in either role (a vsock-mux:
+ * address in the connect role: it cannot listen).
  * Returns the length written (without NUL), or HVS_ENOBUFS if @size is too
  * small (then @buf holds a truncated, NUL-terminated string), or
  * HVS_EINVAL for an address of no known kind.
@@ -462,6 +494,7 @@ HVS_EXPORT int hvs_addr_format(const hvs_addr_t *addr, char *buf, size_t size);
  * rather than when a socket is opened. Returns 0, HVS_EINVAL (NULL, a bad
  * role or kind), or the error hvs_listen() / hvs_connect() would give
  * for the address: HVS_EUNIX_ABSTRACT for unix:@NAME anywhere but Linux;
+ * HVS_EMUX_LISTEN for vsock-mux: in HVS_ROLE_LISTEN;
  * on FreeBSD HVS_EHV_CID, HVS_EADDRNOTAVAIL, HVS_EVMID_UNSUPPORTED,
  * HVS_EADDR_PORT_RANGE or HVS_ESERVICE_NOT_TEMPLATE for the vsock: and
  * hvsock: endpoints a guest cannot use (logged with the reason). Linux and
@@ -480,7 +513,10 @@ HVS_EXPORT int hvs_addr_port_unknown(const hvs_addr_t *addr);
 /** hvs_addr_equal() - 1 if @a and @b are the same address, else 0. */
 HVS_EXPORT int hvs_addr_equal(const hvs_addr_t *a, const hvs_addr_t *b);
 
-/** hvs_addr_kind_name() - "vsock", "hvsock", "tcp", "unix", "fd", "stdio". */
+/**
+ * hvs_addr_kind_name() - "vsock", "hvsock", "tcp", "unix", "fd", "stdio",
+ * "vsock-mux".
+ */
 HVS_EXPORT const char *hvs_addr_kind_name(hvs_addr_kind_t kind);
 
 /** hvs_addr_vsock() - set @out to vsock:CID:PORT. */
@@ -527,9 +563,10 @@ typedef struct hvs_sockopts {
 	int rcvbuf; /* SO_RCVBUF in bytes, 0 = default */
 	int backlog; /* listen backlog, 0 = SOMAXCONN */
 	/* Connect timeout in ms. 0 = the platform's default (Linux vsock:
-	 * 2 s; tcp: the kernel's SYN retries), < 0 = wait as long as the
-	 * platform allows (Windows caps it at 300 s). A NULL hvs_sockopts_t
-	 * means all defaults. */
+	 * 2 s; tcp: the kernel's SYN retries; vsock-mux: 10 s for the
+	 * connect, the CONNECT line and the VMM's answer together), < 0 =
+	 * wait as long as the platform allows (Windows caps it at 300 s). A
+	 * NULL hvs_sockopts_t means all defaults. */
 	int timeout_ms;
 } hvs_sockopts_t;
 
@@ -542,7 +579,8 @@ HVS_EXPORT void hvs_sockopts_init(hvs_sockopts_t *opts);
  * stream socket and taken over (made close-on-exec).
  * @out receives the socket; the caller owns it (hvs_close()).
  * @opts may be NULL for defaults.
- * Returns 0 or a negative HVS_E* code (HVS_EADDR_KIND for stdio).
+ * Returns 0 or a negative HVS_E* code (HVS_EADDR_KIND for stdio,
+ * HVS_EMUX_LISTEN for vsock-mux:).
  */
 HVS_EXPORT int hvs_listen(hvs_sock_t *out, const hvs_addr_t *addr,
     const hvs_sockopts_t *opts);
@@ -562,6 +600,13 @@ HVS_EXPORT int hvs_accept(hvs_sock_t lsock, hvs_sock_t *out, hvs_addr_t *peer,
  * @opts->timeout_ms (native option where the platform has one, a
  * non-blocking connect and poll otherwise). Host names are resolved and
  * each resulting address tried in turn within the timeout.
+ * A vsock-mux: address connects to the VMM's unix socket and does the
+ * CONNECT handshake within the same timeout (0: 10 s); nothing the VMM
+ * sends after its `OK` line is consumed. A missing PATH gives HVS_ENOENT,
+ * one that is no socket HVS_ECONNREFUSED or HVS_ENOTSOCK (as the system
+ * says), a closed connection HVS_EMUX_REFUSED, a bad answer
+ * HVS_EMUX_ANSWER. The socket is then an ordinary unix stream
+ * (hvs_sock_kind() says unix).
  * @out receives the connected socket; the caller owns it.
  * Returns 0 or a negative HVS_E* code (HVS_ETIMEDOUT, HVS_ECONNREFUSED,
  * HVS_EHV_CID, HVS_ESERVICE_NOT_TEMPLATE, ...).

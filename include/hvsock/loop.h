@@ -139,7 +139,8 @@ typedef void (*hvs_connect_fn)(int err, hvs_sock_t sock, void *userdata);
  *            valid until the callback has run.
  * @base:     the caller's event loop; it must outlive the request.
  * @addr:     any connecting address kind; read during the call only.
- * @sopts:    socket options (timeout_ms: 0 = none), or NULL.
+ * @sopts:    socket options (timeout_ms: 0 = none; for vsock-mux: 10 s),
+ *            or NULL.
  * @cb:       called once with the outcome (required).
  * @userdata: passed to @cb.
  *
@@ -149,7 +150,11 @@ typedef void (*hvs_connect_fn)(int err, hvs_sock_t sock, void *userdata);
  * the loop; @sopts->timeout_ms covers the lookup and the connect, and a
  * name that does not resolve reaches @cb as HVS_EADDR_RESOLVE. The
  * addresses a name gives are tried in turn, each with a share of the
- * time left. The connected socket belongs to @cb (see hvs_connect_fn);
+ * time left. A vsock-mux: address is connected as hvs_connect() does it:
+ * the VMM's CONNECT handshake follows the connect within the same
+ * timeout, its answer read as it comes (the loop never waits on it), and
+ * @cb gets HVS_EMUX_REFUSED, HVS_EMUX_ANSWER or HVS_ETIMEDOUT if it
+ * fails. The connected socket belongs to @cb (see hvs_connect_fn);
  * the request's memory is the library's.
  * Returns 0 (the callback will run later, never from inside this call,
  * also for errors found at once such as a missing unix socket file) or,

@@ -568,6 +568,69 @@ parse_unix(struct parser *p, size_t off, hvs_addr_t *a)
 	return 0;
 }
 
+/*
+ * vsock-mux:PATH:PORT. The PATH is everything up to the last ':' (file
+ * names may hold colons, port numbers never do); it must name a file:
+ * the VMM's socket is never abstract. The PORT follows the vsock: rules,
+ * but "any" (and its number) cannot be connected to.
+ */
+static int
+parse_mux(struct parser *p, size_t off, hvs_role_t role, struct tok scheme,
+    hvs_addr_t *a)
+{
+	const char *s = p->s;
+	const char *last = s + p->len;
+	struct tok path, port_t;
+	uint32_t v;
+	int r;
+
+	/* Nothing a VMM offers to listen on: say where to listen instead. */
+	if (role == HVS_ROLE_LISTEN) {
+		return fail_tok(p, HVS_EMUX_LISTEN, scheme);
+	}
+	while (last > s + off && last[-1] != ':') {
+		last--;
+	}
+	if (last == s + off) {
+		/* One part only: a number is a port without its path,
+		 * anything else a path without its port. */
+		uint32_t ignored;
+
+		if (parse_dec(s + off, p->len - off, UINT32_MAX, &ignored) !=
+		    -1) {
+			return fail(p, HVS_EADDR_MISSING, off, 0);
+		}
+		return fail(p, HVS_EADDR_MISSING, p->len, 0);
+	}
+	path.off = off;
+	path.n = (size_t)(last - 1 - (s + off));
+	port_t.off = (size_t)(last - s);
+	port_t.n = p->len - port_t.off;
+	if (path.n == 0) {
+		return fail_tok(p, HVS_EADDR_PATH, path);
+	}
+	if (s[path.off] == '@') {
+		/* unix:@NAME is abstract; a VMM's socket is a file. */
+		return fail(p, HVS_EADDR_PATH, path.off, 1);
+	}
+	if (path.n >= HVS_PATH_MAX) {
+		return fail_tok(p, HVS_EADDR_PATH_TOOLONG, path);
+	}
+	if (port_t.n == 0) {
+		return fail_tok(p, HVS_EADDR_MISSING, port_t);
+	}
+	r = parse_dec(s + port_t.off, port_t.n, HVS_PORT_ANY - 1, &v);
+	if (r < 0) {
+		return fail_tok(p,
+		    r == -2 ? HVS_EADDR_PORT_RANGE : HVS_EADDR_PORT, port_t);
+	}
+	memcpy(a->u.mux.path, s + path.off, path.n);
+	a->u.mux.path[path.n] = '\0';
+	a->u.mux.len = path.n;
+	a->u.mux.port = v;
+	return 0;
+}
+
 static int
 parse_fd(struct parser *p, size_t off, hvs_addr_t *a)
 {
@@ -602,6 +665,7 @@ hvs_addr_parse(hvs_addr_t *out, const char *str, size_t len, hvs_role_t role,
 	    {"unix", HVS_ADDR_UNIX},
 	    {"fd", HVS_ADDR_FD},
 	    {"stdio", HVS_ADDR_STDIO},
+	    {"vsock-mux", HVS_ADDR_VSOCK_MUX},
 	};
 	struct parser p = {str, len, err};
 	struct tok scheme;
@@ -662,6 +726,9 @@ hvs_addr_parse(hvs_addr_t *out, const char *str, size_t len, hvs_role_t role,
 		break;
 	case HVS_ADDR_FD:
 		r = parse_fd(&p, rest, &a);
+		break;
+	case HVS_ADDR_VSOCK_MUX:
+		r = parse_mux(&p, rest, role, scheme, &a);
 		break;
 	default:
 		r = 0;
@@ -830,6 +897,24 @@ format_unix(const hvs_addr_t *a, struct out *o)
 	return 0;
 }
 
+static int
+format_mux(const hvs_addr_t *a, struct out *o)
+{
+	const char *path = a->u.mux.path;
+	size_t n = bounded_len(path, HVS_PATH_MAX);
+
+	/* As the parser takes it: a file path, and a port to connect to. */
+	if (n == 0 || n == HVS_PATH_MAX || path[0] == '@' ||
+	    a->u.mux.port == HVS_PORT_ANY) {
+		return HVS_EINVAL;
+	}
+	puts_(o, "vsock-mux:");
+	put(o, path, n);
+	puts_(o, ":");
+	put_dec(o, a->u.mux.port);
+	return 0;
+}
+
 int
 hvs_addr_format(const hvs_addr_t *addr, char *buf, size_t size)
 {
@@ -877,6 +962,9 @@ hvs_addr_format(const hvs_addr_t *addr, char *buf, size_t size)
 		break;
 	case HVS_ADDR_STDIO:
 		puts_(&o, "stdio");
+		break;
+	case HVS_ADDR_VSOCK_MUX:
+		r = format_mux(addr, &o);
 		break;
 	default:
 		r = HVS_EINVAL;
@@ -945,6 +1033,9 @@ hvs_addr_equal(const hvs_addr_t *a, const hvs_addr_t *b)
 			   HVS_PATH_MAX) == 0;
 	case HVS_ADDR_FD:
 		return a->u.fd.fd == b->u.fd.fd;
+	case HVS_ADDR_VSOCK_MUX:
+		return a->u.mux.port == b->u.mux.port &&
+		    strncmp(a->u.mux.path, b->u.mux.path, HVS_PATH_MAX) == 0;
 	default:
 		/* stdio, none: the kind is the whole value. */
 		return 1;
@@ -969,6 +1060,8 @@ hvs_addr_kind_name(hvs_addr_kind_t kind)
 		return "fd";
 	case HVS_ADDR_STDIO:
 		return "stdio";
+	case HVS_ADDR_VSOCK_MUX:
+		return "vsock-mux";
 	}
 	return "unknown";
 }

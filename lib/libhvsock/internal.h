@@ -150,6 +150,9 @@ int hvs__os_connect(hvs_sock_t s, const hvs__sockaddr_t *sa);
 /* Wait until @s is writable (connect done) for at most @timeout_ms
  * (<0: forever); then read SO_ERROR. HVS_ETIMEDOUT on timeout. */
 int hvs__os_wait_connected(hvs_sock_t s, int timeout_ms);
+/* Wait until @s is readable (@writable 0) or writable (1), or in error,
+ * for at most @timeout_ms (<0: forever). HVS_ETIMEDOUT on timeout. */
+int hvs__os_wait_io(hvs_sock_t s, int writable, int timeout_ms);
 int hvs__os_close(hvs_sock_t s);
 int hvs__os_shutdown(hvs_sock_t s, int how);
 int hvs__os_set_nonblock(hvs_sock_t s, int on);
@@ -311,5 +314,47 @@ int hvs__connect_start(const hvs__sockaddr_t *sa, const hvs_sockopts_t *opts,
 
 /* The connect timeout @opts asks for, in ms (<0 = none). */
 int hvs__connect_timeout_ms(const hvs_sockopts_t *opts);
+
+/* ---- hybrid vsock, vsock-mux: (mux.c) -------------------------------- */
+
+/* The longest answer line a VMM may give, '\n' included. */
+#define HVS__MUX_LINE_MAX 64
+/* The bound of connect and handshake when the caller leaves it at 0. */
+#define HVS__MUX_TIMEOUT_MS 10000
+
+/*
+ * The handshake of one connection to a VMM's socket, driven by the
+ * blocking hvs_connect() and by the event loop alike: first the request
+ * (`CONNECT PORT\n`) goes out, then the answer comes in a byte at a time,
+ * so that nothing of the stream after the answer's '\n' is consumed.
+ */
+typedef struct hvs__mux {
+	char req[24]; /* "CONNECT 4294967294\n" */
+	size_t req_len;
+	size_t req_sent;
+	char line[HVS__MUX_LINE_MAX];
+	size_t line_len;
+	uint32_t port; /* the guest's port asked for */
+	uint32_t host_port; /* the number of the VMM's OK */
+} hvs__mux_t;
+
+/* The whole timeout of a connect to @addr, in ms (<0 = none): that of
+ * @opts, with vsock-mux:'s default of HVS__MUX_TIMEOUT_MS for 0. */
+int hvs__addr_timeout_ms(const hvs_addr_t *addr, const hvs_sockopts_t *opts);
+
+void hvs__mux_init(hvs__mux_t *m, uint32_t port);
+/*
+ * One step without waiting, on a non-blocking socket: send what is left
+ * of the request (hvs__mux_send()), or read what has come of the answer
+ * (hvs__mux_recv()). 0 when the step is done, HVS_EAGAIN to wait for the
+ * socket (writable, readable) and call again, or an error:
+ * HVS_EMUX_REFUSED (the VMM closed the connection), HVS_EMUX_ANSWER, or
+ * a system error.
+ */
+int hvs__mux_send(hvs_sock_t s, hvs__mux_t *m);
+int hvs__mux_recv(hvs_sock_t s, hvs__mux_t *m);
+/* The whole handshake on non-blocking @s, waiting up to @deadline_ms
+ * (hvs__os_now_ms(); 0 = no deadline). */
+int hvs__mux_handshake(hvs_sock_t s, uint32_t port, uint64_t deadline_ms);
 
 #endif /* HVSOCK_INTERNAL_H */

@@ -161,6 +161,33 @@ unix_to_sockaddr(const hvs_addr_t *addr, hvs__sockaddr_t *out)
 	return 0;
 }
 
+/* The VMM's unix socket of a vsock-mux: address, connect only. */
+static int
+mux_to_sockaddr(const hvs_addr_t *addr, hvs_role_t role, hvs__sockaddr_t *out)
+{
+	const char *path = addr->u.mux.path;
+	const char *nul = memchr(path, '\0', sizeof(addr->u.mux.path));
+	hvs_addr_t local;
+	size_t len;
+
+	if (role != HVS_ROLE_CONNECT) {
+		return HVS_EMUX_LISTEN;
+	}
+	/* The path is a C string (len is a convenience, as for unix:). */
+	if (nul == NULL) {
+		return HVS_EADDR_PATH_TOOLONG;
+	}
+	len = (size_t)(nul - path);
+	if (len == 0 || path[0] == '@') {
+		return HVS_EADDR_PATH;
+	}
+	memset(&local, 0, sizeof(local));
+	local.kind = HVS_ADDR_UNIX;
+	memcpy(local.u.local.path, path, len);
+	local.u.local.len = len;
+	return unix_to_sockaddr(&local, out);
+}
+
 int
 hvs__addr_resolve(const hvs_addr_t *addr, hvs_role_t role, unsigned flags,
     hvs__sockaddr_t *out, int max)
@@ -179,6 +206,9 @@ hvs__addr_resolve(const hvs_addr_t *addr, hvs_role_t role, unsigned flags,
 		return resolve_tcp(addr, role, flags, out, max);
 	case HVS_ADDR_UNIX:
 		rc = unix_to_sockaddr(addr, out);
+		return rc < 0 ? rc : 1;
+	case HVS_ADDR_VSOCK_MUX:
+		rc = mux_to_sockaddr(addr, role, out);
 		return rc < 0 ? rc : 1;
 	case HVS_ADDR_FD:
 	case HVS_ADDR_STDIO:
@@ -201,6 +231,8 @@ hvs_addr_check(const hvs_addr_t *addr, hvs_role_t role)
 		return hvs__hv_check(addr, role);
 	case HVS_ADDR_UNIX:
 		return addr->u.local.abstract ? hvs__os_unix_abstract() : 0;
+	case HVS_ADDR_VSOCK_MUX:
+		return role == HVS_ROLE_LISTEN ? HVS_EMUX_LISTEN : 0;
 	case HVS_ADDR_TCP:
 	case HVS_ADDR_FD:
 	case HVS_ADDR_STDIO:

@@ -168,7 +168,7 @@ hvs_connect(hvs_sock_t *out, const hvs_addr_t *addr, const hvs_sockopts_t *opts)
 {
 	hvs__sockaddr_t sas[MAX_RESOLVED];
 	unsigned flags = opts != NULL ? opts->flags : 0;
-	int timeout = hvs__connect_timeout_ms(opts);
+	int timeout = hvs__addr_timeout_ms(addr, opts);
 	uint64_t deadline = 0;
 	int n, i, rc = HVS_ECONNREFUSED;
 	hvs_sock_t s = HVS_INVALID_SOCK;
@@ -212,6 +212,18 @@ hvs_connect(hvs_sock_t *out, const hvs_addr_t *addr, const hvs_sockopts_t *opts)
 	}
 	if (rc < 0) {
 		return rc;
+	}
+	if (addr->kind == HVS_ADDR_VSOCK_MUX) {
+		/* Within the same deadline: the VMM answers only once the
+		 * guest has accepted. */
+		rc = hvs__mux_handshake(s, addr->u.mux.port,
+		    timeout >= 0 ? deadline : 0);
+		if (rc < 0) {
+			hvs__log(HVS_LOG_DEBUG, "vsock-mux: %s: %s",
+			    addr->u.mux.path, hvs_strerror(rc));
+			hvs__os_close(s);
+			return rc;
+		}
 	}
 	if (!(flags & HVS_SOCK_NONBLOCK)) {
 		rc = hvs__os_set_nonblock(s, 0);

@@ -11,6 +11,12 @@
  * it may resolve to several addresses: they are tried in turn, each with a
  * fair share of the time left, so one black-holed address cannot eat the
  * whole budget.
+ *
+ * A vsock-mux: address goes on from the connected unix socket to the
+ * VMM's handshake (mux.c): the request is sent, then the same event waits
+ * for the socket to turn readable (or writable while the request is not
+ * all out) under what is left of the same deadline, and each wake-up reads
+ * what has come of the answer without waiting.
  */
 #ifndef _WIN32
 #include <arpa/inet.h>
@@ -47,6 +53,10 @@ struct hvs_connect_req {
 	int next; /* the next one to try */
 	unsigned deferred : 1; /* ev only carries the outcome */
 	unsigned in_cb : 1;
+	unsigned is_mux : 1; /* vsock-mux: a handshake follows the connect */
+	unsigned in_mux : 1; /* ev waits for the handshake */
+	unsigned mux_writing : 1; /* the request is not all out yet */
+	hvs__mux_t mux;
 	hvs__sockaddr_t addrs[];
 };
 
@@ -159,6 +169,68 @@ req_close_attempt(hvs_connect_req_t *req)
 }
 
 /*
+ * One step of the vsock-mux handshake on the connected req->sock: 0 when
+ * the VMM said OK, HVS_EAGAIN with the event waiting for the next step,
+ * or an error (the socket is still open: the caller closes it).
+ */
+static int
+req_mux_step(hvs_connect_req_t *req)
+{
+	struct timeval tv;
+	uint64_t now;
+	short what;
+	int rc;
+
+	if (req->mux_writing) {
+		rc = hvs__mux_send(req->sock, &req->mux);
+		if (rc == 0) {
+			req->mux_writing = 0;
+			rc = hvs__mux_recv(req->sock, &req->mux);
+		}
+	} else {
+		rc = hvs__mux_recv(req->sock, &req->mux);
+	}
+	if (rc != HVS_EAGAIN) {
+		if (rc == 0) {
+			hvs__log(HVS_LOG_DEBUG,
+			    "vsock-mux: port %lu: the VMM said OK %lu",
+			    (unsigned long)req->mux.port,
+			    (unsigned long)req->mux.host_port);
+		}
+		return rc;
+	}
+	what = req->mux_writing ? EV_WRITE : EV_READ;
+	req->in_mux = 1;
+	event_assign(&req->ev, req->base, (evutil_socket_t)req->sock, what,
+	    on_event, req);
+	if (req->timeout_ms < 0) {
+		rc = event_add(&req->ev, NULL);
+	} else {
+		now = hvs__os_now_ms();
+		if (now >= req->deadline) {
+			return HVS_ETIMEDOUT;
+		}
+		tv = hvs__ms_timeval(req->deadline - now);
+		rc = event_add(&req->ev, &tv);
+	}
+	return rc == 0 ? HVS_EAGAIN : HVS_ENOMEM;
+}
+
+/*
+ * The attempt in progress is connected: the outcome, unless a vsock-mux
+ * handshake is to follow (HVS_EAGAIN: it is under way, or now failed).
+ */
+static int
+req_connected(hvs_connect_req_t *req)
+{
+	if (!req->is_mux) {
+		return 0;
+	}
+	req->mux_writing = 1;
+	return req_mux_step(req);
+}
+
+/*
  * Start on the next address that does not fail at once. Leaves either an
  * attempt in progress or the outcome deferred.
  */
@@ -180,7 +252,13 @@ req_attempt(hvs_connect_req_t *req)
 		    &s);
 		if (rc == 0) {
 			req->sock = s;
-			req->err = 0;
+			req->err = req_connected(req);
+			if (req->err == HVS_EAGAIN) {
+				return;
+			}
+			if (req->err < 0) {
+				req_close_attempt(req);
+			}
 			break;
 		}
 		if (rc != HVS_EINPROGRESS) {
@@ -192,6 +270,7 @@ req_attempt(hvs_connect_req_t *req)
 		}
 		req->sock = s;
 		if (connected_already(req)) {
+			/* Only tcp: never a vsock-mux handshake. */
 			req->err = 0;
 			break;
 		}
@@ -237,6 +316,22 @@ on_event(evutil_socket_t fd, short what, void *arg)
 		req_finish(req);
 		return;
 	}
+	if (req->in_mux) {
+		/* The handshake: no other address to go on to. */
+		req->in_mux = 0;
+		rc = (what & EV_TIMEOUT) ? HVS_ETIMEDOUT : req_mux_step(req);
+		if (rc == HVS_EAGAIN) {
+			return;
+		}
+		if (rc < 0) {
+			hvs__log(HVS_LOG_DEBUG, "vsock-mux: %s",
+			    hvs_strerror(rc));
+			req_close_attempt(req);
+		}
+		req->err = rc;
+		req_finish(req);
+		return;
+	}
 	if (what & EV_TIMEOUT) {
 		rc = HVS_ETIMEDOUT;
 	} else {
@@ -259,9 +354,15 @@ on_event(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	if (rc == 0) {
-		req->err = 0;
-		req_finish(req);
-		return;
+		rc = req_connected(req);
+		if (rc == HVS_EAGAIN) {
+			return;
+		}
+		if (rc == 0) {
+			req->err = 0;
+			req_finish(req);
+			return;
+		}
 	}
 	req->err = rc;
 	req_close_attempt(req);
@@ -272,10 +373,14 @@ on_event(evutil_socket_t fd, short what, void *arg)
 	req_attempt(req);
 }
 
-/* A request with room for @room addresses, none in it yet. */
+/*
+ * A request with room for @room addresses, none in it yet; for @addr (NULL
+ * when only native addresses are known), whose kind may ask for more than
+ * a connect.
+ */
 static hvs_connect_req_t *
-req_new(struct event_base *base, int room, const hvs_sockopts_t *sopts,
-    hvs_connect_fn cb, void *userdata)
+req_new(struct event_base *base, int room, const hvs_addr_t *addr,
+    const hvs_sockopts_t *sopts, hvs_connect_fn cb, void *userdata)
 {
 	hvs_connect_req_t *req;
 
@@ -292,16 +397,21 @@ req_new(struct event_base *base, int room, const hvs_sockopts_t *sopts,
 		hvs_sockopts_init(&req->opts);
 	}
 	req->sock = HVS_INVALID_SOCK;
-	req->timeout_ms = hvs__connect_timeout_ms(&req->opts);
+	req->timeout_ms = hvs__addr_timeout_ms(addr, &req->opts);
+	if (addr != NULL && addr->kind == HVS_ADDR_VSOCK_MUX) {
+		req->is_mux = 1;
+		hvs__mux_init(&req->mux, addr->u.mux.port);
+	}
 	req->deadline = hvs__os_now_ms() +
 	    (uint64_t)(req->timeout_ms > 0 ? req->timeout_ms : 0);
 	return req;
 }
 
-int
-hvs__connect_async_addrs(hvs_connect_req_t **out, struct event_base *base,
-    const hvs__sockaddr_t *addrs, int n, const hvs_sockopts_t *sopts,
-    hvs_connect_fn cb, void *userdata)
+/* Connect to one of @addrs, the native addresses of @addr (may be NULL). */
+static int
+connect_addrs(hvs_connect_req_t **out, struct event_base *base,
+    const hvs_addr_t *addr, const hvs__sockaddr_t *addrs, int n,
+    const hvs_sockopts_t *sopts, hvs_connect_fn cb, void *userdata)
 {
 	hvs_connect_req_t *req;
 
@@ -311,7 +421,7 @@ hvs__connect_async_addrs(hvs_connect_req_t **out, struct event_base *base,
 	if (base == NULL || addrs == NULL || n <= 0 || cb == NULL) {
 		return HVS_EINVAL;
 	}
-	req = req_new(base, n, sopts, cb, userdata);
+	req = req_new(base, n, addr, sopts, cb, userdata);
 	if (req == NULL) {
 		return HVS_ENOMEM;
 	}
@@ -322,6 +432,14 @@ hvs__connect_async_addrs(hvs_connect_req_t **out, struct event_base *base,
 		*out = req;
 	}
 	return 0;
+}
+
+int
+hvs__connect_async_addrs(hvs_connect_req_t **out, struct event_base *base,
+    const hvs__sockaddr_t *addrs, int n, const hvs_sockopts_t *sopts,
+    hvs_connect_fn cb, void *userdata)
+{
+	return connect_addrs(out, base, NULL, addrs, n, sopts, cb, userdata);
 }
 
 /* The worker's answer, from the loop: connect, or report the failure. */
@@ -352,7 +470,7 @@ connect_by_name(hvs_connect_req_t **out, struct event_base *base,
 	struct timeval tv;
 	int rc;
 
-	req = req_new(base, MAX_ADDRS, sopts, cb, userdata);
+	req = req_new(base, MAX_ADDRS, addr, sopts, cb, userdata);
 	if (req == NULL) {
 		return HVS_ENOMEM;
 	}
@@ -402,8 +520,7 @@ hvs_connect_async(hvs_connect_req_t **out, struct event_base *base,
 	if (n == 0) {
 		return HVS_EADDR_RESOLVE;
 	}
-	return hvs__connect_async_addrs(out, base, addrs, n, sopts, cb,
-	    userdata);
+	return connect_addrs(out, base, addr, addrs, n, sopts, cb, userdata);
 }
 
 void

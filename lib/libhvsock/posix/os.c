@@ -203,6 +203,40 @@ hvs__os_wait_connected(hvs_sock_t s, int timeout_ms)
 }
 
 int
+hvs__os_wait_io(hvs_sock_t s, int writable, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = s, .events = writable ? POLLOUT : POLLIN};
+	uint64_t deadline = 0;
+	int left = timeout_ms;
+	int n;
+
+	if (timeout_ms >= 0) {
+		deadline = hvs__os_now_ms() + (uint64_t)timeout_ms;
+	}
+	for (;;) {
+		/* POLLHUP and POLLERR count as ready: the next recv or send
+		 * says what happened. */
+		n = poll(&pfd, 1, left);
+		if (n > 0) {
+			return 0;
+		}
+		if (n == 0) {
+			return HVS_ETIMEDOUT;
+		}
+		if (errno != EINTR) {
+			return hvs__os_last_error();
+		}
+		if (timeout_ms >= 0) {
+			uint64_t now = hvs__os_now_ms();
+			if (now >= deadline) {
+				return HVS_ETIMEDOUT;
+			}
+			left = (int)(deadline - now);
+		}
+	}
+}
+
+int
 hvs__os_close(hvs_sock_t s)
 {
 	/*

@@ -399,6 +399,32 @@ hvs__os_wait_connected(hvs_sock_t s, int timeout_ms)
 }
 
 int
+hvs__os_wait_io(hvs_sock_t s, int writable, int timeout_ms)
+{
+	fd_set fds, efds;
+	struct timeval tv, *tvp = NULL;
+	int rc;
+
+	/* select(), as in hvs__os_wait_connected(); an error (the except
+	 * set) counts as ready: the next recv or send says what it is. */
+	FD_ZERO(&fds);
+	FD_ZERO(&efds);
+	FD_SET((SOCKET)s, &fds);
+	FD_SET((SOCKET)s, &efds);
+	if (timeout_ms >= 0) {
+		tv.tv_sec = timeout_ms / 1000;
+		tv.tv_usec = (timeout_ms % 1000) * 1000;
+		tvp = &tv;
+	}
+	rc = select(0, writable ? NULL : &fds, writable ? &fds : NULL, &efds,
+	    tvp);
+	if (rc == SOCKET_ERROR) {
+		return hvs__os_last_error();
+	}
+	return rc == 0 ? HVS_ETIMEDOUT : 0;
+}
+
+int
 hvs__os_close(hvs_sock_t s)
 {
 	if (s == HVS_INVALID_SOCK) {
