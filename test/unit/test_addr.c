@@ -62,6 +62,8 @@ static const hvs_role_t roles[] = {HVS_ROLE_LISTEN, HVS_ROLE_CONNECT};
 #define ABSTRACT(p) {.kind = HVS_ADDR_UNIX, .u.local = {p, sizeof(p) - 1, 1}}
 #define FD(n) {.kind = HVS_ADDR_FD, .u.fd = {n}}
 #define STDIO {.kind = HVS_ADDR_STDIO}
+#define MUX(p, port)                                                       \
+	{.kind = HVS_ADDR_VSOCK_MUX, .u.mux = {p, sizeof(p) - 1, port}}
 /* clang-format on */
 
 #define ANY HVS_CID_ANY
@@ -119,6 +121,11 @@ same_fields(const hvs_addr_t *a, const hvs_addr_t *b)
 		    a->u.local.path[a->u.local.len] == '\0';
 	case HVS_ADDR_FD:
 		return a->u.fd.fd == b->u.fd.fd;
+	case HVS_ADDR_VSOCK_MUX:
+		return a->u.mux.len == b->u.mux.len &&
+		    memcmp(a->u.mux.path, b->u.mux.path, a->u.mux.len) == 0 &&
+		    a->u.mux.path[a->u.mux.len] == '\0' &&
+		    a->u.mux.port == b->u.mux.port;
 	default:
 		return 1;
 	}
@@ -126,8 +133,9 @@ same_fields(const hvs_addr_t *a, const hvs_addr_t *b)
 
 /*
  * The round-trip contract: @a formats, the text parses back in both roles
- * to an equal address, and formatting that gives the same text again.
- * The text goes to @canon (HVS_ADDR_STRLEN bytes).
+ * (vsock-mux: in the connect role; listening on it is refused) to an
+ * equal address, and formatting that gives the same text again. The text
+ * goes to @canon (HVS_ADDR_STRLEN bytes).
  */
 static void
 check_roundtrip(const hvs_addr_t *a, char *canon, const char *what)
@@ -145,6 +153,13 @@ check_roundtrip(const hvs_addr_t *a, char *canon, const char *what)
 		char again[HVS_ADDR_STRLEN];
 		int r = parse_exact(&back, canon, (size_t)n, roles[i], &err);
 
+		if (a->kind == HVS_ADDR_VSOCK_MUX &&
+		    roles[i] == HVS_ROLE_LISTEN) {
+			assert_int_equal(r, HVS_EMUX_LISTEN);
+			assert_int_equal(err.offset, 0);
+			assert_int_equal(err.length, strlen("vsock-mux"));
+			continue;
+		}
 		if (r != 0) {
 			fail_msg("%s: \"%s\" does not parse back as %s: %s at "
 				 "%lu+%lu",
@@ -291,6 +306,18 @@ static const struct ok_case ok_cases[] = {
     {"fd:3", LC, FD(3), "fd:3"},
     {"FD:007", LC, FD(7), "fd:7"},
     {"fd:2147483647", LC, FD(INT_MAX), "fd:2147483647"},
+    /* vsock-mux: (connect only) */
+    {"vsock-mux:/run/vm.sock:5000", C, MUX("/run/vm.sock", 5000),
+	"vsock-mux:/run/vm.sock:5000"},
+    {"VSOCK-MUX:/run/vm.sock:05000", C, MUX("/run/vm.sock", 5000),
+	"vsock-mux:/run/vm.sock:5000"},
+    {"vsock-mux:v.sock:0", C, MUX("v.sock", 0), "vsock-mux:v.sock:0"},
+    {"vsock-mux:/a:b:c:4294967294", C, MUX("/a:b:c", 4294967294u),
+	"vsock-mux:/a:b:c:4294967294"},
+    {"vsock-mux:/a::1", C, MUX("/a:", 1), "vsock-mux:/a::1"},
+    {"vsock-mux::x:2", C, MUX(":x", 2), "vsock-mux::x:2"},
+    {"vsock-mux:./@vm:3", C, MUX("./@vm", 3), "vsock-mux:./@vm:3"},
+    {"vsock-mux: :4", C, MUX(" ", 4), "vsock-mux: :4"},
     /* stdio */
     {"stdio", LC, STDIO, "stdio"},
     {"STDIO", LC, STDIO, "stdio"},
@@ -662,14 +689,17 @@ static const struct bad_case bad_cases[] = {
  * and an untouched *out.
  */
 static void
-check_bad(const char *in, size_t len, int code, size_t off, size_t n,
-    const char *what)
+check_bad_in(unsigned mask, const char *in, size_t len, int code, size_t off,
+    size_t n, const char *what)
 {
 	for (size_t k = 0; k < HVS__ARRAY_LEN(roles); k++) {
 		hvs_addr_t a, orig;
 		hvs_parse_error_t err = {12345, 12345, 12345};
 		int r;
 
+		if (!(mask & (1u << k))) {
+			continue;
+		}
 		memset(&a, 0x5a, sizeof(a));
 		orig = a;
 		r = parse_exact(&a, in, len, roles[k], &err);
@@ -688,6 +718,92 @@ check_bad(const char *in, size_t len, int code, size_t off, size_t n,
 		    code);
 		assert_memory_equal(&a, &orig, sizeof(a));
 	}
+}
+
+static void
+check_bad(const char *in, size_t len, int code, size_t off, size_t n,
+    const char *what)
+{
+	check_bad_in(LC, in, len, code, off, n, what);
+}
+
+/* vsock-mux: connecting; in the listen role every one is refused as such. */
+static const struct bad_case mux_bad_cases[] = {
+    E("vsock-mux", EADDR_MISSING, 9, 0),
+    E("vsock-mux:", EADDR_MISSING, 10, 0),
+    /* no path: a lone port, or an empty one */
+    E("vsock-mux:5000", EADDR_MISSING, 10, 0),
+    E("vsock-mux::5000", EADDR_PATH, 10, 0),
+    E("vsock-mux::", EADDR_PATH, 10, 0),
+    /* no port */
+    E("vsock-mux:/run/vm.sock", EADDR_MISSING, 22, 0),
+    E("vsock-mux:/run/vm.sock:", EADDR_MISSING, 23, 0),
+    E("vsock-mux:/run/vm.sock5000", EADDR_MISSING, 26, 0),
+    /* bad ports: "any" cannot be connected to */
+    E("vsock-mux:/v:any", EADDR_PORT, 13, 3),
+    E("vsock-mux:/v:4294967295", EADDR_PORT_RANGE, 13, 10),
+    E("vsock-mux:/v:4294967296", EADDR_PORT_RANGE, 13, 10),
+    E("vsock-mux:/v:99999999999999999999", EADDR_PORT_RANGE, 13, 20),
+    E("vsock-mux:/v:-1", EADDR_PORT, 13, 2),
+    E("vsock-mux:/v:+1", EADDR_PORT, 13, 2),
+    E("vsock-mux:/v:0x10", EADDR_PORT, 13, 4),
+    E("vsock-mux:/v: 1", EADDR_PORT, 13, 2),
+    E("vsock-mux:/v:1 ", EADDR_PORT, 13, 2),
+    E("vsock-mux:/v:5000/", EADDR_PORT, 13, 5),
+    /* the VMM's socket is a file, never an abstract name */
+    E("vsock-mux:@vm:5000", EADDR_PATH, 10, 1),
+    E("vsock-mux:@:5000", EADDR_PATH, 10, 1),
+    /* NUL anywhere */
+    E("vsock-mux:/v\0:1", EADDR_NUL, 12, 1),
+    E("vsock-mux:/v:1\0", EADDR_NUL, 14, 1),
+};
+
+static void
+test_mux_bad(void **state)
+{
+	char path[HVS_PATH_MAX + 2];
+	char in[HVS_PATH_MAX + 32];
+	int n;
+
+	(void)state;
+	for (size_t i = 0; i < HVS__ARRAY_LEN(mux_bad_cases); i++) {
+		const struct bad_case *c = &mux_bad_cases[i];
+		char what[64];
+
+		snprintf(what, sizeof(what), "mux bad case #%zu \"%.40s\"", i,
+		    c->in);
+		check_bad_in(C, c->in, c->len, c->code, c->off, c->n, what);
+		/* Never a listening address, however it is written; a NUL
+		 * or a bare kind is refused before the kind counts. */
+		if (c->code != HVS_EADDR_NUL &&
+		    memchr(c->in, ':', c->len) != NULL) {
+			check_bad_in(L, c->in, c->len, HVS_EMUX_LISTEN, 0, 9,
+			    what);
+		}
+	}
+	/* A path of HVS_PATH_MAX - 1 bytes fits, one more does not. */
+	memset(path, 'p', sizeof(path));
+	path[0] = '/';
+	path[HVS_PATH_MAX - 1] = '\0';
+	n = snprintf(in, sizeof(in), "vsock-mux:%s:7", path);
+	{
+		hvs_addr_t a;
+		char canon[HVS_ADDR_STRLEN];
+
+		assert_int_equal(parse_exact(&a, in, (size_t)n,
+				     HVS_ROLE_CONNECT, NULL),
+		    0);
+		assert_int_equal(a.u.mux.len, HVS_PATH_MAX - 1);
+		assert_int_equal(a.u.mux.port, 7);
+		check_roundtrip(&a, canon, "longest mux path");
+	}
+	path[HVS_PATH_MAX - 1] = 'p';
+	path[HVS_PATH_MAX] = '\0';
+	n = snprintf(in, sizeof(in), "vsock-mux:%s:7", path);
+	check_bad_in(C, in, (size_t)n, HVS_EADDR_PATH_TOOLONG, 10, HVS_PATH_MAX,
+	    "mux path too long");
+	check_bad_in(L, in, (size_t)n, HVS_EMUX_LISTEN, 0, 9,
+	    "mux path too long");
 }
 
 static void
@@ -1181,6 +1297,23 @@ test_format_invalid(void **state)
 	assert_int_equal(hvs_addr_format(&a, buf, sizeof(buf)), 19);
 	assert_string_equal(buf, "tcp:[fe80::2%lo]:80");
 
+	/* vsock-mux: only what parses back (connecting). */
+	memset(&a, 0, sizeof(a));
+	a.kind = HVS_ADDR_VSOCK_MUX;
+	a.u.mux.port = 5000;
+	EXPECT_EINVAL("vsock-mux without a path");
+	memset(a.u.mux.path, 'm', sizeof(a.u.mux.path));
+	EXPECT_EINVAL("vsock-mux with an unterminated path");
+	memset(a.u.mux.path, 0, sizeof(a.u.mux.path));
+	strcpy(a.u.mux.path, "@vm");
+	EXPECT_EINVAL("vsock-mux with an abstract name");
+	strcpy(a.u.mux.path, "/run/vm.sock");
+	a.u.mux.port = HVS_PORT_ANY;
+	EXPECT_EINVAL("vsock-mux to port any");
+	a.u.mux.port = 1;
+	assert_int_equal(hvs_addr_format(&a, buf, sizeof(buf)), 24);
+	assert_string_equal(buf, "vsock-mux:/run/vm.sock:1");
+
 	assert_int_equal(hvs_addr_format(NULL, buf, sizeof(buf)), HVS_EINVAL);
 	assert_int_equal(hvs_addr_format(NULL, NULL, 0), HVS_EINVAL);
 #undef EXPECT_EINVAL
@@ -1225,6 +1358,12 @@ twins(const hvs_addr_t *src, hvs_addr_t *a, hvs_addr_t *b)
 		break;
 	case HVS_ADDR_FD:
 		a->u.fd.fd = b->u.fd.fd = src->u.fd.fd;
+		break;
+	case HVS_ADDR_VSOCK_MUX:
+		strcpy(a->u.mux.path, src->u.mux.path);
+		strcpy(b->u.mux.path, src->u.mux.path);
+		a->u.mux.len = b->u.mux.len = src->u.mux.len;
+		a->u.mux.port = b->u.mux.port = src->u.mux.port;
 		break;
 	default:
 		break;
@@ -1351,6 +1490,24 @@ test_equal_fields(void **state)
 	a.u.local.len = b.u.local.len = (size_t)-1;
 	assert_false(hvs_addr_equal(&a, &b));
 
+	/* vsock-mux: the path and the port; never the same as unix:. */
+	assert_int_equal(hvs_addr_parse_str(&a, "vsock-mux:/run/vm.sock:5000",
+			     HVS_ROLE_CONNECT, NULL),
+	    0);
+	b = a;
+	b.u.mux.port = 5001;
+	assert_false(hvs_addr_equal(&a, &b));
+	b = a;
+	b.u.mux.path[1] = 'R';
+	assert_false(hvs_addr_equal(&a, &b));
+	assert_int_equal(hvs_addr_parse_str(&b, "unix:/run/vm.sock",
+			     HVS_ROLE_CONNECT, NULL),
+	    0);
+	assert_false(hvs_addr_equal(&a, &b));
+	b = a;
+	b.u.mux.len = 0; /* a convenience: the path is a C string */
+	assert_true(hvs_addr_equal(&a, &b));
+
 	/* fd, stdio, none */
 	assert_int_equal(hvs_addr_parse_str(&a, "fd:3", HVS_ROLE_LISTEN, NULL),
 	    0);
@@ -1381,6 +1538,7 @@ test_kind_name(void **state)
 	    {HVS_ADDR_UNIX, "unix"},
 	    {HVS_ADDR_FD, "fd"},
 	    {HVS_ADDR_STDIO, "stdio"},
+	    {HVS_ADDR_VSOCK_MUX, "vsock-mux"},
 	};
 
 	(void)state;
@@ -1504,12 +1662,12 @@ static void
 test_fuzz_tokens(void **state)
 {
 	static const char *const pieces[] = {"vsock", "hvsock", "tcp", "unix",
-	    "fd", "stdio", ":", ":", ":", "any", "host", "local", "hypervisor",
-	    "2", "5000", "0", "00", "4294967295", "4294967296", "65535",
-	    "65536", "2147483647", "2147483648", "[", "]", "::1", "::", "*",
-	    "@", "/tmp/x", "parent", "wildcard", "wsl", "WSL", "children",
-	    S_OTHER, "{", "}", "-", ".", "\0", " ", "%", "eth0", "localhost",
-	    "127.0.0.1", "a", "x.y", "0x", "+", "\xff", "fe80",
+	    "fd", "stdio", "vsock-mux", ":", ":", ":", "any", "host", "local",
+	    "hypervisor", "2", "5000", "0", "00", "4294967295", "4294967296",
+	    "65535", "65536", "2147483647", "2147483648", "[", "]", "::1",
+	    "::", "*", "@", "/tmp/x", "parent", "wildcard", "wsl", "WSL",
+	    "children", S_OTHER, "{", "}", "-", ".", "\0", " ", "%", "eth0",
+	    "localhost", "127.0.0.1", "a", "x.y", "0x", "+", "\xff", "fe80",
 	    "00001388-facb-11e6-bd58-64006a7986d3"};
 
 	(void)state;
@@ -1587,6 +1745,7 @@ main(void)
 	    cmocka_unit_test(test_parse_str),
 	    cmocka_unit_test(test_role_defaults),
 	    cmocka_unit_test(test_parse_bad),
+	    cmocka_unit_test(test_mux_bad),
 	    cmocka_unit_test(test_parse_bad_args),
 	    cmocka_unit_test(test_parse_len_cuts),
 	    cmocka_unit_test(test_length_limits),
