@@ -43,6 +43,8 @@ static const char options_help[] =
     "address:  vsock:[CID:]PORT  hvsock:[VMID:]SERVICE  tcp:[HOST:]PORT\n"
     "          unix:PATH  unix:@NAME  fd:N (an inherited listening "
     "socket, -l)\n"
+    "          vsock-mux:PATH:PORT (guest port PORT through the VMM's "
+    "socket PATH)\n"
     "          CID PORT = vsock:CID:PORT; with -l a bare PORT = "
     "vsock:any:PORT\n"
     "\n"

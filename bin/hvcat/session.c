@@ -144,6 +144,7 @@ usage_error(int err)
 	case HVS_EADDR_FD:
 	case HVS_EADDR_TRAILING:
 	case HVS_EADDR_MISSING:
+	case HVS_EMUX_LISTEN:
 		return 1;
 	default:
 		return 0;
@@ -752,7 +753,13 @@ on_connected(int err, hvs_sock_t sock, void *arg)
 		stop_loop(a);
 		return;
 	}
-	msg_verbose(o, 1, "connected to %s from %s", o->addr_str, l);
+	if (o->addr.kind == HVS_ADDR_VSOCK_MUX) {
+		/* From an unnamed unix socket, always: the VMM said OK. */
+		msg_verbose(o, 1, "connected to %s (the VMM accepted CONNECT)",
+		    o->addr_str);
+	} else {
+		msg_verbose(o, 1, "connected to %s from %s", o->addr_str, l);
+	}
 	serve(a, sock, o->addr_str);
 }
 

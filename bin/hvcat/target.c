@@ -4,7 +4,7 @@
  * when a socket on it fails.
  *
  *   hvcat [-l] ADDRESS      an address of the grammar (vsock:, hvsock:,
- *                           tcp:, unix:, fd:)
+ *                           vsock-mux:, tcp:, unix:, fd:)
  *   hvcat -l PORT           a bare number when listening: vsock port PORT
  *   hvcat [-l] CID PORT     vsock, nc-style: two words
  *
@@ -55,6 +55,10 @@ bad_address(const char *label, const char *shown, const char *text, size_t base,
 		msg_usage("bad %s '%s': %s (%zu bytes, at most %d)", label,
 		    whole, reason, strlen(shown), HVS_ADDR_MAXLEN);
 	}
+	if (pe->code == HVS_EMUX_LISTEN) {
+		/* The whole address is the trouble, not its kind's name. */
+		msg_usage("bad %s '%s': %s%s", label, whole, reason, hint);
+	}
 	if (len > 0 && !(off == base && len == tlen - base)) {
 		hvc_quote(text + off, len, part, sizeof(part));
 		msg_usage("bad %s '%s': '%s': %s%s", label, whole, part, reason,
@@ -96,14 +100,58 @@ target_finish(struct options *o, const char *shown)
 	}
 }
 
+/* 1 if @text is of the kind vsock-mux: (any case). */
+static int
+is_mux_text(const char *text)
+{
+	static const char kind[] = "vsock-mux:";
+
+	for (size_t i = 0; i < sizeof(kind) - 1; i++) {
+		char c = text[i];
+
+		if (c >= 'A' && c <= 'Z') {
+			c = (char)(c - 'A' + 'a');
+		}
+		if (c != kind[i]) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * What to add to a vsock-mux: parse error: the form expected, or for -l
+ * the unix: address where the VMM delivers the guest's connections to
+ * that port.
+ */
+static const char *
+mux_hint(const char *text, int code, char *buf, size_t size)
+{
+	hvs_addr_t a;
+
+	if (code != HVS_EMUX_LISTEN) {
+		return " (expected vsock-mux:PATH:PORT)";
+	}
+	if (hvs_addr_parse_str(&a, text, HVS_ROLE_CONNECT, NULL) != 0) {
+		return "";
+	}
+	snprintf(buf, size, " (here: hvcat -l unix:%s_%lu)", a.u.mux.path,
+	    (unsigned long)a.u.mux.port);
+	return buf;
+}
+
 static void
 parse_one(struct options *o, const char *text, const char *shown, size_t base,
     const char *label, const char *hint)
 {
 	hvs_parse_error_t pe = {0, 0, 0};
 	hvs_role_t role = o->listen ? HVS_ROLE_LISTEN : HVS_ROLE_CONNECT;
+	char buf[HVS_PATH_MAX + 64];
 
 	if (hvs_addr_parse_str(&o->addr, text, role, &pe) < 0) {
+		if (base == 0 && is_mux_text(text)) {
+			hint = mux_hint(text, pe.code, buf, sizeof(buf));
+		}
 		bad_address(label, shown, text, base, &pe, hint);
 	}
 }
@@ -220,6 +268,18 @@ target_describe_error(const struct options *o, const char *what, int err,
 		if (o->connect_ms > 0) {
 			snprintf(extra, sizeof(extra), " after %d.%03d s",
 			    o->connect_ms / 1000, o->connect_ms % 1000);
+		} else if (a->kind == HVS_ADDR_VSOCK_MUX) {
+			snprintf(extra, sizeof(extra),
+			    " after 10 s, vsock-mux:'s default (-w sets "
+			    "another)");
+		}
+		break;
+	case HVS_ENOTSOCK:
+	case HVS_ECONNREFUSED:
+		if (a->kind == HVS_ADDR_VSOCK_MUX) {
+			snprintf(extra, sizeof(extra),
+			    " (%s is not the socket of a running VMM)",
+			    a->u.mux.path);
 		}
 		break;
 	case HVS_EACCES:
@@ -264,6 +324,11 @@ target_describe_error(const struct options *o, const char *what, int err,
 	case HVS_ENOENT:
 		if (a->kind == HVS_ADDR_UNIX && !o->listen) {
 			reason = "no such socket file";
+		}
+		if (a->kind == HVS_ADDR_VSOCK_MUX) {
+			snprintf(extra, sizeof(extra),
+			    " (%s, the VMM's vsock socket: is the VM running?)",
+			    a->u.mux.path);
 		}
 		break;
 	case HVS_EADDRNOTAVAIL:

@@ -77,6 +77,7 @@ hvc__os_family_why(hvs_addr_kind_t kind)
 		       "(Windows 10 1607 or later with Hyper-V or WSL2 is "
 		       "needed)";
 	case HVS_ADDR_UNIX:
+	case HVS_ADDR_VSOCK_MUX:
 		return "unix sockets are not available on this system "
 		       "(Windows 10 1803 or later is needed)";
 	default:

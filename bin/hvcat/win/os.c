@@ -62,7 +62,9 @@ os_refuse(const struct options *o)
 
 	switch (o->addr.kind) {
 	case HVS_ADDR_UNIX:
-		if (o->addr.u.local.abstract) {
+	case HVS_ADDR_VSOCK_MUX:
+		/* A VMM's hybrid vsock is a unix socket too. */
+		if (o->addr.kind == HVS_ADDR_UNIX && o->addr.u.local.abstract) {
 			snprintf(m, sizeof(m),
 			    "%s: abstract unix sockets (unix:@NAME) exist on "
 			    "Linux only; on Windows use unix:PATH",
@@ -103,6 +105,7 @@ os_error_reason(const struct options *o, int err)
 		return "no Hyper-V sockets here: they need Windows 10 1607 "
 		       "or later with Hyper-V or WSL2";
 	case HVS_ADDR_UNIX:
+	case HVS_ADDR_VSOCK_MUX:
 		return "no unix sockets here: they need Windows 10 1803 or "
 		       "later";
 	default:
