@@ -93,6 +93,17 @@ else
 	    tar -C "$src" -xf -
 fi
 
+# The packages are named by debian/changelog, the build by meson.build:
+# they must say the same version (CONTRIBUTING.md, "Releasing").
+meson_version=$(sed -n "s/^[[:space:]]*version: '\([^']*\)',\$/\1/p" \
+	"$src/meson.build" | head -n 1)
+if [ "$meson_version" != "$upstream" ]; then
+	say "FAIL: debian/changelog says $version, meson.build" \
+	    "'$meson_version': add a debian/changelog entry for" \
+	    "$meson_version-1 (CONTRIBUTING.md, \"Releasing\")"
+	exit 1
+fi
+
 export DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-parallel=2}"
 say "building $version in $src (DEB_BUILD_OPTIONS=$DEB_BUILD_OPTIONS)"
 start=$(date +%s)
