@@ -70,6 +70,25 @@ hvp_errors_free(struct hvp_errors *e)
 
 /* ---- addresses -------------------------------------------------------- */
 
+/* The form expected, for a bad address of the kind vsock-mux: (any case). */
+static const char *
+mux_hint(const char *str)
+{
+	static const char kind[] = "vsock-mux:";
+
+	for (size_t i = 0; i < sizeof(kind) - 1; i++) {
+		char c = str[i];
+
+		if (c >= 'A' && c <= 'Z') {
+			c = (char)(c - 'A' + 'a');
+		}
+		if (c != kind[i]) {
+			return "";
+		}
+	}
+	return " (expected vsock-mux:PATH:PORT)";
+}
+
 /*
  * Parse @str for @role; on failure write a message naming the bad part.
  * An address this platform cannot open at all (unix:@NAME outside Linux,
@@ -81,10 +100,26 @@ hvp_conf_parse_addr(hvs_addr_t *out, const char *str, hvs_role_t role,
     char *msg, size_t msgsize)
 {
 	hvs_parse_error_t pe;
+	hvs_addr_t mux;
 	int r;
 
 	memset(&pe, 0, sizeof(pe));
 	r = hvs_addr_parse_str(out, str, role, &pe);
+	if (r == HVS_EMUX_LISTEN) {
+		/* Where the VMM delivers the guest's connections instead. */
+		if (hvs_addr_parse_str(&mux, str, HVS_ROLE_CONNECT, NULL) ==
+		    0) {
+			snprintf(msg, msgsize,
+			    "bad address '%s': %s (here: unix:%s_%lu)", str,
+			    hvs_strerror(r), mux.u.mux.path,
+			    (unsigned long)mux.u.mux.port);
+		} else {
+			snprintf(msg, msgsize, "bad address '%s': %s", str,
+			    hvs_strerror(r));
+		}
+		return -1;
+	}
+
 	if (r == 0) {
 		r = hvs_addr_check(out, role);
 		if (r == 0) {
@@ -95,11 +130,12 @@ hvp_conf_parse_addr(hvs_addr_t *out, const char *str, hvs_role_t role,
 		return -1;
 	}
 	if (pe.length > 0 && pe.offset + pe.length <= strlen(str)) {
-		snprintf(msg, msgsize, "bad address '%s': %s (at '%.*s')", str,
-		    hvs_strerror(r), (int)pe.length, str + pe.offset);
+		snprintf(msg, msgsize, "bad address '%s': %s (at '%.*s')%s",
+		    str, hvs_strerror(r), (int)pe.length, str + pe.offset,
+		    mux_hint(str));
 	} else {
-		snprintf(msg, msgsize, "bad address '%s': %s", str,
-		    hvs_strerror(r));
+		snprintf(msg, msgsize, "bad address '%s': %s%s", str,
+		    hvs_strerror(r), mux_hint(str));
 	}
 	return -1;
 }
@@ -291,7 +327,8 @@ hvp_conf_validate_fwd(struct hvp_config *c, struct hvp_fwd_conf *fc,
 	case HVS_ADDR_FD:
 		vfail(w, HVP_V_FWD,
 		    "[forward %s] target: %s cannot be a "
-		    "target (expected vsock:, hvsock:, tcp: or unix:)",
+		    "target (expected vsock:, hvsock:, vsock-mux:, tcp: or "
+		    "unix:)",
 		    fc->name, hvs_addr_kind_name(fc->target.kind));
 		return;
 	case HVS_ADDR_HVSOCK:
