@@ -8,17 +8,21 @@
  *  - the parser reads nothing outside [data, data + size) (ASan: libFuzzer
  *    hands over an exactly sized heap copy);
  *  - the role picks defaults only: both roles accept or reject alike, with
- *    the same error code and the same bad part;
+ *    the same error code and the same bad part; except vsock-mux:, which
+ *    the listen role refuses with HVS_EMUX_LISTEN at the kind (0+9),
+ *    whatever the connect role makes of it;
  *  - on failure *out is untouched, the error is an HVS_EADDR_* code and
  *    err->offset/length lie within the input; with err NULL the result is
  *    the same;
  *  - on success hvs_addr_format() succeeds, its text parses back in both
- *    roles to an equal address and formats to the same text again; a
+ *    roles (vsock-mux: in the connect role, and the listen role refuses
+ *    it) to an equal address and formats to the same text again; a
  *    smaller buffer gives HVS_ENOBUFS and a NUL-terminated prefix, never a
  *    byte past the buffer;
  *  - hvs_addr_parse_str() agrees with hvs_addr_parse() on NUL-free input;
- *  - strictness: an accepted address other than unix:PATH is printable
- *    ASCII without spaces (no junk silently accepted).
+ *  - strictness: an accepted address other than unix:PATH and
+ *    vsock-mux:PATH:PORT is printable ASCII without spaces (no junk
+ *    silently accepted).
  *
  * An input at least as long as hvs_addr_t is also taken as a raw address
  * value: hvs_addr_format() must either refuse it or write text that parses
@@ -123,6 +127,12 @@ check_roundtrip(const hvs_addr_t *a)
 		hvs_parse_error_t e;
 
 		r = hvs_addr_parse(&back, copy, n, roles[i], &e);
+		if (a->kind == HVS_ADDR_VSOCK_MUX &&
+		    roles[i] == HVS_ROLE_LISTEN) {
+			CHECK(r == HVS_EMUX_LISTEN);
+			CHECK(e.offset == 0 && e.length == 9);
+			continue;
+		}
 		if (r != 0) {
 			fprintf(stderr,
 			    "'%s' does not parse back (role %d): "
@@ -171,8 +181,10 @@ parse_checked(hvs_addr_t *out, const char *s, size_t size, hvs_role_t role,
 	if (r < 0) {
 		/* Untouched on failure. */
 		CHECK(memcmp(&a, &poison, sizeof(a)) == 0);
-		/* A specific address error, never EINVAL for valid args. */
-		CHECK(r <= HVS_EADDR_EMPTY && r >= HVS_EADDR_RESOLVE);
+		/* A specific address error, never EINVAL for valid args;
+		 * or vsock-mux: in the listen role. */
+		CHECK((r <= HVS_EADDR_EMPTY && r >= HVS_EADDR_RESOLVE) ||
+		    (r == HVS_EMUX_LISTEN && role == HVS_ROLE_LISTEN));
 		CHECK(strcmp(hvs_err_name(r), "UNKNOWN") != 0);
 		CHECK(e.code == r);
 		/* The bad part lies within the input (tools print it). */
@@ -214,13 +226,23 @@ fuzz_text(const uint8_t *data, size_t size)
 			CHECK(data[i] > 0x20 && data[i] < 0x7f);
 		}
 	}
-	/* The role only picks defaults. */
-	CHECK(r[0] == r[1]);
-	if (r[0] < 0) {
-		CHECK(e[0].offset == e[1].offset);
-		CHECK(e[0].length == e[1].length);
+	/* vsock-mux: connects only: refused as a listener at its kind. */
+	if (r[1] == 0 && a[1].kind == HVS_ADDR_VSOCK_MUX) {
+		CHECK(r[0] == HVS_EMUX_LISTEN);
+	}
+	if (r[0] == HVS_EMUX_LISTEN) {
+		CHECK(e[0].offset == 0 && e[0].length == 9);
+		CHECK(r[1] == 0 ||
+		    (r[1] <= HVS_EADDR_EMPTY && r[1] >= HVS_EADDR_RESOLVE));
 	} else {
-		CHECK(a[0].kind == a[1].kind);
+		/* The role only picks defaults. */
+		CHECK(r[0] == r[1]);
+		if (r[0] < 0) {
+			CHECK(e[0].offset == e[1].offset);
+			CHECK(e[0].length == e[1].length);
+		} else {
+			CHECK(a[0].kind == a[1].kind);
+		}
 	}
 
 	/* hvs_addr_parse_str() on a C string of the same bytes. */

@@ -221,9 +221,11 @@ hvp_tcp_bind_addr(const char *host, uint16_t port, int listen,
 int
 hvs_addr_check(const hvs_addr_t *addr, hvs_role_t role)
 {
-	(void)role;
 	if (addr->kind == HVS_ADDR_UNIX && addr->u.local.abstract) {
 		return HVS_EUNIX_ABSTRACT;
+	}
+	if (addr->kind == HVS_ADDR_VSOCK_MUX && role == HVS_ROLE_LISTEN) {
+		return HVS_EMUX_LISTEN;
 	}
 	return 0;
 }
