@@ -125,10 +125,12 @@ class Vmm(proc.Daemon):
         self.mode = mode
         cmd = f"sh {shlex.quote(SCRIPT)} {mode} {int(guest_port)} " \
               f"{int(target)}"
-        # socat's address syntax: the EXEC string in double quotes
-        # (the test's paths have no quote or comma).
+        # socat's address syntax: a backslash before a colon or comma
+        # of the path, the EXEC string in double quotes (the script's
+        # path has no double quote).
+        sp = re.sub(r"([:,\\])", r"\\\1", self.path)
         super().__init__(
-            ["socat", f"UNIX-LISTEN:{self.path},fork,unlink-early",
+            ["socat", f"UNIX-LISTEN:{sp},fork,unlink-early",
              f'EXEC:"{cmd}",nofork'],
             t.path(f"vmm.{n}.log"), start_new_session=True)
         _groups.append(self.pid)
