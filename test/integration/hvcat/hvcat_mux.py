@@ -25,9 +25,11 @@ import subprocess
 
 from hvtest import Tap, mkrand, run, sha256_bytes, sha256_file
 from hvtest.hvcat import HVCAT, Listener, err_text, hvcat, one_line
-from hvtest.vmm import INLINE, GuestService, Vmm, guest_dial, sha_size
+from hvtest.vmm import (INLINE, GuestService, Vmm, guest_dial, require,
+                        sha_size)
 
 t = Tap()
+require(t)
 # The bound on one hvcat run that moves a few MB.
 IO = 60
 A = mkrand(t.path("a"), 3 << 20)

@@ -29,9 +29,10 @@ import threading
 from hvtest import Tap, free_port, wait_for, write_config
 from hvtest.hvproxy import Proxy, metric, metrics, run
 from hvtest.net import closed_within, connect, recv_all
-from hvtest.vmm import GuestService, Vmm, guest_dial, sha_size
+from hvtest.vmm import GuestService, Vmm, guest_dial, require, sha_size
 
 t = Tap()
+require(t)
 IO = 60
 
 

@@ -37,12 +37,13 @@ import shutil
 from hvtest import Tap, free_port, mkrand, run, sha256_file
 from hvtest.hvcat import HVCAT, Listener
 from hvtest.hvproxy import HVPROXY, Proxy
-from hvtest.vmm import SOURCE_DIR, HttpService, Vmm, doc_blocks
+from hvtest.vmm import SOURCE_DIR, HttpService, Vmm, doc_blocks, require
 
 SECTIONS = ("Firecracker", "Cloud Hypervisor", "One connection with hvcat")
 DOC = os.path.join(SOURCE_DIR, "docs", "forwarding.md")
 
 t = Tap()
+require(t)
 
 
 class Flow:

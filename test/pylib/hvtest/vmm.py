@@ -10,6 +10,7 @@ says (ok, refuse, garbage, nonum, long, split, inline, silent: vmm.sh
 lists them) and carries the stream on to the guest's service, a tcp
 port on 127.0.0.1:
 
+    require(t)                             # skips all without socat
     svc = GuestService(reply)              # the guest's service
     vmm = Vmm(t, "ok", 5000, svc.port)     # CONNECT 5000 -> svc
     r = hvcat("vsock-mux:" + vmm.path + ":5000", input=data)
@@ -29,6 +30,7 @@ import http.server
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import threading
@@ -66,6 +68,13 @@ atexit.register(_kill_groups)
 def sha_size(b):
     """(sha256 hex, length) of the bytes @b."""
     return hashlib.sha256(b).hexdigest(), len(b)
+
+
+def require(t):
+    """Skip the whole script (Tap.skip_all) where socat, the VMM, is not
+    installed."""
+    if shutil.which("socat") is None:
+        t.skip_all("socat is not installed (it plays the VMM)")
 
 
 class GuestService(Server):
