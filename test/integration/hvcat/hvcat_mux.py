@@ -9,7 +9,8 @@ of the library in it), the guest's service is a tcp server on
   ok, split (the OK line in pieces), inline (stream bytes in the OK
   line's write): files both ways, checked by sha256, with half-close:
   hvcat's end of input reaches the service, whose answer still arrives
-  (and in inline, after the bytes that came with the OK line);
+  (and in inline, after the bytes that came with the OK line); -z
+  probes exit 0 only after the OK;
   refuse, garbage, nonum, long, silent, and a port nothing listens on:
   exit 1 and one line that names the address and the problem, within
   the connect timeout (-w), no crash.
@@ -115,6 +116,13 @@ r = hvcat("-w", "5", addr(vmm, 4294967294), stdin=subprocess.DEVNULL,
           timeout=IO)
 fails("port 4294967294 (the largest) is asked for", r, r"refused|closed",
       names=addr(vmm, 4294967294))
+# -z: the probe succeeds only once the VMM said OK.
+r = hvcat("-z", "-w", "5", addr(vmm), timeout=IO)
+t.check("ok, -z: the probe exits 0", r.returncode == 0,
+        f"exit {r.returncode}: {err_text(r)!r}")
+r = hvcat("-z", "-w", "5", addr(vmm, 5001), timeout=IO)
+t.check("-z to port 5001, which nothing listens on: exit 1",
+        r.returncode == 1, f"exit {r.returncode}: {err_text(r)!r}")
 vmm.close()
 
 # ---- the modes that fail: exit 1 within the connect timeout (-w 3)

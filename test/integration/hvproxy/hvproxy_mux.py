@@ -7,9 +7,11 @@ library in it), the services tcp servers on 127.0.0.1.
 
 Host -> guest: tcp client -> hvproxy -> VMM -> the guest's service,
 files both ways checked by sha256 with half-close, several connections
-at once. Then targets that fail: no VMM at PATH, a port nothing listens
+at once; an OK line in pieces, and stream bytes in the OK line's write
+(which the client must get first). Then targets that fail: no VMM at PATH, a port nothing listens
 on in the guest (the VMM closes at once), a VMM that refuses, answers
-garbage, answers a line too long, or never answers (connect-timeout):
+garbage or OK without a number, answers a line too long, or never
+answers (connect-timeout):
 each time the client is closed, hvproxy logs why (end=connect-failed or
 connect-timeout) and keeps serving.
 
@@ -29,7 +31,8 @@ import threading
 from hvtest import Tap, free_port, wait_for, write_config
 from hvtest.hvproxy import Proxy, metric, metrics, run
 from hvtest.net import closed_within, connect, recv_all
-from hvtest.vmm import GuestService, Vmm, guest_dial, require, sha_size
+from hvtest.vmm import (INLINE, GuestService, Vmm, guest_dial, require,
+                        sha_size)
 
 t = Tap()
 require(t)
@@ -65,13 +68,14 @@ REPLY = os.urandom((2 << 20) + 3)
 svc = GuestService(REPLY)
 
 vmms = {m: Vmm(t, m, 5000, svc.port, name=f"{m}.sock")
-        for m in ("ok", "refuse", "garbage", "long", "silent")}
+        for m in ("ok", "split", "inline", "refuse", "garbage", "nonum",
+                  "long", "silent")}
 for m, v in vmms.items():
     t.check(f"the emulated VMM ({m}) listens", v.ready, v.log())
 
 ports = {name: free_port() for name in
-         ("good", "noport", "novmm", "refuse", "garbage", "long",
-          "silent")}
+         ("good", "split", "inline", "noport", "novmm", "refuse",
+          "garbage", "nonum", "long", "silent")}
 mp = free_port()
 host_svc = GuestService(REPLY[::-1])  # a service on the host
 gbase = t.path("g.sock")
@@ -83,6 +87,18 @@ metrics = 127.0.0.1:{mp}
 [forward good]
 listen = tcp:{ports["good"]}
 target = vsock-mux:{vmms["ok"].path}:5000
+
+[forward split]
+listen = tcp:{ports["split"]}
+target = vsock-mux:{vmms["split"].path}:5000
+
+[forward inline]
+listen = tcp:{ports["inline"]}
+target = vsock-mux:{vmms["inline"].path}:5000
+
+[forward nonum]
+listen = tcp:{ports["nonum"]}
+target = vsock-mux:{vmms["nonum"].path}:5000
 
 [forward noport]
 listen = tcp:{ports["noport"]}
@@ -169,6 +185,26 @@ t.check(f"{N} connections: logged end=done, target vsock-mux:PATH:5000",
                    count=N),
         p.log()[-1500:])
 
+# The handshake in hvproxy's event loop, beside its other connections:
+# an answer in pieces, and stream bytes in the answer's write.
+for name, head in (("split", b""), ("inline", INLINE)):
+    n0 = len(svc.got)
+    data = os.urandom((512 << 10) + 5)
+    out = [None]
+    roundtrip(ports[name], data, out, 0)
+    t.check(f"{name}: the client got " +
+            (f"the {len(head)} bytes sent with the OK line, then " if head
+             else "") + "the service's whole answer (sha256)",
+            isinstance(out[0], bytes) and
+            sha_size(out[0]) == sha_size(head + REPLY),
+            out[0] if isinstance(out[0], Exception) else
+            f"{len(out[0])} bytes, begins {out[0][:30]!r}")
+    t.check(f"{name}: the guest's service got the stream whole (sha256)",
+            svc.got[n0:] == [sha_size(data)], str(svc.got[n0:]))
+    t.check(f"{name}: logged end=done",
+            p.wait_log(r"conn fwd=%s .*end=done" % name, 20),
+            p.log()[-800:])
+
 # ---- targets that fail
 cases = [
     ("noport", "nothing listens on port 5001 in the guest",
@@ -177,6 +213,8 @@ cases = [
     ("refuse", "the VMM closes without an answer",
      r"end=connect-failed err=EMUX_REFUSED"),
     ("garbage", "the VMM answers ERR",
+     r"end=connect-failed err=EMUX_ANSWER"),
+    ("nonum", "the VMM answers OK without a number",
      r"end=connect-failed err=EMUX_ANSWER"),
     ("long", "the VMM's answer has no newline",
      r"end=connect-failed err=EMUX_ANSWER"),
@@ -205,7 +243,7 @@ for name, what, logpat in cases:
             good_works(name), p.log()[-800:])
 
 ms = metrics(mp)
-for name in ("noport", "novmm", "refuse", "garbage", "long"):
+for name in ("noport", "novmm", "refuse", "garbage", "nonum", "long"):
     v = metric(ms, "hvproxy_errors_total", forward=name, kind="connect")
     t.check(f"metrics: errors{{{name}, connect}} = 1", v == 1, str(v))
 
