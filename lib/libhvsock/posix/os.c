@@ -157,32 +157,11 @@ hvs__os_connect(hvs_sock_t s, const hvs__sockaddr_t *sa)
 int
 hvs__os_wait_connected(hvs_sock_t s, int timeout_ms)
 {
-	struct pollfd pfd = {.fd = s, .events = POLLOUT};
-	uint64_t deadline = 0;
-	int left = timeout_ms;
-	int n, soerr, rc;
+	int soerr, rc;
 
-	if (timeout_ms >= 0) {
-		deadline = hvs__os_now_ms() + (uint64_t)timeout_ms;
-	}
-	for (;;) {
-		n = poll(&pfd, 1, left);
-		if (n > 0) {
-			break;
-		}
-		if (n == 0) {
-			return HVS_ETIMEDOUT;
-		}
-		if (errno != EINTR) {
-			return hvs__os_last_error();
-		}
-		if (timeout_ms >= 0) {
-			uint64_t now = hvs__os_now_ms();
-			if (now >= deadline) {
-				return HVS_ETIMEDOUT;
-			}
-			left = (int)(deadline - now);
-		}
+	rc = hvs__os_wait_io(s, 1, timeout_ms);
+	if (rc < 0) {
+		return rc;
 	}
 	rc = hvs__os_getsockopt_int(s, SOL_SOCKET, SO_ERROR, &soerr);
 	if (rc < 0) {

@@ -359,28 +359,12 @@ hvs__os_connect(hvs_sock_t s, const hvs__sockaddr_t *sa)
 int
 hvs__os_wait_connected(hvs_sock_t s, int timeout_ms)
 {
-	fd_set wfds, efds;
-	struct timeval tv, *tvp = NULL;
 	int rc, soerr = 0;
 
-	/* select(), not WSAPoll(): before Windows 10 2004 WSAPoll() never
-	 * reports a failed connect and waits out the whole timeout. A failed
-	 * connect shows up in the except set. */
-	FD_ZERO(&wfds);
-	FD_ZERO(&efds);
-	FD_SET((SOCKET)s, &wfds);
-	FD_SET((SOCKET)s, &efds);
-	if (timeout_ms >= 0) {
-		tv.tv_sec = timeout_ms / 1000;
-		tv.tv_usec = (timeout_ms % 1000) * 1000;
-		tvp = &tv;
-	}
-	rc = select(0, NULL, &wfds, &efds, tvp);
-	if (rc == SOCKET_ERROR) {
-		return hvs__os_last_error();
-	}
-	if (rc == 0) {
-		return HVS_ETIMEDOUT;
+	/* A failed connect shows up in the except set: ready too. */
+	rc = hvs__os_wait_io(s, 1, timeout_ms);
+	if (rc < 0) {
+		return rc;
 	}
 	rc = hvs__os_getsockopt_int(s, SOL_SOCKET, SO_ERROR, &soerr);
 	if (rc != 0) {
@@ -405,8 +389,10 @@ hvs__os_wait_io(hvs_sock_t s, int writable, int timeout_ms)
 	struct timeval tv, *tvp = NULL;
 	int rc;
 
-	/* select(), as in hvs__os_wait_connected(); an error (the except
-	 * set) counts as ready: the next recv or send says what it is. */
+	/* select(), not WSAPoll(): before Windows 10 2004 WSAPoll() never
+	 * reports a failed connect and waits out the whole timeout. An
+	 * error (the except set) counts as ready: the next recv, send or
+	 * SO_ERROR says what it is. */
 	FD_ZERO(&fds);
 	FD_ZERO(&efds);
 	FD_SET((SOCKET)s, &fds);
