@@ -3,7 +3,8 @@
 # Build the Debian packages (debian/) and check them with lintian:
 #
 #   libhvsock0      the shared library, libhvsock.so.0*
-#   libhvsock-dev   headers, libhvsock.so, libhvsock.a, libhvsock.pc
+#   libhvsock-dev   headers, libhvsock.so, libhvsock.a, libhvsock.pc, the
+#                   API manual (man3)
 #   hvsock-tools    hvcat, hvproxy, their man pages, the systemd units
 #
 # What the build needs is installed first when it is missing (apt-get, as

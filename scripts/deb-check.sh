@@ -5,7 +5,8 @@
 # .deb is unpacked (dpkg -x) into a throwaway root, and
 #   - each package has the files it should, and only those: libhvsock0
 #     the shared library, libhvsock-dev the headers, the .so link, the
-#     static library and libhvsock.pc, hvsock-tools hvcat, hvproxy, their
+#     static library, libhvsock.pc and the API manual (every name of the
+#     NAME sections of man/*.3: a page or a link to one), hvsock-tools hvcat, hvproxy, their
 #     man pages, the systemd units and the example configuration; no file
 #     is in two packages, none ships a conffile (no /etc/hvproxy.conf)
 #   - hvsock-tools' maintainer scripts neither enable nor start hvproxy
@@ -91,6 +92,16 @@ expect_files() {
 	fi
 }
 
+# The API manual as installed: each name of a page's NAME section is the
+# page or a link to it (scripts/man-check.sh keeps man/meson.build so).
+man3_files() {
+	for page in "$top"/man/*.3; do
+		awk '/^\.Sh / { in_name = ($2 == "NAME"); next }
+		in_name && /^\.Nm / {
+			print "usr/share/man/man3/" $2 ".3.gz" }' "$page"
+	done
+}
+
 so=usr/lib/$ma
 expect_files libhvsock0 "$lib" <<EOF
 $so/libhvsock.so.0
@@ -109,6 +120,7 @@ $so/pkgconfig/libhvsock.pc
 usr/share/doc/libhvsock-dev/changelog.Debian.gz
 usr/share/doc/libhvsock-dev/copyright
 usr/share/lintian/overrides/libhvsock-dev
+$(man3_files)
 EOF
 expect_files hvsock-tools "$tools" <<EOF
 lib/systemd/system/hvproxy.service
