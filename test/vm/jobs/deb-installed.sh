@@ -105,8 +105,7 @@ t0=$(now_ms)
 if run dpkg 300 chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive dpkg -i \
     "$DEBS/libhvsock0_$version"_*.deb "$DEBS/libhvsock-dev_$version"_*.deb \
     "$DEBS/hvsock-tools_$version"_*.deb >"$LOGS/dpkg.out"; then
-	t_pass "dpkg -i libhvsock0 libhvsock-dev hvsock-tools" \
-	    "($(($(now_ms) - t0)) ms)"
+	t_pass "dpkg -i libhvsock0 libhvsock-dev hvsock-tools ($(($(now_ms) - t0)) ms)"
 else
 	t_fail "dpkg -i libhvsock0 libhvsock-dev hvsock-tools" \
 	    "$(cat "$LOGS/dpkg.out")"
@@ -183,6 +182,7 @@ for prog in "$HVCAT" "$HVPROXY"; do
 done
 
 # ---- 3. the README's demo, with the installed programs ----
+t_demo=$(now_ms)
 # adopt PREFIX FILE RC : a job's TAP lines become this job's checks.
 adopt() {
 	a_ok=0
@@ -219,6 +219,7 @@ inroot env HVS_OUT_DIR="$HVS_OUT_DIR/demo" sh -c \
 adopt demo "$WORK/demo.tap" $?
 
 # ---- 4. a program built on the installed -dev package ----
+note "demo: $(($(now_ms) - t_demo)) ms"
 pc=$(inroot pkg-config --path libhvsock 2>&1)
 if [ "$pc" = "$LIBDIR/pkgconfig/libhvsock.pc" ]; then
 	t_pass "pkg-config reads $pc"
@@ -242,8 +243,7 @@ src=$HVS_SOURCE_DIR/examples/hvs-expose.c
 build='cc -std=c11 -Wall -Werror -D_GNU_SOURCE "$@" $(pkg-config --cflags --libs libhvsock)'
 t0=$(now_ms)
 if run cc 300 chroot "$ROOT" sh -c "$build" sh -o "$EXPOSE" "$src"; then
-	t_pass "cc \$(pkg-config --cflags --libs libhvsock) hvs-expose.c" \
-	    "($(($(now_ms) - t0)) ms)"
+	t_pass "cc \$(pkg-config --cflags --libs libhvsock) hvs-expose.c ($(($(now_ms) - t0)) ms)"
 else
 	t_fail "cc \$(pkg-config --cflags --libs libhvsock) hvs-expose.c"
 	show cc
