@@ -7,6 +7,12 @@
 #   3. gcc with ASan+UBSan: every suite but vm-nested
 #   3b. vm-nested, with the gcc leg's build: the test VM as a KVM host
 #      (vhost_vsock) and a guest it boots, hvcat and hvproxy both ways
+#   3c. deb: the Debian packages built and linted (scripts/deb-build.sh),
+#      their files checked (scripts/deb-check.sh), then installed with
+#      dpkg in the test VM (suite deb, with the gcc leg's build): the
+#      demo's real-vsock checks against the installed hvcat and hvproxy,
+#      and a program built with `pkg-config --libs libhvsock` from the
+#      installed -dev package relaying over vsock
 #   4. Windows: the whole tree cross-built with mingw-w64 against
 #      libevent, inih and cmocka from Debian's source packages
 #      (scripts/win-deps.sh, cached outside the clone), its unit and
@@ -109,15 +115,15 @@ if sh scripts/freebsd-deps.sh --sysroot >/dev/null \
 fi
 
 timed gcc run_suite gcc -Dwerror=true -- --no-suite vm-nested \
-    --num-processes 2
+    --no-suite deb --num-processes 2
 CC=clang timed clang run_suite clang -Dwerror=true -- --no-suite vm \
-    --no-suite vm-nested --num-processes 2
+    --no-suite vm-nested --no-suite deb --num-processes 2
 # ASan and UBSan make the programs several times slower (a test that
 # parses 10,000 forwards takes 12 s instead of 2): the same time-outs,
 # tripled, so that a loaded machine does not turn slowness into failures.
 timed asan run_suite asan -Dwerror=true -Db_sanitize=address,undefined \
     -Db_lundef=false -Dbuildtype=debug -- --no-suite vm-nested \
-    --num-processes 2 --timeout-multiplier 3
+    --no-suite deb --num-processes 2 --timeout-multiplier 3
 
 # The host<->guest job over the virtio transport (suite vm-nested): the
 # test VM boots a guest of its own under TCG inside TCG, which takes
@@ -195,6 +201,37 @@ win_leg() {
 }
 echo "=== vm-nested (host <-> nested guest, vhost-vsock)"
 timed vm-nested nested_leg
+
+# The Debian packages as a distribution ships them: built and linted,
+# their files checked, then installed with dpkg -i in the test VM (suite
+# deb, the gcc leg's build; HVS_DEB_DIR names the .debs), where the
+# demo's vsock checks run against the installed programs and a program
+# is built on the installed -dev package. In CI a skip is a failure.
+deb_leg() {
+	debs=$top/build-ci-debs
+	rm -rf "$debs"
+	check deb-build sh scripts/deb-build.sh "$debs"
+	[ "$checked" -eq 0 ] || return 0
+	check deb-check sh scripts/deb-check.sh "$debs"
+	dir=$top/build-ci-gcc
+	[ -f "$dir/build.ninja" ] || return 0
+	HVS_DEB_DIR=$debs
+	export HVS_DEB_DIR
+	if ! timed deb-installed meson test -C "$dir" --suite deb \
+	    --print-errorlogs --logbase deb; then
+		echo "=== deb-installed: FAILED"
+		status=1
+	fi
+	unset HVS_DEB_DIR
+	logs="$logs $dir/meson-logs/deb.json"
+	if [ "${CI:-}" = true ] &&
+	    ! grep -q '"result": "OK"' "$dir/meson-logs/deb.json"; then
+		echo "=== deb-installed: did not run (CI needs it to)"
+		record deb-installed-ran 1 0
+	fi
+}
+echo "=== deb (packages built, checked, installed in the test VM)"
+deb_leg
 
 echo "=== windows (mingw-w64 + wine)"
 win_leg
