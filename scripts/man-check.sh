@@ -4,8 +4,7 @@
 #
 #   1. mandoc -Tlint -W warning on every page in man/ and on the tools'
 #      pages, bin/hvcat/hvcat.1 and bin/hvproxy/hvproxy.8: any warning
-#      fails (with --tools-lenient the tools' pages' warnings are shown
-#      but do not fail);
+#      fails;
 #   2. every exported function has a page: it is a name in the NAME
 #      section of a page in man/. The exported functions are those the
 #      public headers declare with HVS_EXPORT, the ones
@@ -20,7 +19,7 @@
 #      hvs_* page names a page or a link;
 #   5. hvs_strerror.3 lists every code of HVS_ERRNO_MAP.
 #
-# Usage: sh scripts/man-check.sh [--tools-lenient] [LIBRARY]
+# Usage: sh scripts/man-check.sh [LIBRARY]
 #   LIBRARY    the built shared library, e.g. build/lib/libhvsock/libhvsock.so
 # Exit status: 0 all good, 1 a check failed, 77 mandoc is not installed
 # (the test is skipped: `apt-get install mandoc`, scripts/deps.sh; in CI,
@@ -29,14 +28,9 @@ set -eu
 export LC_ALL=C
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-tools_lenient=0
-if [ "${1:-}" = --tools-lenient ]; then
-	tools_lenient=1
-	shift
-fi
 case ${1:-} in
 -*)
-	echo "usage: sh scripts/man-check.sh [--tools-lenient] [LIBRARY]" >&2
+	echo "usage: sh scripts/man-check.sh [LIBRARY]" >&2
 	exit 2
 	;;
 esac
@@ -77,13 +71,7 @@ for page in man/*.3 bin/hvcat/hvcat.1 bin/hvproxy/hvproxy.8; do
 	if ! mandoc -Tlint -W warning "$page" >"$tmp/lint" 2>&1 ||
 	    [ -s "$tmp/lint" ]; then
 		cat "$tmp/lint"
-		case $tools_lenient:$page in
-		1:bin/*)
-			echo "man-check: $page: mandoc -Tlint -W warning" \
-			    "reports the above (not failing: --tools-lenient)"
-			;;
-		*) bad "$page: mandoc -Tlint -W warning reports the above" ;;
-		esac
+		bad "$page: mandoc -Tlint -W warning reports the above"
 	fi
 done
 echo "man-check: $n pages linted"
