@@ -17,6 +17,17 @@
  *    SIGPIPE.
  *
  * The libevent-based event loop and relay engine are in <hvsock/loop.h>.
+ *
+ * ABI promise (this header and <hvsock/loop.h>): the soname libhvsock.so.N
+ * carries an ABI number, not the release version. Every release that
+ * breaks the ABI bumps N: a function removed or its parameters or return
+ * type changed, a field added to, removed from or moved in a public
+ * struct, a constant's value changed. Releases that only add (functions,
+ * error codes) keep N, so a program built against an earlier release
+ * with the same N runs unchanged. From 1.0 on N is the major version
+ * (semantic versioning). Set up the option structs the caller allocates
+ * with their *_init() function (hvs_sockopts_init(), ...), never by
+ * hand, so that a rebuild against a newer header fills in its new fields.
  */
 #ifndef HVSOCK_HVSOCK_H
 #define HVSOCK_HVSOCK_H

@@ -12,6 +12,11 @@
  * 10, unix: from 1803). On Windows the loop waits on sockets only, so
  * consoles, pipes and files reach it through hvs_fd_bridge(), which
  * hvs_relay_new_fds() uses by itself.
+ *
+ * ABI promise: as for <hvsock/hvsock.h>, the soname libhvsock.so.N carries
+ * an ABI number that every release breaking the ABI bumps (a function or
+ * a public struct's layout changed or removed) and that releases adding
+ * only keep; from 1.0 on N is the major version.
  */
 #ifndef HVSOCK_LOOP_H
 #define HVSOCK_LOOP_H
