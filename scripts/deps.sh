@@ -9,7 +9,7 @@ libevent-dev libcmocka-dev libinih-dev libsystemd-dev
 mingw-w64 qemu-system-x86 linux-image-amd64 busybox-static cpio
 socat ncat python3 iproute2 openssh-client openssh-server curl valgrind
 libclang-rt-14-dev groff-base gnuplot-nox linux-perf xz-utils
-debhelper dpkg-dev fakeroot lintian mandoc"
+debhelper dpkg-dev fakeroot lintian mandoc abigail-tools"
 
 missing=""
 for p in $PKGS; do
