@@ -136,24 +136,14 @@ if [ $((rc & 3)) -ne 0 ]; then
 fi
 
 # abidiff flags removals as incompatible but a changed struct size or
-# parameter only as a change: any removed or changed entry that its
-# summary lines count (less those it filtered out as harmless) breaks
-# the ABI too. Additions alone do not.
+# parameter only as a change: any removed or changed entry its summary
+# lines count ("N Removed", "N Changed": net of what it filtered out as
+# harmless) breaks the ABI too. Additions alone do not.
 broken=$(awk '
 /changes summary:/ {
-	for (i = 1; i <= NF; i++) {
-		if ($i ~ /^Removed/ && $(i - 1) + 0 > 0)
+	for (i = 2; i <= NF; i++) {
+		if ($i ~ /^(Removed|Changed)/ && $(i - 1) + 0 > 0)
 			n++
-		if ($i ~ /^Changed/ && $(i - 1) + 0 > 0) {
-			f = 0
-			if ($(i + 1) == "(" || $(i + 1) ~ /^\(/) {
-				s = $(i + 1)
-				gsub(/[^0-9]/, "", s)
-				f = s + 0
-			}
-			if ($(i - 1) - f > 0)
-				n++
-		}
 	}
 }
 END { print n + 0 }' "$tmp/report")
