@@ -291,13 +291,16 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 int
 main(int argc, char *argv[])
 {
-	hvs_listener_opts_t lopts = {.on_error = on_accept_error};
+	hvs_listener_opts_t lopts;
 	struct event *sigint, *sigterm;
 	struct daemon d = {.left = -1};
 	char buf[HVS_ADDR_STRLEN];
 	hvs_addr_t listen_addr, local;
 	int ch, rc;
 
+	hvs_listener_opts_init(&lopts);
+	lopts.on_error = on_accept_error;
+	hvs_relay_opts_init(&d.ropts);
 	hvs_sockopts_init(&d.copts);
 	d.copts.timeout_ms = 5000;
 	while ((ch = getopt(argc, argv, "chn:t:vw:")) != -1) {

@@ -460,7 +460,7 @@ session_start(struct app *a, hvs_sock_t sock, const char *peer)
 		}
 	}
 
-	memset(&ro, 0, sizeof(ro));
+	hvs_relay_opts_init(&ro);
 	ro.high_watermark = o->bufsize;
 	ro.idle_timeout_ms = o->idle_ms;
 	rc = stdio_relay(&a->relay, a->base, &a->ends, sock, &ro, on_relay_done,
@@ -705,7 +705,7 @@ start_listen(struct app *a)
 	char l[HVS_ADDR_STRLEN + 16];
 	int rc;
 
-	memset(&lo, 0, sizeof(lo));
+	hvs_listener_opts_init(&lo);
 	lo.on_error = on_accept_error;
 	sockopts(o, &so);
 	/* A stale socket file is replaced; a live one (whoever listens on

@@ -211,7 +211,7 @@ on_connected(int err, hvs_sock_t sock, void *userdata)
 		    err);
 		return;
 	}
-	memset(&ro, 0, sizeof(ro));
+	hvs_relay_opts_init(&ro);
 	ro.high_watermark = c->conf->lim.buffer;
 	ro.idle_timeout_ms = c->conf->lim.idle_timeout_ms;
 	/* Both come from hvs_listener / hvs_connect_async: non-blocking. */
@@ -436,7 +436,7 @@ hvp_fwd_bind(struct fwd *f, const struct hvp_config *cfg)
 			hvp_warn("forward %s: %s", fc->name, w);
 		}
 	}
-	memset(&lo, 0, sizeof(lo));
+	hvs_listener_opts_init(&lo);
 	lo.on_error = on_accept_error;
 	hvs_sockopts_init(&so);
 	if (fc->listen.kind == HVS_ADDR_UNIX) {

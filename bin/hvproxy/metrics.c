@@ -639,7 +639,7 @@ hvp_metrics_new(struct hvp_metrics **out, struct event_base *base,
 	m->base = base;
 	m->d = d;
 	m->start = time(NULL);
-	memset(&lo, 0, sizeof(lo));
+	hvs_listener_opts_init(&lo);
 	lo.filter = admit;
 	lo.on_error = on_accept_error;
 	lo.pause_ms = ACCEPT_PAUSE_MS;

@@ -16,7 +16,9 @@
  * ABI promise: as for <hvsock/hvsock.h>, the soname libhvsock.so.N carries
  * an ABI number that every release breaking the ABI bumps (a function or
  * a public struct's layout changed or removed) and that releases adding
- * only keep; from 1.0 on N is the major version.
+ * only keep; from 1.0 on N is the major version. Set up
+ * hvs_listener_opts_t and hvs_relay_opts_t with hvs_listener_opts_init()
+ * and hvs_relay_opts_init(), never by hand.
  */
 #ifndef HVSOCK_LOOP_H
 #define HVSOCK_LOOP_H
@@ -62,6 +64,14 @@ typedef struct hvs_listener_opts {
 	hvs_accept_error_fn on_error; /* optional */
 	int pause_ms; /* back-off on EMFILE; 0 = 1000 */
 } hvs_listener_opts_t;
+
+/**
+ * hvs_listener_opts_init() - set *@opts to the defaults: no filter, no
+ * error callback, the 1000 ms back-off (every field 0). Start from it and
+ * set what you need, so that fields a later release adds get their
+ * defaults when you rebuild. Does nothing if @opts is NULL.
+ */
+HVS_EXPORT void hvs_listener_opts_init(hvs_listener_opts_t *opts);
 
 /**
  * hvs_listener_new() - listen on @addr and call @cb for each connection.
@@ -265,6 +275,16 @@ typedef struct hvs_relay_opts {
 	 */
 	int eof_close_ms;
 } hvs_relay_opts_t;
+
+/**
+ * hvs_relay_opts_init() - set *@opts to the defaults: no flags (half-close
+ * passed on, the zero-copy path where it pays), the 256 KiB high
+ * watermark, no idle timeout, HVS_RELAY_EOF_CLOSE_MS (every field 0).
+ * Start from it and set what you need, so that fields a later release
+ * adds get their defaults when you rebuild. Does nothing if @opts is
+ * NULL.
+ */
+HVS_EXPORT void hvs_relay_opts_init(hvs_relay_opts_t *opts);
 
 /**
  * hvs_relay_new() - relay bytes between two connected sockets until both

@@ -293,12 +293,14 @@ static void
 test_filter(void **state)
 {
 	hvs_addr_t la = parse("tcp:127.0.0.1:0", HVS_ROLE_LISTEN), ca;
-	hvs_listener_opts_t o = {.filter = filter_odd};
+	hvs_listener_opts_t o;
 	struct ctx c;
 	hvs_sock_t cl[4];
 	size_t n;
 	char ch;
 
+	hvs_listener_opts_init(&o);
+	o.filter = filter_odd;
 	(void)state;
 	ctx_init(&c);
 	assert_int_equal(hvs_listener_new(&c.l, c.base, &la, NULL, &o,
@@ -332,10 +334,13 @@ static void
 test_emfile_scripted(void **state)
 {
 	hvs_addr_t la = parse("tcp:127.0.0.1:0", HVS_ROLE_LISTEN), ca;
-	hvs_listener_opts_t o = {.on_error = on_error, .pause_ms = 20};
+	hvs_listener_opts_t o;
 	struct ctx c;
 	hvs_sock_t cl;
 
+	hvs_listener_opts_init(&o);
+	o.on_error = on_error;
+	o.pause_ms = 20;
 	(void)state;
 	ctx_init(&c);
 	assert_int_equal(hvs_listener_new(&c.l, c.base, &la, NULL, &o,
@@ -382,11 +387,14 @@ static void
 test_emfile_real(void **state)
 {
 	hvs_addr_t la = parse("tcp:127.0.0.1:0", HVS_ROLE_LISTEN), ca;
-	hvs_listener_opts_t o = {.on_error = on_error_free_fds, .pause_ms = 20};
+	hvs_listener_opts_t o;
 	struct ctx c;
 	hvs_sock_t cl[3];
 	int n;
 
+	hvs_listener_opts_init(&o);
+	o.on_error = on_error_free_fds;
+	o.pause_ms = 20;
 	(void)state;
 	if (RUNNING_ON_VALGRIND) {
 		/*
@@ -465,10 +473,13 @@ static void
 test_destroy_in_error(void **state)
 {
 	hvs_addr_t la = parse("tcp:127.0.0.1:0", HVS_ROLE_LISTEN), ca;
-	hvs_listener_opts_t o = {.on_error = on_error, .pause_ms = 10};
+	hvs_listener_opts_t o;
 	struct ctx c;
 	hvs_sock_t cl;
 
+	hvs_listener_opts_init(&o);
+	o.on_error = on_error;
+	o.pause_ms = 10;
 	(void)state;
 	ctx_init(&c);
 	c.destroy_in_error = 1;
@@ -518,9 +529,11 @@ test_bad_args(void **state)
 {
 	hvs_addr_t la = parse("tcp:127.0.0.1:0", HVS_ROLE_LISTEN);
 	hvs_addr_t st = parse("stdio", HVS_ROLE_LISTEN);
-	hvs_listener_opts_t o = {.pause_ms = -1};
+	hvs_listener_opts_t o;
 	struct ctx c;
 
+	hvs_listener_opts_init(&o);
+	o.pause_ms = -1;
 	(void)state;
 	ctx_init(&c);
 	assert_int_equal(hvs_listener_new(NULL, c.base, &la, NULL, NULL,

@@ -252,9 +252,10 @@ test_fds_bad_args(void **state)
 	struct scen *sc = *state;
 	hvs_sock_t c, b;
 	hvs_relay_t *r;
-	hvs_relay_opts_t o = {0};
+	hvs_relay_opts_t o;
 	int p[2];
 
+	hvs_relay_opts_init(&o);
 	tcp_pair(sc, &c, &b);
 	assert_int_equal(t_pipe(p), 0);
 	assert_int_equal(hvs_relay_new_fds(&r, sc->base, -1, p[1], b, NULL,
@@ -279,6 +280,30 @@ test_fds_bad_args(void **state)
 	assert_int_equal(hvs_close(b), 0);
 }
 
+/* The option structs' init functions give every documented default. */
+static void
+test_opts_init(void **state)
+{
+	hvs_listener_opts_t lo;
+	hvs_relay_opts_t ro;
+
+	(void)state;
+	memset(&lo, 0xa5, sizeof(lo));
+	hvs_listener_opts_init(&lo);
+	assert_null(lo.filter);
+	assert_null(lo.on_error);
+	assert_int_equal(lo.pause_ms, 0);
+	memset(&ro, 0xa5, sizeof(ro));
+	hvs_relay_opts_init(&ro);
+	assert_int_equal(ro.flags, 0);
+	assert_int_equal(ro.high_watermark, 0);
+	assert_int_equal(ro.idle_timeout_ms, 0);
+	assert_int_equal(ro.eof_close_ms, 0);
+	/* NULL is fine. */
+	hvs_listener_opts_init(NULL);
+	hvs_relay_opts_init(NULL);
+}
+
 int
 main(void)
 {
@@ -288,6 +313,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_fds_pipes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fds_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fds_bad_args, setup, teardown),
+	    cmocka_unit_test(test_opts_init),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -455,9 +455,10 @@ struct xfer {
 static void
 scen_start(struct scen *sc, const struct mode *m, const struct xfer *x)
 {
-	hvs_relay_opts_t o = {0};
+	hvs_relay_opts_t o;
 	hvs_sock_t pa[2], pb[2];
 
+	hvs_relay_opts_init(&o);
 	memset(sc, 0, sizeof(*sc));
 	sc->base = event_base_new();
 	assert_non_null(sc->base);
@@ -916,9 +917,12 @@ test_idle_timeout(void **state)
 {
 	const struct mode *m = mode_of(state);
 	struct scen *sc = &the_scen;
-	hvs_relay_opts_t o = {.flags = m->flags, .idle_timeout_ms = 50};
+	hvs_relay_opts_t o;
 	hvs_sock_t pa[2], pb[2];
 
+	hvs_relay_opts_init(&o);
+	o.flags = m->flags;
+	o.idle_timeout_ms = 50;
 	if (!testos_resets_reach_peer()) {
 		skip_because(NO_RESET);
 	}
@@ -1163,12 +1167,14 @@ fds_scen(void **state, int file_in)
 {
 	const struct mode *m = mode_of(state);
 	struct scen *sc = &the_scen;
-	hvs_relay_opts_t o = {.flags = m->flags};
+	hvs_relay_opts_t o;
 	uint64_t ab = 3 * MiB + 77, ba = 2 * MiB + 1;
 	int in[2], out[2];
 	hvs_sock_t pb[2];
 	FILE *tmp = NULL;
 
+	hvs_relay_opts_init(&o);
+	o.flags = m->flags;
 	if (TESTOS_WINSOCK) {
 		skip_because("pipes as side a: the test's peer waits on them "
 			     "with the event loop, which Windows cannot do "
@@ -1243,13 +1249,15 @@ test_fds_tty(void **state)
 {
 	const struct mode *m = mode_of(state);
 	struct scen *sc = &the_scen;
-	hvs_relay_opts_t o = {.flags = m->flags};
+	hvs_relay_opts_t o;
 	static const char line[] = "hello through a terminal\n";
 	char eof = 4, buf[256];
 	int master, slave, keep, err = 0;
 	hvs_sock_t pb[2];
 	size_t got = 0;
 
+	hvs_relay_opts_init(&o);
+	o.flags = m->flags;
 	if (TESTOS_WINSOCK) {
 		skip_because("terminals: Windows has no pty to drive (a "
 			     "console is no descriptor the test can write "
@@ -1307,12 +1315,14 @@ static void
 test_nonblocking_flag(void **state)
 {
 	struct scen *sc = &the_scen;
-	hvs_relay_opts_t o = {.flags = HVS_RELAY_NONBLOCKING};
+	hvs_relay_opts_t o;
 	struct event_base *base;
 	hvs_sock_t pa[2], pb[2];
 	char buf[8];
 	int err = 0;
 
+	hvs_relay_opts_init(&o);
+	o.flags = HVS_RELAY_NONBLOCKING;
 	(void)state;
 	memset(sc, 0, sizeof(*sc));
 	sc->base = event_base_new();
@@ -1371,10 +1381,12 @@ test_fds_epipe(void **state)
 {
 	const struct mode *m = mode_of(state);
 	struct scen *sc = &the_scen;
-	hvs_relay_opts_t o = {.flags = m->flags};
+	hvs_relay_opts_t o;
 	int in[2], out[2];
 	hvs_sock_t pb[2];
 
+	hvs_relay_opts_init(&o);
+	o.flags = m->flags;
 	if (TESTOS_WINSOCK) {
 		skip_because("pipes as side a, and SIGPIPE: Windows has no "
 			     "SIGPIPE, and the test's peer cannot wait on a "
@@ -1415,10 +1427,12 @@ test_fds_read_error(void **state)
 {
 	const struct mode *m = mode_of(state);
 	struct scen *sc = &the_scen;
-	hvs_relay_opts_t o = {.flags = m->flags};
+	hvs_relay_opts_t o;
 	int dir, out[2];
 	hvs_sock_t pb[2];
 
+	hvs_relay_opts_init(&o);
+	o.flags = m->flags;
 	if (TESTOS_WINSOCK) {
 		skip_because("a directory as side a: Windows cannot open one "
 			     "as a descriptor to read");
@@ -1482,12 +1496,14 @@ static void
 test_many_relays(void **state)
 {
 	const struct mode *m = mode_of(state);
-	hvs_relay_opts_t o = {.flags = m->flags};
+	hvs_relay_opts_t o;
 	struct event_base *base = event_base_new();
 	struct scen *v = calloc(MANY, sizeof(*v));
 	hvs_relay_counters_t c0, c1;
 	hvs_sock_t pa[2], pb[2];
 
+	hvs_relay_opts_init(&o);
+	o.flags = m->flags;
 	assert_non_null(v);
 	hvs_relay_counters(&c0);
 	many_done = 0;
@@ -1556,7 +1572,7 @@ static void
 test_idle_cost(void **state)
 {
 	const struct mode *m = mode_of(state);
-	hvs_relay_opts_t o = {.flags = m->flags, .idle_timeout_ms = 3600000};
+	hvs_relay_opts_t o;
 	struct event_base *base = event_base_new();
 	static hvs_relay_t *rs[IDLE_N];
 	static hvs_sock_t rel[IDLE_N][2];
@@ -1567,6 +1583,9 @@ test_idle_cost(void **state)
 	int fds0, fds1;
 	size_t heap0, heap1;
 
+	hvs_relay_opts_init(&o);
+	o.flags = m->flags;
+	o.idle_timeout_ms = 3600000;
 	for (int round = 0; round < 2; round++) {
 		for (int i = 0; i < IDLE_N; i++) {
 			make_pair(T_UNIX, pa);
@@ -1633,11 +1652,13 @@ static void
 test_bad_args(void **state)
 {
 	struct event_base *base = event_base_new();
-	hvs_relay_opts_t o = {.idle_timeout_ms = -1};
+	hvs_relay_opts_t o;
 	hvs_relay_t *r = NULL;
 	hvs_relay_stats_t st;
 	hvs_sock_t p[2];
 
+	hvs_relay_opts_init(&o);
+	o.idle_timeout_ms = -1;
 	(void)state;
 	testos_socketpair(p);
 	assert_int_equal(hvs_relay_new(NULL, base, p[0], p[1], NULL, NULL,

@@ -416,11 +416,13 @@ test_choice(void **state)
 static void
 peer_ends(enum transport t, unsigned mode_flags)
 {
-	hvs_relay_opts_t o = {.flags = mode_flags | HVS_RELAY_B_NO_FIN,
-	    .eof_close_ms = NEVER_MS};
+	hvs_relay_opts_t o;
 	const size_t req = 300 * KiB + 7, ans = 500 * KiB + 3;
 	struct scen sc;
 
+	hvs_relay_opts_init(&o);
+	o.flags = mode_flags | HVS_RELAY_B_NO_FIN;
+	o.eof_close_ms = NEVER_MS;
 	scen_start(&sc, t, &o);
 	sc.x.send_len = req;
 	sc.x.shut = 1;
@@ -487,11 +489,13 @@ test_peer_ends_copy(void **state)
 static void
 silent_peer(enum transport t, int eof_close_ms)
 {
-	hvs_relay_opts_t o = {.flags = HVS_RELAY_B_NO_FIN,
-	    .eof_close_ms = eof_close_ms};
+	hvs_relay_opts_t o;
 	const size_t req = 1000, ans = 200 * KiB + 1;
 	struct scen sc;
 
+	hvs_relay_opts_init(&o);
+	o.flags = HVS_RELAY_B_NO_FIN;
+	o.eof_close_ms = eof_close_ms;
 	scen_start(&sc, t, &o);
 	sc.x.send_len = req;
 	sc.x.shut = 1;
@@ -540,10 +544,13 @@ test_silent_peer_default(void **state)
 static void
 test_silent_peer_side_a(void **state)
 {
-	hvs_relay_opts_t o = {.flags = HVS_RELAY_A_NO_FIN, .eof_close_ms = 50};
+	hvs_relay_opts_t o;
 	const size_t req = 4 * KiB, ans = 100 * KiB + 9;
 	struct scen sc;
 
+	hvs_relay_opts_init(&o);
+	o.flags = HVS_RELAY_A_NO_FIN;
+	o.eof_close_ms = 50;
 	(void)state;
 	scen_start(&sc, T_TCP, &o);
 	sc.h.send_len = req;
@@ -569,11 +576,13 @@ test_silent_peer_side_a(void **state)
 static void
 slow_reader(unsigned mode_flags)
 {
-	hvs_relay_opts_t o = {.flags = mode_flags | HVS_RELAY_B_NO_FIN,
-	    .eof_close_ms = 100};
+	hvs_relay_opts_t o;
 	const size_t ans = 8 * MiB + 5;
 	struct scen sc;
 
+	hvs_relay_opts_init(&o);
+	o.flags = mode_flags | HVS_RELAY_B_NO_FIN;
+	o.eof_close_ms = 100;
 	scen_start(&sc, T_UNIX, &o);
 	sc.x.send_len = 10;
 	sc.x.shut = 1;
@@ -611,9 +620,12 @@ test_slow_reader_copy(void **state)
 static void
 test_no_bound(void **state)
 {
-	hvs_relay_opts_t o = {.flags = HVS_RELAY_B_NO_FIN, .eof_close_ms = -1};
+	hvs_relay_opts_t o;
 	struct scen sc;
 
+	hvs_relay_opts_init(&o);
+	o.flags = HVS_RELAY_B_NO_FIN;
+	o.eof_close_ms = -1;
 	(void)state;
 	scen_start(&sc, T_UNIX, &o);
 	sc.x.send_len = 100;
@@ -641,11 +653,13 @@ test_no_bound(void **state)
 static void
 test_idle_timeout_while_waiting(void **state)
 {
-	hvs_relay_opts_t o = {.flags = HVS_RELAY_B_NO_FIN,
-	    .eof_close_ms = NEVER_MS,
-	    .idle_timeout_ms = 50};
+	hvs_relay_opts_t o;
 	struct scen sc;
 
+	hvs_relay_opts_init(&o);
+	o.flags = HVS_RELAY_B_NO_FIN;
+	o.eof_close_ms = NEVER_MS;
+	o.idle_timeout_ms = 50;
 	(void)state;
 	scen_start(&sc, T_TCP, &o);
 	sc.x.send_len = 100;
@@ -668,10 +682,12 @@ test_idle_timeout_while_waiting(void **state)
 static void
 test_reset_from_h(void **state)
 {
-	hvs_relay_opts_t o = {.flags = HVS_RELAY_B_NO_FIN,
-	    .eof_close_ms = NEVER_MS};
+	hvs_relay_opts_t o;
 	struct scen sc;
 
+	hvs_relay_opts_init(&o);
+	o.flags = HVS_RELAY_B_NO_FIN;
+	o.eof_close_ms = NEVER_MS;
 	(void)state;
 	if (!testos_resets_reach_peer()) {
 		skip_because("this system's abortive close sends a FIN, not a "
@@ -699,10 +715,12 @@ test_reset_from_h(void **state)
 static void
 test_reset_from_x(void **state)
 {
-	hvs_relay_opts_t o = {.flags = HVS_RELAY_B_NO_FIN,
-	    .eof_close_ms = NEVER_MS};
+	hvs_relay_opts_t o;
 	struct scen sc;
 
+	hvs_relay_opts_init(&o);
+	o.flags = HVS_RELAY_B_NO_FIN;
+	o.eof_close_ms = NEVER_MS;
 	(void)state;
 	if (!testos_resets_reach_peer()) {
 		skip_because("this system's abortive close sends a FIN, not a "
@@ -734,9 +752,11 @@ test_reset_from_x(void **state)
 static void
 test_no_side_no_change(void **state)
 {
-	hvs_relay_opts_t o = {.eof_close_ms = 1};
+	hvs_relay_opts_t o;
 	struct scen sc;
 
+	hvs_relay_opts_init(&o);
+	o.eof_close_ms = 1;
 	(void)state;
 	scen_start(&sc, T_TCP, &o);
 	sc.x.send_len = 100;
@@ -763,13 +783,16 @@ test_no_side_no_change(void **state)
 static void
 test_fds_pipes(void **state)
 {
-	hvs_relay_opts_t o = {.flags = HVS_RELAY_B_NO_FIN, .eof_close_ms = 50};
+	hvs_relay_opts_t o;
 	const size_t req = 70 * KiB, ans = 300 * KiB + 1;
 	struct timeval tv = {0, TICK_MS * 1000};
 	struct scen sc;
 	hvs_sock_t pb[2];
 	int in[2], out[2];
 
+	hvs_relay_opts_init(&o);
+	o.flags = HVS_RELAY_B_NO_FIN;
+	o.eof_close_ms = 50;
 	(void)state;
 	if (TESTOS_WINSOCK) {
 		skip_because("pipes as side a: the test's peer reads them "
@@ -809,10 +832,12 @@ test_fds_pipes(void **state)
 static void
 test_drain_while_waiting(void **state)
 {
-	hvs_relay_opts_t o = {.flags = HVS_RELAY_B_NO_FIN,
-	    .eof_close_ms = NEVER_MS};
+	hvs_relay_opts_t o;
 	struct scen sc;
 
+	hvs_relay_opts_init(&o);
+	o.flags = HVS_RELAY_B_NO_FIN;
+	o.eof_close_ms = NEVER_MS;
 	(void)state;
 	scen_start(&sc, T_UNIX, &o);
 	sc.x.send_len = 100;

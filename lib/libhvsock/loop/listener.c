@@ -155,6 +155,14 @@ on_pause_end(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+void
+hvs_listener_opts_init(hvs_listener_opts_t *opts)
+{
+	if (opts != NULL) {
+		memset(opts, 0, sizeof(*opts));
+	}
+}
+
 int
 hvs_listener_new_sock(hvs_listener_t **out, struct event_base *base,
     hvs_sock_t lsock, const hvs_listener_opts_t *opts, hvs_accept_fn cb,

@@ -1118,6 +1118,14 @@ dir_init(hvs_relay_t *r, struct dir *d, struct fdinfo *src, struct fdinfo *dst)
 	    dst->m.poll ? EV_WRITE | EV_PERSIST : 0, on_writable, d);
 }
 
+void
+hvs_relay_opts_init(hvs_relay_opts_t *opts)
+{
+	if (opts != NULL) {
+		memset(opts, 0, sizeof(*opts));
+	}
+}
+
 static int
 relay_create(hvs_relay_t **out, struct event_base *base, hvs_sock_t a_in,
     hvs_sock_t a_out, int a_sock, hvs_sock_t b, const hvs_relay_opts_t *opts,
