@@ -224,8 +224,9 @@ HVS_EXPORT const char *hvs_err_name(int err);
 
 /**
  * hvs_translate_sys_error() - map a platform error number (errno on POSIX,
- * a WSA* code on Windows) to a negative HVS_E* code. 0 maps to 0; an
- * errno value the list has no code for gives HVS_ESYS(errno).
+ * a WSA* code on Windows) to a negative HVS_E* code.
+ * Returns that code: 0 for 0, HVS_ESYS(sys_errno) for an error number the
+ * list has no code for, or HVS_EUNKNOWN for a number out of range.
  */
 HVS_EXPORT int hvs_translate_sys_error(int sys_errno);
 
@@ -233,9 +234,15 @@ HVS_EXPORT int hvs_translate_sys_error(int sys_errno);
  * Version
  * ---------------------------------------------------------------------- */
 
-/** The library's version as "MAJOR.MINOR.PATCH"; compare with HVS_VERSION. */
+/**
+ * hvs_version() - the running library's version.
+ * Returns a static string "MAJOR.MINOR.PATCH"; compare with HVS_VERSION.
+ */
 HVS_EXPORT const char *hvs_version(void);
-/** The library's version as HVS_VERSION_NUMBER would encode it. */
+/**
+ * hvs_version_number() - the running library's version as a number.
+ * Returns it as HVS_VERSION_NUMBER would encode it.
+ */
 HVS_EXPORT unsigned hvs_version_number(void);
 
 /* ------------------------------------------------------------------------
@@ -288,7 +295,7 @@ HVS_EXPORT int hvs_guid_parse(hvs_guid_t *out, const char *str, size_t len);
 HVS_EXPORT void hvs_guid_format(const hvs_guid_t *guid,
     char buf[HVS_GUID_STRLEN]);
 
-/** hvs_guid_equal() - 1 if @a and @b are the same GUID, else 0. */
+/** hvs_guid_equal() - returns 1 if @a and @b are the same GUID, else 0. */
 HVS_EXPORT int hvs_guid_equal(const hvs_guid_t *a, const hvs_guid_t *b);
 
 /**
@@ -334,12 +341,15 @@ typedef enum hvs_vmid_name {
 	HVS_VMID__COUNT
 } hvs_vmid_name_t;
 
-/** hvs_vmid_get() - the GUID of a well-known VM id (NULL if out of range). */
+/**
+ * hvs_vmid_get() - the GUID of a well-known VM id.
+ * Returns a pointer to a static GUID, or NULL if @name is out of range.
+ */
 HVS_EXPORT const hvs_guid_t *hvs_vmid_get(hvs_vmid_name_t name);
 
 /**
- * hvs_vmid_name() - the well-known name ("parent", ...) of @guid, or NULL
- * if it is none of them.
+ * hvs_vmid_name() - the well-known name ("parent", ...) of @guid.
+ * Returns a static string, or NULL if @guid is none of them (or NULL).
  */
 HVS_EXPORT const char *hvs_vmid_name(const hvs_guid_t *guid);
 
@@ -462,7 +472,7 @@ typedef struct hvs_addr {
 
 /** Where a parse went wrong: the error and the bad part of the input. */
 typedef struct hvs_parse_error {
-	int code; /* HVS_EADDR_* (same as the return value) */
+	int code; /* HVS_EADDR_* or HVS_EMUX_LISTEN: the return value */
 	size_t offset; /* byte offset of the bad part in the input */
 	size_t length; /* its length (0 when something is missing) */
 } hvs_parse_error_t;
@@ -478,12 +488,18 @@ typedef struct hvs_parse_error {
  * Parsing is strict: out-of-range numbers, unknown names, trailing text and
  * over-long input are errors, never silently defaulted. Host names are not
  * resolved here.
- * Returns 0 or a negative HVS_EADDR_* / HVS_EINVAL code.
+ * Returns 0; a negative HVS_EADDR_* code; HVS_EMUX_LISTEN for a vsock-mux:
+ * address in the listen role (both also in @err->code); or
+ * HVS_EINVAL for a NULL @out, a NULL @str with a non-zero @len, or a bad
+ * @role.
  */
 HVS_EXPORT int hvs_addr_parse(hvs_addr_t *out, const char *str, size_t len,
     hvs_role_t role, hvs_parse_error_t *err);
 
-/** hvs_addr_parse_str() - hvs_addr_parse() for a NUL-terminated string. */
+/**
+ * hvs_addr_parse_str() - hvs_addr_parse() for a NUL-terminated string.
+ * Returns as hvs_addr_parse().
+ */
 HVS_EXPORT int hvs_addr_parse_str(hvs_addr_t *out, const char *str,
     hvs_role_t role, hvs_parse_error_t *err);
 
@@ -515,18 +531,20 @@ HVS_EXPORT int hvs_addr_format(const hvs_addr_t *addr, char *buf, size_t size);
 HVS_EXPORT int hvs_addr_check(const hvs_addr_t *addr, hvs_role_t role);
 
 /**
- * hvs_addr_port_unknown() - 1 if @addr is a peer whose port the system
+ * hvs_addr_port_unknown() - whether @addr is a peer whose port the system
  * does not know: an hvsock: address whose service is the template GUID
- * of HVS_PORT_UNKNOWN (FreeBSD's accepted connections), else 0.
+ * of HVS_PORT_UNKNOWN (FreeBSD's accepted connections).
+ * Returns 1 if so, else 0.
  */
 HVS_EXPORT int hvs_addr_port_unknown(const hvs_addr_t *addr);
 
-/** hvs_addr_equal() - 1 if @a and @b are the same address, else 0. */
+/** hvs_addr_equal() - returns 1 if @a and @b are the same address, else 0. */
 HVS_EXPORT int hvs_addr_equal(const hvs_addr_t *a, const hvs_addr_t *b);
 
 /**
- * hvs_addr_kind_name() - "vsock", "hvsock", "tcp", "unix", "fd", "stdio",
- * "vsock-mux".
+ * hvs_addr_kind_name() - the name of an address kind.
+ * Returns a static string: "none", "vsock", "hvsock", "tcp", "unix",
+ * "fd", "stdio", "vsock-mux", or "unknown" for a value of no kind.
  */
 HVS_EXPORT const char *hvs_addr_kind_name(hvs_addr_kind_t kind);
 
@@ -634,10 +652,20 @@ HVS_EXPORT int hvs_connect(hvs_sock_t *out, const hvs_addr_t *addr,
  * hvs_shutdown() - shut down one or both directions of @s.
  * Note: FreeBSD's AF_HYPERV sends no FIN for HVS_SHUT_WR; only close or
  * HVS_SHUT_RDWR end the stream there.
+ * Returns 0; HVS_EINVAL if @how is not HVS_SHUT_RD, HVS_SHUT_WR or
+ * HVS_SHUT_RDWR; or the system's error translated (HVS_ENOTCONN for a
+ * socket that is not connected, HVS_EBADF for a descriptor that is not
+ * open, HVS_ENOTSOCK for one that is not a socket).
  */
 HVS_EXPORT int hvs_shutdown(hvs_sock_t s, int how);
 
-/** hvs_close() - close @s (HVS_INVALID_SOCK is ignored). */
+/**
+ * hvs_close() - close @s (HVS_INVALID_SOCK is ignored).
+ * Returns 0 (also for HVS_INVALID_SOCK, and on POSIX when close() was
+ * interrupted: the descriptor is closed then too) or the system's error
+ * translated, such as HVS_EBADF for a descriptor that is not open
+ * (HVS_ENOTSOCK on Windows).
+ */
 HVS_EXPORT int hvs_close(hvs_sock_t s);
 
 /**
@@ -653,19 +681,39 @@ HVS_EXPORT int hvs_send(hvs_sock_t s, const void *buf, size_t len,
  */
 HVS_EXPORT int hvs_recv(hvs_sock_t s, void *buf, size_t len, size_t *got);
 
-/** hvs_set_nonblock() - make @s non-blocking (@on = 1) or blocking. */
+/**
+ * hvs_set_nonblock() - make @s non-blocking (@on = 1) or blocking.
+ * Returns 0 or the system's error translated, such as HVS_EBADF for a
+ * descriptor that is not open (on Windows also HVS_EINVAL when making
+ * blocking a socket that an event loop watches).
+ */
 HVS_EXPORT int hvs_set_nonblock(hvs_sock_t s, int on);
 
-/** hvs_sock_kind() - the address kind of an open socket (vsock, tcp, ...). */
+/**
+ * hvs_sock_kind() - the address kind of an open socket (vsock, tcp, ...).
+ * Returns 0 with *@kind set, or an error of hvs_sock_local_addr().
+ */
 HVS_EXPORT int hvs_sock_kind(hvs_sock_t s, hvs_addr_kind_t *kind);
 
-/** hvs_sock_local_addr() - the local address of @s as an hvs address. */
+/**
+ * hvs_sock_local_addr() - the local address of @s as an hvs address.
+ * Returns 0 with *@out set, the system's error translated (HVS_EBADF,
+ * HVS_ENOTSOCK, ...), or HVS_EAFNOSUPPORT for an address family the
+ * library cannot express.
+ */
 HVS_EXPORT int hvs_sock_local_addr(hvs_sock_t s, hvs_addr_t *out);
 
-/** hvs_sock_peer_addr() - the peer address of @s as an hvs address. */
+/**
+ * hvs_sock_peer_addr() - the peer address of @s as an hvs address.
+ * Returns as hvs_sock_local_addr(); HVS_ENOTCONN for a socket that is not
+ * connected.
+ */
 HVS_EXPORT int hvs_sock_peer_addr(hvs_sock_t s, hvs_addr_t *out);
 
-/** hvs_sock_bufsizes() - read back SO_SNDBUF / SO_RCVBUF (either NULL). */
+/**
+ * hvs_sock_bufsizes() - read back SO_SNDBUF / SO_RCVBUF (either NULL).
+ * Returns 0 or the system's error translated.
+ */
 HVS_EXPORT int hvs_sock_bufsizes(hvs_sock_t s, int *sndbuf, int *rcvbuf);
 
 /**
@@ -677,8 +725,9 @@ HVS_EXPORT int hvs_sock_bufsizes(hvs_sock_t s, int *sndbuf, int *rcvbuf);
 HVS_EXPORT int hvs_local_cid(uint32_t *cid);
 
 /**
- * hvs_transport() - which vsock transport this machine uses as a guest:
- * "hyperv", "virtio", "vmci", "loopback-only" or "none". A static string.
+ * hvs_transport() - which vsock transport this machine uses as a guest.
+ * Returns a static string: "hyperv", "virtio", "vmci", "loopback-only"
+ * or "none".
  */
 HVS_EXPORT const char *hvs_transport(void);
 

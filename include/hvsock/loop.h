@@ -121,7 +121,7 @@ HVS_EXPORT int hvs_listener_enable(hvs_listener_t *l, int on);
 /**
  * hvs_listener_sock() - the listening socket, e.g. to learn its address
  * (hvs_sock_local_addr()). It stays owned by @l: do not close it.
- * Returns HVS_INVALID_SOCK for NULL.
+ * Returns the socket, or HVS_INVALID_SOCK for NULL.
  */
 HVS_EXPORT hvs_sock_t hvs_listener_sock(const hvs_listener_t *l);
 
