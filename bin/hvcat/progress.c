@@ -89,7 +89,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	if (p->relay == NULL) {
 		return;
 	}
-	hvs_relay_get_stats(p->relay, &st);
+	hvs_relay_stats(p->relay, &st);
 	bytes = st.bytes_a_to_b + st.bytes_b_to_a;
 	if (now > p->last_ms) {
 		p->rate = (double)(bytes - p->last_bytes) * 1000.0 /

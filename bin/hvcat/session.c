@@ -341,7 +341,7 @@ on_stdout_done(struct pump *p, int err, void *arg)
 		a->status = EXIT_FAIL;
 		a->quitting = 1; /* said once is enough */
 		if (a->relay != NULL) {
-			hvs_relay_close(a->relay);
+			hvs_relay_destroy(a->relay);
 			return;
 		}
 	}
@@ -376,7 +376,7 @@ on_quit_timer(evutil_socket_t fd, short what, void *arg)
 		hvs_relay_stats_t st;
 		struct timeval tv = {0, SENT_POLL_MS * 1000};
 
-		hvs_relay_get_stats(a->relay, &st);
+		hvs_relay_stats(a->relay, &st);
 		if (st.bytes_a_to_b < a->in_total) {
 			event_add(a->ev_quit, &tv);
 			return;
@@ -793,7 +793,7 @@ on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (a->relay != NULL) {
-		hvs_relay_close(a->relay);
+		hvs_relay_destroy(a->relay);
 	}
 	stop_loop(a);
 }
@@ -808,7 +808,7 @@ on_signal(int sig, void *arg)
 	if (a->signo != 0) {
 		/* Second signal: stop now. */
 		if (a->relay != NULL) {
-			hvs_relay_close(a->relay);
+			hvs_relay_destroy(a->relay);
 		}
 		event_base_loopbreak(a->base);
 		return;
@@ -848,7 +848,7 @@ static void
 app_free(struct app *a)
 {
 	if (a->relay != NULL) {
-		hvs_relay_close(a->relay);
+		hvs_relay_destroy(a->relay);
 	}
 	pump_free(a->in);
 	pump_free(a->out);

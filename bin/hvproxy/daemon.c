@@ -56,7 +56,7 @@ hvp_daemon_free(struct hvp_daemon *d)
 			     c = cnext) {
 				cnext = c->next;
 				if (c->relay != NULL) {
-					hvs_relay_close(c->relay);
+					hvs_relay_destroy(c->relay);
 				} else {
 					if (c->req != NULL) {
 						hvs_connect_cancel(c->req);
@@ -474,7 +474,7 @@ drain_close(struct hvp_daemon *d)
 					hvp_warn("forward %s: closing %s "
 						 "with bytes still queued",
 					    c->conf->name, c->peer);
-					hvs_relay_close(c->relay);
+					hvs_relay_destroy(c->relay);
 				}
 			}
 		}
@@ -582,7 +582,7 @@ fwd_snapshot(const struct fwd *f, struct hvp_fwd_stats *st)
 		hvs_relay_stats_t rs;
 
 		if (c->relay != NULL) {
-			hvs_relay_get_stats(c->relay, &rs);
+			hvs_relay_stats(c->relay, &rs);
 			st->bytes_up += rs.bytes_a_to_b;
 			st->bytes_down += rs.bytes_b_to_a;
 		}

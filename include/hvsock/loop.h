@@ -200,7 +200,7 @@ typedef enum hvs_relay_end {
 	HVS_RELAY_ERROR, /* a read or write failed (see err) */
 	HVS_RELAY_RESET, /* a side reset the connection */
 	HVS_RELAY_IDLE_TIMEOUT, /* no byte moved for idle_timeout_ms */
-	HVS_RELAY_CLOSED, /* hvs_relay_close() was called */
+	HVS_RELAY_CLOSED, /* hvs_relay_destroy() was called */
 } hvs_relay_end_t;
 
 /** Statistics of one relay; "a" and "b" are the two sockets given. */
@@ -323,7 +323,7 @@ HVS_EXPORT void hvs_relay_opts_init(hvs_relay_opts_t *opts);
  * no reset, their peer sees a plain close), never ended with a FIN its
  * peer would take for a complete stream: after an error or reset of the
  * other side, with bytes still queued when the relay ends, and whenever
- * the relay ends (idle timeout, hvs_relay_close(), hvs_relay_drain())
+ * the relay ends (idle timeout, hvs_relay_destroy(), hvs_relay_drain())
  * before that stream's source had ended; the end of the wait above is
  * not such an end.
  *
@@ -369,22 +369,21 @@ HVS_EXPORT int hvs_relay_new_fds(hvs_relay_t **out, struct event_base *base,
     hvs_relay_done_fn done, void *userdata);
 
 /**
- * hvs_relay_get_stats() - copy the statistics so far of a running relay
+ * hvs_relay_stats() - copy the statistics so far of a running relay
  * @r into *@out (reason HVS_RELAY_DONE, err 0 and err_side -1 while the
  * relay runs). Does nothing if @r or @out is NULL.
  */
-HVS_EXPORT void hvs_relay_get_stats(const hvs_relay_t *r,
-    hvs_relay_stats_t *out);
+HVS_EXPORT void hvs_relay_stats(const hvs_relay_t *r, hvs_relay_stats_t *out);
 
 /**
- * hvs_relay_close() - end the relay now: both sockets are closed and the
+ * hvs_relay_destroy() - end the relay now: both sockets are closed and the
  * done callback runs with HVS_RELAY_CLOSED before this returns; @r is
  * freed after it. Bytes still queued are lost, and every stream that had
  * not ended is reset at its receiver (see hvs_relay_new()). NULL is fine,
  * and so is a call from inside the relay's done callback (it does
  * nothing).
  */
-HVS_EXPORT void hvs_relay_close(hvs_relay_t *r);
+HVS_EXPORT void hvs_relay_destroy(hvs_relay_t *r);
 
 /**
  * hvs_relay_drain() - stop reading new bytes but finish writing what was
@@ -394,7 +393,7 @@ HVS_EXPORT void hvs_relay_close(hvs_relay_t *r);
  * reset rather than a FIN (see hvs_relay_new()); a stream that had ended
  * keeps its clean EOF. The done callback runs later, from the loop, with
  * HVS_RELAY_CLOSED; the idle timeout still applies to a receiver that
- * takes nothing (without one, bound the drain with hvs_relay_close()).
+ * takes nothing (without one, bound the drain with hvs_relay_destroy()).
  * NULL is fine, and so is a relay already draining.
  */
 HVS_EXPORT void hvs_relay_drain(hvs_relay_t *r);

@@ -481,7 +481,7 @@ static void
 scen_finish(struct scen *sc)
 {
 	if (sc->relay != NULL) {
-		hvs_relay_close(sc->relay);
+		hvs_relay_destroy(sc->relay);
 	}
 	peer_cleanup(&sc->cli);
 	peer_cleanup(&sc->srv);
@@ -973,12 +973,12 @@ test_close(void **state)
 	while (sc->srv.got < 10) {
 		event_base_loop(sc->base, EVLOOP_ONCE);
 	}
-	/* The done callback runs from inside hvs_relay_close(). */
-	hvs_relay_close(sc->relay);
+	/* The done callback runs from inside hvs_relay_destroy(). */
+	hvs_relay_destroy(sc->relay);
 	assert_int_equal(sc->relay_done, 1);
 	assert_int_equal(sc->st.reason, HVS_RELAY_CLOSED);
 	assert_int_equal(sc->st.bytes_a_to_b, 10);
-	hvs_relay_close(NULL);
+	hvs_relay_destroy(NULL);
 	hvs_relay_drain(NULL);
 	/* The client never ended its stream: the server sees a reset. */
 	run_until(sc->base, relay_and_server_over, sc);
@@ -1333,7 +1333,7 @@ test_nonblocking_flag(void **state)
 			     on_relay_done, sc),
 	    0);
 	assert_false(testos_is_nonblock(pb[1]));
-	hvs_relay_close(sc->relay);
+	hvs_relay_destroy(sc->relay);
 	run_until(sc->base, relay_over, sc);
 	hvs_close(pa[0]);
 	hvs_close(pb[0]);
@@ -1352,7 +1352,7 @@ test_nonblocking_flag(void **state)
 	assert_int_equal(testos_send(pa[0], "ping", 4, &err), 4);
 	assert_int_equal(hvs_shutdown(pa[0], HVS_SHUT_WR), 0);
 	while (sc->st.bytes_a_to_b == 0 && !sc->relay_done) {
-		hvs_relay_get_stats(sc->relay, &sc->st);
+		hvs_relay_stats(sc->relay, &sc->st);
 		event_base_loop(sc->base, EVLOOP_ONCE);
 	}
 	assert_int_equal(testos_read(pb[0], buf, sizeof(buf), &err), 4);
@@ -1638,7 +1638,7 @@ test_idle_cost(void **state)
 			}
 		}
 		for (int i = 0; i < IDLE_N; i++) {
-			hvs_relay_close(rs[i]);
+			hvs_relay_destroy(rs[i]);
 			hvs_close(peers[i][0]);
 			hvs_close(peers[i][1]);
 		}
@@ -1674,7 +1674,7 @@ test_bad_args(void **state)
 	assert_int_equal(hvs_relay_new(&r, base, p[0], 999, NULL, NULL, NULL),
 	    HVS_EBADF);
 	assert_false(testos_is_nonblock(p[0]));
-	hvs_relay_get_stats(NULL, &st);
+	hvs_relay_stats(NULL, &st);
 	hvs_relay_counters(NULL);
 	hvs_close(p[0]);
 	hvs_close(p[1]);

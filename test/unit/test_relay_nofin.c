@@ -240,7 +240,7 @@ static void
 scen_finish(struct scen *sc)
 {
 	if (sc->relay != NULL) {
-		hvs_relay_close(sc->relay);
+		hvs_relay_destroy(sc->relay);
 	}
 	peer_close(&sc->x);
 	peer_close(&sc->h);

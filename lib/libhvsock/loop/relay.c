@@ -939,7 +939,7 @@ relay_end(hvs_relay_t *r, hvs_relay_end_t reason, int err, int side)
 		event_del(&r->d[i].wev);
 	}
 	event_del(&r->tev);
-	hvs_relay_get_stats(r, &st);
+	hvs_relay_stats(r, &st);
 	st.reason = reason;
 	st.err = err;
 	st.err_side = side;
@@ -1276,7 +1276,7 @@ hvs_relay_new(hvs_relay_t **out, struct event_base *base, hvs_sock_t a,
 }
 
 void
-hvs_relay_get_stats(const hvs_relay_t *r, hvs_relay_stats_t *out)
+hvs_relay_stats(const hvs_relay_t *r, hvs_relay_stats_t *out)
 {
 	if (r == NULL || out == NULL) {
 		return;
@@ -1291,7 +1291,7 @@ hvs_relay_get_stats(const hvs_relay_t *r, hvs_relay_stats_t *out)
 }
 
 void
-hvs_relay_close(hvs_relay_t *r)
+hvs_relay_destroy(hvs_relay_t *r)
 {
 	if (r == NULL || r->ended) {
 		return;
