@@ -606,8 +606,10 @@ def hold_rows(ns):
 
 VM_ROWS = [
     ("vm_relay_bulk_mbs", "relay tcp→vsock, 1 stream (MB/s)", 1),
+    ("vm_relay_back_mbs", "relay vsock→tcp, 1 stream (MB/s)", 1),
     ("vm_relay_churn8", "relay tcp→vsock churn, 8 clients (conn/s)", 1),
     ("vm_client_bulk_mbs", "client file→vsock (MB/s)", 1),
+    ("vm_client_recv_mbs", "client vsock→file (MB/s)", 1),
     ("vm_client_churn", "client, a process per conn (conn/s)", 2),
 ]
 
@@ -680,12 +682,18 @@ def targets(res, ctx):
          "hvproxy", 9000, True, 0, "")
     absv("relay CPU per GB, 1 stream", "bulk1_cpu_s_per_gb", "hvproxy",
          0.25, False, 3, "s/GB")
-    rel("vsock in the VM: relay throughput vs socat", "vm_relay_bulk_mbs",
-        "hvproxy", "socat", 1.2, digits=1)
-    rel("vsock in the VM: relay throughput vs socat -b 262144 (extra)",
-        "vm_relay_bulk_mbs", "hvproxy", "socat-b256k", 1.2, digits=1)
-    rel("vsock in the VM: hvcat vs socat, file→vsock (extra)",
-        "vm_client_bulk_mbs", "hvcat", "socat", 1.2, digits=1)
+    for metric, what in (("vm_relay_bulk_mbs", "tcp→vsock"),
+                         ("vm_relay_back_mbs", "vsock→tcp")):
+        rel("vsock in the VM: relay %s vs socat -b 262144" % what, metric,
+            "hvproxy", "socat-b256k", 1.2, digits=1)
+        rel("vsock in the VM: relay %s vs socat" % what, metric,
+            "hvproxy", "socat", 2.0, digits=1)
+    rel("vsock in the VM: hvcat file→vsock vs socat -b 262144",
+        "vm_client_bulk_mbs", "hvcat", "socat-b256k", 1.2, digits=1)
+    rel("vsock in the VM: hvcat vsock→file vs socat -b 262144",
+        "vm_client_recv_mbs", "hvcat", "socat-b256k", 1.2, digits=1)
+    rel("vsock in the VM: relay churn, 8 clients, vs socat",
+        "vm_relay_churn8", "hvproxy", "socat", 3.0, digits=0)
     return out
 
 
@@ -798,9 +806,12 @@ def report(ctx, res):
     else:
         L.append("QEMU under TCG (no KVM), Linux 6.1 with vsock_loopback, "
                  "2 vCPUs, %s per stream, %d reps, %.0f s for the whole VM "
-                 "run. Relay: hvbench (tcp) → relay → vsock → hvbench server; "
+                 "run. Relay: hvbench (tcp) → relay → vsock → hvbench server, and "
+                 "hvbench (vsock) → relay → tcp → hvbench server; "
                  "client: a file → tool → vsock → raw sink (bytes verified by "
-                 "the sink), and a process per connection with a 64 B echo. "
+                 "the sink), hvbench source → vsock → tool → a file on tmpfs "
+                 "(compared with the pattern after the run), and a process "
+                 "per connection with a 64 B echo. "
                  "Emulated CPUs: compare within the table only." %
                  (c["vm_size"], c["reps"], ctx.vm_secs))
         L.append("")
@@ -866,7 +877,7 @@ CONFIGS = {
     "full": {"reps": 3, "bulk_bytes": 1 << 30, "bulk_timeout": 120,
              "rtt_count": 5000, "churn_secs": 1.5, "churn_warm": 0.2,
              "hold_n": [1000, 5000], "ncat_hold_max": 200, "max_n": 10000,
-             "vm_size": "16M", "vm_churn_secs": 2, "vm_spawns": 3,
+             "vm_size": "64M", "vm_churn_secs": 2, "vm_spawns": 3,
              "vm_timeout": 900},
     "quick": {"reps": 1, "bulk_bytes": 16 << 20, "bulk_timeout": 30,
               "rtt_count": 200, "churn_secs": 0.3, "churn_warm": 0.05,

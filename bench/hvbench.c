@@ -8,6 +8,10 @@
  *   hvbench churn --connect ADDR [--conc C] [--secs D] [--max N]
  *   hvbench hold  --connect ADDR --n N [--secs LIMIT] [--hold SECS]
  *                 [--ready F]
+ *   hvbench source --listen ADDR --bytes B [--ready F]
+ *                                each connection gets B bytes of the raw
+ *                                pattern, then EOF (the far end of a
+ *                                "vsock -> file" client measurement)
  *   hvbench gen BYTES            the raw pattern (seed 0) on stdout
  *   hvbench reap -- CMD ARGS...  run CMD as the subreaper of its tree
  *
@@ -642,6 +646,66 @@ cmd_serve(const char *listen_s, int mode, int threads, const char *ready,
 	return 0;
 }
 
+/* ---- source ----------------------------------------------------------- */
+
+/*
+ * One connection at a time: B bytes of the raw pattern (seed 0) in blocking
+ * CHUNK writes, a half-close, then whatever the peer sends is read until
+ * its EOF (so a client that waits for our EOF before it ends its own side,
+ * and one that ends first, both finish cleanly). The client verifies what
+ * it got (cmp with `hvbench gen B`).
+ */
+static int
+cmd_source(const char *listen_s, uint64_t bytes, const char *ready)
+{
+	struct addr a;
+	int lfd, one = 1;
+	char junk[4096];
+
+	parse_addr(&a, listen_s);
+	lfd = socket(a.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0) {
+		die("socket");
+	}
+	if (a.family == AF_INET) {
+		setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	}
+	if (bind(lfd, (struct sockaddr *)&a.ss, a.len) < 0) {
+		die("bind");
+	}
+	if (listen(lfd, 64) < 0) {
+		die("listen");
+	}
+	write_ready(ready, "ready\n");
+	for (;;) {
+		uint64_t off = 0;
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED) {
+				continue;
+			}
+			die("accept");
+		}
+		while (off < bytes) {
+			size_t k =
+			    bytes - off < CHUNK ? (size_t)(bytes - off) : CHUNK;
+
+			if (send_all(fd, pat_at(0, off), k) < 0) {
+				break;
+			}
+			off += k;
+		}
+		shutdown(fd, SHUT_WR);
+		while (recv(fd, junk, sizeof(junk), 0) > 0) {
+		}
+		fprintf(stderr, "source sent bytes=%llu of %llu\n",
+		    (unsigned long long)off, (unsigned long long)bytes);
+		close(fd);
+	}
+	return 0;
+}
+
 /* ---- bulk ------------------------------------------------------------- */
 
 struct bulk_arg {
@@ -1229,6 +1293,7 @@ usage(void)
 	      "[--max N] [--warm W]\n"
 	      "       hvbench hold --connect ADDR --n N [--secs LIMIT] "
 	      "[--hold SECS] [--ready F] [--inflight K]\n"
+	      "       hvbench source --listen ADDR --bytes B [--ready F]\n"
 	      "       hvbench gen BYTES\n"
 	      "       hvbench reap -- COMMAND [ARGS...]\n"
 	      "ADDR: tcp:127.x.x.x:PORT | vsock:CID:PORT (test VM only)\n",
@@ -1364,6 +1429,9 @@ main(int argc, char **argv)
 		return cmd_serve(addr,
 		    strcmp(mode, "sink") == 0 ? MODE_SINK : MODE_AUTO, threads,
 		    ready, log);
+	}
+	if (strcmp(cmd, "source") == 0) {
+		return cmd_source(addr, bytes, ready);
 	}
 	if (strcmp(cmd, "bulk") == 0) {
 		return cmd_bulk(addr, streams, bytes);

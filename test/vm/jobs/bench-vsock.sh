@@ -3,11 +3,13 @@
 # bench-vsock.sh - the real-AF_VSOCK part of bench/run.sh (vsock_loopback,
 # CID 1, inside the test VM): hvcat and hvproxy against socat and ncat.
 #
-#   relay  : hvbench (tcp) -> RELAY -> vsock -> hvbench server
+#   relay  : hvbench (tcp) -> RELAY -> vsock -> hvbench server, and
+#            hvbench (vsock) -> RELAY -> tcp -> hvbench server
 #            RELAY = hvproxy | socat | socat -b 262144 | ncat --sh-exec
-#            bulk: one stream of HVS_BENCH_SIZE bytes (MB/s);
+#            bulk: one stream of HVS_BENCH_SIZE bytes each way (MB/s);
 #            churn: connect, 64-byte echo, close, 8 concurrent (conn/s)
-#   client : a file -> CLIENT -> vsock -> hvbench raw sink (MB/s), and a
+#   client : a file -> CLIENT -> vsock -> hvbench raw sink, and
+#            hvbench source -> vsock -> CLIENT -> a file (MB/s), and a
 #            process per connection with a 64-byte echo (conn/s)
 #            CLIENT = hvcat | socat | socat -b 262144 | ncat --vsock
 #   direct : hvbench itself over vsock (no relay, no extra process)
@@ -61,7 +63,15 @@ bg srv-auto 900 "$HVB" serve --listen "vsock:1:$V_AUTO" --threads 2
 next_port; V_RAW=$PORT
 bg srv-raw 900 "$HVB" serve --listen "vsock:1:$V_RAW" --mode sink
 RAW_LOG=$LOGS/srv-raw.log
-wait_listen "$V_AUTO" && wait_listen "$V_RAW" || skip_all "hvbench servers do not listen"
+next_port; V_SRC=$PORT
+bg srv-source 900 "$HVB" source --listen "vsock:1:$V_SRC" --bytes "$BYTES"
+SRC_LOG=$LOGS/srv-source.log
+wait_listen "$V_AUTO" && wait_listen "$V_RAW" && wait_listen "$V_SRC" ||
+	skip_all "hvbench servers do not listen"
+# The tcp server behind the vsock -> tcp relays.
+next_port; T_AUTO=$PORT
+bg srv-tcp 900 "$HVB" serve --listen "tcp:127.0.0.1:$T_AUTO" --threads 2
+tcp_wait "$T_AUTO" 30 || skip_all "hvbench tcp server does not listen"
 
 # Relays, all tcp -> vsock:1:V_AUTO, one port each.
 next_port; P_HVP=$PORT
@@ -80,6 +90,23 @@ fi
 for p in $P_HVP $P_SOCAT $P_SOCATB $P_NCAT $P_HVPC; do
 	tcp_wait "$p" 30 || skip_all "relay on tcp port $p does not listen"
 done
+# The same relays the other way: vsock:1:Q -> tcp:127.0.0.1:T_AUTO.
+next_port; Q_HVP=$PORT
+bg q-hvproxy 900 "$HVP" -q "vsock:$Q_HVP" "tcp:127.0.0.1:$T_AUTO"
+next_port; Q_SOCAT=$PORT
+bg q-socat 900 socat "VSOCK-LISTEN:$Q_SOCAT,reuseaddr,fork,backlog=1024" "TCP:127.0.0.1:$T_AUTO"
+next_port; Q_SOCATB=$PORT
+bg q-socat-b 900 socat -b 262144 "VSOCK-LISTEN:$Q_SOCATB,reuseaddr,fork,backlog=1024" "TCP:127.0.0.1:$T_AUTO"
+next_port; Q_NCAT=$PORT
+bg q-ncat 900 ncat --vsock -k -l "$Q_NCAT" -m 1000 --sh-exec "exec ncat 127.0.0.1 $T_AUTO"
+Q_HVPC=''
+if [ -n "$NOSPLICE" ]; then
+	next_port; Q_HVPC=$PORT
+	bg q-hvproxy-copy 900 env LD_PRELOAD="$NOSPLICE" HVB_NOSPLICE=vsock "$HVP" -q "vsock:$Q_HVPC" "tcp:127.0.0.1:$T_AUTO"
+fi
+for p in $Q_HVP $Q_SOCAT $Q_SOCATB $Q_NCAT $Q_HVPC; do
+	wait_listen "$p" || skip_all "relay on vsock port $p does not listen"
+done
 
 relay_addr() {
 	case $1 in
@@ -89,6 +116,16 @@ relay_addr() {
 	socat) echo "tcp:127.0.0.1:$P_SOCAT" ;;
 	socat-b256k) echo "tcp:127.0.0.1:$P_SOCATB" ;;
 	ncat) echo "tcp:127.0.0.1:$P_NCAT" ;;
+	esac
+}
+# the same for the vsock -> tcp relays (no direct: the two ends differ)
+relay_back_addr() {
+	case $1 in
+	hvproxy) echo "vsock:1:$Q_HVP" ;;
+	hvproxy-copy) echo "vsock:1:$Q_HVPC" ;;
+	socat) echo "vsock:1:$Q_SOCAT" ;;
+	socat-b256k) echo "vsock:1:$Q_SOCATB" ;;
+	ncat) echo "vsock:1:$Q_NCAT" ;;
 	esac
 }
 
@@ -112,6 +149,29 @@ client_send() {
 		[ "$(date +%s)" -lt "$end" ] || { echo "rc=$rc unverified"; return 1; }
 		sleep 0.05
 	done
+	echo $((t1 - t0))
+}
+
+# client_recv TOOL : the source's pattern from vsock through a client tool
+# into a file (tmpfs); prints elapsed ms, fails unless the file is the
+# pattern. hvcat as nc is used (`hvcat CID PORT > file`: stdin is empty,
+# its EOF goes to the source, which ends after its bytes); socat and ncat
+# in their receive-only forms.
+OUT=$WORK/recv.bin
+client_recv() {
+	rm -f "$OUT"
+	t0=$(now_ms)
+	case $1 in
+	hvcat) run r-hvcat 120 "$HVCAT" "vsock:1:$V_SRC" </dev/null >"$OUT" ;;
+	hvcat-copy) run r-hvcat-copy 120 env LD_PRELOAD="$NOSPLICE" HVB_NOSPLICE=vsock "$HVCAT" "vsock:1:$V_SRC" </dev/null >"$OUT" ;;
+	socat) run r-socat 120 socat -u "VSOCK-CONNECT:1:$V_SRC" - </dev/null >"$OUT" ;;
+	socat-b256k) run r-socat-b 120 socat -b 262144 -u "VSOCK-CONNECT:1:$V_SRC" - </dev/null >"$OUT" ;;
+	ncat) run r-ncat 120 ncat --recv-only --vsock 1 "$V_SRC" </dev/null >"$OUT" ;;
+	esac
+	rc=$?
+	t1=$(now_ms)
+	[ "$rc" -eq 0 ] || { echo "rc=$rc"; return 1; }
+	cmp -s "$F" "$OUT" || { echo "got $(size "$OUT") bytes, not the pattern"; return 1; }
 	echo $((t1 - t0))
 }
 
@@ -176,6 +236,17 @@ while [ "$rep" -le "$REPS" ]; do
 		*) t_fail "rep $rep: $t relay bulk" "$out"; show "bulk-$t" ;;
 		esac
 	done
+	for t in $(rotate "$rep" $(echo $RELAYS | sed 's/direct//') $COPY_RELAYS); do
+		settle
+		out=$(run "back-$t" 300 "$HVB" bulk --connect "$(relay_back_addr "$t")" --bytes "$BYTES")
+		case $out in
+		*ok=1*)
+			v=$(echo "$out" | sed 's/.*gbps=\([0-9.]*\).*/\1/')
+			emit "$t" relay_back_mbs "$rep" "$(awk -v g="$v" 'BEGIN{printf "%.1f", g*1000}')" MB/s
+			t_pass "rep $rep: $t relay vsock->tcp bulk ($out)" ;;
+		*) t_fail "rep $rep: $t relay vsock->tcp bulk" "$out"; show "back-$t" ;;
+		esac
+	done
 	# ncat's churn last: the shells and ncats it starts per connection
 	# slow the VM down for a while after (even once they are gone).
 	for t in $(rotate "$rep" $(echo $RELAYS | sed 's/ncat//')) ncat; do
@@ -196,6 +267,15 @@ while [ "$rep" -le "$REPS" ]; do
 			t_pass "rep $rep: $t client sends $BYTES bytes, verified ($ms ms)"
 		else
 			t_fail "rep $rep: $t client bulk" "$ms"; show "c-$t"; tail -n 3 "$RAW_LOG"
+		fi
+	done
+	for t in $(rotate "$rep" $CLIENTS $COPY_CLIENTS); do
+		settle
+		if ms=$(client_recv "$t"); then
+			emit "$t" client_recv_mbs "$rep" "$(awk -v b="$BYTES" -v ms="$ms" 'BEGIN{if(ms<1)ms=1; printf "%.1f", b/1000/ms}')" MB/s
+			t_pass "rep $rep: $t client receives $BYTES bytes into a file, verified ($ms ms)"
+		else
+			t_fail "rep $rep: $t client receive" "$ms"; show "r-$t"; tail -n 3 "$SRC_LOG"
 		fi
 	done
 	for t in $(rotate "$rep" $CLIENTS); do
