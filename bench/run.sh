@@ -14,6 +14,9 @@
 #   bench/run.sh --reload    start-up, reload and stop of hvproxy with 1,000
 #                            to 10,000 forwards (reload.py) into
 #                            BUILD/bench/reload/ (a few minutes)
+#   bench/run.sh --vsock-profile  hvproxy/hvcat vs socat over real vsock in
+#                            the test VM: CPU, wake-ups, system calls and
+#                            their sizes per MB, into BUILD/bench/vsock-profile/
 #
 # Options: --build DIR (default: build-bench, set up with -Dbuildtype=release
 # if missing), --out DIR, --no-vm / --vm, --reps N, --no-readme.
@@ -28,12 +31,13 @@ vm=auto
 reps=0
 readme=yes
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) mode=quick; shift ;;
 	--profile) mode=profile; shift ;;
 	--reload) mode=reload; shift ;;
+	--vsock-profile) mode=vsockprof; shift ;;
 	--build) build=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--vm) vm=yes; shift ;;
@@ -53,8 +57,11 @@ need=''
 command -v socat >/dev/null 2>&1 || need="$need socat"
 command -v ncat >/dev/null 2>&1 || need="$need ncat"
 command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox"
-if [ "$mode" = profile ]; then
+if [ "$mode" = profile ] || [ "$mode" = vsockprof ]; then
 	command -v perf >/dev/null 2>&1 || need="$need linux-perf"
+fi
+if [ "$mode" = vsockprof ]; then
+	command -v strace >/dev/null 2>&1 || need="$need strace"
 fi
 if [ -n "$need" ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -98,6 +105,18 @@ fi
 case $mode in
 profile)
 	exec sh "$here/profile.sh" "$build" "$hvbench" "${out:-$build/bench/profile}"
+	;;
+vsockprof)
+	[ -n "$out" ] || out=$build/bench/vsock-profile
+	rm -rf "$out"
+	st=0
+	"$src/test/vm/run-vm.sh" --out "$out" --build-dir "$build" \
+		--source-dir "$src" --timeout 1500 \
+		"$src/test/vm/jobs/profile-vsock.sh" "$hvbench" \
+		"$build/bin/hvcat/hvcat" "$build/bin/hvproxy/hvproxy" >&2 || st=$?
+	[ "$st" -eq 0 ] || { echo "run.sh: the profile job failed ($st)" >&2; exit $st; }
+	"$PY" "$here/vsock-profile.py" "$out" | tee "$out/profile.md"
+	exit 0
 	;;
 reload)
 	[ -n "$out" ] || out=$build/bench/reload

@@ -37,6 +37,8 @@ PATTERNS = [
 ]
 NOT_TESTS = {
     "vm/jobs/bench-vsock.sh": "the benchmark's VM part (bench/run.sh)",
+    "vm/jobs/profile-vsock.sh": "the benchmark's vsock profile "
+                                "(bench/run.sh --vsock-profile)",
 }
 
 t = Tap()
