@@ -250,6 +250,13 @@ typedef void (*hvs_relay_done_fn)(hvs_relay_t *r,
  */
 #define HVS_RELAY_A_NO_FIN 0x8u
 #define HVS_RELAY_B_NO_FIN 0x10u
+/*
+ * The relay ends once b's stream has ended and every byte of it was
+ * written to a (a receive-only client: `nc -d`): it stops reading a,
+ * writes what it holds of a's stream to b, passes the EOF on to b and
+ * ends with HVS_RELAY_DONE, without waiting for a's own EOF.
+ */
+#define HVS_RELAY_B_EOF_ENDS 0x20u
 
 /* The default of hvs_relay_opts.eof_close_ms, in ms. */
 #define HVS_RELAY_EOF_CLOSE_MS 2000

@@ -661,6 +661,38 @@ test_no_half_close(void **state)
 	scen_finish(sc);
 }
 
+/*
+ * HVS_RELAY_B_EOF_ENDS (a receive-only client): b's stream ends the relay
+ * while a never ends its own; b gets a FIN, a all of b's bytes and a FIN.
+ * What a sent before is delivered as far as it was read (a prefix).
+ */
+static void
+test_b_eof_ends(void **state)
+{
+	const struct mode *m = mode_of(state);
+	struct scen *sc = &the_scen;
+	const uint64_t sends[] = {0, 100 * KiB};
+
+	for (size_t i = 0; i < sizeof(sends) / sizeof(sends[0]); i++) {
+		struct xfer x = {.t = T_TCP,
+		    .ab = sends[i],
+		    .ba = 2 * MiB + 5,
+		    .extra_flags = HVS_RELAY_B_EOF_ENDS};
+
+		scen_start(sc, m, &x);
+		sc->cli.no_shut = 1; /* a's stream never ends */
+		run_until(sc->base, scen_over, sc);
+		assert_int_equal(sc->st.reason, HVS_RELAY_DONE);
+		assert_int_equal(sc->cli.got, 2 * MiB + 5);
+		assert_int_equal(sc->cli.bad, 0);
+		assert_true(sc->cli.eof);
+		assert_true(sc->srv.eof);
+		assert_true(sc->srv.got <= sends[i]);
+		assert_int_equal(sc->srv.bad, 0);
+		scen_finish(sc);
+	}
+}
+
 /* ---- resets and errors ----------------------------------------------- */
 
 /* Why a test of what a peer sees after a reset cannot run (wine). */
@@ -1716,6 +1748,7 @@ main(void)
 	    BOTH(test_half_close_b_first),
 	    BOTH(test_small_watermark),
 	    BOTH(test_no_half_close),
+	    BOTH(test_b_eof_ends),
 	    BOTH(test_reset_from_a),
 	    BOTH(test_reset_from_b),
 	    BOTH(test_read_error),

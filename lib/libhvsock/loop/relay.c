@@ -1012,6 +1012,13 @@ relay_settle(hvs_relay_t *r)
 			dir_finish(d);
 		}
 	}
+	if ((r->flags & HVS_RELAY_B_EOF_ENDS) && r->d[1].done && !r->d[0].eof) {
+		/* b's stream is whole: a is not read any more. */
+		r->d[0].eof = 1;
+		if (dir_queued(&r->d[0]) == 0) {
+			dir_finish(&r->d[0]);
+		}
+	}
 	if (r->d[0].done && r->d[1].done) {
 		relay_end(r, HVS_RELAY_DONE, 0, -1);
 		return;
