@@ -6,7 +6,10 @@
  *
  *   -q SECS        stdin -> pipe -> relay: the stdin EOF starts the clock
  *   --no-shutdown  stdin -> pipe (kept open at EOF: no SHUT_WR), and
- *   --recv-only    relay -> pipe -> stdout: the peer's EOF ends hvcat
+ *   -N             relay -> pipe -> stdout: the peer's EOF ends hvcat
+ *
+ * (--recv-only needs no pump: the relay ends at the peer's EOF by itself,
+ * HVS_RELAY_B_EOF_ENDS.)
  *
  * The default path (half-close, quit when both directions are done) has
  * no pump: the relay reads stdin and writes stdout itself.

@@ -426,8 +426,10 @@ session_start(struct app *a, hvs_sock_t sock, const char *peer)
 	 * relay a stream that never delivers a byte. */
 	int want_in_pump = !o->recv_only && (o->quit_ms >= 0 || o->no_shutdown);
 	/* The relay's output through a pump when the peer's EOF ends the
-	 * session (-N, --no-shutdown, --recv-only). */
-	int want_out_pump = o->peer_eof_quits;
+	 * session (-N, --no-shutdown). --recv-only needs none: the relay
+	 * ends by itself at the peer's EOF (HVS_RELAY_B_EOF_ENDS) and
+	 * writes stdout directly, without a pipe and a second copy. */
+	int want_out_pump = o->peer_eof_quits && !o->recv_only;
 	int rc;
 
 	snprintf(a->peer, sizeof(a->peer), "%s", peer);
@@ -461,6 +463,9 @@ session_start(struct app *a, hvs_sock_t sock, const char *peer)
 	}
 
 	hvs_relay_opts_init(&ro);
+	if (o->recv_only) {
+		ro.flags |= HVS_RELAY_B_EOF_ENDS;
+	}
 	ro.high_watermark = o->bufsize;
 	ro.idle_timeout_ms = o->idle_ms;
 	rc = stdio_relay(&a->relay, a->base, &a->ends, sock, &ro, on_relay_done,
