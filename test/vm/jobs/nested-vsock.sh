@@ -12,7 +12,9 @@
 # virtio transport shows: refused ports (RST) both ways, a CID nobody
 # has (from the host: no such device; from the guest: the packets go to
 # the host, which drops them, so the connect times out), the CIDs each
-# side reads (--local-cid) and sees for its peer (-v, --allow).
+# side reads (--local-cid) and sees for its peer (-v, --allow). Last,
+# the speed of hvcat against socat -b 262144 both ways over virtio
+# (HVS_NESTED_SPEED_REPS, default 3; printed, never judged).
 #
 # The job drives the guest through a control channel the guest's /init
 # opens: `socat VSOCK-LISTEN:CTL,fork EXEC:hvs-ctl` runs each shell
@@ -377,6 +379,73 @@ g timeout2 60 "hvcat -z 5 $P"
 fails "guest -z -> CID 5 without -w: the kernel's bound" $? "$GOUT" "vsock:5:$P: connection timed out"
 g cid1 60 "hvcat -z 1 $P"
 note "guest -> CID 1 (no vsock_loopback there): exit $?, $GOUT"
+# ---- speed over virtio: hvcat against socat -b 262144, the tool on the
+# host side as the client, the guest's end socat for both (so only the
+# host's tool differs). host -> guest: the file into a guest sink;
+# guest -> host: the guest's file into a file here. Reported, never
+# judged: under TCG inside TCG the figures are slow and noisy, and the
+# ratio is what there is to read (bench/NOTES.md).
+speed_h2g() { # TOOL REP
+	next_port
+	P=$PORT
+	gbg "spd-$1-$2" $XFER "exec socat -d -d -u -b 262144 VSOCK-LISTEN:$P CREATE:/tmp/spd.out" \
+	    "wlog /tmp/spd-$1-$2.err" || { t_fail "speed $1: guest sink" "$GOUT"; return; }
+	t0=$(now_ms)
+	case $1 in
+	hvcat) run "spd-$1-$2" $XFER "$HV" vsock:3:$P <"$A" >/dev/null ;;
+	socat-b256k) run "spd-$1-$2" $XFER socat -b 262144 -u - VSOCK-CONNECT:3:$P <"$A" ;;
+	esac
+	hrc=$?
+	t1=$(now_ms)
+	gwait "spd-$1-$2" $XFER /tmp/spd.out
+	if [ $hrc -eq 0 ] && [ "$GSHA" = "$SA" ]; then
+		note "speed h2g $1 rep $2: $(size "$A") bytes in $((t1 - t0)) ms, $(rate "$(size "$A")" $((t1 - t0)))"
+		SPEED="$SPEED h2g:$1:$((t1 - t0))"
+	else
+		t_fail "speed h2g $1 rep $2" "host $hrc, guest sha $GSHA"
+	fi
+}
+speed_g2h() { # TOOL REP
+	next_port
+	P=$PORT
+	gbg "spd-$1-$2" $XFER "exec socat -d -d -u -b 262144 OPEN:/tmp/B VSOCK-LISTEN:$P" \
+	    "wlog /tmp/spd-$1-$2.err" || { t_fail "speed $1: guest source" "$GOUT"; return; }
+	rm -f "$WORK/spd.in"
+	t0=$(now_ms)
+	case $1 in
+	hvcat) run "spd-$1-$2" $XFER "$HV" vsock:3:$P </dev/null >"$WORK/spd.in" ;;
+	socat-b256k) run "spd-$1-$2" $XFER socat -b 262144 -u VSOCK-CONNECT:3:$P - >"$WORK/spd.in" ;;
+	esac
+	hrc=$?
+	t1=$(now_ms)
+	gwait "spd-$1-$2" $XFER
+	if [ $hrc -eq 0 ] && [ "$(sha "$WORK/spd.in")" = "$SB" ]; then
+		note "speed g2h $1 rep $2: $(size "$A") bytes in $((t1 - t0)) ms, $(rate "$(size "$A")" $((t1 - t0)))"
+		SPEED="$SPEED g2h:$1:$((t1 - t0))"
+	else
+		t_fail "speed g2h $1 rep $2" "host $hrc, $(size "$WORK/spd.in" 2>/dev/null) bytes"
+	fi
+}
+SPEED=''
+rep=1
+while [ "$rep" -le "${HVS_NESTED_SPEED_REPS:-3}" ]; do
+	for tool in hvcat socat-b256k; do
+		speed_h2g "$tool" "$rep"
+		speed_g2h "$tool" "$rep"
+	done
+	rep=$((rep + 1))
+done
+# medians per direction and tool, and hvcat's ratio
+for dir in h2g g2h; do
+	line="speed $dir medians (ms):"
+	for tool in hvcat socat-b256k; do
+		m=$(printf '%s\n' $SPEED | sed -n "s/^$dir:$tool://p" | sort -n | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}')
+		line="$line $tool ${m:-none}"
+		eval "med_$(echo "$tool" | tr -d -)=\${m:-0}"
+	done
+	note "$line; hvcat vs socat -b 262144: $(awk -v a="$med_hvcat" -v b="$med_socatb256k" 'BEGIN { if (a > 0) printf "%.2fx", b / a; else print "n/a" }')"
+done
+
 t_run=$(($(date +%s) - t_run))
 note "phase run: ${t_run}s"
 
