@@ -216,6 +216,32 @@ settle() {
 	done
 }
 
+# relay_bulk TOOL LOG METRIC WHAT ADDR : one hvbench bulk stream to ADDR,
+# its rate emitted as METRIC.
+relay_bulk() {
+	settle
+	out=$(run "$2-$1" 300 "$HVB" bulk --connect "$5" --bytes "$BYTES")
+	case $out in
+	*ok=1*)
+		v=$(echo "$out" | sed 's/.*gbps=\([0-9.]*\).*/\1/')
+		emit "$1" "$3" "$rep" "$(awk -v g="$v" 'BEGIN{printf "%.1f", g*1000}')" MB/s
+		t_pass "rep $rep: $1 $4 ($out)" ;;
+	*) t_fail "rep $rep: $1 $4" "$out"; show "$2-$1" ;;
+	esac
+}
+
+# client_bulk TOOL FUNC METRIC WHAT LOGPREFIX PEERLOG : FUNC (client_send
+# or client_recv) for TOOL, its rate emitted as METRIC.
+client_bulk() {
+	settle
+	if ms=$($2 "$1"); then
+		emit "$1" "$3" "$rep" "$(awk -v b="$BYTES" -v ms="$ms" 'BEGIN{if(ms<1)ms=1; printf "%.1f", b/1000/ms}')" MB/s
+		t_pass "rep $rep: $1 client $4, verified ($ms ms)"
+	else
+		t_fail "rep $rep: $1 client $4" "$ms"; show "$5-$1"; tail -n 3 "$6"
+	fi
+}
+
 RELAYS="direct hvproxy socat socat-b256k ncat"
 CLIENTS="hvcat socat socat-b256k ncat"
 COPY_RELAYS='' COPY_CLIENTS=''
@@ -226,26 +252,10 @@ rep=1
 while [ "$rep" -le "$REPS" ]; do
 	note "rep $rep"
 	for t in $(rotate "$rep" $RELAYS $COPY_RELAYS); do
-		settle
-		out=$(run "bulk-$t" 300 "$HVB" bulk --connect "$(relay_addr "$t")" --bytes "$BYTES")
-		case $out in
-		*ok=1*)
-			v=$(echo "$out" | sed 's/.*gbps=\([0-9.]*\).*/\1/')
-			emit "$t" relay_bulk_mbs "$rep" "$(awk -v g="$v" 'BEGIN{printf "%.1f", g*1000}')" MB/s
-			t_pass "rep $rep: $t relay bulk ($out)" ;;
-		*) t_fail "rep $rep: $t relay bulk" "$out"; show "bulk-$t" ;;
-		esac
+		relay_bulk "$t" bulk relay_bulk_mbs "relay bulk" "$(relay_addr "$t")"
 	done
 	for t in $(rotate "$rep" $(echo $RELAYS | sed 's/direct//') $COPY_RELAYS); do
-		settle
-		out=$(run "back-$t" 300 "$HVB" bulk --connect "$(relay_back_addr "$t")" --bytes "$BYTES")
-		case $out in
-		*ok=1*)
-			v=$(echo "$out" | sed 's/.*gbps=\([0-9.]*\).*/\1/')
-			emit "$t" relay_back_mbs "$rep" "$(awk -v g="$v" 'BEGIN{printf "%.1f", g*1000}')" MB/s
-			t_pass "rep $rep: $t relay vsock->tcp bulk ($out)" ;;
-		*) t_fail "rep $rep: $t relay vsock->tcp bulk" "$out"; show "back-$t" ;;
-		esac
+		relay_bulk "$t" back relay_back_mbs "relay vsock->tcp bulk" "$(relay_back_addr "$t")"
 	done
 	# ncat's churn last: the shells and ncats it starts per connection
 	# slow the VM down for a while after (even once they are gone).
@@ -261,22 +271,10 @@ while [ "$rep" -le "$REPS" ]; do
 		esac
 	done
 	for t in $(rotate "$rep" $CLIENTS $COPY_CLIENTS); do
-		settle
-		if ms=$(client_send "$t"); then
-			emit "$t" client_bulk_mbs "$rep" "$(awk -v b="$BYTES" -v ms="$ms" 'BEGIN{if(ms<1)ms=1; printf "%.1f", b/1000/ms}')" MB/s
-			t_pass "rep $rep: $t client sends $BYTES bytes, verified ($ms ms)"
-		else
-			t_fail "rep $rep: $t client bulk" "$ms"; show "c-$t"; tail -n 3 "$RAW_LOG"
-		fi
+		client_bulk "$t" client_send client_bulk_mbs "sends $BYTES bytes" c "$RAW_LOG"
 	done
 	for t in $(rotate "$rep" $CLIENTS $COPY_CLIENTS); do
-		settle
-		if ms=$(client_recv "$t"); then
-			emit "$t" client_recv_mbs "$rep" "$(awk -v b="$BYTES" -v ms="$ms" 'BEGIN{if(ms<1)ms=1; printf "%.1f", b/1000/ms}')" MB/s
-			t_pass "rep $rep: $t client receives $BYTES bytes into a file, verified ($ms ms)"
-		else
-			t_fail "rep $rep: $t client receive" "$ms"; show "r-$t"; tail -n 3 "$SRC_LOG"
-		fi
+		client_bulk "$t" client_recv client_recv_mbs "receives $BYTES bytes into a file" r "$SRC_LOG"
 	done
 	for t in $(rotate "$rep" $CLIENTS); do
 		settle
