@@ -259,6 +259,23 @@ send_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
+/* Send @bytes of stream @seed from its start; returns the bytes sent. */
+static uint64_t
+send_pattern(int fd, uint32_t seed, uint64_t bytes)
+{
+	uint64_t off = 0;
+
+	while (off < bytes) {
+		size_t k = bytes - off < CHUNK ? (size_t)(bytes - off) : CHUNK;
+
+		if (send_all(fd, pat_at(seed, off), k) < 0) {
+			break;
+		}
+		off += k;
+	}
+	return off;
+}
+
 /* Read exactly @len bytes; 0, or -1 on error or early EOF. */
 static int
 recv_all(int fd, void *p, size_t len)
@@ -607,29 +624,38 @@ write_ready(const char *path, const char *text)
 	rename(tmp, path);
 }
 
+/* A listening socket on @listen_s (SOCK_NONBLOCK in @flags or not). */
+static int
+listen_on(const char *listen_s, int flags, int backlog)
+{
+	struct addr a;
+	int fd, one = 1;
+
+	parse_addr(&a, listen_s);
+	fd = socket(a.family, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+	if (fd < 0) {
+		die("socket");
+	}
+	if (a.family == AF_INET) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	}
+	if (bind(fd, (struct sockaddr *)&a.ss, a.len) < 0) {
+		die("bind");
+	}
+	if (listen(fd, backlog) < 0) {
+		die("listen");
+	}
+	return fd;
+}
+
 static int
 cmd_serve(const char *listen_s, int mode, int threads, const char *ready,
     int log)
 {
-	struct addr a;
 	struct server s;
 	pthread_t th[16];
-	int one = 1;
 
-	parse_addr(&a, listen_s);
-	s.lfd = socket(a.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s.lfd < 0) {
-		die("socket");
-	}
-	if (a.family == AF_INET) {
-		setsockopt(s.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	}
-	if (bind(s.lfd, (struct sockaddr *)&a.ss, a.len) < 0) {
-		die("bind");
-	}
-	if (listen(s.lfd, 4096) < 0) {
-		die("listen");
-	}
+	s.lfd = listen_on(listen_s, SOCK_NONBLOCK, 4096);
 	s.mode = mode;
 	s.log = log;
 	if (threads < 1 || threads > 16) {
@@ -658,27 +684,12 @@ cmd_serve(const char *listen_s, int mode, int threads, const char *ready,
 static int
 cmd_source(const char *listen_s, uint64_t bytes, const char *ready)
 {
-	struct addr a;
-	int lfd, one = 1;
+	int lfd = listen_on(listen_s, 0, 64);
 	char junk[4096];
 
-	parse_addr(&a, listen_s);
-	lfd = socket(a.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (lfd < 0) {
-		die("socket");
-	}
-	if (a.family == AF_INET) {
-		setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	}
-	if (bind(lfd, (struct sockaddr *)&a.ss, a.len) < 0) {
-		die("bind");
-	}
-	if (listen(lfd, 64) < 0) {
-		die("listen");
-	}
 	write_ready(ready, "ready\n");
 	for (;;) {
-		uint64_t off = 0;
+		uint64_t off;
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -687,15 +698,7 @@ cmd_source(const char *listen_s, uint64_t bytes, const char *ready)
 			}
 			die("accept");
 		}
-		while (off < bytes) {
-			size_t k =
-			    bytes - off < CHUNK ? (size_t)(bytes - off) : CHUNK;
-
-			if (send_all(fd, pat_at(0, off), k) < 0) {
-				break;
-			}
-			off += k;
-		}
+		off = send_pattern(fd, 0, bytes);
 		shutdown(fd, SHUT_WR);
 		while (recv(fd, junk, sizeof(junk), 0) > 0) {
 		}
@@ -739,14 +742,9 @@ bulk_thread(void *arg)
 	if (send_all(fd, hdr, sizeof(hdr)) < 0) {
 		goto fail;
 	}
-	while (off < b->bytes) {
-		size_t k =
-		    b->bytes - off < CHUNK ? (size_t)(b->bytes - off) : CHUNK;
-
-		if (send_all(fd, pat_at(b->seed, off), k) < 0) {
-			goto fail;
-		}
-		off += k;
+	off = send_pattern(fd, b->seed, b->bytes);
+	if (off < b->bytes) {
+		goto fail;
 	}
 	/* The sink answers once it has every byte: no half-close needed. */
 	if (recv_all(fd, ack, sizeof(ack)) < 0) {
