@@ -345,15 +345,16 @@ on_stdout_done(struct pump *p, int err, void *arg)
 			return;
 		}
 	}
-	/* The peer has closed and stdout has it all: with -N,
-	 * --no-shutdown and --recv-only that is the end. What was read
-	 * from stdin still goes out. (Without those, a stdout pump is
-	 * there on Windows only, and stdin goes on.) */
+	/* The peer has closed and stdout has it all: with -N and
+	 * --no-shutdown that is the end. What was read from stdin still
+	 * goes out. (--recv-only's relay has ended by itself by now; without
+	 * those, a stdout pump is there on Windows only, and stdin goes
+	 * on.) */
 	if (a->relay != NULL && a->o->peer_eof_quits) {
 		if (a->in != NULL && !a->in_done) {
 			pump_stop(a->in); /* flush, then EOF to the relay */
 		} else if (a->ends.in_w != HVS_INVALID_SOCK) {
-			close_in(a); /* --recv-only */
+			close_in(a); /* --no-shutdown, stdin ended */
 		} else {
 			a->quitting = 1;
 			hvs_relay_drain(a->relay);
